@@ -1,0 +1,93 @@
+"""Load the agent config: packaged defaults, then the user's file (or --config), with ${VAR} and
+${VAR:-default} taken from the environment and .env, validated against configs.schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from configs.schema import AgentConfig
+
+DEFAULTS_PATH = Path(__file__).with_name("cli_agent_config.json")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A configuration mistake the user must fix; the message names the key or variable."""
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "ml-intern" / "config.json"
+
+
+def load_dotenv_once(path: Path | None = None) -> None:
+    """Read .env from the current directory without overriding the real environment."""
+    from dotenv import load_dotenv
+
+    load_dotenv(path or Path.cwd() / ".env", override=False)
+
+
+def substitute(value: Any, env: dict[str, str] | None = None) -> Any:
+    env = os.environ if env is None else env
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if env.get(name):
+                return env[name]
+            if default is not None:
+                return default
+            return ""  # unset: left empty, the consumer reports what is missing
+
+        return _VAR.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: substitute(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, env) for v in value]
+    return value
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key != "mcpServers":
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path} (check the path passed to --config)") from None
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}: invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a JSON object")
+    return data
+
+
+def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> AgentConfig:
+    load_dotenv_once()
+    data = _read_json(DEFAULTS_PATH)
+    user_file = Path(path) if path else user_config_path()
+    if path or user_file.exists():
+        data = _merge(data, _read_json(user_file))
+    if overrides:
+        data = _merge(data, {k: v for k, v in overrides.items() if v is not None})
+    data = substitute(data)
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(root)"
+        source = user_file if (path or user_file.exists()) else DEFAULTS_PATH
+        raise ConfigError(f"config key '{key}' in {source}: {err['msg']}") from None

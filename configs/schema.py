@@ -1,0 +1,76 @@
+"""The configuration schema: pydantic models that reject unknown keys, so a typo is an error
+that names the key instead of a setting silently ignored."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApprovalConfig(_Strict):
+    # None: the front end decides (interactive asks, headless is yolo, as in the original).
+    mode: Literal["ask", "yolo"] | None = None
+    # Per-tool rules win over the mode: {"bash": "allow", "hf_repo_files": "deny"}.
+    rules: dict[str, Literal["allow", "ask", "deny"]] = {}
+    # Risk classes that run without asking in ask mode.
+    auto_approve_in_ask_mode: list[str] = ["read_only"]
+
+
+class CompactionConfig(_Strict):
+    threshold_ratio: float = Field(0.9, gt=0, le=1)
+    threshold_tokens: int | None = Field(None, gt=0)  # overrides ratio x context window
+    fallback_context_window: int = Field(200_000, gt=0)
+    keep_recent_tokens: int = Field(20_000, gt=0)
+    max_message_tokens: int = Field(40_000, gt=0)
+
+
+class BashConfig(_Strict):
+    default_timeout_s: float = Field(120, gt=0)
+    max_timeout_s: float = Field(1800, gt=0)
+    pass_secrets: bool = False  # pass the agent's API keys to commands
+
+
+class WorkspaceConfig(_Strict):
+    allowed_paths: list[str] = []  # extra paths outside the workspace that tools may touch
+
+
+class RetryConfig(_Strict):
+    max_retries: int = Field(4, ge=0)
+    base_delay_s: float = Field(1.0, ge=0)
+    max_delay_s: float = Field(30.0, ge=0)
+
+
+class DoomLoopConfig(_Strict):
+    identical_calls: int = Field(3, ge=2)
+    max_cycle_length: int = Field(5, ge=2)
+    stop_after_repeats: int = Field(5, ge=2)
+
+
+class McpServerConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    transport: Literal["stdio", "http", "streamable_http", "sse"] = "stdio"
+    command: str | None = None
+    args: list[str] = []
+    env: dict[str, str] = {}
+    url: str | None = None
+    headers: dict[str, str] = {}
+
+
+class AgentConfig(_Strict):
+    model_name: str = "anthropic/claude-sonnet-4-5"
+    max_iterations: int = Field(300, gt=0)
+    approval: ApprovalConfig = ApprovalConfig()
+    compaction: CompactionConfig = CompactionConfig()
+    tool_output_cap: int = Field(25_000, gt=100)
+    tool_timeout_s: float = Field(600, gt=0)
+    bash: BashConfig = BashConfig()
+    workspace: WorkspaceConfig = WorkspaceConfig()
+    retries: RetryConfig = RetryConfig()
+    doom_loop: DoomLoopConfig = DoomLoopConfig()
+    mcpServers: dict[str, McpServerConfig] = {}
+    extra: dict[str, Any] = {}  # free-form settings for tools added later

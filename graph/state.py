@@ -1,0 +1,56 @@
+"""The graph's state schema.
+
+`messages` lives in a DeltaChannel: each checkpoint stores only that step's new messages, so the
+database grows linearly with the session instead of re-storing the whole list at every step.
+History is rewritten (compaction, fork) with `langgraph.types.Overwrite([...])`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage, convert_to_messages
+from langgraph.channels.delta import DeltaChannel
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+
+def append_messages(current: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
+    """Append-only reducer (batching-invariant, as DeltaChannel requires).
+
+    Cost is independent of history length apart from one list copy: no id index is rebuilt per step.
+    A RemoveMessage(REMOVE_ALL_MESSAGES) clears what came before it, like add_messages.
+    """
+    out = list(current)
+    for write in writes:
+        items = write if isinstance(write, list) else [write]
+        for item in items:
+            if isinstance(item, RemoveMessage) and item.id == REMOVE_ALL_MESSAGES:
+                out = []
+                continue
+            message = item if isinstance(item, BaseMessage) else convert_to_messages([item])[0]
+            if message.id is None:
+                message.id = uuid.uuid4().hex
+            out.append(message)
+    return out
+
+
+def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
+    return {**(current or {}), **(update or {})}
+
+
+class AgentState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=100)]
+    plan: list[dict[str, Any]]  # [{id, content, status}]
+    usage: dict[str, Any]  # session totals: input_tokens, output_tokens, cost_usd, calls
+    context_tokens: int  # estimated size of the next prompt (kept incrementally)
+    iteration: int  # model calls in the current user turn
+    turns: list[str]  # checkpoint id before each user turn: the undo points
+    doom: dict[str, Any]  # doom-loop bookkeeping (recent signatures, fired streak)
+    files_read: Annotated[dict[str, float], merge_dicts]  # path -> mtime when read (edit needs it)
+    approved_calls: list[dict[str, Any]]  # calls cleared to run in this step (set by approval)
+    stop_reason: str | None  # why the turn ended early: max_iterations, doom_loop, error:...
+    compact_requested: bool  # manual /compact
+    nudges: int  # continuation re-prompts used in this turn
+    malformed: dict[str, int]  # consecutive malformed-argument calls per tool

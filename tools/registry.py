@@ -1,0 +1,58 @@
+"""The set of tools a session offers the model. Each tool module exposes `tools(settings)`;
+the registry imports them lazily so `ml-intern --help` never pays for them."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from typing import Any
+
+from tools.base import Tool
+
+# Modules that contribute built-in tools, in the order the model sees them.
+BUILTIN_TOOL_MODULES = [
+    "tools.plan",
+    "tools.bash",
+    "tools.files",
+]
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool] = ()):
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.add(tool)
+
+    def add(self, tool: Tool) -> None:
+        self._tools[tool.name] = tool
+
+    def get(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._tools
+
+    def __iter__(self):
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return [tool.schema() for tool in self._tools.values()]
+
+    def subset(self, names: Iterable[str]) -> "ToolRegistry":
+        return ToolRegistry(self._tools[n] for n in names if n in self._tools)
+
+
+def builtin_tools(settings: Any, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
+    registry = ToolRegistry()
+    for module_name in modules:
+        module = importlib.import_module(module_name)
+        for tool in module.tools(settings):
+            registry.add(tool)
+    return registry
