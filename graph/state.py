@@ -51,6 +51,6 @@ class AgentState(TypedDict, total=False):
     files_read: Annotated[dict[str, float], merge_dicts]  # path -> mtime when read (edit needs it)
     approved_calls: list[dict[str, Any]]  # calls cleared to run in this step (set by approval)
     stop_reason: str | None  # why the turn ended early: max_iterations, doom_loop, error:...
-    compact_requested: bool  # manual /compact
+    compact: str | None  # a compaction is due regardless of size: "manual" (/compact) or "overflow"
     nudges: int  # continuation re-prompts used in this turn
     malformed: dict[str, int]  # consecutive malformed-argument calls per tool

@@ -1,0 +1,65 @@
+"""What the nodes need besides state: settings, the model, the tools, where the session lives.
+
+One AgentDeps per running agent; it is mutable on purpose (/model and /approval change it between turns).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from configs.prompts import SYSTEM_PROMPT
+from configs.schema import AgentConfig
+from models.factory import ModelHandle
+from models.tokens import estimate_schemas, estimate_text
+from tools.registry import ToolRegistry
+
+
+def ml_intern_home() -> Path:
+    return Path(os.environ.get("ML_INTERN_HOME") or Path.home() / ".ml-intern").expanduser()
+
+
+@dataclass
+class AgentDeps:
+    settings: AgentConfig
+    model: ModelHandle
+    tools: ToolRegistry
+    workspace: Path
+    approval_mode: str = "yolo"  # ask | yolo
+    interactive: bool = False  # can a human answer questions (doom loop)?
+    stream: bool = True
+    home: Path = field(default_factory=ml_intern_home)
+    agent: str = "main"
+    _bound: Any = field(default=None, repr=False)
+    _bound_key: tuple = field(default=(), repr=False)
+
+    def session_dir(self, config: RunnableConfig) -> Path:
+        thread_id = (config.get("configurable") or {}).get("thread_id") or "default"
+        return self.home / "sessions" / str(thread_id)
+
+    @property
+    def system_prompt(self) -> str:
+        return SYSTEM_PROMPT.format(workspace=self.workspace)
+
+    def bound_chat(self) -> Any:
+        """The chat model with the current tools bound (rebound only when model or tools change)."""
+        key = (id(self.model.chat), tuple(self.tools.names))
+        if self._bound is None or key != self._bound_key:
+            schemas = self.tools.schemas()
+            self._bound = self.model.chat.bind_tools(schemas) if schemas else self.model.chat
+            self._bound_key = key
+        return self._bound
+
+    def prompt_overhead_tokens(self) -> int:
+        return estimate_text(self.system_prompt) + estimate_schemas(self.tools.schemas())
+
+    def context_window(self) -> int:
+        return self.model.context_window or self.settings.compaction.fallback_context_window
+
+    def compaction_threshold(self) -> int:
+        c = self.settings.compaction
+        return c.threshold_tokens or int(self.context_window() * c.threshold_ratio)

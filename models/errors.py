@@ -1,0 +1,76 @@
+"""Provider errors, classified once so llm_call can decide: retry, compact, or stop.
+
+The replay model raises these directly; litellm's exceptions are mapped by `classify`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class ErrorKind(StrEnum):
+    RATE_LIMIT = "rate_limit"  # back off, honour retry-after
+    TRANSIENT = "transient"  # 5xx, timeout, connection: back off
+    CONTEXT_OVERFLOW = "context_overflow"  # compact, retry once
+    AUTH = "auth"  # stop: name the variable to set
+    BILLING = "billing"  # stop
+    UNKNOWN_MODEL = "unknown_model"  # stop
+    OTHER = "other"  # stop
+
+
+RETRYABLE = {ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT}
+
+
+class ProviderError(Exception):
+    def __init__(self, kind: ErrorKind, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class ModelConfigError(Exception):
+    """The model cannot be used as configured (bad id, missing key); the message names the fix."""
+
+
+_OVERFLOW_TEXT = re.compile(
+    r"context.{0,20}(length|window)|maximum context|too many tokens|prompt is too long|input is too long", re.I
+)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = headers.get("retry-after")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def classify(exc: BaseException, key_hint: str = "") -> ProviderError:
+    """Map any exception raised by a model call to a ProviderError."""
+    if isinstance(exc, ProviderError):
+        return exc
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    text = str(exc)
+    fix = f" (check {key_hint})" if key_hint else ""
+    if name == "ContextWindowExceededError" or _OVERFLOW_TEXT.search(text):
+        return ProviderError(ErrorKind.CONTEXT_OVERFLOW, text)
+    if name == "RateLimitError" or status == 429:
+        if "quota" in text.lower() or "billing" in text.lower() or "credit" in text.lower():
+            return ProviderError(ErrorKind.BILLING, f"the provider refused for billing reasons: {text[:300]}")
+        return ProviderError(ErrorKind.RATE_LIMIT, text[:300], _retry_after(exc))
+    if name in {"AuthenticationError", "PermissionDeniedError"} or status in (401, 403):
+        return ProviderError(ErrorKind.AUTH, f"the provider rejected the credentials{fix}: {text[:300]}")
+    if status == 402:
+        return ProviderError(ErrorKind.BILLING, f"payment required by the provider: {text[:300]}")
+    if name == "NotFoundError" or status == 404:
+        return ProviderError(ErrorKind.UNKNOWN_MODEL, f"unknown model or endpoint: {text[:300]}")
+    if name in {"Timeout", "APIConnectionError", "ServiceUnavailableError", "BadGatewayError",
+                "InternalServerError", "TimeoutError", "ConnectError", "ReadTimeout"} or (
+        isinstance(status, int) and status >= 500
+    ) or isinstance(exc, (TimeoutError, ConnectionError)):
+        return ProviderError(ErrorKind.TRANSIENT, f"{name}: {text[:300]}")
+    return ProviderError(ErrorKind.OTHER, f"{name}: {text[:300]}")

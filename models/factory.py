@@ -1,0 +1,140 @@
+"""Model ids -> chat models. Checks the provider's key up front so a missing key is one clear
+line naming the variable, not a stack trace from deep inside litellm.
+
+  anthropic/<model>   ANTHROPIC_API_KEY
+  openai/<model>      OPENAI_API_KEY
+  huggingface/<model> HF_TOKEN (Hugging Face router)
+  ollama/ vllm/ llamacpp/ lm_studio/<model>   local OpenAI-compatible servers, <NAME>_BASE_URL
+  replay:<file>       scripted turns from a JSONL file (see models/replay.py)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.errors import ModelConfigError
+
+KEYED_PROVIDERS = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "huggingface": "HF_TOKEN",
+}
+LOCAL_SERVERS = {  # provider -> (env var for base URL, default base URL)
+    "ollama": ("OLLAMA_BASE_URL", "http://localhost:11434/v1"),
+    "vllm": ("VLLM_BASE_URL", "http://localhost:8000/v1"),
+    "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1"),
+    "lm_studio": ("LM_STUDIO_BASE_URL", "http://localhost:1234/v1"),
+}
+_KNOWN = ", ".join([*(f"{p}/..." for p in [*KEYED_PROVIDERS, *LOCAL_SERVERS]), "replay:FILE"])
+
+
+@dataclass
+class ModelHandle:
+    """A ready-to-bind chat model plus what the engine needs to know about it."""
+
+    model_id: str
+    chat: Any  # langchain BaseChatModel
+    context_window: int | None = None
+    key_hint: str = ""  # the variable to check when the provider rejects credentials
+    litellm_model: str | None = None  # for pricing
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        if not self.litellm_model:
+            return 0.0
+        try:
+            import litellm
+
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=self.litellm_model, prompt_tokens=input_tokens, completion_tokens=output_tokens
+            )
+            return float(prompt_cost + completion_cost)
+        except Exception:
+            return 0.0  # unknown price: report tokens only
+
+
+def _hf_token() -> str | None:
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token:
+        return token
+    try:
+        from huggingface_hub import get_token
+
+        return get_token()
+    except Exception:
+        return None
+
+
+def import_litellm():
+    """Import litellm without letting it reach the network for its price map."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+def context_window_for(litellm_model: str | None) -> int | None:
+    if not litellm_model:
+        return None
+    try:
+        info = import_litellm().get_model_info(litellm_model)
+        return int(info.get("max_input_tokens") or info.get("max_tokens") or 0) or None
+    except Exception:
+        return None
+
+
+def check_model_id(model_id: str) -> None:
+    """Validate a model id and its credentials without building anything (fast, no imports)."""
+    if model_id.startswith("replay:"):
+        path = Path(model_id.removeprefix("replay:")).expanduser()
+        if not path.is_file():
+            raise ModelConfigError(f"replay file not found: {path} (pass --model replay:PATH_TO_JSONL)")
+        return
+    provider, _, name = model_id.partition("/")
+    if not name or provider not in {**KEYED_PROVIDERS, **LOCAL_SERVERS}:
+        raise ModelConfigError(f"unknown model id '{model_id}': use one of {_KNOWN}")
+    if provider in KEYED_PROVIDERS:
+        var = KEYED_PROVIDERS[provider]
+        present = _hf_token() if provider == "huggingface" else os.environ.get(var)
+        if not present:
+            raise ModelConfigError(
+                f"{model_id} needs {var}: export {var}=... (or put it in .env), "
+                "or pick another model with --model"
+            )
+
+
+def make_model(model_id: str, session_dir: Path | None = None, streaming: bool = True) -> ModelHandle:
+    check_model_id(model_id)
+    if model_id.startswith("replay:"):
+        from models.replay import ReplayChatModel, ReplayCursor
+
+        cursor = ReplayCursor(session_dir / "replay_cursor.json" if session_dir else None)
+        path = Path(model_id.removeprefix("replay:")).expanduser().resolve()
+        return ModelHandle(model_id, ReplayChatModel(path, cursor=cursor))
+
+    import_litellm()  # before langchain_litellm imports it: no price-map download
+    from langchain_litellm import ChatLiteLLM
+
+    provider, _, name = model_id.partition("/")
+    kwargs: dict[str, Any] = {"max_retries": 0, "streaming": streaming}
+    if provider in LOCAL_SERVERS:
+        var, default = LOCAL_SERVERS[provider]
+        kwargs["api_base"] = os.environ.get(var, default)
+        kwargs["api_key"] = os.environ.get(f"{provider.upper()}_API_KEY", "local")
+        litellm_model, key_hint = f"openai/{name}", var
+    elif provider == "huggingface":
+        kwargs["api_key"] = _hf_token()
+        litellm_model, key_hint = model_id, "HF_TOKEN"
+    else:
+        litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
+    chat = ChatLiteLLM(model=litellm_model, **kwargs)
+    return ModelHandle(
+        model_id, chat, context_window_for(model_id if provider not in LOCAL_SERVERS else None),
+        key_hint=key_hint, litellm_model=litellm_model if provider not in LOCAL_SERVERS else None,
+    )

@@ -1,0 +1,111 @@
+"""approval: decide, per call of this step, whether it runs; ask a human once for all that need it.
+
+One batched interrupt() per step (never inside the tools node: with parallel calls LangGraph would
+surface them one at a time and re-run siblings on each resume). Resumed with
+{"decisions": {call_id: {"action": "approve"|"reject"|"edit", "feedback": str, "args": {...}}}}.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, ToolMessage
+
+from graph.deps import AgentDeps
+from graph.state import AgentState
+from models.tokens import estimate_messages
+from tools.base import Risk, Tool
+
+Verdict = Literal["allow", "ask", "deny"]
+
+
+def rule_for(name: str, rules: dict[str, str]) -> str | None:
+    if name in rules:
+        return rules[name]
+    for pattern, rule in rules.items():
+        if fnmatch.fnmatchcase(name, pattern):
+            return rule
+    return None
+
+
+def decide(tool: Tool | None, name: str, args: dict[str, Any], deps: AgentDeps) -> Verdict:
+    """The approval policy. Rules in config win; then the mode and the call's risk class."""
+    rule = rule_for(name, deps.settings.approval.rules)
+    if rule:
+        return rule  # type: ignore[return-value]
+    if tool is None:
+        return "allow"  # unknown tool: execute_tools answers with an error, nothing runs
+    assessment = tool.assessment(args)
+    if deps.approval_mode == "yolo":
+        never_auto = assessment.always_ask or assessment.risk == Risk.DESTRUCTIVE
+        return "ask" if never_auto else "allow"
+    if assessment.risk in deps.settings.approval.auto_approve_in_ask_mode and not assessment.always_ask:
+        return "allow"
+    return "ask"
+
+
+def last_ai_message(messages: list) -> AIMessage:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return message
+    raise ValueError("no assistant message to approve")
+
+
+def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
+    assessment = tool.assessment(call["args"]) if tool else None
+    return {
+        "id": call["id"], "name": call["name"], "args": call["args"],
+        "risk": str(assessment.risk) if assessment else "unknown",
+        "details": assessment.details if assessment else {},
+    }
+
+
+def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
+    return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
+
+
+def make_approval(deps: AgentDeps, ask_human):
+    """`ask_human(payload)` is langgraph.types.interrupt in the graph; injectable for sub-agents."""
+
+    def approval(state: AgentState) -> dict[str, Any]:
+        message = last_ai_message(state["messages"])
+        malformed = message.additional_kwargs.get("malformed_calls") or {}
+        approved: list[dict[str, Any]] = []
+        rejected: list[ToolMessage] = []
+        pending: list[dict[str, Any]] = []
+        for call in message.tool_calls:
+            if call["id"] in malformed:
+                continue  # never runs; execute_tools tells the model
+            tool = deps.tools.get(call["name"])
+            verdict = decide(tool, call["name"], call["args"], deps)
+            if verdict == "allow":
+                approved.append(call)
+            elif verdict == "deny":
+                rejected.append(_rejection(call, f"Not run: the approval rules deny '{call['name']}'."))
+            else:
+                pending.append(call)
+
+        if pending:
+            answer = ask_human({"kind": "approval", "agent": deps.agent,
+                                "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending]})
+            decisions = (answer or {}).get("decisions", {}) if isinstance(answer, dict) else {}
+            for call in pending:
+                decision = decisions.get(call["id"]) or decisions.get("*") or {"action": "reject"}
+                action = decision.get("action", "reject")
+                if action == "approve":
+                    approved.append(call)
+                elif action == "edit":
+                    approved.append({**call, "args": decision.get("args") or call["args"], "edited": True})
+                else:
+                    feedback = (decision.get("feedback") or "").strip()
+                    text = "The user rejected this call."
+                    rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
+
+        update: dict[str, Any] = {"approved_calls": approved}
+        if rejected:
+            update["messages"] = rejected
+            update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)
+        return update
+
+    return approval

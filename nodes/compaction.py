@@ -1,0 +1,142 @@
+"""compaction: when the context nears the model's window, summarise the older history.
+
+Kept: the system prompt (never in history), the first user message, the current plan (in the
+summary), the summary, and the most recent messages. An assistant message is never separated
+from its tool results. A message too large on its own is truncated in place. If the context
+cannot get under the threshold the turn fails with a clear error: it never loops. The history
+before compaction stays in the checkpoint history.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.config import get_stream_writer
+from langgraph.graph import END
+from langgraph.types import Command, Overwrite
+
+from graph.deps import AgentDeps
+from graph.events import Compacted, Error
+from graph.state import AgentState
+from models.errors import classify
+from models.tokens import estimate_message, estimate_messages
+from tools.plan import render_plan
+
+SUMMARY_PROMPT = """Summarise the conversation below for your own future use: you will continue the work \
+from this summary alone. Keep: the user's goals and constraints, decisions made and why, files created or \
+changed (paths), commands and jobs run with their ids and results (exact numbers), errors met and how they \
+were solved, and what remains to do. Be specific and concise."""
+
+
+class CompactionFailed(Exception):
+    pass
+
+
+def split_point(messages: list[BaseMessage], keep_tokens: int) -> int:
+    """Index where the kept recent tail starts: within budget, never on a tool result."""
+    budget, index = keep_tokens, len(messages)
+    while index > 1:
+        cost = estimate_message(messages[index - 1])
+        if cost > budget and index < len(messages):
+            break
+        budget -= cost
+        index -= 1
+    while index < len(messages) and isinstance(messages[index], ToolMessage):
+        index -= 1  # include the assistant message that made the calls
+        if index <= 0:
+            return 0
+    return index
+
+
+def truncate_in_place(message: BaseMessage, max_tokens: int) -> BaseMessage:
+    text = message.content if isinstance(message.content, str) else str(message.content)
+    max_chars = max_tokens * 4
+    if len(text) <= max_chars:
+        return message
+    head, tail = text[: max_chars * 2 // 3], text[-(max_chars // 3):]
+    new_text = f"{head}\n[... {len(text) - len(head) - len(tail)} characters removed to fit the context ...]\n{tail}"
+    return message.model_copy(update={"content": new_text})
+
+
+def render_for_summary(messages: list[BaseMessage], max_chars: int) -> str:
+    parts = []
+    for m in messages:
+        role = {"human": "User", "ai": "Assistant", "tool": f"Tool result ({getattr(m, 'name', '')})"}.get(m.type, m.type)
+        text = m.content if isinstance(m.content, str) else str(m.content)
+        if len(text) > 4000:
+            text = text[:3000] + " [...] " + text[-1000:]
+        calls = getattr(m, "tool_calls", None)
+        if calls:
+            text += "\nCalls: " + "; ".join(f"{c['name']}({c['args']})"[:500] for c in calls)
+        parts.append(f"## {role}\n{text}")
+    rendered = "\n\n".join(parts)
+    return rendered if len(rendered) <= max_chars else rendered[-max_chars:]
+
+
+def make_compaction(deps: AgentDeps):
+    async def summarise(messages: list[BaseMessage], plan: list[dict]) -> tuple[str, dict]:
+        max_chars = max(4000, int(deps.compaction_threshold() * 4 * 0.6))
+        prompt = [SystemMessage(SUMMARY_PROMPT), HumanMessage(render_for_summary(messages, max_chars))]
+        try:
+            reply = await deps.model.chat.ainvoke(prompt)
+        except Exception as exc:
+            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.model.key_hint)}") from exc
+        text = str(reply.content).strip() or "(empty summary)"
+        if plan:
+            text += f"\n\nCurrent plan:\n{render_plan(plan)}"
+        return text, reply.usage_metadata or {}
+
+    async def compaction(state: AgentState) -> Command[Literal["llm_call", "__end__"]]:
+        reason = state.get("compact")  # "manual", "overflow" or None
+        overhead = deps.prompt_overhead_tokens()
+        messages: list[BaseMessage] = list(state.get("messages", []))
+        threshold = deps.compaction_threshold()
+        old_tokens = state.get("context_tokens") or (overhead + estimate_messages(messages))
+        if reason is None and old_tokens <= threshold:
+            return Command(goto="llm_call")
+        writer = get_stream_writer()
+        after = END if reason == "manual" else "llm_call"
+
+        try:
+            new_messages, usage = await compact_messages(messages, state.get("plan") or [])
+        except CompactionFailed as e:
+            writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent).wire())
+            return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
+        new_tokens = overhead + estimate_messages(new_messages)
+        if new_tokens > threshold and reason != "manual":
+            message = (f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
+                       "use a model with a larger window or raise compaction.threshold_tokens in the config")
+            writer(Error(message=message, kind="compaction", agent=deps.agent).wire())
+            return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
+
+        writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent).wire())
+        totals = dict(state.get("usage") or {})
+        totals["input_tokens"] = totals.get("input_tokens", 0) + int(usage.get("input_tokens", 0))
+        totals["output_tokens"] = totals.get("output_tokens", 0) + int(usage.get("output_tokens", 0))
+        totals["cost_usd"] = totals.get("cost_usd", 0.0) + deps.model.cost(
+            int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
+        return Command(
+            update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None,
+                    "usage": totals},
+            goto=after,
+        )
+
+    async def compact_messages(messages: list[BaseMessage], plan: list[dict]) -> tuple[list[BaseMessage], dict]:
+        cfg = deps.settings.compaction
+        first_user = next((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), None)
+        head = [messages[first_user]] if first_user is not None else []
+        start = (first_user + 1) if first_user is not None else 0
+        cut = max(start, split_point(messages, cfg.keep_recent_tokens))
+        middle, tail = messages[start:cut], messages[cut:]
+        usage: dict = {}
+        summary: list[BaseMessage] = []
+        if middle:
+            text, usage = await summarise(middle, plan)
+            summary = [HumanMessage(content=f"[Summary of the earlier conversation]\n{text}",
+                                    additional_kwargs={"ml_intern": "summary"})]
+        head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]
+        tail = [truncate_in_place(m, cfg.max_message_tokens) for m in tail]
+        return [*head, *summary, *tail], usage
+
+    return compaction

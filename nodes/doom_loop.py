@@ -1,0 +1,106 @@
+"""doom_loop_check: notice when the model keeps doing the same thing and tell it once.
+
+A call's signature is (tool name, canonical args, hash of its result); execute_tools records them.
+Three identical signatures in a row, or a cycle of 2-5 calls repeated twice, is a loop. Polling
+whose results change has different signatures, so it is not a loop. A streak is warned about once;
+if it keeps going (stop_after_repeats more calls), the turn stops (headless) or the user is asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal
+
+from langchain_core.messages import HumanMessage, ToolMessage
+from langgraph.config import get_stream_writer
+from langgraph.graph import END
+from langgraph.types import Command, interrupt
+
+from graph.deps import AgentDeps
+from graph.events import DoomLoop, Error
+from graph.state import AgentState
+
+
+def call_signature(name: str, args: dict[str, Any], result: str) -> str:
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=str)
+    result_hash = hashlib.sha1(result.encode("utf-8", "replace")).hexdigest()[:12]
+    return hashlib.sha1(f"{name}\0{canonical}\0{result_hash}".encode()).hexdigest()[:16] + ":" + name
+
+
+def window_size(deps: AgentDeps) -> int:
+    cfg = deps.settings.doom_loop
+    return max(2 * cfg.max_cycle_length, cfg.identical_calls) + cfg.stop_after_repeats + 2
+
+
+def find_loop(recent: list[str], identical: int, max_cycle: int) -> tuple[str, ...] | None:
+    """The repeating unit at the end of `recent`, in a rotation-independent form, or None."""
+    if len(recent) >= identical and len(set(recent[-identical:])) == 1:
+        return (recent[-1],)
+    for length in range(2, max_cycle + 1):
+        if len(recent) >= 2 * length and recent[-length:] == recent[-2 * length:-length]:
+            unit = recent[-length:]
+            if len(set(unit)) == 1:
+                continue
+            rotations = [tuple(unit[i:] + unit[:i]) for i in range(length)]
+            return min(rotations)
+    return None
+
+
+def describe(unit: tuple[str, ...]) -> str:
+    names = [sig.split(":", 1)[1] for sig in unit]
+    return " -> ".join(names)
+
+
+def make_doom_loop_check(deps: AgentDeps):
+    cfg = deps.settings.doom_loop
+
+    def doom_loop_check(state: AgentState) -> Command[Literal["approval", "__end__"]]:
+        doom = dict(state.get("doom") or {})
+        recent: list[str] = doom.get("recent", [])
+        new_calls = doom.get("total", 0) - doom.get("checked", 0)
+        doom["checked"] = doom.get("total", 0)
+        unit = find_loop(recent, cfg.identical_calls, cfg.max_cycle_length)
+        if unit is None:
+            doom.update(warned=None, repeats=0)
+            return Command(update={"doom": doom}, goto="approval")
+
+        key = "|".join(unit)
+        writer = get_stream_writer()
+        if doom.get("warned") != key:
+            doom.update(warned=key, repeats=0, pending_warning=(
+                f"You appear to be stuck in a loop: the same tool calls ({describe(unit)}) keep returning "
+                "the same results. Stop repeating them. Re-read the last results, try a different approach, "
+                "or answer the user explaining what blocks you."
+            ))
+            writer(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent).wire())
+            return Command(update={"doom": doom}, goto="approval")
+
+        doom["repeats"] = doom.get("repeats", 0) + new_calls
+        if doom["repeats"] < cfg.stop_after_repeats:
+            return Command(update={"doom": doom}, goto="approval")
+
+        message = (f"stopped: the model kept repeating {describe(unit)} after being warned "
+                   f"({doom['repeats']} more identical calls)")
+        if deps.interactive:
+            answer = interrupt({"kind": "doom_loop", "message": message,
+                                "question": "Let the agent continue anyway? (yes/no)"})
+            if str(answer).strip().lower() in {"y", "yes", "continue"}:
+                doom.update(warned=key, repeats=0)
+                return Command(update={"doom": doom}, goto="approval")
+        writer(Error(message=message, kind="doom_loop", agent=deps.agent).wire())
+        skipped = [
+            ToolMessage(content="Not run: the turn was stopped because the same calls kept repeating.",
+                        tool_call_id=call["id"], name=call["name"], status="error")
+            for call in state["messages"][-1].tool_calls
+        ]
+        return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
+
+    return doom_loop_check
+
+
+def corrective_message(doom: dict[str, Any]) -> HumanMessage | None:
+    text = doom.get("pending_warning")
+    if not text:
+        return None
+    return HumanMessage(content=text, additional_kwargs={"ml_intern": "doom_loop"})

@@ -1,0 +1,161 @@
+"""execute_tools: run the approved calls of a step concurrently, each with a timeout.
+
+A tool exception becomes an error result, never a crash. Output over the cap keeps head and tail
+and the full text is saved in the session folder (the model is told the path). Malformed
+arguments are reported without running the tool; a second one in a row gets a stronger hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+from pydantic import ValidationError
+
+from graph.deps import AgentDeps
+from graph.events import ToolCall, ToolOutput, ToolStateChange
+from graph.state import AgentState
+from models.tokens import estimate_messages
+from nodes.approval import last_ai_message
+from nodes.doom_loop import call_signature, corrective_message, window_size
+from tools.base import FileChanges, ToolContext, ToolError, ToolResult
+
+
+def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
+    """Keep head and tail of an over-long output; the full text goes to `spill_path`."""
+    if len(text) <= cap:
+        return text, None
+    spill_path.parent.mkdir(parents=True, exist_ok=True)
+    spill_path.write_text(text)
+    head, tail = text[: cap * 2 // 3], text[-(cap // 3):]
+    omitted = len(text) - len(head) - len(tail)
+    note = (f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) is saved at "
+            f"{spill_path}: use read with offset/limit, or grep, to see the rest ...]\n\n")
+    return head + note + tail, str(spill_path)
+
+
+def _format_validation(error: ValidationError) -> str:
+    lines = []
+    for err in error.errors()[:8]:
+        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        lines.append(f"- {where}: {err['msg']}")
+    return "Invalid arguments:\n" + "\n".join(lines)
+
+
+def make_execute_tools(deps: AgentDeps):
+    async def run_one(call: dict[str, Any], state: AgentState, config: RunnableConfig, emit) -> tuple[ToolResult, float]:
+        tool = deps.tools.get(call["name"])
+        if tool is None:
+            known = ", ".join(deps.tools.names)
+            return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True), 0.0
+        session_dir = deps.session_dir(config)
+        turn = len(state.get("turns") or [])
+        ctx = ToolContext(
+            workspace=deps.workspace, session_dir=session_dir, call_id=call["id"], settings=deps.settings,
+            state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
+            emit=emit, changes=FileChanges(session_dir / "undo" / str(turn), deps.workspace), agent=deps.agent,
+        )
+        args: Any = call["args"]
+        if tool.args_model is not None:
+            try:
+                args = tool.args_model.model_validate(call["args"])
+            except ValidationError as e:
+                return ToolResult(_format_validation(e), is_error=True), 0.0
+        timeout = tool.timeout_for(call["args"], deps.settings.tool_timeout_s)
+        started = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(tool.handler(args, ctx), timeout)
+        except asyncio.TimeoutError:
+            result = ToolResult(f"Timed out after {timeout:.0f}s and was stopped.", is_error=True)
+        except ToolError as e:
+            result = ToolResult(str(e), is_error=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a crashing tool must not take the agent down
+            result = ToolResult(f"Tool error: {type(e).__name__}: {e}", is_error=True)
+        if isinstance(result, str):
+            result = ToolResult(result)
+        return result, time.perf_counter() - started
+
+    async def execute_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
+        writer = get_stream_writer()
+
+        def emit(event):
+            writer(event.wire())
+
+        message: AIMessage = last_ai_message(state["messages"])
+        malformed_info = message.additional_kwargs.get("malformed_calls") or {}
+        malformed_counts = dict(state.get("malformed") or {})
+        results: dict[str, ToolMessage] = {}
+        updates: dict[str, Any] = {}
+
+        for call in message.tool_calls:
+            info = malformed_info.get(call["id"])
+            if info is None:
+                continue
+            count = malformed_counts.get(call["name"], 0) + 1
+            malformed_counts[call["name"]] = count
+            text = (f"Not run: the arguments were not valid JSON ({info['error']}). "
+                    f"Received: {info['raw'][:500]}")
+            if count >= 2:
+                text += ("\nThis is the second malformed call to this tool in a row. Send a single JSON object "
+                         "that matches the tool's schema exactly; split very long content into smaller calls.")
+            results[call["id"]] = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
+        for call in message.tool_calls:
+            if call["id"] not in malformed_info:
+                malformed_counts.pop(call["name"], None)
+
+        approved = state.get("approved_calls") or []
+        for call in approved:
+            emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent))
+            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent))
+        outcomes = await asyncio.gather(*(run_one(c, state, config, emit) for c in approved))
+
+        doom = dict(state.get("doom") or {})
+        recent = list(doom.get("recent", []))
+        session_dir = deps.session_dir(config)
+        for call, (result, _elapsed) in zip(approved, outcomes):
+            content, spill = cap_output(result.content, deps.settings.tool_output_cap,
+                                        session_dir / "outputs" / f"{call['id']}.txt")
+            results[call["id"]] = ToolMessage(content=content, tool_call_id=call["id"], name=call["name"],
+                                              status="error" if result.is_error else "success")
+            emit(ToolOutput(tool_call_id=call["id"], name=call["name"], content=content,
+                            is_error=result.is_error, full_output_path=spill, agent=deps.agent))
+            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"],
+                                 state="failed" if result.is_error else "done", agent=deps.agent))
+            recent.append(call_signature(call["name"], call["args"], result.content))
+            for key, value in (result.state_update or {}).items():
+                if isinstance(value, dict) and isinstance(updates.get(key), dict):
+                    updates[key] = {**updates[key], **value}
+                else:
+                    updates[key] = value
+
+        new_messages = [results[c["id"]] for c in message.tool_calls if c["id"] in results]
+        warning = corrective_message(doom)
+        if warning is not None:
+            new_messages.append(warning)
+            doom["pending_warning"] = None
+        doom["recent"] = recent[-window_size(deps):]
+        doom["total"] = doom.get("total", 0) + len(approved)
+        return {
+            **updates,
+            "messages": new_messages,
+            "approved_calls": [],
+            "malformed": malformed_counts,
+            "doom": doom,
+            "context_tokens": state.get("context_tokens", 0) + estimate_messages(new_messages),
+        }
+
+    return execute_tools
+
+
+def interrupted_results(message: AIMessage, answered: set[str], reason: str = "interrupted") -> list[ToolMessage]:
+    """Tool results for calls that never got one (Ctrl-C, crash, kill -9), so the history stays valid."""
+    text = {"interrupted": "Interrupted: the call did not finish (the session was interrupted or the agent stopped). "
+                           "Check its effects before retrying."}.get(reason, reason)
+    return [ToolMessage(content=text, tool_call_id=c["id"], name=c["name"], status="error")
+            for c in message.tool_calls if c["id"] not in answered]

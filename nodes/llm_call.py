@@ -1,0 +1,169 @@
+"""llm_call: one model call with the tools bound, streamed to the front end.
+
+Decides where the turn goes next: tools (doom_loop_check), done (END), a re-prompt when the plan
+still has open items (itself), or compaction after a context overflow. Retries rate limits and
+transient failures with backoff; auth, billing and unknown-model errors stop the turn at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_stream_writer
+from langgraph.graph import END
+from langgraph.types import Command
+
+from graph.deps import AgentDeps
+from graph.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
+from graph.state import AgentState
+from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
+from models.tokens import estimate_message
+
+MAX_NUDGES = 2
+STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
+
+
+def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) -> AIMessage:
+    """Keep every call the model made, marking those whose arguments were not valid JSON.
+
+    A malformed call stays in tool_calls (with empty args) so it gets a tool result and the
+    provider never sees an orphan; its raw text goes to additional_kwargs["malformed_calls"].
+    """
+    malformed: dict[str, dict[str, str]] = {}
+    for chunk in raw_chunks or []:
+        raw = chunk.get("args") or ""
+        if not raw.strip():
+            continue
+        try:
+            parsed = json.loads(raw)
+            if not isinstance(parsed, dict):
+                raise ValueError("arguments must be a JSON object")
+        except ValueError as e:
+            malformed[chunk.get("id") or ""] = {"raw": raw[:2000], "error": str(e)[:200]}
+    for bad in message.invalid_tool_calls:
+        malformed[bad.get("id") or ""] = {"raw": str(bad.get("args") or "")[:2000], "error": bad.get("error") or ""}
+    if not malformed:
+        return message
+    calls = [c for c in message.tool_calls if c["id"] not in malformed]
+    for bad in [*message.tool_calls, *message.invalid_tool_calls]:
+        if bad.get("id") in malformed:
+            calls.append({"name": bad["name"], "args": {}, "id": bad["id"], "type": "tool_call"})
+    return AIMessage(
+        content=message.content,
+        tool_calls=calls,
+        usage_metadata=message.usage_metadata,
+        response_metadata=message.response_metadata,
+        additional_kwargs={**message.additional_kwargs, "malformed_calls": malformed},
+        id=message.id,
+    )
+
+
+def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [t for t in plan or [] if t.get("status") != "completed"]
+
+
+def make_llm_call(deps: AgentDeps):
+    async def call_model(messages: list, emit) -> AIMessage:
+        chat = deps.bound_chat()
+        prompt = [SystemMessage(deps.system_prompt), *messages]
+        if not deps.stream:
+            return normalize_calls(await chat.ainvoke(prompt))
+        full: AIMessageChunk | None = None
+        async for chunk in chat.astream(prompt):
+            if chunk.content and isinstance(chunk.content, str):
+                emit(AssistantChunk(content=chunk.content, agent=deps.agent))
+            full = chunk if full is None else full + chunk
+        emit(AssistantStreamEnd(agent=deps.agent))
+        if full is None:
+            return AIMessage(content="")
+        message = AIMessage(
+            content=full.content, tool_calls=full.tool_calls, invalid_tool_calls=full.invalid_tool_calls,
+            usage_metadata=full.usage_metadata, response_metadata=full.response_metadata,
+            additional_kwargs=full.additional_kwargs, id=full.id,
+        )
+        return normalize_calls(message, full.tool_call_chunks)
+
+    async def call_with_retries(messages: list, emit) -> AIMessage:
+        retry = deps.settings.retries
+        attempt = 0
+        while True:
+            try:
+                return await call_model(messages, emit)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # classified below; unknown errors stop the turn
+                error = classify(exc, deps.model.key_hint)
+                if error.kind not in RETRYABLE or attempt >= retry.max_retries:
+                    raise error from exc
+                attempt += 1
+                delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
+                delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
+                emit(ToolLog(line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
+                                  f"{retry.max_retries} in {delay:.1f}s", agent=deps.agent))
+                await asyncio.sleep(delay)
+
+    async def llm_call(
+        state: AgentState, config: RunnableConfig
+    ) -> Command[Literal["doom_loop_check", "compaction", "llm_call", "__end__"]]:
+        writer = get_stream_writer()
+
+        def emit(event):
+            writer(event.wire())
+
+        iteration = state.get("iteration", 0)
+        if iteration >= deps.settings.max_iterations:
+            message = (f"stopped after {iteration} model calls: the iteration limit was reached "
+                       f"(raise it with --max-iterations)")
+            emit(Error(message=message, kind="max_iterations", agent=deps.agent))
+            return Command(update={"stop_reason": "max_iterations"}, goto=END)
+
+        try:
+            response = await call_with_retries(state.get("messages", []), emit)
+        except ProviderError as error:
+            if error.kind == ErrorKind.CONTEXT_OVERFLOW and state.get("compact") != "overflow":
+                emit(ToolLog(line="the provider says the context is too long: compacting and retrying once",
+                             agent=deps.agent))
+                return Command(update={"compact": "overflow", "iteration": iteration + 1}, goto="compaction")
+            kind = STOP_KINDS.get(error.kind, "provider")
+            emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
+            return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
+
+        usage = dict(state.get("usage") or {})
+        meta = response.usage_metadata or {}
+        input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+        usage["input_tokens"] = usage.get("input_tokens", 0) + input_tokens
+        usage["output_tokens"] = usage.get("output_tokens", 0) + output_tokens
+        usage["cost_usd"] = usage.get("cost_usd", 0.0) + deps.model.cost(input_tokens, output_tokens)
+        usage["calls"] = usage.get("calls", 0) + 1
+        context_tokens = (input_tokens or state.get("context_tokens", 0)) + estimate_message(response)
+
+        emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent))
+        emit(Usage(input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"],
+                   cost_usd=usage["cost_usd"], context_tokens=context_tokens, agent=deps.agent))
+        update: dict[str, Any] = {
+            "messages": [response], "usage": usage, "iteration": iteration + 1,
+            "context_tokens": context_tokens, "compact": None,
+        }
+        if response.tool_calls:
+            return Command(update=update, goto="doom_loop_check")
+
+        open_items = open_plan_items(state.get("plan"))
+        nudges = state.get("nudges", 0)
+        if open_items and nudges < MAX_NUDGES:
+            listing = "\n".join(f"- [{t['status']}] {t['id']}. {t['content']}" for t in open_items)
+            nudge = HumanMessage(
+                content=f"Your plan still has open items:\n{listing}\nContinue with them, or update the plan "
+                        "with plan_tool if they are no longer needed.",
+                additional_kwargs={"ml_intern": "continuation"},
+            )
+            update["messages"] = [response, nudge]
+            update["nudges"] = nudges + 1
+            return Command(update=update, goto="llm_call")
+        return Command(update=update, goto=END)
+
+    return llm_call
