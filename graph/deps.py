@@ -26,9 +26,10 @@ def ml_intern_home() -> Path:
 @dataclass
 class AgentDeps:
     settings: AgentConfig
-    model: ModelHandle
+    model_id: str
     tools: ToolRegistry
     workspace: Path
+    model: ModelHandle | None = None  # built per session by Session.activate (replay keeps a cursor there)
     approval_mode: str = "yolo"  # ask | yolo
     interactive: bool = False  # can a human answer questions (doom loop)?
     stream: bool = True
@@ -36,6 +37,7 @@ class AgentDeps:
     agent: str = "main"
     _bound: Any = field(default=None, repr=False)
     _bound_key: tuple = field(default=(), repr=False)
+    _overhead: tuple = field(default=((), 0), repr=False)
 
     def session_dir(self, config: RunnableConfig) -> Path:
         thread_id = (config.get("configurable") or {}).get("thread_id") or "default"
@@ -45,20 +47,32 @@ class AgentDeps:
     def system_prompt(self) -> str:
         return SYSTEM_PROMPT.format(workspace=self.workspace)
 
+    def handle(self) -> ModelHandle:
+        """The model, built on first use when nobody built it for a session (LangGraph Studio)."""
+        if self.model is None:
+            from models.factory import make_model
+
+            self.model = make_model(self.model_id, self.home / "studio", streaming=self.stream)
+        return self.model
+
     def bound_chat(self) -> Any:
         """The chat model with the current tools bound (rebound only when model or tools change)."""
-        key = (id(self.model.chat), tuple(self.tools.names))
+        chat = self.handle().chat
+        key = (id(chat), tuple(self.tools.names))
         if self._bound is None or key != self._bound_key:
             schemas = self.tools.schemas()
-            self._bound = self.model.chat.bind_tools(schemas) if schemas else self.model.chat
+            self._bound = chat.bind_tools(schemas) if schemas else chat
             self._bound_key = key
         return self._bound
 
     def prompt_overhead_tokens(self) -> int:
-        return estimate_text(self.system_prompt) + estimate_schemas(self.tools.schemas())
+        key = ("overhead", tuple(self.tools.names), str(self.workspace))
+        if self._overhead[0] != key:
+            self._overhead = (key, estimate_text(self.system_prompt) + estimate_schemas(self.tools.schemas()))
+        return self._overhead[1]
 
     def context_window(self) -> int:
-        return self.model.context_window or self.settings.compaction.fallback_context_window
+        return self.handle().context_window or self.settings.compaction.fallback_context_window
 
     def compaction_threshold(self) -> int:
         c = self.settings.compaction

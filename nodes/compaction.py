@@ -79,9 +79,9 @@ def make_compaction(deps: AgentDeps):
         max_chars = max(4000, int(deps.compaction_threshold() * 4 * 0.6))
         prompt = [SystemMessage(SUMMARY_PROMPT), HumanMessage(render_for_summary(messages, max_chars))]
         try:
-            reply = await deps.model.chat.ainvoke(prompt)
+            reply = await deps.handle().chat.ainvoke(prompt)
         except Exception as exc:
-            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.model.key_hint)}") from exc
+            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.handle().key_hint)}") from exc
         text = str(reply.content).strip() or "(empty summary)"
         if plan:
             text += f"\n\nCurrent plan:\n{render_plan(plan)}"
@@ -114,7 +114,7 @@ def make_compaction(deps: AgentDeps):
         totals = dict(state.get("usage") or {})
         totals["input_tokens"] = totals.get("input_tokens", 0) + int(usage.get("input_tokens", 0))
         totals["output_tokens"] = totals.get("output_tokens", 0) + int(usage.get("output_tokens", 0))
-        totals["cost_usd"] = totals.get("cost_usd", 0.0) + deps.model.cost(
+        totals["cost_usd"] = totals.get("cost_usd", 0.0) + deps.handle().cost(
             int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
         return Command(
             update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None,

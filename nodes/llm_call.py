@@ -97,7 +97,7 @@ def make_llm_call(deps: AgentDeps):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # classified below; unknown errors stop the turn
-                error = classify(exc, deps.model.key_hint)
+                error = classify(exc, deps.handle().key_hint)
                 if error.kind not in RETRYABLE or attempt >= retry.max_retries:
                     raise error from exc
                 attempt += 1
@@ -138,7 +138,7 @@ def make_llm_call(deps: AgentDeps):
         input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
         usage["input_tokens"] = usage.get("input_tokens", 0) + input_tokens
         usage["output_tokens"] = usage.get("output_tokens", 0) + output_tokens
-        usage["cost_usd"] = usage.get("cost_usd", 0.0) + deps.model.cost(input_tokens, output_tokens)
+        usage["cost_usd"] = usage.get("cost_usd", 0.0) + deps.handle().cost(input_tokens, output_tokens)
         usage["calls"] = usage.get("calls", 0) + 1
         context_tokens = (input_tokens or state.get("context_tokens", 0)) + estimate_message(response)
 

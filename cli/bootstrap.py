@@ -1,0 +1,74 @@
+"""Turn command-line options into a ready AgentDeps: config, model id, approval mode, tools.
+
+Every user mistake here becomes a UserError with one line naming the fix and exit code 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cli import exit_codes
+
+
+class UserError(Exception):
+    def __init__(self, message: str, code: int = exit_codes.USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class HeadlessOptions:
+    prompt: str | None = None
+    model: str | None = None
+    max_iterations: int | None = None
+    stream: bool = True
+    output_format: str = "text"
+    approval: str | None = None
+    workspace: str | None = None
+    resume: str | None = None
+    continue_last: bool = False
+    config: str | None = None
+    approve: list[str] = field(default_factory=list)
+    reject: list[str] = field(default_factory=list)
+
+
+def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
+    from configs.loader import ConfigError, load_config
+    from graph.deps import AgentDeps
+    from models.errors import ModelConfigError
+    from models.factory import check_model_id
+    from tools.registry import builtin_tools
+
+    try:
+        settings = load_config(options.config)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+    if options.max_iterations is not None:
+        if options.max_iterations < 1:
+            raise UserError("--max-iterations must be at least 1")
+        settings.max_iterations = options.max_iterations
+    model_id = options.model or model_id or settings.model_name
+    try:
+        check_model_id(model_id)
+    except ModelConfigError as e:
+        raise UserError(str(e)) from None
+    workspace = Path(options.workspace or ".").expanduser().resolve()
+    if not workspace.is_dir():
+        raise UserError(f"workspace folder not found: {workspace} (pass an existing folder to --workspace)")
+    mode = options.approval or settings.approval.mode or ("ask" if interactive else "yolo")
+    return AgentDeps(settings=settings, model_id=model_id, tools=builtin_tools(settings), workspace=workspace,
+                     approval_mode=mode, interactive=interactive, stream=options.stream)
+
+
+def parse_decisions(approve: list[str], reject: list[str]) -> dict[str, dict] | None:
+    """--approve all|ID and --reject ID[=feedback] -> the approval node's decisions."""
+    if not approve and not reject:
+        return None
+    decisions: dict[str, dict] = {}
+    for item in approve:
+        decisions["*" if item == "all" else item] = {"action": "approve"}
+    for item in reject:
+        call_id, _, feedback = item.partition("=")
+        decisions[call_id] = {"action": "reject", "feedback": feedback}
+    return decisions

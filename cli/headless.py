@@ -1,0 +1,154 @@
+"""Headless front end: one prompt in, events out (text, json or stream-json), an exit code that
+tells a script what happened (see cli/exit_codes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
+
+from cli import exit_codes
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, parse_decisions
+
+
+class TextRenderer:
+    """The answer on stdout; tool activity and errors on stderr, one compact line each."""
+
+    def __init__(self, stream: bool):
+        self.stream = stream
+        self.mid_line = False
+
+    def __call__(self, event, session_id: str) -> None:
+        kind, data = event.type, event
+        prefix = "" if event.agent == "main" else f"[{event.agent}] "
+        if kind == "assistant_chunk" and self.stream and event.agent == "main":
+            sys.stdout.write(data.content)
+            sys.stdout.flush()
+            self.mid_line = not data.content.endswith("\n")
+        elif kind == "assistant_message" and event.agent == "main":
+            if not self.stream and data.content:
+                print(data.content, flush=True)
+            elif self.mid_line:
+                print(flush=True)
+                self.mid_line = False
+        elif kind == "tool_call":
+            args = json.dumps(data.args, ensure_ascii=False)
+            _err(f"{prefix}> {data.name} {args[:160]}{'...' if len(args) > 160 else ''}")
+        elif kind == "tool_output" and data.is_error:
+            _err(f"{prefix}  ! {data.name}: {data.content.strip().splitlines()[0][:200] if data.content.strip() else ''}")
+        elif kind == "error":
+            _err(f"{prefix}error: {data.message}")
+        elif kind == "doom_loop":
+            _err(f"{prefix}warning: repeated calls detected ({data.pattern}); the model was told to change approach")
+        elif kind == "compacted":
+            _err(f"context compacted: {data.old_tokens} -> {data.new_tokens} tokens")
+        elif kind == "tool_log" and data.tool_call_id is None:
+            _err(f"{prefix}{data.line}")
+        elif kind == "approval_required":
+            _err("approval needed for:")
+            for call in data.calls:
+                _err(f"  {call.get('id')}: {call.get('name')} {json.dumps(call.get('args'))[:200]} "
+                     f"(risk: {call.get('risk')})")
+            _err(f"continue with: ml-intern --resume {session_id} --approve all   "
+                 f"(or --approve CALL_ID / --reject CALL_ID=feedback)")
+
+
+def _err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_headless(options: HeadlessOptions) -> int:
+    try:
+        return asyncio.run(_run(options))
+    except UserError as e:
+        _err(f"ml-intern: {e}")
+        return e.code
+    except KeyboardInterrupt:
+        return exit_codes.INTERRUPTED
+
+
+async def open_session(agent, options: HeadlessOptions):
+    from graph.session import SessionNotFound
+
+    try:
+        if options.resume:
+            return await agent.load_session(options.resume)
+        if options.continue_last:
+            return await agent.latest_session()
+    except SessionNotFound as e:
+        raise UserError(str(e)) from None
+    return await agent.new_session(title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else "")
+
+
+async def _resume_model(options: HeadlessOptions) -> str | None:
+    """When resuming without --model, keep the session's own model."""
+    if options.model or not (options.resume or options.continue_last):
+        return None
+    from graph.checkpointer import open_saver
+    from graph.session_store import store_for
+
+    async with open_saver() as saver:
+        store = store_for(saver)
+        await store.setup()
+        if options.resume:
+            info = await store.get(options.resume) or next(iter(await store.find(options.resume)), None)
+        else:
+            info = next(iter(await store.list(limit=1)), None)
+        return info.model if info else None
+
+
+async def _run(options: HeadlessOptions) -> int:
+    from graph.checkpointer import DatabaseError
+    from graph.session import Agent
+
+    try:
+        deps = build_deps(options, interactive=False, model_id=await _resume_model(options))
+        async with Agent.open(deps) as agent:
+            session = await open_session(agent, options)
+            return await _drive(session, options)
+    except DatabaseError as e:
+        raise UserError(str(e), exit_codes.AGENT_ERROR) from None
+
+
+async def _drive(session, options: HeadlessOptions) -> int:
+    from models.errors import ModelConfigError
+
+    decisions = parse_decisions(options.approve, options.reject)
+    render = TextRenderer(options.stream) if options.output_format == "text" else None
+    final: dict[str, Any] = {"status": "done", "final_response": ""}
+
+    async def consume() -> None:
+        async for event in session.run(options.prompt, decisions=decisions):
+            if options.output_format == "stream-json":
+                print(json.dumps(event.wire(session.id), ensure_ascii=False), flush=True)
+            elif render is not None:
+                render(event, session.id)
+            if event.type == "turn_complete":
+                final.update(status=event.status, final_response=event.final_response)
+
+    task = asyncio.ensure_future(consume())
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, task.cancel)
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        final["status"] = "interrupted"
+        if options.output_format == "text":
+            _err(f"interrupted; resume with: ml-intern --resume {session.id}")
+    except ModelConfigError as e:
+        raise UserError(str(e)) from None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+    await session.finish()
+    code = exit_codes.for_status(final["status"])
+    if options.output_format == "json":
+        usage = (await session.state()).values.get("usage") or {}
+        print(json.dumps({"session_id": session.id, "status": final["status"], "exit_code": code,
+                          "final_response": final["final_response"], "usage": usage}, ensure_ascii=False))
+    elif options.output_format == "text" and final["status"] == "max_iterations":
+        _err(f"resume with: ml-intern --resume {session.id} --max-iterations N")
+    return code

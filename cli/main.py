@@ -1,0 +1,92 @@
+"""The `ml-intern` entry point. Kept light: `--help` and `--version` import nothing heavy.
+
+`ml-intern [OPTIONS] PROMPT` runs headless; with no prompt on a terminal it opens the interactive chat;
+`ml-intern sessions|mcp|studio|graph|doctor ...` are subcommands.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from cli import exit_codes
+
+VERSION = "0.1.0"
+SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor"}
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ml-intern {VERSION}")
+        raise typer.Exit()
+
+
+@app.command(help="Run the ML intern. With PROMPT it runs headless; without, it opens an interactive chat.")
+def run(
+    prompt: Annotated[Optional[str], typer.Argument(help="The task. Omit it for an interactive session.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model id, e.g. anthropic/claude-sonnet-4-5, "
+                     "openai/gpt-5, huggingface/..., ollama/llama3.1, replay:FILE.")] = None,
+    max_iterations: Annotated[Optional[int], typer.Option(help="Model calls allowed per turn (default 300).")] = None,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Print whole messages instead of streaming.")] = False,
+    output_format: Annotated[str, typer.Option(help="text | json | stream-json")] = "text",
+    approval: Annotated[Optional[str], typer.Option(help="ask | yolo (headless default: yolo).")] = None,
+    yolo: Annotated[bool, typer.Option("--yolo", help="Same as --approval yolo.")] = False,
+    workspace: Annotated[Optional[str], typer.Option(help="Folder the agent works in (default: current).")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Resume session ID.")] = None,
+    continue_: Annotated[bool, typer.Option("--continue", help="Resume the most recent session.")] = False,
+    config: Annotated[Optional[str], typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")] = None,
+    approve: Annotated[Optional[list[str]], typer.Option(help="Approve pending call ID, or 'all' (with --resume).")] = None,
+    reject: Annotated[Optional[list[str]], typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    from cli.bootstrap import HeadlessOptions
+    from cli.headless import run_headless
+
+    if output_format not in {"text", "json", "stream-json"}:
+        _usage(f"--output-format must be text, json or stream-json (got '{output_format}')")
+    if approval not in {None, "ask", "yolo"}:
+        _usage(f"--approval must be ask or yolo (got '{approval}')")
+    if resume and continue_:
+        _usage("use either --resume ID or --continue, not both")
+    if (approve or reject) and not (resume or continue_):
+        _usage("--approve/--reject answer a session waiting for approval: add --resume ID")
+    options = HeadlessOptions(
+        prompt=prompt, model=model, max_iterations=max_iterations, stream=not no_stream,
+        output_format=output_format, approval="yolo" if yolo else approval, workspace=workspace,
+        resume=resume, continue_last=continue_, config=config, approve=approve or [], reject=reject or [],
+    )
+    if prompt is None and not (resume or continue_):
+        if sys.stdin.isatty() and output_format == "text":
+            from cli.interactive import run_interactive
+
+            raise typer.Exit(run_interactive(options))
+        piped = sys.stdin.read() if not sys.stdin.isatty() else ""
+        if not piped.strip():
+            _usage("no prompt given: pass PROMPT, pipe it on stdin, or run in a terminal for a chat")
+        options.prompt = piped.strip()
+    raise typer.Exit(run_headless(options))
+
+
+def _usage(message: str) -> None:
+    print(f"ml-intern: {message}", file=sys.stderr)
+    raise typer.Exit(exit_codes.USAGE)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in SUBCOMMANDS and argv and argv[0] == first:
+        from cli.commands import commands_app
+
+        commands_app(args=argv, prog_name="ml-intern")
+        return
+    app(args=argv, prog_name="ml-intern")
+
+
+if __name__ == "__main__":
+    main()

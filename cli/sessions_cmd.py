@@ -1,0 +1,156 @@
+"""`ml-intern sessions list|show|export|delete|undo`: manage saved sessions without running a model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cli import exit_codes
+
+sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
+                           help="List, show, export, delete or undo saved sessions.")
+
+
+@asynccontextmanager
+async def _agent():
+    from cli.bootstrap import UserError
+    from configs.loader import ConfigError, load_config
+    from graph.checkpointer import DatabaseError
+    from graph.deps import AgentDeps
+    from graph.session import Agent
+    from tools.registry import ToolRegistry
+
+    try:
+        settings = load_config()
+    except ConfigError as e:
+        raise UserError(str(e)) from None
+    deps = AgentDeps(settings=settings, model_id=settings.model_name, tools=ToolRegistry(), workspace=Path.cwd())
+    try:
+        async with Agent.open(deps) as agent:
+            yield agent
+    except DatabaseError as e:
+        raise UserError(str(e), exit_codes.AGENT_ERROR) from None
+
+
+def _run(coro) -> None:
+    from cli.bootstrap import UserError
+    from graph.session import SessionNotFound
+
+    try:
+        asyncio.run(coro)
+    except SessionNotFound as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(exit_codes.USAGE)
+    except UserError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(e.code)
+
+
+def message_dict(message) -> dict:
+    data = {"role": message.type, "content": message.content}
+    if getattr(message, "tool_calls", None):
+        data["tool_calls"] = [{"id": c["id"], "name": c["name"], "args": c["args"]} for c in message.tool_calls]
+    if message.type == "tool":
+        data["tool_call_id"] = message.tool_call_id
+        data["name"] = message.name
+        data["status"] = getattr(message, "status", "success")
+    if message.additional_kwargs.get("ml_intern"):
+        data["injected"] = message.additional_kwargs["ml_intern"]
+    return data
+
+
+@sessions_app.command("list", help="List sessions, most recent first.")
+def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+             limit: Annotated[Optional[int], typer.Option(help="Show at most N sessions.")] = None) -> None:
+    async def go():
+        async with _agent() as agent:
+            infos = await agent.store.list(limit=limit)
+        if as_json:
+            print(json.dumps([i.to_dict() for i in infos], indent=1))
+            return
+        if not infos:
+            print("no sessions yet")
+            return
+        for i in infos:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(i.updated_at))
+            print(f"{i.id}  {when}  {i.status:<16} {i.model:<32} {i.title}")
+
+    _run(go())
+
+
+@sessions_app.command("show", help="Show the messages of a session.")
+def show_cmd(session_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    async def go():
+        async with _agent() as agent:
+            session = await agent.load_session(session_id)
+            messages = [message_dict(m) for m in await session.messages()]
+        if as_json:
+            print(json.dumps({"session": session.info.to_dict(), "messages": messages}, indent=1, default=str))
+            return
+        print(f"session {session.id}  model {session.info.model}  workspace {session.info.workspace}")
+        for m in messages:
+            content = m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
+            label = m["role"] if m["role"] != "tool" else f"tool:{m['name']}"
+            print(f"\n[{label}] {content}")
+            for call in m.get("tool_calls", []):
+                print(f"  -> {call['name']}({json.dumps(call['args'])[:300]})  id={call['id']}")
+
+    _run(go())
+
+
+@sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
+def export_cmd(session_id: str,
+               output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default: stdout).")] = None
+               ) -> None:
+    from graph.redact import redact
+
+    async def go():
+        async with _agent() as agent:
+            session = await agent.load_session(session_id)
+            state = (await session.state()).values
+        lines = [json.dumps(redact({"type": "session", **session.info.to_dict(), "plan": state.get("plan") or [],
+                                    "usage": state.get("usage") or {}}), default=str)]
+        lines += [json.dumps(redact({"type": "message", **message_dict(m)}), default=str)
+                  for m in state.get("messages", [])]
+        text = "\n".join(lines) + "\n"
+        if output:
+            Path(output).write_text(text)
+            print(f"exported {len(lines) - 1} messages to {output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+
+    _run(go())
+
+
+@sessions_app.command("delete", help="Delete a session and its files.")
+def delete_cmd(session_id: str) -> None:
+    async def go():
+        async with _agent() as agent:
+            session = await agent.load_session(session_id)
+            await agent.delete_session(session.id)
+        print(f"deleted {session.id}")
+
+    _run(go())
+
+
+@sessions_app.command("undo", help="Undo the last user turn of a session (restores files it changed).")
+def undo_cmd(session_id: str) -> None:
+    async def go():
+        async with _agent() as agent:
+            session = await agent.load_session(session_id)
+            result = await session.undo()
+        if result.type == "error":
+            print(f"ml-intern: {result.message}", file=sys.stderr)
+            raise typer.Exit(exit_codes.USAGE)
+        print(f"undid the turn: {result.removed_prompt[:100]!r}")
+        for path in result.restored_files:
+            print(f"  restored {path}")
+
+    _run(go())

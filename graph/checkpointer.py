@@ -1,0 +1,84 @@
+"""Where checkpoints live: SQLite at $ML_INTERN_HOME/sessions.sqlite by default, PostgreSQL when
+ML_INTERN_DATABASE_URL=postgresql://... is set. `make_saver` is the factory langgraph.json names."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from graph.deps import ml_intern_home
+
+
+class DatabaseError(Exception):
+    """The sessions database cannot be used; the message says what to fix."""
+
+
+def database_url() -> str | None:
+    return os.environ.get("ML_INTERN_DATABASE_URL") or None
+
+
+def sqlite_path(home: Path | None = None) -> Path:
+    return (home or ml_intern_home()) / "sessions.sqlite"
+
+
+def describe_database(home: Path | None = None) -> str:
+    url = database_url()
+    if url:
+        return _redact_url(url)
+    return str(sqlite_path(home))
+
+
+def _redact_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+@asynccontextmanager
+async def open_saver(home: Path | None = None) -> AsyncIterator:
+    """Yield an async checkpoint saver (set up and ready)."""
+    url = database_url()
+    if url:
+        if not url.startswith(("postgres://", "postgresql://")):
+            raise DatabaseError(f"ML_INTERN_DATABASE_URL must start with postgresql:// (got {_redact_url(url)})")
+        from graph.postgres import open_postgres_saver
+
+        async with open_postgres_saver(url) as saver:
+            yield saver
+        return
+
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = sqlite_path(home)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), timeout=30)
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        await conn.execute("PRAGMA busy_timeout=30000")
+    except Exception as e:
+        raise DatabaseError(f"cannot open the sessions database {path}: {e} "
+                            "(set ML_INTERN_HOME to a writable folder)") from None
+    try:
+        saver = AsyncSqliteSaver(conn)
+        try:
+            await saver.setup()
+        except Exception as e:
+            raise DatabaseError(f"the sessions database {path} is unusable: {e} "
+                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+        yield saver
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def make_saver() -> AsyncIterator:
+    """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`."""
+    async with open_saver() as saver:
+        yield saver

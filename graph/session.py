@@ -1,0 +1,326 @@
+"""The session runtime: run a turn, resume after anything, undo, fork, compact.
+
+Front ends (cli/) talk only to this module and read Events back. A session is a LangGraph thread
+plus a row in the session store; its files (spilled outputs, undo backups, replay cursor) live in
+$ML_INTERN_HOME/sessions/<id>/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.types import Command, Overwrite
+
+from graph.builder import compile_graph
+from graph.checkpointer import open_saver
+from graph.deps import AgentDeps
+from graph.events import (
+    ApprovalRequired,
+    AssistantChunk,
+    AssistantMessage,
+    Error,
+    Event,
+    Interrupted,
+    Processing,
+    TurnComplete,
+    UndoComplete,
+    parse_event,
+)
+from graph.session_store import SessionInfo, SessionStore, store_for
+from nodes.execute_tools import interrupted_results
+from tools.base import restore_file_changes
+
+FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None}
+
+
+class SessionNotFound(Exception):
+    pass
+
+
+def is_user_turn(message: BaseMessage) -> bool:
+    """A real user message (not a summary, nudge or doom-loop warning the engine injected)."""
+    return isinstance(message, HumanMessage) and not message.additional_kwargs.get("ml_intern")
+
+
+def unanswered_calls(messages: list[BaseMessage]) -> tuple[AIMessage | None, set[str]]:
+    """The last assistant message and the ids of its calls that already have results."""
+    answered: set[str] = set()
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            answered.add(message.tool_call_id)
+        elif isinstance(message, AIMessage):
+            return message, answered
+        elif is_user_turn(message):
+            return None, answered
+    return None, answered
+
+
+@dataclass
+class TurnResult:
+    status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
+    final_response: str = ""
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Agent:
+    """A running agent: deps, the checkpoint saver, the session store and the compiled graph."""
+
+    def __init__(self, deps: AgentDeps, saver, store: SessionStore):
+        self.deps = deps
+        self.saver = saver
+        self.store = store
+        self.graph = compile_graph(deps, checkpointer=saver)
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, deps: AgentDeps) -> AsyncIterator["Agent"]:
+        async with open_saver(deps.home) as saver:
+            store = store_for(saver)
+            await store.setup()
+            yield cls(deps, saver, store)
+
+    async def new_session(self, title: str = "", parent_id: str | None = None) -> "Session":
+        session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        now = time.time()
+        info = SessionInfo(session_id, now, now, self.deps.model_id, str(self.deps.workspace),
+                           title[:80], "idle", parent_id)
+        await self.store.create(info)
+        session = Session(self, info)
+        # An empty first checkpoint: the undo point of the first turn.
+        await self.graph.aupdate_state(session.config, {"turns": [], "plan": []}, as_node="llm_call")
+        return session
+
+    async def load_session(self, session_id: str) -> "Session":
+        info = await self.store.get(session_id)
+        if info is None:
+            matches = await self.store.find(session_id)
+            if len(matches) == 1:
+                info = matches[0]
+            else:
+                hint = "; candidates: " + ", ".join(m.id for m in matches) if matches else ""
+                raise SessionNotFound(f"no session '{session_id}'{hint} (see `ml-intern sessions list`)")
+        return Session(self, info)
+
+    async def latest_session(self) -> "Session":
+        infos = await self.store.list(limit=1)
+        if not infos:
+            raise SessionNotFound("there is no session to continue yet: start one with `ml-intern \"PROMPT\"`")
+        return Session(self, infos[0])
+
+    async def delete_session(self, session_id: str) -> None:
+        session = await self.load_session(session_id)
+        await self.saver.adelete_thread(session.id)
+        await self.store.delete(session.id)
+        shutil.rmtree(session.dir, ignore_errors=True)
+
+
+class Session:
+    def __init__(self, agent: Agent, info: SessionInfo):
+        self.agent = agent
+        self.info = info
+        self.id = info.id
+        self.config: dict[str, Any] = {
+            "configurable": {"thread_id": self.id},
+            "recursion_limit": agent.deps.settings.max_iterations * 6 + 50,
+        }
+        self.last_result: TurnResult | None = None
+
+    def activate(self) -> None:
+        """Build the model for this session (the replay model keeps its position in the session folder)."""
+        deps = self.agent.deps
+        if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
+            from models.factory import make_model
+
+            deps.model = make_model(deps.model_id, self.dir, streaming=deps.stream)
+            deps.model.extra["session"] = self.id
+
+    @property
+    def dir(self) -> Path:
+        return self.agent.deps.session_dir(self.config)
+
+    @property
+    def graph(self):
+        return self.agent.graph
+
+    async def state(self):
+        return await self.graph.aget_state(self.config)
+
+    async def messages(self) -> list[BaseMessage]:
+        return list((await self.state()).values.get("messages", []))
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    async def run(self, prompt: str | None = None, decisions: dict[str, Any] | None = None,
+                  doom_answer: str | None = None) -> AsyncIterator[Event]:
+        """Run one user turn (or continue the pending one) and yield its events.
+
+        prompt=None continues: answers a pending approval with `decisions`, finishes a run that
+        crashed, or retries after an error. Cancelling the iteration (Ctrl-C) keeps the partial answer
+        and marks unfinished tool calls as interrupted; the session stays resumable.
+        """
+        self.activate()
+        snapshot = await self.state()
+        graph_input = await self._input_for(snapshot, prompt, decisions, doom_answer)
+        if graph_input is None:
+            result = self._result_from(snapshot)
+            for event in self._closing_events(result):
+                yield event
+            return
+        yield Processing(prompt=prompt or "")
+        if prompt and not self.info.title:
+            self.info.title = prompt.strip().splitlines()[0][:80]
+            await self.agent.store.update(self.id, title=self.info.title)
+        await self.agent.store.update(self.id, status="running", model=self.agent.deps.model_id)
+
+        partial: list[str] = []
+        try:
+            async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom",
+                                                  durability="sync"):
+                event = parse_event(chunk) if isinstance(chunk, dict) else None
+                if event is None:
+                    continue
+                if isinstance(event, AssistantChunk) and event.agent == "main":
+                    partial.append(event.content)
+                elif isinstance(event, AssistantMessage) and event.agent == "main":
+                    partial.clear()
+                yield event
+        except asyncio.CancelledError:
+            await asyncio.shield(self._after_interrupt("".join(partial)))
+            raise
+        except Exception as exc:  # an engine bug must not lose the session
+            await self._after_interrupt("".join(partial), reason=f"Not run: the agent failed ({exc}).")
+            self.last_result = TurnResult("error:agent")
+            await self.agent.store.update(self.id, status="error")
+            yield Error(message=f"internal error: {type(exc).__name__}: {exc}", kind="agent")
+            yield TurnComplete(status="error:agent")
+            return
+        result = self._result_from(await self.state())
+        for event in self._closing_events(result):
+            yield event
+
+    async def _input_for(self, snapshot, prompt, decisions, doom_answer):
+        values = snapshot.values
+        interrupts = [i.value for i in snapshot.interrupts if isinstance(i.value, dict)]
+        if interrupts:
+            kind = interrupts[0].get("kind")
+            if kind == "doom_loop":
+                answer = doom_answer if doom_answer is not None else ("no" if prompt else None)
+                return None if answer is None else Command(resume=answer)
+            if decisions is not None:
+                return Command(resume={"decisions": decisions})
+            if prompt:  # typed text while asked: reject the pending calls with it as feedback
+                return Command(resume={"decisions": {"*": {"action": "reject", "feedback": prompt}}})
+            return None  # still waiting: the caller shows the approval again
+        head_config = snapshot.config
+        if snapshot.next:  # a run that crashed or was killed mid-step
+            head_config = await self._repair(values.get("messages", []))
+        if prompt:
+            turns = list(values.get("turns") or [])
+            head = head_config["configurable"]["checkpoint_id"]
+            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
+        if not values.get("messages"):
+            return None
+        return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
+
+    async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
+        """Give every unanswered tool call an 'interrupted' result and close the broken run."""
+        message, answered = unanswered_calls(messages)
+        results = interrupted_results(message, answered) if message else []
+        return await self.graph.aupdate_state(self.config, {"messages": results, "approved_calls": []},
+                                              as_node="llm_call")
+
+    async def _after_interrupt(self, partial_text: str, reason: str = "interrupted") -> None:
+        messages = await self.messages()
+        message, answered = unanswered_calls(messages)
+        new: list[BaseMessage] = []
+        if partial_text.strip():
+            new.append(AIMessage(content=partial_text + "\n\n[interrupted]"))
+        if message is not None:
+            new.extend(interrupted_results(message, answered, reason))
+        await self.graph.aupdate_state(self.config, {"messages": new, "approved_calls": [],
+                                                     "stop_reason": "interrupted"}, as_node="llm_call")
+        self.last_result = TurnResult("interrupted")
+        await self.agent.store.update(self.id, status="interrupted")
+
+    def _result_from(self, snapshot) -> TurnResult:
+        values = snapshot.values
+        pending = [c for i in snapshot.interrupts if isinstance(i.value, dict)
+                   for c in (i.value.get("calls") or [i.value])]
+        final = ""
+        for message in reversed(values.get("messages", [])):
+            if isinstance(message, AIMessage):
+                final = str(message.content)
+                break
+            if is_user_turn(message):
+                break
+        if pending:
+            status = "approval_pending"
+        else:
+            status = values.get("stop_reason") or "done"
+        return TurnResult(status, final, pending)
+
+    def _closing_events(self, result: TurnResult) -> list[Event]:
+        self.last_result = result
+        events: list[Event] = []
+        if result.status == "approval_pending":
+            events.append(ApprovalRequired(calls=result.pending))
+        if result.status == "interrupted":
+            events.append(Interrupted())
+        events.append(TurnComplete(status=result.status, final_response=result.final_response))
+        return events
+
+    async def finish(self) -> None:
+        """Record the outcome of the last turn in the session list."""
+        status = self.last_result.status if self.last_result else "idle"
+        await self.agent.store.update(self.id, status=status)
+
+    # -- history operations --------------------------------------------------------------------
+
+    async def undo(self) -> UndoComplete | Error:
+        """Fork from the checkpoint before the last user turn and restore the files it changed."""
+        snapshot = await self.state()
+        turns = list(snapshot.values.get("turns") or [])
+        if not turns:
+            return Error(message="nothing to undo in this session", kind="usage")
+        removed = ""
+        for message in reversed(snapshot.values.get("messages", [])):
+            if is_user_turn(message):
+                removed = str(message.content)
+                break
+        undo_dir = self.dir / "undo" / str(len(turns))
+        restored = restore_file_changes(undo_dir)
+        shutil.rmtree(undo_dir, ignore_errors=True)
+        target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
+        await self.graph.aupdate_state(target, None, as_node="__copy__")
+        await self.agent.store.update(self.id, status="idle")
+        return UndoComplete(restored_files=restored, removed_prompt=removed)
+
+    async def fork(self) -> "Session":
+        """A new session that starts with this one's history (undo stops at the fork point)."""
+        values = (await self.state()).values
+        child = await self.agent.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
+        copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
+        await self.graph.aupdate_state(
+            child.config, {**copied, "messages": Overwrite(list(values.get("messages", [])))}, as_node="llm_call")
+        return child
+
+    async def compact(self) -> AsyncIterator[Event]:
+        """Manual compaction (works below the threshold too)."""
+        self.activate()
+        async for event in self._run_input({**FRESH_TURN, "compact": "manual"}):
+            yield event
+
+    async def _run_input(self, graph_input) -> AsyncIterator[Event]:
+        async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+            event = parse_event(chunk) if isinstance(chunk, dict) else None
+            if event is not None:
+                yield event

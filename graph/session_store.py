@@ -1,0 +1,101 @@
+"""Session metadata (id, times, model, workspace, title, status) in a table beside the checkpoints,
+so listing 1,000 sessions is one query instead of a walk over checkpoint history."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+COLUMNS = ("id", "created_at", "updated_at", "model", "workspace", "title", "status", "parent_id")
+SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_sessions (
+    id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
+    model TEXT NOT NULL DEFAULT '', workspace TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT)"""
+INDEX = "CREATE INDEX IF NOT EXISTS ml_intern_sessions_updated ON ml_intern_sessions (updated_at DESC)"
+
+
+@dataclass
+class SessionInfo:
+    id: str
+    created_at: float
+    updated_at: float
+    model: str = ""
+    workspace: str = ""
+    title: str = ""
+    status: str = "idle"
+    parent_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SessionStore:
+    """Backend-neutral SQL; subclasses run it on SQLite (aiosqlite) or PostgreSQL (psycopg pool)."""
+
+    placeholder = "?"
+
+    async def _execute(self, sql: str, params: tuple = ()) -> None:
+        raise NotImplementedError
+
+    async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    async def setup(self) -> None:
+        await self._execute(SCHEMA)
+        await self._execute(INDEX)
+
+    async def create(self, info: SessionInfo) -> None:
+        values = tuple(getattr(info, c) for c in COLUMNS)
+        await self._execute(self._q(f"INSERT INTO ml_intern_sessions ({', '.join(COLUMNS)}) "
+                                    f"VALUES ({', '.join('?' * len(COLUMNS))})"), values)
+
+    async def update(self, session_id: str, **fields: Any) -> None:
+        fields.setdefault("updated_at", time.time())
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        await self._execute(self._q(f"UPDATE ml_intern_sessions SET {assignments} WHERE id = ?"),
+                            (*fields.values(), session_id))
+
+    async def get(self, session_id: str) -> SessionInfo | None:
+        rows = await self._fetch(self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id = ?"),
+                                 (session_id,))
+        return SessionInfo(*rows[0]) if rows else None
+
+    async def find(self, prefix: str) -> list[SessionInfo]:
+        rows = await self._fetch(self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions "
+                                         "WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"), (prefix + "%",))
+        return [SessionInfo(*r) for r in rows]
+
+    async def list(self, limit: int | None = None) -> list[SessionInfo]:
+        sql = f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions ORDER BY updated_at DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [SessionInfo(*r) for r in await self._fetch(sql)]
+
+    async def delete(self, session_id: str) -> None:
+        await self._execute(self._q("DELETE FROM ml_intern_sessions WHERE id = ?"), (session_id,))
+
+
+class SqliteSessionStore(SessionStore):
+    def __init__(self, conn):  # aiosqlite.Connection shared with the checkpoint saver
+        self.conn = conn
+
+    async def _execute(self, sql: str, params: tuple = ()) -> None:
+        await self.conn.execute(sql, params)
+        await self.conn.commit()
+
+    async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
+        async with self.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+
+def store_for(saver) -> SessionStore:
+    """The session store that lives in the same database as `saver`."""
+    if type(saver).__name__ == "AsyncSqliteSaver":
+        return SqliteSessionStore(saver.conn)
+    from graph.postgres import PostgresSessionStore
+
+    return PostgresSessionStore(saver.conn)
