@@ -1,0 +1,110 @@
+"""Shared test fixtures: an isolated ML_INTERN_HOME, replay scripts, the real CLI binary, and an
+in-process agent for engine tests. Everything is offline and deterministic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent / "ml-intern"
+SECRET_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
+               "ML_INTERN_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Every test gets its own ML_INTERN_HOME and config dir, and no provider keys."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ML_INTERN_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for var in SECRET_VARS:
+        if var != "ML_INTERN_DATABASE_URL" or not os.environ.get("ML_INTERN_TEST_KEEP_DB"):
+            monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    return ws
+
+
+def write_replay(path: Path, turns: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(t) + "\n" for t in turns))
+    return path
+
+
+@pytest.fixture
+def replay(tmp_path):
+    """replay([...turns]) -> 'replay:/path' model id."""
+    counter = {"n": 0}
+
+    def make(turns: list[dict[str, Any]]) -> str:
+        counter["n"] += 1
+        return "replay:" + str(write_replay(tmp_path / f"script{counter['n']}.jsonl", turns))
+
+    return make
+
+
+def call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": call_id}
+
+
+def run_cli(args: list[str], cwd: Path, input: str | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([str(BIN), *args], cwd=cwd, input=input, capture_output=True, text=True,
+                          timeout=timeout, env=full_env)
+
+
+@pytest.fixture
+def cli(workspace):
+    def run(*args: str, **kw) -> subprocess.CompletedProcess:
+        return run_cli(list(args), cwd=kw.pop("cwd", workspace), **kw)
+
+    return run
+
+
+@asynccontextmanager
+async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo", extra_tools=(),
+                     settings: dict[str, Any] | None = None, interactive: bool = False, builtin: bool = True):
+    from configs.loader import load_config
+    from graph.deps import AgentDeps
+    from graph.session import Agent
+    from tools.registry import ToolRegistry, builtin_tools
+
+    config = load_config(overrides=settings or {})
+    registry = builtin_tools(config) if builtin else ToolRegistry()
+    for tool in extra_tools:
+        registry.add(tool)
+    deps = AgentDeps(settings=config, model_id=model_id, tools=registry, workspace=workspace,
+                     approval_mode=approval_mode, interactive=interactive)
+    async with Agent.open(deps) as agent:
+        yield agent
+
+
+async def collect(events) -> list:
+    return [e async for e in events]
+
+
+def of_type(events, kind: str) -> list:
+    return [e for e in events if e.type == kind]
+
+
+@pytest.fixture(params=["sqlite"])
+def db_backend(request, monkeypatch):
+    """Session tests take this fixture to run against every checkpoint backend.
+
+    sqlite: the default $ML_INTERN_HOME/sessions.sqlite.
+    """
+    return request.param
