@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from itertools import islice
 from typing import Any, Literal
 
@@ -22,6 +20,7 @@ from pydantic import BaseModel, Field
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.hf.auth import configured, hf_endpoint, hf_token, hub_api
 from tools.hf.errors import hub_call, one_line, status_line
+from tools.hf.html_text import Section, parse_html
 from tools.hf.output import cap_lines, cap_text
 from tools.hf.web_fetch import fetch
 
@@ -62,94 +61,6 @@ def _paper_line(p: Any) -> str:
 
 
 # -- reading -----------------------------------------------------------------------------------
-@dataclass
-class Section:
-    level: int
-    title: str
-    parts: list[str] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        text = "".join(self.parts)
-        text = re.sub(r"[ \t\r\f\v]+", " ", text)
-        return re.sub(r"\n\s*\n\s*", "\n\n", text).strip()
-
-
-class _PaperParser(HTMLParser):
-    """Splits an arXiv (LaTeXML) HTML paper into sections at its h1-h6 headings; math as its LaTeX."""
-
-    SKIP = {"head", "script", "style", "nav", "header", "footer", "button", "svg", "noscript", "form"}
-    BLOCKS = {"p", "div", "li", "br", "tr", "figcaption", "section", "blockquote", "pre", "table", "ul", "ol"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title = ""
-        self.sections: list[Section] = [Section(1, "(front matter)")]
-        self._skip = 0
-        self._math = 0
-        self._heading: tuple[int, list[str]] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self._skip += 1
-            return
-        if self._skip:
-            return
-        if tag == "math":
-            if self._math == 0:
-                alt = dict(attrs).get("alttext")
-                if alt:
-                    self._emit(f" ${alt}$ ")
-            self._math += 1
-            return
-        if self._math:
-            return
-        if re.fullmatch(r"h[1-6]", tag):
-            self._heading = (int(tag[1]), [])
-        elif tag in self.BLOCKS:
-            self._emit("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._skip:
-            if tag in self.SKIP:
-                self._skip -= 1
-            return
-        if tag == "math":
-            self._math = max(0, self._math - 1)
-            return
-        if self._math:
-            return
-        if self._heading and re.fullmatch(r"h[1-6]", tag):
-            level, words = self._heading
-            self._heading = None
-            title = re.sub(r"\s+", " ", "".join(words)).strip()
-            if level == 1 and not self.title:
-                self.title = title
-            elif title:
-                # LaTeXML puts "Abstract" in an h6; it sits beside the top-level sections
-                self.sections.append(Section(2 if title.lower() == "abstract" else level, title))
-        elif tag in self.BLOCKS:
-            self._emit("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and not self._math:
-            self._emit(data)
-
-    def _emit(self, text: str) -> None:
-        if self._heading is not None:
-            self._heading[1].append(text)
-        else:
-            self.sections[-1].parts.append(text)
-
-
-def parse_paper_html(html: str) -> tuple[str, list[Section]]:
-    parser = _PaperParser()
-    parser.feed(html)
-    parser.close()
-    sections = [s for s in parser.sections if s.text or s.level > 1]
-    return parser.title, sections
-
-
 def parse_markdown(md: str) -> tuple[str, list[Section]]:
     title, sections = "", [Section(1, "(front matter)")]
     for line in md.splitlines(keepends=True):
@@ -192,7 +103,7 @@ async def _load_paper(paper_id: str, settings: Any) -> tuple[str, list[Section],
     base = configured(settings, "arxiv_html_url", "ARXIV_HTML_URL", DEFAULT_ARXIV_HTML)
     resp = await fetch(f"{base}/{paper_id}", timeout=60, max_bytes=20_000_000)  # no token_for: arXiv gets none
     if resp.ok:
-        title, sections = parse_paper_html(resp.text)
+        title, sections = parse_html(resp.text)
         if sections:
             return title, sections, resp.url
     elif resp.status != 404:
