@@ -82,9 +82,9 @@ async def open_session(agent, options: HeadlessOptions):
     return await agent.new_session(title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else "")
 
 
-async def _resume_model(options: HeadlessOptions) -> str | None:
-    """When resuming without --model, keep the session's own model."""
-    if options.model or not (options.resume or options.continue_last):
+async def _resumed_session_info(options: HeadlessOptions):
+    """The stored info of the session being resumed: it keeps its model and approval mode."""
+    if not (options.resume or options.continue_last):
         return None
     from graph.checkpointer import open_saver
     from graph.session_store import store_for
@@ -96,7 +96,7 @@ async def _resume_model(options: HeadlessOptions) -> str | None:
             info = await store.get(options.resume) or next(iter(await store.find(options.resume)), None)
         else:
             info = next(iter(await store.list(limit=1)), None)
-        return info.model if info else None
+        return info
 
 
 async def _run(options: HeadlessOptions) -> int:
@@ -104,7 +104,10 @@ async def _run(options: HeadlessOptions) -> int:
     from graph.session import Agent
 
     try:
-        deps = build_deps(options, interactive=False, model_id=await _resume_model(options))
+        info = await _resumed_session_info(options)
+        if info and not options.approval and info.approval_mode:
+            options.approval = info.approval_mode
+        deps = build_deps(options, interactive=False, model_id=info.model if info else None)
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
             return await _drive(session, options)
@@ -127,6 +130,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
                 render(event, session.id)
             if event.type == "turn_complete":
                 final.update(status=event.status, final_response=event.final_response)
+            elif event.type == "error":
+                final["error"] = event.message
 
     task = asyncio.ensure_future(consume())
     loop = asyncio.get_running_loop()
@@ -148,7 +153,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     if options.output_format == "json":
         usage = (await session.state()).values.get("usage") or {}
         print(json.dumps({"session_id": session.id, "status": final["status"], "exit_code": code,
-                          "final_response": final["final_response"], "usage": usage}, ensure_ascii=False))
+                          "final_response": final["final_response"], "error": final.get("error"),
+                          "usage": usage}, ensure_ascii=False))
     elif options.output_format == "text" and final["status"] == "max_iterations":
         _err(f"resume with: ml-intern --resume {session.id} --max-iterations N")
     return code

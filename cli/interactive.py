@@ -1,13 +1,449 @@
-"""Interactive chat front end (placeholder until the terminal issue lands)."""
+"""The interactive chat: `ml-intern` with no prompt on a terminal.
+
+The prompt is up as soon as the light modules are loaded; the engine (langgraph, the tools, the model
+client) loads in a worker thread meanwhile and the checkpoint database opens in a task that lives as long
+as the chat. One turn at a time: a message runs session.run() and its events are rendered until the
+turn completes; pending approvals are asked in the terminal and answered on the same turn. Ctrl-C cancels
+the task that iterates the turn (the runtime keeps the partial answer and marks unfinished calls
+interrupted); twice within a second, Ctrl-D or /exit quit.
+"""
 
 from __future__ import annotations
 
-from cli import exit_codes
-from cli.bootstrap import HeadlessOptions
+import asyncio
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.text import Text
+
+from cli import exit_codes, slash_commands
+from cli.approval_prompt import collect_decisions
+from cli.bootstrap import HeadlessOptions, UserError, build_deps
+from cli.chat_render import ChatRenderer
+from cli.first_run import ensure_model
+from cli.input_line import ChatCompleter, InputLine, turn_terminal_mode
+
+DOUBLE_PRESS_S = 1.0
+RECAP_LINES = 20
+
+
+def home_dir() -> Path:
+    """$ML_INTERN_HOME (default ~/.ml-intern); the same rule as graph.deps, without importing the engine."""
+    return Path(os.environ.get("ML_INTERN_HOME") or Path.home() / ".ml-intern").expanduser()
 
 
 def run_interactive(options: HeadlessOptions) -> int:
-    import sys
+    console = Console(highlight=False)
+    try:
+        return asyncio.run(ChatApp(options, console).main())
+    except UserError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        return e.code
 
-    print("ml-intern: the interactive chat is not built yet; pass a PROMPT to run headless", file=sys.stderr)
-    return exit_codes.USAGE
+
+@dataclass
+class Outcome:
+    status: str = "done"
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ChatApp:
+    def __init__(self, options: HeadlessOptions, console: Console):
+        self.options = options
+        self.console = console
+        self.home = home_dir()
+        self.renderer = ChatRenderer(console, stream=options.stream)
+        self.input = InputLine(self.home / "history",
+                               ChatCompleter(slash_commands.completions, self._argument_completions))
+        self.deps: Any = None
+        self.agent: Any = None
+        self.session: Any = None
+        self.session_ids: list[tuple[str, str]] = []
+        self.quit = False
+        self.last_sigint = 0.0
+        self.cancel_target: asyncio.Future | None = None
+        self._cancel_sent = False
+        self._ready: asyncio.Future | None = None
+        self._closing: asyncio.Event | None = None
+        self._engine_task: asyncio.Task | None = None
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    async def main(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        self._ready = loop.create_future()
+        self._closing = asyncio.Event()
+        try:
+            code = await self._start()
+            if code is not None:
+                return code
+            await self._chat()
+            return exit_codes.DONE
+        finally:
+            await self._shutdown()
+            loop.remove_signal_handler(signal.SIGINT)
+
+    async def _start(self) -> int | None:
+        from configs.loader import ConfigError, load_config, user_config_path
+
+        try:
+            settings = load_config(self.options.config)
+        except ConfigError as e:
+            raise UserError(str(e)) from None
+        resume_info = None
+        if self.options.resume or self.options.continue_last:
+            resume_info = await self._find_session(settings)
+            model_id = self.options.model or resume_info.model or settings.model_name
+            explicit = True
+        else:
+            model_id = self.options.model or settings.model_name
+            explicit = bool(self.options.model)
+        code = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
+        if code is not None:
+            return code
+        self._engine_task = asyncio.create_task(self._run_engine(model_id))
+        approval = self.options.approval or settings.approval.mode or "ask"
+        self._banner(model_id, approval)
+        if resume_info is not None:
+            await self.switch_to(resume_info.id)
+        return None
+
+    def _banner(self, model_id: str, approval: str) -> None:
+        from cli.main import VERSION
+
+        workspace = Path(self.options.workspace or ".").expanduser().resolve()
+        where = str(workspace).replace(str(Path.home()), "~", 1)
+        text = Text(f"ml-intern {VERSION}", style="bold")
+        text.append(f" · {model_id} · approval {approval} · {where}\n", style="")
+        text.append("/help for commands · Esc+Enter for a new line · Ctrl-C stops a turn · Ctrl-D quits",
+                    style="dim")
+        self.console.print(text)
+
+    async def _find_session(self, settings) -> Any:
+        """The session to resume (its model is needed before the engine is built)."""
+        from graph.checkpointer import DatabaseError
+        from graph.deps import AgentDeps
+        from graph.session import Agent, SessionNotFound
+        from tools.registry import ToolRegistry
+
+        deps = AgentDeps(settings=settings, model_id=settings.model_name, tools=ToolRegistry(), workspace=Path.cwd())
+        try:
+            async with Agent.open(deps) as agent:
+                if self.options.resume:
+                    return (await agent.load_session(self.options.resume)).info
+                return (await agent.latest_session()).info
+        except SessionNotFound as e:
+            raise UserError(str(e)) from None
+        except DatabaseError as e:
+            raise UserError(str(e), exit_codes.AGENT_ERROR) from None
+
+    def _build(self, model_id: str):
+        """Worker thread: the heavy imports and the tools. Returns the AgentDeps."""
+        deps = build_deps(self.options, interactive=True, model_id=model_id)
+        import graph.session  # noqa: F401  (langgraph, the nodes)
+
+        if not deps.model_id.startswith("replay:"):
+            from models.factory import import_litellm
+
+            import_litellm()
+            import langchain_litellm  # noqa: F401
+        return deps
+
+    async def _run_engine(self, model_id: str) -> None:
+        """Owns the agent (and its database connection) for the whole chat."""
+        try:
+            deps = await asyncio.to_thread(self._build, model_id)
+            from graph.checkpointer import DatabaseError
+            from graph.session import Agent
+
+            try:
+                async with Agent.open(deps) as agent:
+                    self.deps, self.agent = deps, agent
+                    self._ready.set_result(None)
+                    await self.refresh_session_ids()
+                    await self._closing.wait()
+            except DatabaseError as e:
+                raise UserError(str(e), exit_codes.AGENT_ERROR) from None
+        except BaseException as e:
+            if not self._ready.done():
+                self._ready.set_exception(e if isinstance(e, Exception) else UserError("the engine stopped", 1))
+            if not isinstance(e, Exception):
+                raise
+
+    async def engine(self):
+        """The AgentDeps once the engine is up (waits with a spinner the first time)."""
+        if not self._ready.done():
+            with self.console.status("starting the engine…", spinner="dots"):
+                if await self.cancellable(asyncio.shield(self._ready)):
+                    raise asyncio.CancelledError
+        self._ready.result()  # a failed start raises its UserError here
+        return self.deps
+
+    async def _shutdown(self) -> None:
+        self.renderer.end()
+        if self.session is not None:
+            try:
+                await self.session.finish()
+                self.say(f"session {self.session.id} saved · resume with: ml-intern --resume {self.session.id}",
+                         "dim")
+            except Exception:
+                pass
+        if self._closing is not None:
+            self._closing.set()
+        if self._engine_task is not None:
+            try:
+                await asyncio.wait_for(self._engine_task, 10)
+            except BaseException:
+                pass
+
+    # -- the chat loop ---------------------------------------------------------------------
+
+    async def _chat(self) -> None:
+        while not self.quit:
+            try:
+                text = await self.input.read()
+            except KeyboardInterrupt:
+                if self._pressed_twice():
+                    break
+                self.say("(Ctrl-C again to quit, or Ctrl-D)", "dim")
+                continue
+            except EOFError:
+                break
+            if not text.strip():
+                continue
+            try:
+                if text.startswith("/"):
+                    if await slash_commands.dispatch(self, text):
+                        break
+                else:
+                    await self.turn(text)
+            except UserError:
+                raise
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise
+                self.say("cancelled", "dim")
+            except Exception as e:  # a bug must not end the chat or lose the session
+                self.internal_error(e)
+
+    async def turn(self, prompt: str) -> None:
+        await self.engine()
+        if self.session is None:
+            self.session = await self.agent.new_session(title=prompt.strip().splitlines()[0][:80])
+        await self.drive(prompt)
+
+    async def drive(self, prompt: str | None, decisions: dict | None = None) -> None:
+        """Run the turn to its end, answering approvals on the way; then the status line."""
+        session = self.session
+        doom_answer = None
+        while True:
+            outcome = await self.stream(session.run(prompt, decisions=decisions, doom_answer=doom_answer))
+            if outcome.status != "approval_pending" or not outcome.pending or self.quit:
+                break
+            prompt, decisions, doom_answer = None, None, None
+            first = outcome.pending[0]
+            if first.get("kind") == "doom_loop":
+                doom_answer = await self._ask_doom(first)
+            else:
+                decisions = await collect_decisions(outcome.pending, self.console, self.input.ask,
+                                                    self.renderer.rejected)
+        if not self.quit:
+            await self.status_line()
+
+    async def stream(self, events) -> Outcome:
+        """Render an event stream (a turn, a compaction) until it ends or Ctrl-C cancels it."""
+        outcome = Outcome()
+
+        async def consume() -> None:
+            async for event in events:
+                if event.type == "approval_required":
+                    outcome.pending = list(event.calls)
+                elif event.type == "turn_complete":
+                    outcome.status = event.status
+                self.renderer.handle(event)
+
+        from models.errors import ModelConfigError
+
+        self.renderer.begin()
+        try:
+            with turn_terminal_mode():
+                if await self.cancellable(consume()):
+                    outcome.status = "interrupted"
+                    self.renderer.interrupted()
+        except ModelConfigError as e:
+            outcome.status = "error:config"
+            self.renderer.error(str(e), "config")
+        except Exception as e:
+            outcome.status = "error:agent"
+            self.renderer.error(f"{type(e).__name__}: {e}\n(details in {self._log(e)})", "agent")
+        finally:
+            self.renderer.end()
+        return outcome
+
+    async def cancellable(self, awaitable) -> bool:
+        """Await it as the target of Ctrl-C; True when Ctrl-C cancelled it."""
+        task = asyncio.ensure_future(awaitable)
+        self.cancel_target, self._cancel_sent = task, False
+        try:
+            await task
+            return False
+        except asyncio.CancelledError:
+            if self._cancel_sent and not asyncio.current_task().cancelling():
+                return True
+            raise
+        finally:
+            self.cancel_target = None
+
+    def _on_sigint(self) -> None:
+        if self._pressed_twice():
+            self.quit = True
+        target = self.cancel_target
+        if target is not None and not target.done() and not self._cancel_sent:
+            self._cancel_sent = True  # once: a second cancel would cut the runtime's own clean-up short
+            target.cancel()
+
+    def _pressed_twice(self) -> bool:
+        now = time.monotonic()
+        twice = now - self.last_sigint < DOUBLE_PRESS_S
+        self.last_sigint = now
+        return twice
+
+    async def _ask_doom(self, payload: dict[str, Any]) -> str:
+        self.renderer.error(str(payload.get("message") or "the agent keeps repeating the same calls"), "doom_loop")
+        try:
+            answer = await self.input.ask(f"{payload.get('question') or 'Let the agent continue anyway? (yes/no)'} ")
+        except (KeyboardInterrupt, EOFError):
+            answer = "no"
+        return answer.strip() or "no"
+
+    # -- shared helpers (slash commands use these) -------------------------------------------
+
+    def say(self, message: str, style: str = "") -> None:
+        self.console.print(Text(message, style=style))
+
+    def context_window(self) -> int | None:
+        if self.deps is None or self.deps.model is None:
+            return None
+        try:
+            return self.deps.context_window()
+        except Exception:
+            return None
+
+    async def status_line(self) -> None:
+        if self.session is None or self.deps is None:
+            return
+        values = (await self.session.state()).values
+        usage = values.get("usage") or {}
+        self.renderer.status_line(self.deps.model_id, int(values.get("context_tokens") or 0), self.context_window(),
+                                  float(usage.get("cost_usd") or 0.0), self.session.id, self.deps.approval_mode)
+        await self.refresh_session_ids()
+
+    async def recent_sessions(self, limit: int = 20) -> list[Any]:
+        await self.engine()
+        return await self.agent.store.list(limit=limit)
+
+    async def refresh_session_ids(self) -> None:
+        try:
+            infos = await self.agent.store.list(limit=50)
+        except Exception:
+            return
+        self.session_ids = [(i.id, i.title[:40]) for i in infos]
+
+    async def leave_session(self) -> None:
+        if self.session is not None:
+            await self.session.finish()
+            self.session = None
+        self.renderer.plan = None
+
+    async def switch_to(self, session_id: str) -> None:
+        """Open another session: its model (unless --model was given), a recap, a pending approval."""
+        from graph.session import SessionNotFound
+        from models.errors import ModelConfigError
+        from models.factory import check_model_id
+
+        deps = await self.engine()
+        try:
+            session = await self.agent.load_session(session_id)
+        except SessionNotFound as e:
+            self.say(str(e), "red")
+            return
+        await self.leave_session()
+        self.session = session
+        model = session.info.model
+        if not self.options.model and model and model != deps.model_id:
+            try:
+                check_model_id(model)
+                deps.model_id, deps.model = model, None
+            except ModelConfigError as e:
+                self.say(f"this session used {model}, which is not available ({e}); staying on {deps.model_id}",
+                         "yellow")
+        await self._recap(session)
+        if session.info.workspace and Path(session.info.workspace) != Path(deps.workspace):
+            self.say(f"note: this session was started in {session.info.workspace}; working in {deps.workspace}",
+                     "yellow")
+        if session.info.status == "approval_pending":
+            await self.drive(None)
+
+    async def _recap(self, session) -> None:
+        from graph.session import is_user_turn
+
+        messages = await session.messages()
+        plan = (await session.state()).values.get("plan") or []
+        self.say(f"resumed {session.id} · {session.info.title or '(untitled)'} · {len(messages)} messages · "
+                 f"model {self.deps.model_id}", "cyan")
+        last_user = next((m for m in reversed(messages) if is_user_turn(m)), None)
+        last_ai = next((m for m in reversed(messages) if m.type == "ai" and str(m.content).strip()), None)
+        if last_user is not None:
+            self.say(f"› {str(last_user.content).strip()[:300]}", "dim")
+        if last_ai is not None and (last_user is None or messages.index(last_ai) > messages.index(last_user)):
+            lines = str(last_ai.content).strip().splitlines()
+            if len(lines) > RECAP_LINES:
+                self.say(f"… ({len(lines) - RECAP_LINES} earlier lines)", "dim")
+            self.console.print(Markdown("\n".join(lines[-RECAP_LINES:])))
+        if plan:
+            from cli.chat_render import plan_panel
+
+            self.renderer.plan = plan
+            self.console.print(plan_panel(plan))
+        if session.info.status == "interrupted":
+            self.say("(the last turn was interrupted: send a message to go on)", "dim")
+
+    def internal_error(self, error: BaseException) -> None:
+        self.renderer.end()
+        self.renderer.error(f"{type(error).__name__}: {error}\n(details in {self._log(error)}; the chat goes on)",
+                            "agent")
+
+    def _log(self, error: BaseException) -> Path:
+        path = self.home / "logs" / "interactive.log"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a") as f:
+                f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+                f.write("".join(traceback.format_exception(error)))
+        except OSError:
+            pass
+        return path
+
+    def _argument_completions(self, command: str) -> list[tuple[str, str]]:
+        command = slash_commands.ALIASES.get(command, command)
+        if command == "/resume":
+            return self.session_ids
+        if command == "/approval":
+            return [("ask", "ask before risky calls"), ("yolo", "run without asking")]
+        if command == "/model":
+            from models.factory import KEYED_PROVIDERS, LOCAL_SERVERS
+
+            current = [(self.deps.model_id, "current")] if self.deps is not None else []
+            return current + [(f"{p}/", "") for p in [*KEYED_PROVIDERS, *LOCAL_SERVERS]] + [("replay:", "")]
+        if command == "/output":
+            return [("last", "")] + [(str(v.number), f"{v.name} {v.state}") for v in self.renderer.order]
+        return []

@@ -60,11 +60,11 @@ def run(
         output_format=output_format, approval="yolo" if yolo else approval, workspace=workspace,
         resume=resume, continue_last=continue_, config=config, approve=approve or [], reject=reject or [],
     )
-    if prompt is None and not (resume or continue_):
-        if sys.stdin.isatty() and output_format == "text":
-            from cli.interactive import run_interactive
+    if prompt is None and sys.stdin.isatty() and output_format == "text" and not (approve or reject):
+        from cli.interactive import run_interactive
 
-            raise typer.Exit(run_interactive(options))
+        raise typer.Exit(run_interactive(options))
+    if prompt is None and not (resume or continue_):
         piped = sys.stdin.read() if not sys.stdin.isatty() else ""
         if not piped.strip():
             _usage("no prompt given: pass PROMPT, pipe it on stdin, or run in a terminal for a chat")

@@ -92,7 +92,7 @@ class Agent:
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         info = SessionInfo(session_id, now, now, self.deps.model_id, str(self.deps.workspace),
-                           title[:80], "idle", parent_id)
+                           title[:80], "idle", parent_id, self.deps.approval_mode)
         await self.store.create(info)
         session = Session(self, info)
         # An empty first checkpoint: the undo point of the first turn.
@@ -179,7 +179,8 @@ class Session:
         if prompt and not self.info.title:
             self.info.title = prompt.strip().splitlines()[0][:80]
             await self.agent.store.update(self.id, title=self.info.title)
-        await self.agent.store.update(self.id, status="running", model=self.agent.deps.model_id)
+        await self.agent.store.update(self.id, status="running", model=self.agent.deps.model_id,
+                                      approval_mode=self.agent.deps.approval_mode)
 
         partial: list[str] = []
         try:
@@ -311,6 +312,10 @@ class Session:
         copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
         await self.graph.aupdate_state(
             child.config, {**copied, "messages": Overwrite(list(values.get("messages", [])))}, as_node="llm_call")
+        cursor = self.dir / "replay_cursor.json"  # a replayed session's fork continues the same script
+        if cursor.exists():
+            child.dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(cursor, child.dir / cursor.name)
         return child
 
     async def compact(self) -> AsyncIterator[Event]:

@@ -7,11 +7,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-COLUMNS = ("id", "created_at", "updated_at", "model", "workspace", "title", "status", "parent_id")
+COLUMNS = ("id", "created_at", "updated_at", "model", "workspace", "title", "status", "parent_id", "approval_mode")
 SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_sessions (
     id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
     model TEXT NOT NULL DEFAULT '', workspace TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT)"""
+    status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT, approval_mode TEXT NOT NULL DEFAULT '')"""
 INDEX = "CREATE INDEX IF NOT EXISTS ml_intern_sessions_updated ON ml_intern_sessions (updated_at DESC)"
 
 
@@ -25,6 +25,7 @@ class SessionInfo:
     title: str = ""
     status: str = "idle"
     parent_id: str | None = None
+    approval_mode: str = ""  # ask | yolo: kept so a resumed session asks the way it did
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

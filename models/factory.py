@@ -114,8 +114,8 @@ def make_model(model_id: str, session_dir: Path | None = None, streaming: bool =
     if model_id.startswith("replay:"):
         from models.replay import ReplayChatModel, ReplayCursor
 
-        cursor = ReplayCursor(session_dir / "replay_cursor.json" if session_dir else None)
         path = Path(model_id.removeprefix("replay:")).expanduser().resolve()
+        cursor = ReplayCursor(session_dir / "replay_cursor.json" if session_dir else None, path)
         return ModelHandle(model_id, ReplayChatModel(path, cursor=cursor))
 
     import_litellm()  # before langchain_litellm imports it: no price-map download

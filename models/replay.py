@@ -64,15 +64,21 @@ def load_script(path: Path) -> list[dict[str, Any]]:
 
 
 class ReplayCursor:
-    """Shared position in the script; persisted to `state_file` when given."""
+    """Shared position in the script; persisted to `state_file` when given.
 
-    def __init__(self, state_file: Path | None = None):
+    The position belongs to one script: resuming a session with another replay file starts it at the top.
+    """
+
+    def __init__(self, state_file: Path | None = None, script: Path | None = None):
         self.state_file = state_file
+        self.script = str(script) if script else None
         self.position = 0
         if state_file and state_file.exists():
             try:
-                self.position = int(json.loads(state_file.read_text())["next"])
-            except (ValueError, KeyError, json.JSONDecodeError):
+                saved = json.loads(state_file.read_text())
+                if saved.get("script") == self.script:
+                    self.position = int(saved["next"])
+            except (ValueError, KeyError, AttributeError, json.JSONDecodeError):
                 self.position = 0
 
     def take(self) -> int:
@@ -80,7 +86,7 @@ class ReplayCursor:
         self.position += 1
         if self.state_file:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            self.state_file.write_text(json.dumps({"next": self.position}))
+            self.state_file.write_text(json.dumps({"script": self.script, "next": self.position}))
         return index
 
 

@@ -1,0 +1,378 @@
+"""Rich rendering of engine events for the interactive chat.
+
+Everything permanent is printed once, top to bottom (safe in any pty); only the part still in motion
+lives in a small transient rich Live region: the Markdown block being streamed, the spinners of running
+tools and the last lines of their logs. A Markdown block is printed for good as soon as it is complete
+(a blank line or a closing code fence), so the screen never has to be redrawn above the live region.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.spinner import Spinner
+from rich.text import Text
+
+# Arguments worth showing on a tool's one-line summary, in order of preference.
+KEY_ARGS = ("command", "path", "paths", "url", "query", "repo_id", "operation", "script", "pattern", "job_id",
+            "server", "dataset", "id")
+PREVIEW_LINES = 4
+MARKS = {"done": ("✓", "green"), "failed": ("✗", "red"), "rejected": ("⊘", "yellow"),
+         "interrupted": ("⏹", "magenta")}
+STATE_WORDS = {"done": "done", "failed": "failed", "rejected": "rejected", "interrupted": "interrupted"}
+ERROR_HINTS = {
+    "max_iterations": "Type 'continue' to let it go on (the count restarts with each message).",
+    "auth": "Check the API key, or switch with /model.",
+    "provider": "The provider failed; send your message again to retry, or switch with /model.",
+    "doom_loop": "Tell the agent what to do differently, or /undo the turn.",
+    "compaction": "Try /compact, or a model with a larger context window (/model).",
+    "config": "Fix the setting named above, or switch with /model.",
+}
+
+
+def split_markdown(text: str) -> tuple[str, str]:
+    """Split streamed text into (complete blocks, the block still being written).
+
+    A block ends at a blank line outside a code fence or at a closing fence; a fence is never cut.
+    """
+    cut, pos, fence = 0, 0, None
+    lines = text.split("\n")
+    for line in lines[:-1]:  # the last piece has no newline yet: never complete
+        pos += len(line) + 1
+        stripped = line.strip()
+        marker = stripped[:3]
+        if marker in ("```", "~~~"):
+            if fence is None:
+                fence = marker
+            elif marker == fence and stripped.strip("`~") == "":
+                fence = None
+                cut = pos
+        elif fence is None and not stripped:
+            cut = pos
+    return text[:cut], text[cut:]
+
+
+def summarize_args(name: str, args: dict[str, Any], width: int = 80) -> str:
+    """The key arguments of a call on one line (a command, a path...), cut to `width`."""
+    if name == "plan_tool" and isinstance(args.get("todos"), list):
+        return f"{len(args['todos'])} items"
+    parts = []
+    for key in KEY_ARGS:
+        value = args.get(key)
+        if value in (None, "", [], {}):
+            continue
+        parts.append(", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        if len(parts) == 2:
+            break
+    text = " ".join(parts) if parts else json.dumps(args, ensure_ascii=False, default=str)
+    text = " ".join(text.split())  # one line
+    return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+
+
+def human_tokens(n: int | float) -> str:
+    n = int(n or 0)
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.1f}M"
+    if n >= 1000:
+        return f"{n / 1000:.1f}k"
+    return str(n)
+
+
+@dataclass
+class ToolView:
+    """One tool call as the chat shows it; kept for /output N and /show last."""
+
+    number: int
+    call_id: str
+    name: str
+    args: dict[str, Any]
+    agent: str = "main"
+    state: str = "running"
+    started: float = field(default_factory=time.monotonic)
+    elapsed: float | None = None
+    output: str = ""
+    full_output_path: str | None = None
+    log: deque = field(default_factory=lambda: deque(maxlen=5))
+    spinner: Spinner = field(default_factory=lambda: Spinner("dots", style="cyan"))
+    printed: bool = False
+
+    def full_output(self) -> str:
+        if self.full_output_path:
+            try:
+                return Path(self.full_output_path).read_text(errors="replace")
+            except OSError:
+                pass
+        return self.output
+
+
+class _Tail:
+    """Renders only the last `max_lines` lines of a renderable (a long block being streamed)."""
+
+    def __init__(self, renderable, max_lines: int):
+        self.renderable, self.max_lines = renderable, max_lines
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options, pad=False)
+        for line in lines[-self.max_lines:]:
+            yield from line
+            yield Segment.line()
+
+
+class ChatRenderer:
+    """Turns Events into terminal output. One instance per chat; tool views are numbered across turns."""
+
+    def __init__(self, console: Console, stream: bool = True):
+        self.console = console
+        self.stream = stream
+        self.live: Live | None = None
+        self.text = ""  # streamed and not yet printed for good
+        self.blocks = 0  # blocks printed for the current message
+        self.tools: dict[str, ToolView] = {}
+        self.order: list[ToolView] = []
+        self.plan: list[dict[str, Any]] | None = None
+        self.last_usage: dict[str, Any] = {}
+        self.busy = Spinner("dots", text=Text("thinking…", style="dim"), style="cyan")
+        self.errors: list[str] = []
+
+    # -- the live region -------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start showing activity (a turn, a compaction)."""
+        if self.live is None:
+            self.live = Live(self, console=self.console, transient=True, refresh_per_second=8,
+                             redirect_stdout=False, redirect_stderr=False)
+            self.live.start()
+
+    def end(self) -> None:
+        """Print whatever is still in motion for good and stop the live region."""
+        self._flush_text(final=True)
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        parts: list[Any] = []
+        room = max(console.height - 4, 3)
+        running = [v for v in list(self.order) if v.state == "running"]
+        if self.text.strip():
+            parts.append(_Tail(Markdown(self.text), max(room - 2 * len(running), 3)))
+        for view in running[-6:]:
+            seconds = time.monotonic() - view.started
+            view.spinner.text = self._tool_text(view, extra=f"  {seconds:.0f}s" if seconds >= 1 else "")
+            parts.append(view.spinner)
+            parts.extend(Text(f"    {line}", style="dim", no_wrap=True, overflow="ellipsis") for line in list(view.log))
+        if not parts:
+            parts.append(self.busy)
+        yield Group(*parts)
+
+    def _print(self, renderable: Any = "") -> None:
+        self.console.print(renderable)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def handle(self, event) -> None:
+        kind = event.type
+        method = getattr(self, f"on_{kind}", None)
+        if method is not None:
+            method(event)
+
+    def on_processing(self, event) -> None:
+        self.begin()
+
+    def on_assistant_chunk(self, event) -> None:
+        if event.agent != "main":
+            return
+        self.text += event.content
+        self._flush_text()
+
+    def on_assistant_message(self, event) -> None:
+        if event.agent != "main":
+            if event.content.strip():
+                first = event.content.strip().splitlines()[0]
+                self._print(Text(f"[{event.agent}] {first[:200]}", style="dim"))
+            return
+        if not self.text.strip() and self.blocks == 0 and event.content.strip():
+            self.text = event.content  # not streamed (--no-stream, or a provider that sent it whole)
+        self._flush_text(final=True)
+        self.blocks = 0
+
+    def on_tool_call(self, event) -> None:
+        if event.tool_call_id in self.tools:
+            return
+        view = ToolView(len(self.order) + 1, event.tool_call_id, event.name, dict(event.args), agent=event.agent)
+        self.tools[event.tool_call_id] = view
+        self.order.append(view)
+        self._flush_text(final=True)  # text before a tool call is complete
+        self.begin()
+
+    def on_tool_log(self, event) -> None:
+        view = self.tools.get(event.tool_call_id or "")
+        if view is not None and view.state == "running":
+            view.log.append(event.line.rstrip()[:500])
+        else:
+            prefix = "" if event.agent == "main" else f"[{event.agent}] "
+            self._print(Text(f"  {prefix}{event.line}", style="dim"))
+
+    def on_tool_output(self, event) -> None:
+        view = self.tools.get(event.tool_call_id)
+        if view is None:
+            return
+        view.output = event.content
+        view.full_output_path = event.full_output_path
+
+    def on_tool_state_change(self, event) -> None:
+        view = self.tools.get(event.tool_call_id)
+        if view is None or event.state == "running":
+            return
+        self.finish_tool(view, event.state)
+
+    def on_plan_update(self, event) -> None:
+        if event.agent == "main" and event.todos != self.plan:
+            self.plan = list(event.todos)
+            self._print(plan_panel(self.plan))
+
+    def on_usage(self, event) -> None:
+        if event.agent == "main":
+            self.last_usage = event.model_dump()
+
+    def on_compacted(self, event) -> None:
+        self._print(Text(f"⟳ context compacted: {human_tokens(event.old_tokens)} → "
+                         f"{human_tokens(event.new_tokens)} tokens", style="cyan"))
+
+    def on_doom_loop(self, event) -> None:
+        self._print(Text(f"⚠ the agent is repeating itself ({event.pattern}); it was told to change approach",
+                         style="yellow"))
+
+    def on_error(self, event) -> None:
+        self.error(event.message, event.kind)
+
+    def on_interrupted(self, event) -> None:
+        self.interrupted()
+
+    # -- pieces other modules print ----------------------------------------------------------
+
+    def finish_tool(self, view: ToolView, state: str) -> None:
+        view.state = state
+        if view.elapsed is None:
+            view.elapsed = time.monotonic() - view.started
+        if view.printed:
+            return
+        view.printed = True
+        took = f" {view.elapsed:.1f}s" if state in ("done", "failed") and view.elapsed >= 0.1 else ""
+        self._print(self._tool_text(view, mark=True, extra=f"  · {STATE_WORDS.get(state, state)}{took}"))
+        if state in ("done", "failed") and view.name != "plan_tool":
+            self._print(self._preview(view))
+
+    def rejected(self, call: dict[str, Any], feedback: str = "") -> None:
+        """A call the user turned down at the approval prompt (it never runs, so no engine event)."""
+        view = ToolView(len(self.order) + 1, call.get("id", ""), call.get("name", "?"), dict(call.get("args") or {}))
+        view.output = "rejected" + (f": {feedback}" if feedback else "")
+        self.tools[view.call_id] = view
+        self.order.append(view)
+        self.finish_tool(view, "rejected")
+        if feedback:
+            self._print(Text(f"    feedback: {feedback}", style="yellow"))
+
+    def interrupted(self) -> None:
+        """Ctrl-C: mark what was running and say what is kept."""
+        self._flush_text(final=True)
+        for view in list(self.order):
+            if view.state == "running":
+                self.finish_tool(view, "interrupted")
+        self._print(Text("⏹ interrupted — the partial answer is kept and the session can be resumed",
+                         style="magenta"))
+
+    def error(self, message: str, kind: str = "agent") -> None:
+        self._flush_text(final=True)
+        self.errors.append(message)
+        body = Text(message)
+        hint = ERROR_HINTS.get(kind)
+        if hint:
+            body.append(f"\n{hint}", style="dim")
+        self._print(Panel(body, title=f"error · {kind}", title_align="left", border_style="red", expand=False))
+
+    def status_line(self, model_id: str, context_tokens: int, window: int | None, cost: float,
+                    session_id: str | None, approval: str) -> None:
+        parts = [model_id]
+        if window:
+            pct = 100 * context_tokens / window if window else 0
+            parts.append(f"context {human_tokens(context_tokens)}/{human_tokens(window)} ({pct:.0f}%)")
+        else:
+            parts.append(f"context {human_tokens(context_tokens)}")
+        parts.append(f"${cost:.4f}")
+        if approval == "yolo":
+            parts.append("yolo")
+        parts.append(f"session {session_id}" if session_id else "no session yet")
+        self._print(Text(" · ".join(parts), style="dim"))
+
+    def view_for(self, ref: str) -> ToolView | None:
+        """/output N, /output CALL_ID (or a unique prefix), /show last."""
+        ref = ref.strip().lstrip("#")
+        if not self.order:
+            return None
+        if ref in ("", "last"):
+            return self.order[-1]
+        if ref.isdigit() and 1 <= int(ref) <= len(self.order):
+            return self.order[int(ref) - 1]
+        matches = [v for v in self.order if v.call_id == ref] or [v for v in self.order if v.call_id.startswith(ref)]
+        return matches[0] if len(matches) == 1 else None
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _tool_text(self, view: ToolView, mark: bool = False, extra: str = "") -> Text:
+        text = Text()
+        if mark:
+            symbol, style = MARKS.get(view.state, ("•", "white"))
+            text.append(f"{symbol} ", style=style)
+        if view.agent != "main":
+            text.append(f"[{view.agent}] ", style="dim")
+        text.append(view.name, style="bold")
+        width = max(self.console.width - len(view.name) - len(extra) - 12, 20)
+        text.append("  " + summarize_args(view.name, view.args, width))
+        text.append(extra, style="dim")
+        text.no_wrap, text.overflow = True, "ellipsis"
+        return text
+
+    def _preview(self, view: ToolView) -> Text:
+        lines = view.output.strip("\n").splitlines()
+        style = "red" if view.state == "failed" else "dim"
+        shown = [line[: max(self.console.width - 6, 20)] for line in lines[:PREVIEW_LINES]]
+        text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
+        more = len(lines) - len(shown)
+        if more > 0 or view.full_output_path:
+            text.append(f"\n    … {more} more lines · /output {view.number}" if more > 0
+                        else f"\n    … full output: /output {view.number}", style="dim italic")
+        return text
+
+    def _flush_text(self, final: bool = False) -> None:
+        done, rest = (self.text, "") if final else split_markdown(self.text)
+        if done.strip():
+            if self.blocks:
+                self._print()
+            self._print(Markdown(done.strip("\n")))
+            self.blocks += 1
+        self.text = rest
+
+
+def plan_panel(todos: list[dict[str, Any]]) -> Panel:
+    marks = {"pending": ("☐", "white"), "in_progress": ("◐", "yellow"), "completed": ("☑", "green")}
+    text = Text()
+    for i, todo in enumerate(todos):
+        symbol, style = marks.get(todo.get("status", "pending"), ("☐", "white"))
+        if i:
+            text.append("\n")
+        text.append(f"{symbol} ", style=style)
+        text.append(str(todo.get("content", "")), style="dim strike" if todo.get("status") == "completed" else "")
+    if not todos:
+        text.append("(empty plan)", style="dim")
+    return Panel(text, title="plan", title_align="left", border_style="blue", expand=False)

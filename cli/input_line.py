@@ -1,0 +1,120 @@
+"""The chat's input line (prompt_toolkit): editing, history kept across sessions, multi-line entry,
+tab completion of slash commands and their arguments, and the terminal mode used while a turn runs.
+
+Multi-line: Esc then Enter (or Alt+Enter) inserts a newline; so does a line ending in a backslash.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import Completer, Completion
+from prompt_toolkit.formatted_text import FormattedText
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+
+PROMPT = FormattedText([("ansicyan bold", "› ")])
+CONTINUATION = FormattedText([("ansibrightblack", "· ")])
+
+
+class ChatCompleter(Completer):
+    """Completes `/command` names, then the command's argument from `arguments(command)`."""
+
+    def __init__(self, commands: Callable[[], Iterable[tuple[str, str]]],
+                 arguments: Callable[[str], Iterable[tuple[str, str]]]):
+        self.commands = commands
+        self.arguments = arguments
+
+    def get_completions(self, document, complete_event):
+        text = document.text_before_cursor
+        if not text.startswith("/") or "\n" in text:
+            return
+        if " " not in text:
+            for name, meta in self.commands():
+                if name.startswith(text):
+                    yield Completion(name, start_position=-len(text), display_meta=meta)
+            return
+        command, _, rest = text.partition(" ")
+        word = rest.lstrip()
+        if " " in word:
+            return
+        for value, meta in self.arguments(command):
+            if value.startswith(word) and value != word:
+                yield Completion(value, start_position=-len(word), display_meta=meta)
+
+
+def _bindings() -> KeyBindings:
+    kb = KeyBindings()
+
+    @kb.add("escape", "enter")
+    def _newline(event) -> None:
+        event.current_buffer.insert_text("\n")
+
+    @kb.add("enter")
+    def _enter(event) -> None:
+        buffer = event.current_buffer
+        if buffer.complete_state and buffer.complete_state.current_completion:
+            buffer.apply_completion(buffer.complete_state.current_completion)
+            return
+        before = buffer.document.text_before_cursor
+        if before.endswith("\\") and not buffer.document.text_after_cursor.strip():
+            buffer.delete_before_cursor(1)
+            buffer.insert_text("\n")
+            return
+        buffer.validate_and_handle()
+
+    return kb
+
+
+class InputLine:
+    """One PromptSession for chat messages (file history) and one for short answers (no history)."""
+
+    def __init__(self, history_file: Path, completer: Completer):
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        self.history = FileHistory(str(history_file))
+        self.session: PromptSession = PromptSession(
+            history=self.history, completer=completer, complete_while_typing=False,
+            key_bindings=_bindings(), prompt_continuation=lambda width, line, wrap: CONTINUATION,
+            enable_history_search=False,
+        )
+        self.answers: PromptSession = PromptSession(history=InMemoryHistory())
+
+    async def read(self, default: str = "") -> str:
+        """A chat message. Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError; text cleared by Ctrl-C is
+        kept in the history (Up brings it back)."""
+        try:
+            return await self.session.prompt_async(PROMPT, default=default, handle_sigint=False)
+        except KeyboardInterrupt:
+            typed = self.session.default_buffer.text
+            if typed.strip():
+                self.history.append_string(typed)
+            raise
+
+    async def ask(self, question: str | FormattedText, password: bool = False) -> str:
+        """A short answer (approval, picker, token). Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
+        return await self.answers.prompt_async(question, is_password=password, handle_sigint=False)
+
+
+@contextmanager
+def turn_terminal_mode():
+    """While a turn runs the terminal does not echo (it would garble the live display) and keeps
+    pending input on Ctrl-C (NOFLSH), so text typed ahead reaches the next prompt instead of being lost."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+    except Exception:  # not a terminal (or not POSIX): nothing to adjust
+        yield
+        return
+    new = list(old)
+    new[3] = (new[3] & ~termios.ECHO) | termios.NOFLSH
+    termios.tcsetattr(fd, termios.TCSANOW, new)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, old)

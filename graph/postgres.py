@@ -1,0 +1,142 @@
+"""PostgreSQL persistence: a pooled AsyncPostgresSaver plus the session table in the same database,
+so agents on different machines list and resume each other's sessions.
+
+Opening fails fast (a bounded connect timeout) with one DatabaseError line naming
+ML_INTERN_DATABASE_URL and the host, password redacted, before any user input is taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from graph.checkpointer import DatabaseError, _redact_url
+from graph.session_store import INDEX, SCHEMA, SessionStore
+
+CONNECT_TIMEOUT_S = 3  # libpq's minimum is 2
+POOL_MAX_SIZE = 4  # one agent process rarely has more than a couple of queries in flight
+# Schema creation is not safe when two processes set up a fresh database at once: serialise it.
+SETUP_LOCK_KEY = 0x6D6C5F696E7465  # "ml_inte"
+
+
+def _where(url: str) -> str:
+    """host:port of the URL, for error messages."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        info = conninfo_to_dict(url)
+    except Exception:
+        return "?"
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}"
+
+
+def _one_line(error: BaseException, url: str) -> str:
+    from urllib.parse import urlsplit
+
+    # libpq: 'connection failed: connection to server at "h", port p failed: REASON\n\tHINT'; the
+    # host is already in our message, so keep REASON only.
+    first = (str(error).strip().splitlines() or [""])[0]
+    text = " ".join(first.rsplit(" failed: ", 1)[-1].split()) or type(error).__name__
+    password = urlsplit(url).password
+    if password:
+        text = text.replace(password, "***")
+    return text
+
+
+def _unreachable(url: str, reason: str) -> DatabaseError:
+    fix = ("fix the user, password or database name in the URL" if "FATAL" in reason
+           else "check that PostgreSQL is running there and the URL is right")
+    return DatabaseError(f"cannot use the sessions database ML_INTERN_DATABASE_URL={_redact_url(url)} "
+                         f"(host {_where(url)}): {reason}: {fix}, "
+                         "or unset ML_INTERN_DATABASE_URL to use local SQLite")
+
+
+async def _prepare(url: str) -> None:
+    """Connect once (clear errors instead of a pool timeout) and create the checkpoint tables."""
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+
+    try:
+        conn = await asyncio.wait_for(
+            psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
+                                            prepare_threshold=0, row_factory=dict_row),
+            CONNECT_TIMEOUT_S + 1)
+    except (psycopg.Error, OSError) as e:
+        raise _unreachable(url, _one_line(e, url)) from None
+    except asyncio.TimeoutError:
+        raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
+    try:
+        async with conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            await AsyncPostgresSaver(conn).setup()
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+    except psycopg.Error as e:
+        raise DatabaseError(f"the sessions database ML_INTERN_DATABASE_URL={_redact_url(url)} "
+                            f"(host {_where(url)}) cannot be set up: {_one_line(e, url)} "
+                            "(the role needs CREATE rights on the database)") from None
+
+
+@asynccontextmanager
+async def open_postgres_saver(url: str) -> AsyncIterator:
+    """Yield an AsyncPostgresSaver on a small connection pool, tables created."""
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+    await _prepare(url)
+    pool = AsyncConnectionPool(
+        url, min_size=1, max_size=POOL_MAX_SIZE, open=False, timeout=30,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
+                "connect_timeout": CONNECT_TIMEOUT_S},
+    )
+    try:
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
+    except PoolTimeout:
+        await pool.close()
+        raise _unreachable(url, "the connection pool could not connect") from None
+    try:
+        yield AsyncPostgresSaver(pool)
+    finally:
+        await pool.close()
+
+
+class PostgresSessionStore(SessionStore):
+    """The session table on the saver's pool. The pool hands out dict rows (the saver needs them);
+    the store reads tuples in column order like SQLite does."""
+
+    placeholder = "%s"
+
+    def __init__(self, conn):  # psycopg_pool.AsyncConnectionPool (or one AsyncConnection)
+        self.conn = conn
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _connection(self):
+        if hasattr(self.conn, "connection"):  # a pool
+            async with self.conn.connection() as conn:
+                yield conn
+        else:  # a single connection cannot run two statements at once
+            async with self._lock:
+                yield self.conn
+
+    async def _execute(self, sql: str, params: tuple = ()) -> None:
+        async with self._connection() as conn:
+            await conn.execute(sql, params or None)
+
+    async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
+        from psycopg.rows import tuple_row
+
+        async with self._connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute(sql, params or None)
+            return list(await cursor.fetchall())
+
+    async def setup(self) -> None:
+        async with self._connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            try:
+                await conn.execute(SCHEMA)
+                await conn.execute(INDEX)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
