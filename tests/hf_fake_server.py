@@ -255,6 +255,7 @@ class FakeHub(FakeServer):
         self.job_specs: dict[str, dict[str, Any]] = {}
         self.job_logs: dict[str, list[str]] = {}
         self.finish_after_polls: dict[str, int] = {}  # job id -> inspections before it COMPLETES
+        self.more_logs: dict[str, list[str]] = {}  # job id -> lines appended one per inspection
         self.scheduled: dict[str, dict[str, Any]] = {}
         self.viewer: dict[str, dict[str, Any]] = {}  # dataset -> {"configs": {cfg: {split: {...}}}, "gated": bool}
         self._counter = 0
@@ -678,6 +679,8 @@ class FakeHub(FakeServer):
             job = self.jobs.get(req.group("job"))
             if job is None:
                 return error_reply(404, "Job not found")
+            if self.more_logs.get(job["id"]):
+                self.job_logs[job["id"]].append(self.more_logs[job["id"]].pop(0))
             left = self.finish_after_polls.get(job["id"])
             if left is not None:
                 if left <= 1:
