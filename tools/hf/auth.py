@@ -24,11 +24,11 @@ HF_DOMAINS = ("huggingface.co", "hf.co")
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login`"
 
 
-def configured(settings: Any, key: str, env: str | None, default: str) -> str:
-    """settings.extra[key], else $env, else default (trailing slashes dropped for URLs)."""
+def configured(settings: Any, key: str, env: str | None, default: str, *, base_url: bool = True) -> str:
+    """settings.extra[key], else $env, else default; a base URL loses its trailing slash (paths get joined)."""
     extra = getattr(settings, "extra", None) or {}
-    value = extra.get(key) or (os.environ.get(env) if env else None) or default
-    return str(value).rstrip("/") if "://" in str(value) else str(value)
+    value = str(extra.get(key) or (os.environ.get(env) if env else None) or default).strip()
+    return value.rstrip("/") if base_url else value
 
 
 def hf_endpoint(settings: Any) -> str:
