@@ -14,6 +14,14 @@ BUILTIN_TOOL_MODULES = [
     "tools.plan",
     "tools.bash",
     "tools.files",
+    "tools.hf.repo_files",
+    "tools.hf.repo_git",
+    "tools.hf.datasets",
+    "tools.hf.papers",
+    "tools.hf.docs",
+    "tools.hf.jobs",
+    "tools.hf.github",
+    "tools.hf.web_search",
 ]
 
 
