@@ -26,9 +26,8 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("ML_INTERN_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    for var in SECRET_VARS:
-        if var != "ML_INTERN_DATABASE_URL" or not os.environ.get("ML_INTERN_TEST_KEEP_DB"):
-            monkeypatch.delenv(var, raising=False)
+    for var in SECRET_VARS:  # db_backend / postgres_database set ML_INTERN_DATABASE_URL again
+        monkeypatch.delenv(var, raising=False)
     return home
 
 
@@ -101,10 +100,41 @@ def of_type(events, kind: str) -> list:
     return [e for e in events if e.type == kind]
 
 
-@pytest.fixture(params=["sqlite"])
-def db_backend(request, monkeypatch):
+POSTGRES_SKIP = ("ML_INTERN_TEST_DATABASE_URL is not set: run `bash .ci/postgres.sh` and export the "
+                 "line it prints to run the PostgreSQL tests")
+
+
+@pytest.fixture
+def postgres_database(isolated_home):
+    """A fresh, uniquely named PostgreSQL database for one test (dropped afterwards): its URL.
+
+    Made on the server named by ML_INTERN_TEST_DATABASE_URL (a role allowed to CREATE DATABASE)."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    base = os.environ.get("ML_INTERN_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    import psycopg
+
+    name = "ml_intern_t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(base, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(base)._replace(path="/" + name))
+    finally:
+        with psycopg.connect(base, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_backend(request, monkeypatch, isolated_home):
     """Session tests take this fixture to run against every checkpoint backend.
 
     sqlite: the default $ML_INTERN_HOME/sessions.sqlite.
+    postgres: ML_INTERN_DATABASE_URL points at a fresh database (skipped without
+    ML_INTERN_TEST_DATABASE_URL; CI sets it with .ci/postgres.sh). CLI subprocesses inherit it.
     """
+    if request.param == "postgres":
+        monkeypatch.setenv("ML_INTERN_DATABASE_URL", request.getfixturevalue("postgres_database"))
     return request.param
