@@ -39,7 +39,8 @@ from graph.session_store import SessionInfo, SessionStore, store_for
 from nodes.execute_tools import interrupted_results
 from tools.base import restore_file_changes
 
-FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None}
+FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None,
+              "overflow_retry": False}
 
 
 class SessionNotFound(Exception):

@@ -41,7 +41,7 @@ def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -
 
 
 class AgentState(TypedDict, total=False):
-    messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=100)]
+    messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=500)]
     plan: list[dict[str, Any]]  # [{id, content, status}]
     usage: dict[str, Any]  # session totals: input_tokens, output_tokens, cost_usd, calls
     context_tokens: int  # estimated size of the next prompt (kept incrementally)
@@ -52,5 +52,6 @@ class AgentState(TypedDict, total=False):
     approved_calls: list[dict[str, Any]]  # calls cleared to run in this step (set by approval)
     stop_reason: str | None  # why the turn ended early: max_iterations, doom_loop, error:...
     compact: str | None  # a compaction is due regardless of size: "manual" (/compact) or "overflow"
+    overflow_retry: bool  # a context-overflow compaction happened; the next overflow stops the turn
     nudges: int  # continuation re-prompts used in this turn
     malformed: dict[str, int]  # consecutive malformed-argument calls per tool

@@ -100,6 +100,9 @@ def make_compaction(deps: AgentDeps):
 
         try:
             new_messages, usage = await compact_messages(messages, state.get("plan") or [])
+            if reason == "overflow" and new_messages == messages:
+                raise CompactionFailed("the provider says the context is too long, but there is no older history "
+                                       "to summarise; shorten the prompt or use a model with a larger window")
         except CompactionFailed as e:
             writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)

@@ -25,7 +25,7 @@ from graph.state import AgentState
 def call_signature(name: str, args: dict[str, Any], result: str) -> str:
     canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), default=str)
     result_hash = hashlib.sha1(result.encode("utf-8", "replace")).hexdigest()[:12]
-    return hashlib.sha1(f"{name}\0{canonical}\0{result_hash}".encode()).hexdigest()[:16] + ":" + name
+    return hashlib.sha1(f"{name}\0{canonical}\0{result_hash}".encode()).hexdigest()[:10] + ":" + name
 
 
 def window_size(deps: AgentDeps) -> int:

@@ -125,10 +125,11 @@ def make_llm_call(deps: AgentDeps):
         try:
             response = await call_with_retries(state.get("messages", []), emit)
         except ProviderError as error:
-            if error.kind == ErrorKind.CONTEXT_OVERFLOW and state.get("compact") != "overflow":
+            if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
                 emit(ToolLog(line="the provider says the context is too long: compacting and retrying once",
                              agent=deps.agent))
-                return Command(update={"compact": "overflow", "iteration": iteration + 1}, goto="compaction")
+                return Command(update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
+                               goto="compaction")
             kind = STOP_KINDS.get(error.kind, "provider")
             emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
@@ -147,7 +148,7 @@ def make_llm_call(deps: AgentDeps):
                    cost_usd=usage["cost_usd"], context_tokens=context_tokens, agent=deps.agent))
         update: dict[str, Any] = {
             "messages": [response], "usage": usage, "iteration": iteration + 1,
-            "context_tokens": context_tokens, "compact": None,
+            "context_tokens": context_tokens, "compact": None, "overflow_retry": False,
         }
         if response.tool_calls:
             return Command(update=update, goto="doom_loop_check")
