@@ -122,7 +122,9 @@ def make_model(model_id: str, session_dir: Path | None = None, streaming: bool =
     from langchain_litellm import ChatLiteLLM
 
     provider, _, name = model_id.partition("/")
-    kwargs: dict[str, Any] = {"max_retries": 0, "streaming": streaming}
+    # Retries are ours (llm_call: backoff, retry-after, events); the SDKs below must not retry silently.
+    kwargs: dict[str, Any] = {"max_retries": 0, "streaming": streaming,
+                              "model_kwargs": {"max_retries": 0, "num_retries": 0}}
     if provider in LOCAL_SERVERS:
         var, default = LOCAL_SERVERS[provider]
         kwargs["api_base"] = os.environ.get(var, default)
