@@ -1,0 +1,174 @@
+"""bash tool: output and exit code, streaming, timeouts and Ctrl-C kill the whole process group,
+secrets stay out of the command's environment."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from configs.schema import AgentConfig, BashConfig
+from graph.events import ToolLog
+from tools import bash as bash_module
+from tools.base import ToolContext
+
+
+def _ctx(tmp_path: Path, settings: AgentConfig | None = None, events: list | None = None) -> ToolContext:
+    ws = tmp_path / "ws"
+    ws.mkdir(exist_ok=True)
+    return ToolContext(
+        workspace=ws,
+        session_dir=tmp_path / "s",
+        call_id="c1",
+        settings=settings or AgentConfig(),
+        emit=(events.append if events is not None else (lambda e: None)),
+    )
+
+
+def _tool(settings: AgentConfig | None = None):
+    (tool,) = bash_module.tools(settings or AgentConfig())
+    return tool
+
+
+async def _call(ctx: ToolContext, **args):
+    tool = _tool(ctx.settings)
+    return await tool.handler(tool.args_model(**args), ctx)
+
+
+def _gone(pid: int) -> bool:
+    """Dead, or a zombie waiting for a reaper (this container's init does not reap)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat[stat.rfind(")") + 2] in "ZX"
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+async def test_runs_in_workspace_and_reports_exit_code(tmp_path):
+    ctx = _ctx(tmp_path)
+    result = await _call(ctx, command="pwd; echo to-stderr >&2; exit 3")
+    assert str(ctx.workspace.resolve()) in result.content
+    assert "to-stderr" in result.content
+    assert result.content.rstrip().endswith("[exit code 3]")
+
+
+async def test_streams_output_lines_as_tool_log_events(tmp_path):
+    events: list = []
+    ctx = _ctx(tmp_path, events=events)
+    result = await _call(ctx, command="for i in 1 2 3; do echo line$i; sleep 0.2; done; printf tail-no-newline")
+    logged = [e.line for e in events if isinstance(e, ToolLog)]
+    assert logged == ["line1", "line2", "line3", "tail-no-newline"]
+    assert all(e.tool_call_id == "c1" for e in events)
+    assert "line3" in result.content and "[exit code 0]" in result.content
+
+
+async def test_log_batches_are_bounded_for_chatty_commands(tmp_path):
+    events: list = []
+    ctx = _ctx(tmp_path, events=events)
+    result = await _call(ctx, command="seq 1 20000")
+    logged = [e.line for e in events if isinstance(e, ToolLog)]
+    assert len(logged) < 2000  # throttled, not one event per line
+    assert logged[-1] == "20000"
+    assert "\n20000\n[exit code 0]" in result.content  # the model still gets everything
+
+
+async def test_timeout_kills_the_whole_process_group(tmp_path):
+    ctx = _ctx(tmp_path)
+    pids = ctx.workspace / "pids"
+    command = (
+        "sleep 1000 & echo $! >> pids; "
+        "bash -c 'sleep 1000 & echo $! >> pids; wait' & "
+        "echo started; sleep 1000"
+    )
+    result = await _call(ctx, command=command, timeout=1)
+    assert result.is_error
+    assert "timed out after 1 s" in result.content and "started" in result.content
+    found = _pids(pids)
+    assert len(found) == 2
+    assert all(_gone(pid) for pid in found)
+
+
+async def test_timeout_is_capped_by_settings(tmp_path):
+    settings = AgentConfig(bash=BashConfig(default_timeout_s=120, max_timeout_s=1))
+    ctx = _ctx(tmp_path, settings)
+    result = await _call(ctx, command="sleep 1000", timeout=500)
+    assert result.is_error and "timed out after 1 s" in result.content
+    tool = _tool(settings)
+    # the engine's own timeout must leave bash room to kill and report
+    assert tool.timeout_for({"timeout": 500}, 600) > 1
+    assert _tool().timeout_for({}, 600) > 120
+    assert _tool().timeout_for({"timeout": 5}, 600) > 5
+
+
+async def test_cancellation_kills_the_process_group_and_propagates(tmp_path):
+    ctx = _ctx(tmp_path)
+    pids = ctx.workspace / "pids"
+    command = "echo $$ >> pids; sleep 1000 & echo $! >> pids; sleep 1000 & echo $! >> pids; wait"
+    task = asyncio.create_task(_call(ctx, command=command, timeout=600))
+    for _ in range(200):
+        if len(_pids(pids)) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(_pids(pids)) == 3
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.2)  # let the kernel deliver SIGKILL
+    assert all(_gone(pid) for pid in _pids(pids))
+
+
+async def test_background_children_do_not_outlive_the_command(tmp_path):
+    ctx = _ctx(tmp_path)
+    result = await _call(ctx, command="sleep 1000 & echo $!", timeout=30)
+    assert not result.is_error and "[exit code 0]" in result.content
+    pid = int(result.content.split()[0])
+    await asyncio.sleep(0.2)
+    assert _gone(pid)
+
+
+async def test_agent_secrets_are_not_passed_to_commands(tmp_path, monkeypatch):
+    for name in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
+                 "WANDB_API_KEY", "MY_SERVICE_TOKEN", "AWS_SECRET"]:  # fmt: skip
+        monkeypatch.setenv(name, "sekrit-" + name)
+    monkeypatch.setenv("KEEP_ME", "visible")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    result = await _call(_ctx(tmp_path), command="env")
+    assert "sekrit-" not in result.content
+    assert "KEEP_ME=visible" in result.content
+    assert "TOKENIZERS_PARALLELISM=false" in result.content
+
+    opted_in = AgentConfig(bash=BashConfig(pass_secrets=True))
+    result = await _call(_ctx(tmp_path, opted_in), command="echo $HF_TOKEN")
+    assert "sekrit-HF_TOKEN" in result.content
+
+
+async def test_does_not_block_the_event_loop(tmp_path):
+    ctx = _ctx(tmp_path)
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    t = asyncio.create_task(ticker())
+    await _call(ctx, command="sleep 0.5")
+    t.cancel()
+    assert ticks > 5
+
+
+def test_schema_and_risk():
+    tool = _tool()
+    schema = tool.schema()["function"]
+    assert schema["name"] == "bash"
+    assert set(schema["parameters"]["properties"]) == {"command", "timeout"}
+    assert tool.risk == "exec"
+    assert "jobs" in tool.description
+    assert os.environ.get("PATH")  # sanity: commands find their tools

@@ -1,0 +1,272 @@
+"""bash: run a shell command in the workspace without blocking the event loop.
+
+The command runs in its own process group so a timeout or a Ctrl-C (task cancellation) kills
+everything it started, not just the shell. Output streams to the front end as tool_log lines
+while it runs; the model gets the whole output and the exit code at the end. The agent's own
+credentials are stripped from the environment unless settings.bash.pass_secrets is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import re
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.workspace_paths import resolve_path
+
+# Names stripped from a command's environment (plus any name matching _SECRET_NAME).
+SECRET_ENV_NAMES = frozenset(
+    {
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_TOKEN",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+    }
+)
+_SECRET_NAME = re.compile(r"(^|_)(API_KEY|TOKEN|SECRET|SECRET_KEY|SECRET_ACCESS_KEY|PASSWORD)$")
+
+_MAX_KEPT_BYTES = 1_000_000  # head and tail each; the engine caps what the model sees anyway
+_LOG_INTERVAL_S = 0.25
+_LOG_LINES_PER_FLUSH = 20
+_LOG_LINE_CHARS = 1000
+
+
+def is_secret_env_name(name: str) -> bool:
+    upper = name.upper()
+    return upper in SECRET_ENV_NAMES or bool(_SECRET_NAME.search(upper))
+
+
+def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a command the agent runs: ours minus secrets, plus `extra`.
+
+    Pagers are disabled (nothing can answer them) and Python output is unbuffered so lines stream.
+    """
+    pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
+    env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env_name(k)}
+    env.update({"PAGER": "cat", "GIT_PAGER": "cat", "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+def kill_process_group(pgid: int) -> None:
+    """SIGKILL every process in the group; a group that is already gone is fine."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _KeptOutput:
+    """Keeps the first and last _MAX_KEPT_BYTES of a stream so a runaway command cannot eat memory."""
+
+    def __init__(self, cap: int = _MAX_KEPT_BYTES):
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > self.cap:
+                del self.tail[: len(self.tail) - self.cap]
+
+    def text(self) -> str:
+        omitted = self.total - len(self.head) - len(self.tail)
+        out = self.head.decode("utf-8", errors="replace")
+        if omitted > 0:
+            out += f"\n... [{omitted} bytes of output omitted] ...\n"
+        return out + self.tail.decode("utf-8", errors="replace")
+
+
+class LineLogger:
+    """Turns a byte stream into tool_log lines, at most a few batches a second.
+
+    A carriage return rewrites the current line (progress bars), as a terminal would show it.
+    """
+
+    def __init__(self, log: Callable[[str], None], interval_s: float = _LOG_INTERVAL_S):
+        self.log = log
+        self.interval_s = interval_s
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.partial = ""
+        self.pending: list[str] = []
+        self.last_flush = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        text = self.partial + self.decoder.decode(chunk)
+        *lines, self.partial = text.split("\n")
+        self.pending.extend(line.rsplit("\r", 1)[-1] if "\r" in line else line for line in lines)
+        if not self.pending:
+            return
+        if time.monotonic() - self.last_flush >= self.interval_s:
+            self.flush()
+        elif self.timer is None:
+            self.timer = asyncio.get_running_loop().call_later(self.interval_s, self.flush)
+
+    def flush(self, final: bool = False) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if final:
+            rest = self.partial + self.decoder.decode(b"", final=True)
+            self.partial = ""
+            if rest.strip():
+                self.pending.append(rest.rsplit("\r", 1)[-1])
+        lines, self.pending = self.pending, []
+        self.last_flush = time.monotonic()
+        if len(lines) > _LOG_LINES_PER_FLUSH:
+            self.log(f"... ({len(lines) - _LOG_LINES_PER_FLUSH} lines)")
+            lines = lines[-_LOG_LINES_PER_FLUSH:]
+        for line in lines:
+            self.log(line if len(line) <= _LOG_LINE_CHARS else line[:_LOG_LINE_CHARS] + " ...")
+
+
+class BashArgs(BaseModel):
+    command: str = Field(description="The bash command to run (runs with `bash -c` in the workspace).")
+    timeout: int | None = Field(
+        None, gt=0, description="Seconds before the command is killed. Omit for the default."
+    )
+
+
+async def _exit_code(proc: asyncio.subprocess.Process) -> int:
+    """Wait for the shell itself to exit. (Process.wait() also waits for its pipes to close,
+    which a backgrounded child can hold open forever.)"""
+    delay = 0.005
+    while proc.returncode is None:
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+    return proc.returncode
+
+
+def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    """Drop our end of the output pipe (asyncio offers no public way besides its transport)."""
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
+async def run_command(
+    command: str,
+    *,
+    cwd: os.PathLike | str,
+    env: dict[str, str],
+    timeout_s: float,
+    log: Callable[[str], None] = lambda line: None,
+) -> tuple[int | None, str, bool]:
+    """Run `command` in a new process group; returns (exit code, output, timed_out).
+
+    Whatever is left of the group when the shell exits (stray `&` children) is killed too, so
+    no process outlives the call and holds its output pipe open. On cancellation the group is
+    killed and CancelledError propagates.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        "-c",
+        command,
+        cwd=str(cwd),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+    )
+    pgid = proc.pid  # start_new_session: the shell leads its own group
+    kept = _KeptOutput()
+    lines = LineLogger(log)
+
+    async def pump() -> None:
+        assert proc.stdout is not None
+        while chunk := await proc.stdout.read(65536):
+            kept.add(chunk)
+            lines.feed(chunk)
+
+    pump_task = asyncio.create_task(pump())
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(_exit_code(proc), timeout_s)
+        except TimeoutError:
+            timed_out = True
+        kill_process_group(pgid)
+        try:
+            # EOF arrives once the group is dead; a process that escaped the group (setsid)
+            # may still hold the pipe, so do not wait for it forever.
+            await asyncio.wait_for(asyncio.shield(pump_task), 5)
+        except TimeoutError:
+            pump_task.cancel()
+            _close_pipes(proc)
+    except BaseException:
+        kill_process_group(pgid)
+        pump_task.cancel()
+        _close_pipes(proc)
+        raise
+    finally:
+        lines.flush(final=True)
+    return (None if timed_out else proc.returncode), kept.text(), timed_out
+
+
+def tools(settings) -> list[Tool]:
+    default_timeout = float(settings.bash.default_timeout_s)
+    max_timeout = float(settings.bash.max_timeout_s)
+
+    def effective_timeout(requested: float | None) -> float:
+        return min(float(requested or default_timeout), max_timeout)
+
+    async def _bash(args: BashArgs, ctx: ToolContext) -> ToolResult:
+        if not args.command.strip():
+            raise ToolError("Empty command.")
+        cwd = resolve_path(".", ctx.workspace, ctx.settings)
+        timeout_s = effective_timeout(args.timeout)
+        try:
+            code, output, timed_out = await run_command(
+                args.command, cwd=cwd, env=command_env(ctx.settings), timeout_s=timeout_s, log=ctx.log
+            )
+        except OSError as exc:
+            raise ToolError(f"Could not start bash: {exc}") from exc
+        output = output.rstrip("\n")
+        if timed_out:
+            note = (
+                f"[timed out after {timeout_s:g} s: the command and its child processes were killed. "
+                f"Pass a larger timeout (max {max_timeout:g}) or start long runs with the jobs tool.]"
+            )
+            return ToolResult(f"{output}\n{note}" if output else note, is_error=True)
+        body = output if output else "(no output)"
+        return ToolResult(f"{body}\n[exit code {code}]")
+
+    secrets_note = (
+        "" if settings.bash.pass_secrets else " API keys and tokens of the agent are not in its environment."
+    )
+    return [
+        Tool(
+            name="bash",
+            description=(
+                "Run a bash command in the workspace; returns its output (stdout+stderr) and exit code. "
+                f"Times out after {default_timeout:g} s unless you pass timeout (max {max_timeout:g}). "
+                "Everything the command starts is killed when it ends, so do not background servers or "
+                "training with '&': use the jobs tool for long runs. Prefer read/glob/grep/edit over "
+                "cat/find/grep/sed." + secrets_note
+            ),
+            risk=Risk.EXEC,
+            handler=_bash,
+            args_model=BashArgs,
+            timeout=lambda args: effective_timeout(args.get("timeout")) + 10,
+        )
+    ]
