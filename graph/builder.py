@@ -25,11 +25,17 @@ def entry(state: AgentState) -> Literal["llm_call", "compaction"]:
     return "compaction" if state.get("compact") == "manual" else "llm_call"
 
 
-def build_graph(deps: AgentDeps) -> StateGraph:
+def build_graph(deps: AgentDeps, ask_human=interrupt, with_research: bool = True) -> StateGraph:
+    """`ask_human` answers approvals (interrupt() in the main graph); the research sub-agent is a
+    tool of the main graph only."""
+    if with_research and "research" not in deps.tools:
+        from graph.research import make_research_tool
+
+        deps.tools.add(make_research_tool(deps))
     builder = StateGraph(AgentState)
     builder.add_node("llm_call", make_llm_call(deps))
     builder.add_node("doom_loop_check", make_doom_loop_check(deps))
-    builder.add_node("approval", make_approval(deps, interrupt))
+    builder.add_node("approval", make_approval(deps, ask_human))
     builder.add_node("execute_tools", make_execute_tools(deps))
     builder.add_node("compaction", make_compaction(deps))
     builder.add_conditional_edges(START, entry)

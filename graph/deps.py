@@ -35,6 +35,7 @@ class AgentDeps:
     stream: bool = True
     home: Path = field(default_factory=ml_intern_home)
     agent: str = "main"
+    prompt_template: str = SYSTEM_PROMPT
     _bound: Any = field(default=None, repr=False)
     _bound_key: tuple = field(default=(), repr=False)
     _overhead: tuple = field(default=((), 0), repr=False)
@@ -45,7 +46,7 @@ class AgentDeps:
 
     @property
     def system_prompt(self) -> str:
-        return SYSTEM_PROMPT.format(workspace=self.workspace)
+        return self.prompt_template.format(workspace=self.workspace)
 
     def handle(self) -> ModelHandle:
         """The model, built on first use when nobody built it for a session (LangGraph Studio)."""
