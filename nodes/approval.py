@@ -11,8 +11,10 @@ import fnmatch
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langgraph.config import get_stream_writer
 
 from graph.deps import AgentDeps
+from graph.events import ToolCall, ToolOutput, ToolStateChange
 from graph.state import AgentState
 from models.tokens import estimate_messages
 from tools.base import Risk, Tool
@@ -61,6 +63,10 @@ def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
     }
 
 
+def _args_of(message: AIMessage, call_id: str) -> dict[str, Any]:
+    return next((c["args"] for c in message.tool_calls if c["id"] == call_id), {})
+
+
 def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
     return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
 
@@ -104,6 +110,15 @@ def make_approval(deps: AgentDeps, ask_human):
 
         update: dict[str, Any] = {"approved_calls": approved}
         if rejected:
+            writer = get_stream_writer()
+            for result in rejected:
+                for event in (ToolCall(tool_call_id=result.tool_call_id, name=result.name,
+                                       args=_args_of(message, result.tool_call_id), agent=deps.agent),
+                              ToolStateChange(tool_call_id=result.tool_call_id, name=result.name, state="rejected",
+                                              agent=deps.agent),
+                              ToolOutput(tool_call_id=result.tool_call_id, name=result.name, content=result.content,
+                                         is_error=True, agent=deps.agent)):
+                    writer(event.wire())
             update["messages"] = rejected
             update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)
         return update
