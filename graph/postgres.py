@@ -52,6 +52,31 @@ def _unreachable(url: str, reason: str) -> DatabaseError:
                          "or unset ML_INTERN_DATABASE_URL to use local SQLite")
 
 
+@asynccontextmanager
+async def _setup_lock(conn, wait_s: float = 60.0):
+    """Hold the schema-setup advisory lock. Polled with pg_try_advisory_lock, never a blocking
+    pg_advisory_lock: the checkpoint migrations run CREATE INDEX CONCURRENTLY, which waits for every
+    open snapshot, including that of a statement blocked on the lock (a deadlock PostgreSQL reports)."""
+    from psycopg.rows import tuple_row
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        async with conn.cursor(row_factory=tuple_row) as cursor:
+            await cursor.execute("SELECT pg_try_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+            if (await cursor.fetchone())[0]:
+                break
+        if loop.time() > deadline:
+            raise DatabaseError(f"another ml-intern has been setting up the sessions database for over "
+                                f"{wait_s:.0f} s; try again (or look for a stuck process)")
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
 async def _prepare(url: str) -> None:
     """Connect once (clear errors instead of a pool timeout) and create the checkpoint tables."""
     import psycopg
@@ -68,14 +93,13 @@ async def _prepare(url: str) -> None:
     except asyncio.TimeoutError:
         raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     try:
-        async with conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+        async with conn, _setup_lock(conn):
             await AsyncPostgresSaver(conn).setup()
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
     except psycopg.Error as e:
+        hint = (" (the role needs CREATE rights on the database)"
+                if isinstance(e, psycopg.errors.InsufficientPrivilege) else "")
         raise DatabaseError(f"the sessions database ML_INTERN_DATABASE_URL={_redact_url(url)} "
-                            f"(host {_where(url)}) cannot be set up: {_one_line(e, url)} "
-                            "(the role needs CREATE rights on the database)") from None
+                            f"(host {_where(url)}) cannot be set up: {_one_line(e, url)}{hint}") from None
 
 
 @asynccontextmanager
@@ -133,10 +157,6 @@ class PostgresSessionStore(SessionStore):
             return list(await cursor.fetchall())
 
     async def setup(self) -> None:
-        async with self._connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
-            try:
-                await conn.execute(SCHEMA)
-                await conn.execute(INDEX)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+        async with self._connection() as conn, _setup_lock(conn):
+            await conn.execute(SCHEMA)
+            await conn.execute(INDEX)
