@@ -36,7 +36,7 @@ class HeadlessOptions:
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
     from graph.deps import AgentDeps
-    from models.errors import ModelConfigError
+    from models.errors import MissingCredentials, ModelConfigError
     from models.factory import check_model_id
     from tools.registry import builtin_tools
 
@@ -48,9 +48,14 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
         if options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")
         settings.max_iterations = options.max_iterations
-    model_id = options.model or model_id or settings.model_name
+    explicit = options.model or model_id
+    model_id = explicit or settings.model_name
     try:
         check_model_id(model_id)
+    except MissingCredentials as e:
+        if explicit:
+            raise UserError(str(e)) from None
+        model_id = local_model_or_fail(str(e))
     except ModelConfigError as e:
         raise UserError(str(e)) from None
     workspace = Path(options.workspace or ".").expanduser().resolve()
@@ -59,6 +64,27 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
     mode = options.approval or settings.approval.mode or ("ask" if interactive else "yolo")
     return AgentDeps(settings=settings, model_id=model_id, tools=builtin_tools(settings), workspace=workspace,
                      approval_mode=mode, interactive=interactive, stream=options.stream)
+
+
+class NoProvider(UserError):
+    """No --model, no key for the configured model and no local server: the first-run case."""
+
+
+def local_model_or_fail(missing: str) -> str:
+    """No provider configured: use a local OpenAI-compatible server if one answers, else say what to set."""
+    import sys
+
+    from models.autodetect import detect_sync, use
+
+    server = detect_sync()
+    if server is None:
+        raise NoProvider(f"{missing}. No local model server answered either (Ollama, llama.cpp, vLLM, LM Studio). "
+                         "Set ANTHROPIC_API_KEY, OPENAI_API_KEY or HF_TOKEN, start a local server, or try "
+                         "--model replay:FILE")
+    model_id = use(server)
+    print(f"ml-intern: no provider key set; using the local {server.provider} server at {server.base_url} "
+          f"(model {model_id}; pick another with --model)", file=sys.stderr)
+    return model_id
 
 
 def parse_decisions(approve: list[str], reject: list[str]) -> dict[str, dict] | None:

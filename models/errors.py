@@ -33,6 +33,10 @@ class ModelConfigError(Exception):
     """The model cannot be used as configured (bad id, missing key); the message names the fix."""
 
 
+class MissingCredentials(ModelConfigError):
+    """The provider's key is not set (the message names the variable)."""
+
+
 _OVERFLOW_TEXT = re.compile(
     r"context.{0,20}(length|window)|maximum context|too many tokens|prompt is too long|input is too long", re.I
 )

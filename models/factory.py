@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.errors import ModelConfigError
+from models.errors import MissingCredentials, ModelConfigError
 
 KEYED_PROVIDERS = {
     "anthropic": "ANTHROPIC_API_KEY",
@@ -103,7 +103,7 @@ def check_model_id(model_id: str) -> None:
         var = KEYED_PROVIDERS[provider]
         present = _hf_token() if provider == "huggingface" else os.environ.get(var)
         if not present:
-            raise ModelConfigError(
+            raise MissingCredentials(
                 f"{model_id} needs {var}: export {var}=... (or put it in .env), "
                 "or pick another model with --model"
             )

@@ -1,0 +1,104 @@
+"""Find a local OpenAI-compatible model server (Ollama, llama.cpp, vLLM, LM Studio) when no provider is set.
+
+Loopback only, all servers probed in parallel, ~300 ms in all; plain asyncio sockets so nothing heavy is
+imported. A remote provider is never picked silently: only servers on this machine are considered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import os
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from models.factory import LOCAL_SERVERS
+
+BUDGET_S = 0.3
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    provider: str  # ollama | vllm | llamacpp | lm_studio
+    base_url: str
+    models: tuple[str, ...]
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.provider}/{self.models[0]}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def candidates() -> list[tuple[str, str]]:
+    """(provider, base URL) pairs to probe: each server's env var if it points at loopback, else its usual port."""
+    found = []
+    for provider, (var, default) in LOCAL_SERVERS.items():
+        url = os.environ.get(var) or default
+        if _is_loopback(urlsplit(url).hostname or ""):
+            found.append((provider, url.rstrip("/")))
+    return found
+
+
+async def _get_json(url: str, timeout: float) -> dict | None:
+    parts = urlsplit(url)
+    host = parts.hostname or "127.0.0.1"
+    if host == "localhost":
+        host = "127.0.0.1"
+    port = parts.port or 80
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, family=socket.AF_INET), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    try:
+        request = f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n"
+        writer.write(request.encode())
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(1 << 20), timeout)
+    except (OSError, asyncio.TimeoutError):
+        return None
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/") or b" 200 " not in head.split(b"\r\n", 1)[0] + b" ":
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+async def _probe(provider: str, base_url: str, timeout: float) -> LocalServer | None:
+    data = await _get_json(base_url + "/models", timeout)
+    models = tuple(m.get("id") for m in (data or {}).get("data", []) if isinstance(m, dict) and m.get("id"))
+    return LocalServer(provider, base_url, models) if models else None
+
+
+async def detect(budget_s: float = BUDGET_S) -> LocalServer | None:
+    """The first local server (in LOCAL_SERVERS order) that answers with at least one model."""
+    found = await asyncio.gather(*(_probe(p, url, budget_s) for p, url in candidates()))
+    return next((server for server in found if server is not None), None)
+
+
+def detect_sync(budget_s: float = BUDGET_S) -> LocalServer | None:
+    """detect() from synchronous code, also when called under a running event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, detect(budget_s)).result()
+
+
+def use(server: LocalServer) -> str:
+    """Point the provider at the server found and return the model id to use."""
+    var, _ = LOCAL_SERVERS[server.provider]
+    os.environ[var] = server.base_url
+    return server.model_id
