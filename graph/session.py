@@ -31,6 +31,7 @@ from graph.events import (
     Event,
     Interrupted,
     Processing,
+    ToolLog,
     TurnComplete,
     UndoComplete,
     parse_event,
@@ -80,6 +81,8 @@ class Agent:
         self.saver = saver
         self.store = store
         self.graph = compile_graph(deps, checkpointer=saver)
+        self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
+        self._mcp_tools: set[str] = set()
 
     @classmethod
     @asynccontextmanager
@@ -87,7 +90,32 @@ class Agent:
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
             await store.setup()
-            yield cls(deps, saver, store)
+            agent = cls(deps, saver, store)
+            try:
+                yield agent
+            finally:
+                if agent.mcp is not None:
+                    await agent.mcp.aclose()
+
+    async def refresh_mcp(self) -> list[str]:
+        """Start (or restart) the configured MCP servers and offer their tools; returns warning lines."""
+        servers = self.deps.settings.mcpServers
+        if not servers:
+            return []
+        if self.mcp is None:
+            from tools.mcp.manager import McpManager
+
+            builtin = [name for name in self.deps.tools.names if name not in self._mcp_tools]
+            self.mcp = McpManager(servers, reserved=builtin, call_timeout=self.deps.settings.tool_timeout_s,
+                                  log_dir=self.deps.home / "mcp-logs")
+        warnings = await self.mcp.ensure_started()
+        for name in self._mcp_tools:
+            self.deps.tools.remove(name)
+        fresh = self.mcp.tools()
+        for tool in fresh:
+            self.deps.tools.add(tool)
+        self._mcp_tools = {tool.name for tool in fresh}
+        return warnings
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> "Session":
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
@@ -177,6 +205,8 @@ class Session:
                 yield event
             return
         yield Processing(prompt=prompt or "")
+        for warning in await self.agent.refresh_mcp():
+            yield ToolLog(line=warning)
         if prompt and not self.info.title:
             self.info.title = prompt.strip().splitlines()[0][:80]
             await self.agent.store.update(self.id, title=self.info.title)
