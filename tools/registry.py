@@ -14,6 +14,8 @@ BUILTIN_TOOL_MODULES = [
     "tools.plan",
     "tools.bash",
     "tools.files",
+    "tools.search",
+    "tools.jobs.tool",
     "tools.hf.repo_files",
     "tools.hf.repo_git",
     "tools.hf.datasets",
