@@ -12,11 +12,36 @@ from cli.sessions_cmd import sessions_app  # noqa: E402
 commands_app.add_typer(sessions_app, name="sessions")
 
 
-@commands_app.command("graph", help="Print the agent graph as Mermaid.")
-def graph_cmd() -> None:
-    from graph.studio import studio_graph
+@commands_app.command("graph", help="Print the agent graph as Mermaid (--ascii: as a drawing for the terminal).")
+def graph_cmd(ascii_: bool = typer.Option(False, "--ascii", help="Draw it in ASCII instead (needs grandalf).")) -> None:
+    from graph.studio import graph_ascii, studio_graph
 
-    print(studio_graph().get_graph().draw_mermaid())
+    graph = studio_graph().get_graph()
+    try:
+        print(graph_ascii(graph) if ascii_ else graph.draw_mermaid())
+    except ImportError:
+        import sys
+
+        print("ml-intern: --ascii needs the grandalf package: pip install grandalf", file=sys.stderr)
+        raise typer.Exit(2)
+
+
+@commands_app.command("studio", help="Serve the agent to LangGraph Studio (langgraph dev) and print its URLs.")
+def studio_cmd(port: int = typer.Option(2024, help="Port of the local API server."),
+               host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it on loopback)."),
+               workspace: str = typer.Option(None, help="Folder the agent works in (default: current)."),
+               model: str = typer.Option(None, "--model", "-m", help="Model id (default: the config's)."),
+               approval: str = typer.Option(None, help="ask | yolo (default: ask)."),
+               config: str = typer.Option(None, help="Config file.")) -> None:
+    import sys
+
+    from cli.studio_cmd import StudioError, run_studio
+
+    try:
+        raise typer.Exit(run_studio(port, host, workspace, model, approval, config))
+    except StudioError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(e.code)
 
 
 @commands_app.command("mcp", help="MCP servers from the config: `ml-intern mcp list` shows status and tools.")
@@ -59,3 +84,14 @@ def mcp_cmd(action: str = typer.Argument("list", help="list"),
         for tool in status.tools or []:
             print(f"    {tool}")
     raise typer.Exit(1 if failed else 0)
+
+
+@commands_app.command("doctor", help="Check the set-up: Python, packages, keys, database, MCP, local servers, workspace.")
+def doctor_cmd(workspace: str = typer.Option(".", help="Workspace folder to check."),
+               config: str = typer.Option(None, help="Config file."),
+               offline: bool = typer.Option(False, "--offline", help="Skip checks that need the network.")) -> None:
+    from pathlib import Path
+
+    from cli.doctor_cmd import run_doctor
+
+    raise typer.Exit(run_doctor(Path(workspace).resolve(), config, online=not offline))

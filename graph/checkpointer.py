@@ -59,15 +59,15 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), timeout=30)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        await conn.execute("PRAGMA busy_timeout=30000")
     except Exception as e:
         raise DatabaseError(f"cannot open the sessions database {path}: {e} "
                             "(set ML_INTERN_HOME to a writable folder)") from None
-    try:
-        saver = AsyncSqliteSaver(conn)
+    try:  # the connection's thread must be closed on every path, or the process never exits
         try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA synchronous=NORMAL")
+            await conn.execute("PRAGMA busy_timeout=30000")
+            saver = AsyncSqliteSaver(conn)
             await saver.setup()
         except Exception as e:
             raise DatabaseError(f"the sessions database {path} is unusable: {e} "
