@@ -1,15 +1,25 @@
 """The graph as `langgraph dev` / LangGraph Studio loads it (see langgraph.json).
 
-The server refuses a graph compiled with its own checkpointer, so this exports an uncompiled-saver
-graph; persistence comes from langgraph.json's "checkpointer" (graph.checkpointer:make_saver).
-Model and workspace come from the environment: ML_INTERN_MODEL (default: the config's model_name)
-and ML_INTERN_WORKSPACE (default: the server's working directory). Studio runs ask for approval.
+The server refuses a graph compiled with its own checkpointer, so this exports a graph without one;
+persistence comes from langgraph.json's "checkpointer" (graph.checkpointer:make_saver: SQLite under
+ML_INTERN_HOME, or PostgreSQL with ML_INTERN_DATABASE_URL). Model and workspace come from the
+environment: ML_INTERN_MODEL (default: the config's model_name) and ML_INTERN_WORKSPACE (default: the
+server's working directory). Studio runs ask for approval unless ML_INTERN_APPROVAL or the config says yolo.
+
+The server calls the factory once per run on its event loop, where reading config and files would
+block; so the graph is built once, in a worker thread, and shared by every run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+_built = None
+_build_lock: asyncio.Lock | None = None
 
 
 def studio_deps():
@@ -35,6 +45,27 @@ def studio_graph():
     return compile_graph(studio_deps())
 
 
-def make_graph(config=None):
-    """Factory named in langgraph.json."""
-    return studio_graph()
+@asynccontextmanager
+async def make_graph(config=None) -> AsyncIterator:
+    """Factory named in langgraph.json: the shared graph, built on first use off the event loop."""
+    global _built, _build_lock
+    if _built is None:
+        _build_lock = _build_lock or asyncio.Lock()
+        async with _build_lock:
+            if _built is None:
+                _built = await asyncio.to_thread(studio_graph)
+    yield _built
+
+
+def graph_ascii(drawable) -> str:
+    """The graph (`get_graph()`) drawn in ASCII. grandalf's layout cannot route an edge from a node to
+    itself (llm_call retrying), so such loops are listed under the drawing instead."""
+    from langchain_core.runnables.graph import Graph
+
+    loops = [e for e in drawable.edges if e.source == e.target]
+    plain = Graph(nodes=dict(drawable.nodes), edges=[e for e in drawable.edges if e.source != e.target])
+    lines = [plain.draw_ascii().rstrip()]
+    lines += [f"{e.source} also loops back to itself{' (conditional)' if e.conditional else ''}" for e in loops]
+    lines.append("(dotted lines: conditional routes; the drawing has no arrowheads, see `ml-intern graph` "
+                 "for the Mermaid source)")
+    return "\n".join(lines)
