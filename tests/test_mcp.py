@@ -4,8 +4,8 @@ restarted, name collisions prefixed, results readable."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -26,9 +26,7 @@ SERVERS = Path(__file__).parent / "mcp_servers"
 LAB = str(SERVERS / "lab_server.py")
 NOTES = str(SERVERS / "notes_server.py")
 PNG_SIZE = len(
-    base64.b64decode(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
-    )
+    base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 )
 
 
@@ -36,10 +34,13 @@ def stdio(script: str, **kw) -> McpServerConfig:
     return McpServerConfig(transport="stdio", command=sys.executable, args=[script], **kw)
 
 
-def ctx(tmp_path: Path, logs: list | None = None) -> ToolContext:
+def ctx(tmp_path: Path, events: list | None = None) -> ToolContext:
     return ToolContext(
-        workspace=tmp_path, session_dir=tmp_path, call_id="call-1", settings=None,
-        emit=(logs.append if logs is not None else (lambda e: None)),
+        workspace=tmp_path,
+        session_dir=tmp_path,
+        call_id="call-1",
+        settings=None,
+        emit=(events.append if events is not None else (lambda e: None)),
     )
 
 
@@ -61,16 +62,18 @@ def free_port() -> int:
 
 
 class HttpLab:
-    """lab_server.py serving streamable HTTP on 127.0.0.1:<port> in a subprocess."""
+    """lab_server.py serving streamable HTTP (or SSE) on 127.0.0.1:<port> in a subprocess."""
 
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}/mcp"
+    def __init__(self, port: int, transport: str = "http"):
+        self.port, self.transport = port, transport
+        self.url = f"http://127.0.0.1:{port}/{'sse' if transport == 'sse' else 'mcp'}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, LAB, "--http", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [sys.executable, LAB, f"--{self.transport}", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -126,10 +129,14 @@ async def test_stdio_server_keeps_one_session_and_gets_no_inherited_secrets(tmp_
     assert manager.status()[0].state == "stopped"
 
 
-async def test_results_are_readable(tmp_path):
+async def test_results_are_readable_and_progress_is_streamed(tmp_path):
     manager = McpManager({"lab": stdio(LAB)})
     try:
         await manager.ensure_started()
+        events: list = []
+        tool = {t.name: t for t in manager.tools()}["count_to"]
+        assert await tool.handler({"n": 3}, ctx(tmp_path, events)) == ToolResult("counted to 3")
+        assert [e.line for e in events] == [f"count_to: step {i} ({i}/3)" for i in (1, 2, 3)]
         image = await call(manager, "plot", tmp_path)
         assert image.content == f"[image: image/png, {PNG_SIZE} bytes]" and not image.is_error
         failed = await call(manager, "fail", tmp_path, reason="disk full")
@@ -156,7 +163,9 @@ def test_result_blocks_without_text_are_described():
             types.AudioContent(type="audio", data=blob, mimeType="audio/wav"),
             types.EmbeddedResource(
                 type="resource",
-                resource=types.BlobResourceContents(uri="file:///w.bin", blob=blob, mimeType="application/octet-stream"),
+                resource=types.BlobResourceContents(
+                    uri="file:///w.bin", blob=blob, mimeType="application/octet-stream"
+                ),
             ),
         ],
         structuredContent={"accuracy": 0.91},
@@ -175,7 +184,8 @@ def test_result_blocks_without_text_are_described():
 
 async def test_stdio_server_killed_mid_session_errors_then_restarts(tmp_path):
     emitted: list[str] = []
-    manager = McpManager({"lab": stdio(LAB)}, emit=emitted.append)
+    # call_timeout only bounds a regression (a hang fails the test instead of stalling it for 10 min).
+    manager = McpManager({"lab": stdio(LAB)}, emit=emitted.append, call_timeout=20)
     try:
         await manager.ensure_started()
         assert (await call(manager, "increment", tmp_path)).content == "1"
@@ -183,7 +193,7 @@ async def test_stdio_server_killed_mid_session_errors_then_restarts(tmp_path):
         os.kill(first_pid, signal.SIGKILL)
 
         dead = await call(manager, "increment", tmp_path)
-        assert dead.is_error and "'lab'" in dead.content and "next turn" in dead.content
+        assert dead.is_error and "MCP server 'lab' is unavailable" in dead.content and "next turn" in dead.content
         assert emitted and "'lab'" in emitted[-1]
         assert manager.status()[0].state == "failed"
         assert manager.tools() == []  # the model is not offered tools of a dead server
@@ -193,6 +203,10 @@ async def test_stdio_server_killed_mid_session_errors_then_restarts(tmp_path):
         assert (await call(manager, "increment", tmp_path)).content == "1"  # a fresh server
         assert int((await call(manager, "pid", tmp_path)).content) != first_pid
         assert await manager.ensure_started() == []  # healthy again: nothing more to say
+
+        assert (await call(manager, "grow", tmp_path)).content == "grown"
+        assert await manager.ensure_started() == []  # the server said its tools changed: re-listed
+        assert (await call(manager, "extra", tmp_path)).content == "extra!"
     finally:
         await manager.aclose()
 
@@ -210,7 +224,7 @@ async def test_frozen_server_call_is_bounded_and_server_is_restarted(tmp_path):
             assert len(warnings) == 1 and "'lab'" in warnings[0] and "restarted" in warnings[0]
             assert int((await call(manager, "pid", tmp_path)).content) != pid
         finally:
-            with __import__("contextlib").suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
     finally:
         await manager.aclose()
@@ -220,7 +234,7 @@ async def test_http_server_keeps_session_sends_headers_and_reconnects(http_lab, 
     monkeypatch.setenv("HF_TOKEN", "hf_user_secret")
     emitted: list[str] = []
     config = McpServerConfig(transport="http", url=http_lab.url, headers={"Authorization": "Bearer lab-token"})
-    manager = McpManager({"lab": config}, emit=emitted.append)
+    manager = McpManager({"lab": config}, emit=emitted.append, call_timeout=20)
     try:
         assert await manager.ensure_started() == []
         assert [(await call(manager, "increment", tmp_path)).content for _ in range(3)] == ["1", "2", "3"]
@@ -230,7 +244,7 @@ async def test_http_server_keeps_session_sends_headers_and_reconnects(http_lab, 
 
         http_lab.kill()
         dead = await call(manager, "increment", tmp_path)
-        assert dead.is_error and "'lab'" in dead.content
+        assert dead.is_error and "MCP server 'lab' is unavailable" in dead.content
         assert emitted and "'lab'" in emitted[-1]
 
         http_lab.start()  # the service comes back on the same port
@@ -241,8 +255,24 @@ async def test_http_server_keeps_session_sends_headers_and_reconnects(http_lab, 
         await manager.aclose()
 
 
+async def test_sse_server_keeps_session_and_sends_headers(tmp_path):
+    lab = HttpLab(free_port(), transport="sse")
+    lab.start()
+    config = McpServerConfig(transport="sse", url=lab.url, headers={"X-Api-Key": "lab-key"})
+    manager = McpManager({"lab": config})
+    try:
+        assert await manager.ensure_started() == []
+        assert [(await call(manager, "increment", tmp_path)).content for _ in range(2)] == ["1", "2"]
+        assert (await call(manager, "request_header", tmp_path, name="x-api-key")).content == "'lab-key'"
+    finally:
+        await manager.aclose()
+        lab.kill()
+
+
 async def test_unreachable_http_server_is_a_warning(tmp_path):
-    manager = McpManager({"remote": McpServerConfig(transport="streamable_http", url=f"http://127.0.0.1:{free_port()}/mcp")})
+    manager = McpManager(
+        {"remote": McpServerConfig(transport="streamable_http", url=f"http://127.0.0.1:{free_port()}/mcp")}
+    )
     try:
         [warning] = await manager.ensure_started()
         assert "'remote'" in warning and "cannot connect" in warning
@@ -257,18 +287,27 @@ async def test_bad_server_is_skipped_and_retried_and_collisions_are_prefixed(tmp
         "lab": stdio(LAB),
         "notes": stdio(NOTES),
         "later": McpServerConfig(command=str(launcher)),
+        # Dies the way a server with a missing dependency does: after start-up, with a message on stderr.
+        # (A child that exits before asyncio has connected its pipes can stall CPython 3.11's subprocess
+        # setup until the startup timeout; the 0.2 s keeps this test off that race.)
+        "crashy": McpServerConfig(
+            command=sys.executable,
+            args=["-c", "import sys, time; time.sleep(0.2); sys.exit('cannot import torch_mcp')"],
+        ),
     }
-    manager = McpManager(servers, reserved={"add_note"})
+    manager = McpManager(servers, reserved={"add_note"}, startup_timeout=15)
     try:
-        [warning] = await manager.ensure_started()
-        assert "'later'" in warning and "command not found" in warning
+        later, crashy = await manager.ensure_started()
+        assert "'later'" in later and "command not found" in later
+        assert "'crashy'" in crashy and "cannot import torch_mcp" in crashy  # its stderr says why
 
         names = {t.name for t in manager.tools()}
         assert {"lab__echo", "notes__echo", "notes__add_note", "increment"} <= names
         assert "echo" not in names and "add_note" not in names
         assert (await call(manager, "lab__echo", tmp_path, text="hi")).content == "lab:hi"
         assert (await call(manager, "notes__echo", tmp_path, text="hi")).content == "notes:hi"
-        assert {s.name: s.state for s in manager.status()} == {"lab": "running", "notes": "running", "later": "failed"}
+        states = {s.name: s.state for s in manager.status()}
+        assert states == {"lab": "running", "notes": "running", "later": "failed", "crashy": "failed"}
 
         assert await manager.ensure_started() == []  # same failure again: not repeated every turn
         launcher.write_text(f"#!/bin/sh\nexec {sys.executable} {NOTES}\n")

@@ -1,6 +1,6 @@
 """A small MCP server for tests/test_mcp.py, written with the mcp SDK's FastMCP.
 
-Run over stdio (`python lab_server.py`) or streamable HTTP (`python lab_server.py --http PORT`).
+Run over stdio (`python lab_server.py`), streamable HTTP (`--http PORT`) or SSE (`--sse PORT`).
 Its tools let a test see what the client did: a per-session counter (is the session kept?), the
 server's environment and request headers (did a secret leak?), its pid (to kill it), an image and
 mixed content blocks (are results readable?).
@@ -68,6 +68,24 @@ def build(host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
         """Structured numbers."""
         return {"mean": 0.5, "count": 3.0}
 
+    @server.tool()
+    async def count_to(n: int, ctx: Context) -> str:
+        """Count to n, reporting progress at each step."""
+        for i in range(1, n + 1):
+            await ctx.report_progress(i, n, f"step {i}")
+        return f"counted to {n}"
+
+    @server.tool()
+    async def grow(ctx: Context) -> str:
+        """Add a tool named `extra` and tell the client that the tool list changed."""
+
+        def extra() -> str:
+            return "extra!"
+
+        server.add_tool(extra, name="extra", description="Added at run time.")
+        await ctx.session.send_tool_list_changed()
+        return "grown"
+
     @server.tool(structured_output=False)
     def report() -> list:
         """Text, an embedded text resource and a link to a resource."""
@@ -75,9 +93,16 @@ def build(host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
             types.TextContent(type="text", text="run finished"),
             types.EmbeddedResource(
                 type="resource",
-                resource=types.TextResourceContents(uri="file:///runs/1/log.txt", mimeType="text/plain", text="loss=0.1"),
+                resource=types.TextResourceContents(
+                    uri="file:///runs/1/log.txt", mimeType="text/plain", text="loss=0.1"
+                ),
             ),
-            types.ResourceLink(type="resource_link", name="weights", uri="file:///runs/1/model.bin", mimeType="application/octet-stream"),
+            types.ResourceLink(
+                type="resource_link",
+                name="weights",
+                uri="file:///runs/1/model.bin",
+                mimeType="application/octet-stream",
+            ),
         ]
 
     return server
@@ -86,8 +111,11 @@ def build(host: str = "127.0.0.1", port: int = 8000) -> FastMCP:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", type=int, metavar="PORT", help="serve streamable HTTP on 127.0.0.1:PORT")
+    parser.add_argument("--sse", type=int, metavar="PORT", help="serve the legacy SSE transport on 127.0.0.1:PORT")
     opts = parser.parse_args()
     if opts.http:
         build(port=opts.http).run("streamable-http")
+    elif opts.sse:
+        build(port=opts.sse).run("sse")
     else:
         build().run("stdio")

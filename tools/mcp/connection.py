@@ -18,9 +18,10 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from mcp import types
+if TYPE_CHECKING:  # the mcp SDK costs ~0.35 s to import: only when a server starts
+    from mcp import types
 
 # Variables a stdio server inherits from our environment; everything else (HF_TOKEN, API keys) must be
 # named in the server's own `env`. (The mcp SDK adds HOME, LOGNAME, PATH, SHELL, TERM, USER on its own.)
@@ -86,13 +87,14 @@ class ServerConnection:
         self._closing, self._lost = asyncio.Event(), asyncio.Event()
         self._loss_reason = None
         ready: asyncio.Future[list[types.Tool]] = asyncio.get_running_loop().create_future()
+        ready.add_done_callback(lambda f: f.cancelled() or f.exception())  # read even after a timeout
         self._task = asyncio.create_task(self._run(ready), name=f"mcp-server:{self.name}")
         try:
             self.tools = await asyncio.wait_for(asyncio.shield(ready), self.startup_timeout)
         except BaseException as e:
             reason = (
                 f"no answer within {self.startup_timeout:g}s"
-                if isinstance(e, asyncio.TimeoutError)
+                if isinstance(e, TimeoutError)
                 else describe_error(e, self.config)
             )
             await self.close()
@@ -112,7 +114,7 @@ class ServerConnection:
                 task.cancel()  # still starting: nothing to close politely
             try:
                 await asyncio.wait_for(asyncio.shield(task), CLOSE_TIMEOUT_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await asyncio.wait_for(task, CLOSE_TIMEOUT_S)
@@ -128,12 +130,13 @@ class ServerConnection:
     async def _run(self, ready: asyncio.Future) -> None:
         """The session's home task: opens transport and session, waits, closes them in this task."""
         import anyio
-        from mcp import ClientSession
+        from mcp import ClientSession, types
 
         try:
             async with contextlib.AsyncExitStack() as stack:
                 streams = await stack.enter_async_context(await self._open_transport(stack))
                 read, write = streams[0], streams[1]
+                stack.push_async_callback(read.aclose)  # ours to close: the session reads the relay instead
                 # Relay the server's messages so we notice when it hangs up (stdio EOF).
                 relay_send, relay_recv = anyio.create_memory_object_stream(0)
                 tg = await stack.enter_async_context(anyio.create_task_group())
@@ -167,13 +170,15 @@ class ServerConnection:
         async with sink:
             async for message in source:
                 await sink.send(message)
-        if self._session is not None:
+        if self._session is not None and not self._loss_reason:
             self._loss_reason = (
                 "the server process exited" if self.transport == "stdio" else "the server closed the stream"
             ) + self._stderr_hint()
         self._closing.set()
 
     async def _on_message(self, message: Any) -> None:
+        from mcp import types
+
         if isinstance(message, types.ServerNotification) and isinstance(
             message.root, types.ToolListChangedNotification
         ):
@@ -252,7 +257,7 @@ class ServerConnection:
                 self.tools_stale = False
             else:
                 await self._request(session.send_ping(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.mark_lost(f"no answer to a ping within {timeout:g}s")
         except Exception as e:
             self.mark_lost(describe_error(e, self.config))
@@ -270,6 +275,7 @@ class ServerConnection:
 
     async def _request(self, coro: Any, timeout: float) -> Any:
         """Await a session request, giving up when the connection is lost or the time is up."""
+        from mcp import types
         from mcp.shared.exceptions import McpError
 
         call = asyncio.ensure_future(coro)
@@ -295,10 +301,12 @@ class ServerConnection:
                 raise
         if lost in done:
             raise ServerUnavailable(self.loss_reason())
-        raise asyncio.TimeoutError
+        raise TimeoutError
 
 
 async def _list_all_tools(session: Any) -> list[types.Tool]:
+    from mcp import types
+
     tools: list[types.Tool] = []
     cursor = None
     while True:
@@ -326,6 +334,7 @@ def _leaf(e: BaseException) -> BaseException:
 def describe_error(e: BaseException, config: Any) -> str:
     """One readable line for why a server could not be reached."""
     import httpx
+    from mcp import types
     from mcp.shared.exceptions import McpError
 
     e = _leaf(e)

@@ -19,6 +19,7 @@ noticed in the middle of a turn (a call to a server that just died).
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +34,10 @@ from tools.mcp.results import render_result
 
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 MAX_TOOL_NAME = 64  # providers reject longer function names
+
+# The SDK logs transport hiccups (a dead server) itself; without this, Python's last-resort handler
+# would print them over the user's terminal. An app that configures logging still gets them.
+logging.getLogger("mcp").addHandler(logging.NullHandler())
 
 
 class McpManager:
@@ -101,10 +106,8 @@ class McpManager:
             return None
         if was_running:
             self._reported[name] = error
-            return (
-                f"MCP server '{name}' stopped ({loss}) and could not be restarted: {error}. "
-                "Continuing without its tools; retrying next turn."
-            )
+            why = f": {error}" if error == loss else f" ({loss}) and could not be restarted: {error}"
+            return f"MCP server '{name}' stopped{why}. Continuing without its tools; retrying next turn."
         if self._reported.get(name) == error:
             return None  # same failure as last turn: already said
         self._reported[name] = error
@@ -195,12 +198,14 @@ class McpManager:
                 f"MCP server '{server_name}' is unavailable: {e}. It is restarted at the start of the next "
                 "turn; carry on without it for now."
             ) from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise ToolError(
                 f"MCP tool '{exposed}' (server '{server_name}') did not answer within {self.call_timeout:g}s."
             ) from None
         except McpError as e:
-            raise ToolError(f"MCP server '{server_name}' refused the call to '{tool_name}': {e.error.message}") from None
+            raise ToolError(
+                f"MCP server '{server_name}' refused the call to '{tool_name}': {e.error.message}"
+            ) from None
         except Exception as e:  # e.g. a result that fails the tool's own output schema
             raise ToolError(f"MCP tool '{exposed}' failed: {describe_error(e, server.config)}") from None
         return render_result(result)

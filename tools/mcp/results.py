@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
-
-from mcp import types
+from typing import TYPE_CHECKING, Any
 
 from tools.base import ToolResult
 
+if TYPE_CHECKING:
+    from mcp import types
+
 
 def render_result(result: types.CallToolResult) -> ToolResult:
+
     parts = [render_block(block) for block in result.content]
     structured = result.structuredContent
     if structured is not None and not _shown_as_text(structured, result.content):
@@ -29,6 +31,8 @@ def render_result(result: types.CallToolResult) -> ToolResult:
 
 
 def render_block(block: Any) -> str:
+    from mcp import types
+
     if isinstance(block, types.TextContent):
         return block.text
     if isinstance(block, types.ImageContent):
@@ -60,6 +64,8 @@ def _decoded_size(data: str) -> int:
 
 def _shown_as_text(structured: dict[str, Any], content: list[Any]) -> bool:
     """True when the text blocks already say what the structured content says."""
+    from mcp import types
+
     parsed = []
     for block in content:
         if isinstance(block, types.TextContent):
