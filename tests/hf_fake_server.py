@@ -434,6 +434,14 @@ class FakeHub(FakeServer):
             return json_reply({"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
                                "pullRequestUrl": f"{url}/discussions/{num}" if create_pr else None})
 
+        @r("POST", r"/api/validate-yaml")
+        def validate_yaml(req: Request) -> Reply:  # model card metadata check before a README.md commit
+            content = req.json()["content"]
+            if re.search(r"(?m)^license:\s*bogus\s*$", content):
+                return json_reply({"errors": [{"message": '"license" must be one of [apache-2.0, mit, ...]'}],
+                                   "warnings": []}, 400)
+            return json_reply({"errors": [], "warnings": []})
+
         # ---- refs
         @r("GET", rf"/api/{REPO_RE}/refs")
         def refs(req: Request) -> Reply:
@@ -885,6 +893,7 @@ class FakeWeb(FakeServer):
         super().__init__()
         self.github_token = GITHUB_TOKEN
         self.rate_limited = False
+        self.rate_limit_status = 403  # GitHub answers 403 (primary limit) or 429
         self.gh_repos: dict[str, list[dict[str, Any]]] = {}  # owner -> repos
         self.gh_files: dict[tuple[str, str], bytes | list[dict[str, Any]]] = {}  # (repo, path) -> bytes | listing
         self.gh_code: list[dict[str, Any]] = []
@@ -902,7 +911,7 @@ class FakeWeb(FakeServer):
                 return json_reply({"message": "Bad credentials"}, 401)
             if self.rate_limited:
                 reset = int(time.time()) + 600
-                return json_reply({"message": "API rate limit exceeded for 127.0.0.1."}, 403,
+                return json_reply({"message": "API rate limit exceeded for 127.0.0.1."}, self.rate_limit_status,
                                   {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
                                    "x-ratelimit-reset": str(reset)})
             if needs_auth and auth is None:

@@ -72,8 +72,9 @@ async def test_read_file_folder_notebook_and_url(hf_env):
     assert hf_env.web.seen("GET", r"/contents/nb/demo.ipynb$")[0].query == {"ref": ["main"]}
 
 
-async def test_rate_limit_reports_the_reset_time(hf_env):
-    hf_env.web.rate_limited = True
+@pytest.mark.parametrize("status", [403, 429])
+async def test_rate_limit_reports_the_reset_time(hf_env, status):
+    hf_env.web.rate_limited, hf_env.web.rate_limit_status = True, status
     with pytest.raises(ToolError) as err:
         await LIST.handler(github.ListReposArgs(owner="huggingface"), hf_env.ctx())
     message = str(err.value)

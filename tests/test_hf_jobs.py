@@ -97,6 +97,10 @@ async def test_billing_and_namespace_errors_are_one_clear_line(hf_env):
     message = str(forbidden.value)
     assert "403" in message and "not a member of bigcorp" in message and "namespace" in message
 
+    hf_env.hub.fail("POST", r"^/api/jobs/alice$", 400, "Invalid flavor: h900")
+    with pytest.raises(ToolError, match="operation=hardware lists them"):
+        await call(hf_env, operation="run", script="print(1)", flavor="h900")
+
     hf_env.hub.fail("POST", r"^/api/jobs/alice$", 403, "Missing scope job.write")
     with pytest.raises(ToolError, match="job write scope"):
         await call(hf_env, operation="run", script="print(1)")

@@ -150,3 +150,16 @@ def test_risk_per_operation():
     upload = TOOL.assessment({"operation": "upload", "repo_id": "a/b", "local_path": "x"})
     assert upload.risk == Risk.EXEC and upload.details["repo_id"] == "a/b"
     assert TOOL.assessment({"operation": "delete", "paths": ["x"]}).risk == Risk.DESTRUCTIVE
+
+
+async def test_model_card_metadata_is_checked_before_upload(hf_env):
+    repo = hf_env.hub.add_repo("alice/demo", {})
+    card = hf_env.workspace / "README.md"
+    card.write_text("---\nlicense: bogus\n---\n# Model\n")
+    with pytest.raises(ToolError) as err:
+        await call(hf_env, operation="upload", repo_id="alice/demo", local_path="README.md")
+    assert "Invalid metadata in README.md" in str(err.value) and '"license" must be one of' in str(err.value)
+    assert "README.md" not in repo.files
+    card.write_text("---\nlicense: mit\n---\n# Model\n")
+    await call(hf_env, operation="upload", repo_id="alice/demo", local_path="README.md")
+    assert repo.files["README.md"].startswith(b"---\nlicense: mit")

@@ -88,3 +88,12 @@ def test_risk_per_operation():
         assert TOOL.assessment({"operation": op}).risk == Risk.DESTRUCTIVE
     assert TOOL.assessment({"operation": "update_repo", "private": False}).risk == Risk.DESTRUCTIVE
     assert TOOL.assessment({"operation": "update_repo", "private": True}).risk == Risk.EXEC
+
+
+async def test_long_pr_lists_are_capped_with_a_note(hf_env):
+    repo = hf_env.hub.add_repo("alice/busy", {})
+    for i in range(70):
+        hf_env.hub._open_discussion(repo, f"PR {i}", "", True)
+    out = await call(hf_env, operation="list_prs", repo_id="alice/busy")
+    assert out.count("\n#") == 49 and "#70 [open] PR 69" in out.splitlines()[0]
+    assert out.endswith("use status to narrow]")

@@ -56,6 +56,9 @@ def status_line(service: str, status: int, detail: str = "", headers: Mapping[st
                     "you can run jobs in, and that your token has the job write scope (fine-grained tokens).")
         return (f"{service} refused{what} (403 Forbidden){said}: your token lacks permission - check you own the "
                 "repo/namespace and the token has write access (fine-grained tokens need the matching scope).")
+    if status == 400 and jobs:
+        return (f"{service} rejected the job{what} (400){said}: check flavor (operation=hardware lists them), "
+                "timeout, image and schedule.")
     if status == 404:
         return f"{service}: not found{what} (404){said}."
     if status == 409:

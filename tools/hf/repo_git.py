@@ -15,7 +15,6 @@ from pydantic import BaseModel, Field
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hf.auth import hf_token, hub_api, require_token
 from tools.hf.errors import hub_call
-from tools.hf.output import cap_lines
 
 Operation = Literal[
     "list_refs", "list_prs", "create_branch", "delete_branch", "create_tag", "delete_tag",
@@ -80,8 +79,11 @@ async def _list_prs(args: RepoGitArgs, api: Any) -> str:
     prs = await hub_call(f"Listing pull requests of {args.repo_id}", fetch)
     if not prs:
         return f"No {'' if status is None else status + ' '}pull requests on {args.repo_id}."
-    lines = [f"#{p.num} [{p.status}] {p.title} (by {p.author}, {p.created_at:%Y-%m-%d}) {p.url}" for p in prs]
-    return cap_lines(lines, MAX_PRS, "pull requests")
+    lines = [f"#{p.num} [{p.status}] {p.title} (by {p.author}, {p.created_at:%Y-%m-%d}) {p.url}"
+             for p in prs[:MAX_PRS]]
+    if len(prs) > MAX_PRS:
+        lines.append(f"[... more than {MAX_PRS} pull requests; the newest are shown - use status to narrow]")
+    return "\n".join(lines)
 
 
 async def _run(args: RepoGitArgs, ctx: ToolContext) -> str:
