@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from graph.checkpointer import DatabaseError, _redact_url
-from graph.session_store import INDEX, SCHEMA, SessionStore
+from graph.session_store import SessionStore
 
 CONNECT_TIMEOUT_S = 3  # libpq's minimum is 2
 POOL_MAX_SIZE = 4  # one agent process rarely has more than a couple of queries in flight
@@ -112,6 +112,9 @@ async def open_postgres_saver(url: str) -> AsyncIterator:
     await _prepare(url)
     pool = AsyncConnectionPool(
         url, min_size=1, max_size=POOL_MAX_SIZE, open=False, timeout=30,
+        # A connection the server dropped (restart, failover, idle timeout) is replaced before use,
+        # so a long interactive session survives a database restart.
+        check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
                 "connect_timeout": CONNECT_TIMEOUT_S},
     )
@@ -127,36 +130,26 @@ async def open_postgres_saver(url: str) -> AsyncIterator:
 
 
 class PostgresSessionStore(SessionStore):
-    """The session table on the saver's pool. The pool hands out dict rows (the saver needs them);
-    the store reads tuples in column order like SQLite does."""
+    """The session table on the saver's connection pool. The pool hands out dict rows (the saver
+    needs them); the store reads tuples in column order like SQLite does."""
 
     placeholder = "%s"
 
-    def __init__(self, conn):  # psycopg_pool.AsyncConnectionPool (or one AsyncConnection)
-        self.conn = conn
-        self._lock = asyncio.Lock()
-
-    @asynccontextmanager
-    async def _connection(self):
-        if hasattr(self.conn, "connection"):  # a pool
-            async with self.conn.connection() as conn:
-                yield conn
-        else:  # a single connection cannot run two statements at once
-            async with self._lock:
-                yield self.conn
+    def __init__(self, pool):  # psycopg_pool.AsyncConnectionPool, shared with the saver
+        self.conn = pool
 
     async def _execute(self, sql: str, params: tuple = ()) -> None:
-        async with self._connection() as conn:
+        async with self.conn.connection() as conn:
             await conn.execute(sql, params or None)
 
     async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
         from psycopg.rows import tuple_row
 
-        async with self._connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+        async with self.conn.connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
             await cursor.execute(sql, params or None)
             return list(await cursor.fetchall())
 
     async def setup(self) -> None:
-        async with self._connection() as conn, _setup_lock(conn):
-            await conn.execute(SCHEMA)
-            await conn.execute(INDEX)
+        """The base schema (and whatever it migrates), one process at a time."""
+        async with self.conn.connection() as conn, _setup_lock(conn):
+            await super().setup()
