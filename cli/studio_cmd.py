@@ -3,6 +3,12 @@
 The server runs from $ML_INTERN_HOME/studio (its own thread index, `.langgraph_api/`, and its log live
 there, not in the user's project) with the project's langgraph.json made absolute, so the graph and the
 checkpointer (SQLite under ML_INTERN_HOME, or ML_INTERN_DATABASE_URL) are the ones the CLI uses.
+
+What langgraph-api 0.16.7 does with langgraph.json (read in its source): "checkpointer": {"path": ...}
+is honoured (backend "custom"); a callable returning an async context manager is entered once per
+event-loop thread and replaces the in-memory saver. "./x.py:attr" paths are resolved against the
+server's working directory, not the config file's folder, hence the absolute paths here. (A module
+form exists too, but the checkpointer wants "pkg.mod.attr" where graphs want "pkg.mod:attr".)
 """
 
 from __future__ import annotations

@@ -69,7 +69,17 @@ async def approve_a_write(api: str, workspace) -> tuple[str, dict, dict]:
     return thread_id, waiting, await client.threads.get_state(thread_id)
 
 
-def test_studio_thread_runs_through_an_approval(tmp_path, workspace, replay, isolated_home):
+def checkpoints_of(thread_id: str, db_backend: str, home) -> int:
+    if db_backend == "postgres":
+        import psycopg
+
+        with psycopg.connect(os.environ["ML_INTERN_DATABASE_URL"]) as db:
+            return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = %s", (thread_id,)).fetchone()[0]
+    with sqlite3.connect(home / "sessions.sqlite") as db:
+        return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+
+
+def test_studio_thread_runs_through_an_approval(db_backend, tmp_path, workspace, replay, isolated_home):
     model = replay([{"tool_calls": [call("write", {"path": "result.txt", "content": "accuracy=0.91\n"}, "w1")]},
                     {"content": "Saved the result."}])
     port = free_port()
@@ -97,9 +107,7 @@ def test_studio_thread_runs_through_an_approval(tmp_path, workspace, replay, iso
 
     # The thread was checkpointed by the project's checkpointer (langgraph.json "checkpointer"),
     # in the same sessions database the CLI uses, not in the server's in-memory store.
-    with sqlite3.connect(isolated_home / "sessions.sqlite") as db:
-        (count,) = db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()
-    assert count > 0
+    assert checkpoints_of(thread_id, db_backend, isolated_home) > 0
     # The server's own files stay out of the user's project.
     assert not (workspace / ".langgraph_api").exists() and not (tmp_path / ".langgraph_api").exists()
 
