@@ -61,6 +61,12 @@ if [ ! -f "$DATA/PG_VERSION" ]; then
 fi
 
 if as_pg "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+  running_port="$(sed -n 4p "$DATA/postmaster.pid" 2>/dev/null || true)"
+  if [ -n "$running_port" ] && [ "$running_port" != "$PORT" ]; then
+    log "the server in $DATA already runs on port $running_port; using that"
+    PORT="$running_port"
+    URL="postgresql://${ROLE}:${PASSWORD}@127.0.0.1:${PORT}/${DB}"
+  fi
   log "server already running on port $PORT"
 else
   log "starting the server on 127.0.0.1:$PORT"
