@@ -9,6 +9,7 @@ every call still unanswered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -117,8 +118,12 @@ def edit_args(args: dict[str, Any]) -> dict[str, Any]:
 
 async def collect_decisions(calls: list[dict[str, Any]], console: Console,
                             ask: Callable[[Any], Awaitable[str]],
-                            on_rejected: Callable[[dict[str, Any], str], None]) -> dict[str, dict[str, Any]]:
-    """Ask about each pending call; returns the decisions for the engine."""
+                            on_rejected: Callable[[dict[str, Any], str], None],
+                            editor_terminal: Callable[[], Any] = contextlib.nullcontext) -> dict[str, dict[str, Any]]:
+    """Ask about each pending call; returns the decisions for the engine.
+
+    editor_terminal: a context manager that gives $EDITOR the terminal as the user set it up.
+    """
     decisions: dict[str, dict[str, Any]] = {}
     approve_rest = False
     for index, call in enumerate(calls, 1):
@@ -149,7 +154,8 @@ async def collect_decisions(calls: list[dict[str, Any]], console: Console,
                 on_rejected(call, "")
             elif lowered in ("e", "edit"):
                 try:
-                    args = await asyncio.to_thread(edit_args, dict(call.get("args") or {}))
+                    with editor_terminal():
+                        args = await asyncio.to_thread(edit_args, dict(call.get("args") or {}))
                 except EditFailed as e:
                     console.print(Text(f"✗ {e}", style="red"))
                     continue

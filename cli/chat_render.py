@@ -17,7 +17,6 @@ from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
-from rich.markdown import Markdown
 from rich.panel import Panel
 from rich.segment import Segment
 from rich.spinner import Spinner
@@ -79,12 +78,18 @@ def summarize_args(name: str, args: dict[str, Any], width: int = 80) -> str:
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
+def short_model(model_id: str) -> str:
+    """A model id for narrow places: a replay file by its name, not its whole path."""
+    if model_id.startswith("replay:"):
+        return "replay:" + Path(model_id.removeprefix("replay:")).name
+    return model_id
+
+
 def human_tokens(n: int | float) -> str:
     n = int(n or 0)
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 1000:
-        return f"{n / 1000:.1f}k"
+    for size, unit in ((1_000_000, "M"), (1000, "k")):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + unit
     return str(n)
 
 
@@ -165,6 +170,8 @@ class ChatRenderer:
         room = max(console.height - 4, 3)
         running = [v for v in list(self.order) if v.state == "running"]
         if self.text.strip():
+            from rich.markdown import Markdown
+
             parts.append(_Tail(Markdown(self.text), max(room - 2 * len(running), 3)))
         for view in running[-6:]:
             seconds = time.monotonic() - view.started
@@ -303,7 +310,7 @@ class ChatRenderer:
 
     def status_line(self, model_id: str, context_tokens: int, window: int | None, cost: float,
                     session_id: str | None, approval: str) -> None:
-        parts = [model_id]
+        parts = [short_model(model_id)]
         if window:
             pct = 100 * context_tokens / window if window else 0
             parts.append(f"context {human_tokens(context_tokens)}/{human_tokens(window)} ({pct:.0f}%)")
@@ -357,6 +364,8 @@ class ChatRenderer:
     def _flush_text(self, final: bool = False) -> None:
         done, rest = (self.text, "") if final else split_markdown(self.text)
         if done.strip():
+            from rich.markdown import Markdown  # markdown-it: loaded with the first answer, not at start
+
             if self.blocks:
                 self._print()
             self._print(Markdown(done.strip("\n")))

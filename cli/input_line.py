@@ -99,22 +99,49 @@ class InputLine:
         return await self.answers.prompt_async(question, is_password=password, handle_sigint=False)
 
 
-@contextmanager
-def turn_terminal_mode():
-    """While a turn runs the terminal does not echo (it would garble the live display) and keeps
-    pending input on Ctrl-C (NOFLSH), so text typed ahead reaches the next prompt instead of being lost."""
-    try:
+class TerminalModes:
+    """Between prompts (while a turn runs, a command works...) the terminal is put in a quiet mode: no
+    echo (it would garble the live display), no line editing by the tty (so keys typed ahead, Ctrl-D
+    included, reach the next prompt as keys) and no flush of pending input on Ctrl-C (NOFLSH). Ctrl-C
+    still raises SIGINT. prompt_toolkit switches to raw mode for each prompt and back to this after."""
+
+    def __init__(self, stream=None):
+        self.fd: int | None = None
+        self.original: list | None = None
+        try:
+            import termios
+
+            fd = (stream or sys.stdin).fileno()
+            self.original = termios.tcgetattr(fd)
+            self.fd = fd
+        except Exception:  # not a terminal (or not POSIX): nothing to adjust
+            pass
+
+    def _set(self, attrs) -> None:
         import termios
 
-        fd = sys.stdin.fileno()
-        old = termios.tcgetattr(fd)
-    except Exception:  # not a terminal (or not POSIX): nothing to adjust
-        yield
-        return
-    new = list(old)
-    new[3] = (new[3] & ~termios.ECHO) | termios.NOFLSH
-    termios.tcsetattr(fd, termios.TCSANOW, new)
-    try:
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSANOW, old)
+        if self.fd is not None:
+            termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+
+    def quiet(self) -> None:
+        if self.fd is None:
+            return
+        import termios
+
+        attrs = [list(a) if isinstance(a, list) else a for a in self.original]
+        attrs[3] = (attrs[3] & ~(termios.ECHO | termios.ICANON)) | termios.NOFLSH
+        attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+        self._set(attrs)
+
+    def restore(self) -> None:
+        if self.original is not None:
+            self._set(self.original)
+
+    @contextmanager
+    def normal(self):
+        """The terminal as the user had it (for $EDITOR)."""
+        self.restore()
+        try:
+            yield
+        finally:
+            self.quiet()

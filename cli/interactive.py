@@ -14,6 +14,7 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -21,15 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.text import Text
 
 from cli import exit_codes, slash_commands
-from cli.approval_prompt import collect_decisions
 from cli.bootstrap import HeadlessOptions, UserError, build_deps
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model
-from cli.input_line import ChatCompleter, InputLine, turn_terminal_mode
+from cli.input_line import ChatCompleter, InputLine, TerminalModes
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
@@ -47,6 +46,29 @@ def run_interactive(options: HeadlessOptions) -> int:
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         return e.code
+
+
+async def in_daemon_thread(fn, *args):
+    """Run fn in a daemon thread: unlike asyncio.to_thread, quitting never waits for it to finish."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def deliver(result, error) -> None:
+        if not future.done():
+            future.set_exception(error) if error is not None else future.set_result(result)
+
+    def work() -> None:
+        try:
+            result, error = fn(*args), None
+        except BaseException as e:  # handed to the awaiting task
+            result, error = None, e
+        try:
+            loop.call_soon_threadsafe(deliver, result, error)
+        except RuntimeError:
+            pass  # the chat has already ended
+
+    threading.Thread(target=work, name="ml-intern-engine-load", daemon=True).start()
+    return await future
 
 
 @dataclass
@@ -74,6 +96,7 @@ class ChatApp:
         self._ready: asyncio.Future | None = None
         self._closing: asyncio.Event | None = None
         self._engine_task: asyncio.Task | None = None
+        self.terminal = TerminalModes()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -82,6 +105,7 @@ class ChatApp:
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         self._ready = loop.create_future()
         self._closing = asyncio.Event()
+        self.terminal.quiet()
         try:
             code = await self._start()
             if code is not None:
@@ -91,6 +115,7 @@ class ChatApp:
         finally:
             await self._shutdown()
             loop.remove_signal_handler(signal.SIGINT)
+            self.terminal.restore()
 
     async def _start(self) -> int | None:
         from configs.loader import ConfigError, load_config, user_config_path
@@ -150,6 +175,7 @@ class ChatApp:
         """Worker thread: the heavy imports and the tools. Returns the AgentDeps."""
         deps = build_deps(self.options, interactive=True, model_id=model_id)
         import graph.session  # noqa: F401  (langgraph, the nodes)
+        import rich.markdown  # noqa: F401  (for the first answer)
 
         if not deps.model_id.startswith("replay:"):
             from models.factory import import_litellm
@@ -161,7 +187,7 @@ class ChatApp:
     async def _run_engine(self, model_id: str) -> None:
         """Owns the agent (and its database connection) for the whole chat."""
         try:
-            deps = await asyncio.to_thread(self._build, model_id)
+            deps = await in_daemon_thread(self._build, model_id)
             from graph.checkpointer import DatabaseError
             from graph.session import Agent
 
@@ -200,6 +226,8 @@ class ChatApp:
         if self._closing is not None:
             self._closing.set()
         if self._engine_task is not None:
+            if not self._ready.done():
+                self._engine_task.cancel()  # quitting while it loads: do not wait for the imports
             try:
                 await asyncio.wait_for(self._engine_task, 10)
             except BaseException:
@@ -254,8 +282,11 @@ class ChatApp:
             if first.get("kind") == "doom_loop":
                 doom_answer = await self._ask_doom(first)
             else:
+                from cli.approval_prompt import collect_decisions
+
                 decisions = await collect_decisions(outcome.pending, self.console, self.input.ask,
-                                                    self.renderer.rejected)
+                                                    self.renderer.rejected, self.terminal.normal)
+        await session.finish()  # the session list shows how the turn ended
         if not self.quit:
             await self.status_line()
 
@@ -275,10 +306,9 @@ class ChatApp:
 
         self.renderer.begin()
         try:
-            with turn_terminal_mode():
-                if await self.cancellable(consume()):
-                    outcome.status = "interrupted"
-                    self.renderer.interrupted()
+            if await self.cancellable(consume()):
+                outcome.status = "interrupted"
+                self.renderer.interrupted()
         except ModelConfigError as e:
             outcome.status = "error:config"
             self.renderer.error(str(e), "config")
@@ -406,6 +436,8 @@ class ChatApp:
             self.say(f"› {str(last_user.content).strip()[:300]}", "dim")
         if last_ai is not None and (last_user is None or messages.index(last_ai) > messages.index(last_user)):
             lines = str(last_ai.content).strip().splitlines()
+            from rich.markdown import Markdown
+
             if len(lines) > RECAP_LINES:
                 self.say(f"… ({len(lines) - RECAP_LINES} earlier lines)", "dim")
             self.console.print(Markdown("\n".join(lines[-RECAP_LINES:])))

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.text import Text
 
-from cli.chat_render import human_tokens, plan_panel
+from cli.chat_render import human_tokens, plan_panel, short_model
 
 if TYPE_CHECKING:
     from cli.interactive import ChatApp
@@ -208,21 +208,23 @@ async def _sessions(app: "ChatApp", arg: str) -> None:
     if not infos:
         _info(app, "no sessions yet")
         return
-    app.console.print(_session_table(app, infos))
+    app.console.print(_session_lines(app, infos))
 
 
-def _session_table(app: "ChatApp", infos: list[Any], numbered: bool = False) -> Table:
-    table = Table.grid(padding=(0, 2))
-    if numbered:
-        table.add_column(style="bold cyan", justify="right")
-    for style in ("bold", "dim", "", "dim", ""):
-        table.add_column(style=style, no_wrap=True, overflow="ellipsis")
+def _session_lines(app: "ChatApp", infos: list[Any], numbered: bool = False) -> Text:
+    """One line per session (number, id, time, status, model, title), cut to the terminal width."""
+    lines = Text(no_wrap=True, overflow="ellipsis")
     for n, info in enumerate(infos, 1):
         current = app.session is not None and app.session.id == info.id
         when = time.strftime("%m-%d %H:%M", time.localtime(info.updated_at))
-        row = [info.id + (" *" if current else ""), when, info.status, info.model[:28], info.title[:50]]
-        table.add_row(*([str(n)] if numbered else []), *row)
-    return table
+        if n > 1:
+            lines.append("\n")
+        if numbered:
+            lines.append(f"{n:>3}  ", style="bold cyan")
+        lines.append(info.id + (" * " if current else "   "), style="bold")
+        line = f"{when}  {info.status:<12} {short_model(info.model)[:30]:<30}  {info.title}"
+        lines.append(line[: max(app.console.width - len(info.id) - 10, 20)])
+    return lines
 
 
 @command("/resume", "/resume [ID]", "continue another session (a numbered list when no id)")
@@ -233,7 +235,7 @@ async def _resume(app: "ChatApp", arg: str) -> None:
         if not infos:
             _info(app, "no sessions to resume yet")
             return
-        app.console.print(_session_table(app, infos, numbered=True))
+        app.console.print(_session_lines(app, infos, numbered=True))
         try:
             answer = (await app.input.ask(f"session number (1-{len(infos)}, empty to cancel): ")).strip()
         except (KeyboardInterrupt, EOFError):

@@ -1,0 +1,395 @@
+"""The interactive chat, driven through the real `ml-intern` binary in a pseudo-terminal (pexpect).
+
+The model is scripted with replay files (tests/replays/interactive_*.jsonl); ML_INTERN_HOME, the config
+dir, HF_HOME and the workspace are temporary (conftest.isolated_home). Output is matched on text that
+rich prints inside one style span, so ANSI codes never split a pattern.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from conftest import BIN, run_cli
+
+REPLAYS = Path(__file__).parent / "replays"
+SESSION_RE = r"session (\d{8}-\d{6}-[0-9a-f]{6})"
+PROMPT = "› "
+UP, ESC_ENTER, TAB = "\x1b[A", "\x1b\r", "\t"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+GAP = r"(?:\s|\x1b\[[0-9;]*m)+"  # blanks, possibly with style changes in between
+
+
+def replay(name: str) -> str:
+    return f"replay:{REPLAYS / name}"
+
+
+class Chat:
+    """One `ml-intern` process in a pty."""
+
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 20):
+        full_env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40",
+                    # pexpect is not a terminal emulator: it never answers cursor-position requests.
+                    "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
+        self.log = io.StringIO()
+        self.child = pexpect.spawn(str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8",
+                                   timeout=timeout, dimensions=(40, 120))
+        self.child.logfile_read = self.log
+
+    def expect(self, pattern, timeout: float | None = None):
+        try:
+            self.child.expect(pattern, timeout=timeout if timeout is not None else -1)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            raise AssertionError(f"did not see {pattern!r}; screen so far:\n{self.text()[-3000:]}") from None
+        return self.child.match
+
+    def prompt(self) -> None:
+        self.expect(PROMPT)
+
+    def send(self, text: str) -> None:
+        """Type a line and press Enter."""
+        self.child.send(text + "\r")
+
+    def end_of_turn(self) -> str:
+        """Wait for the status line that closes a turn and the next prompt; return the session id."""
+        session_id = self.expect(SESSION_RE).group(1)
+        self.prompt()
+        return session_id
+
+    def exit_code(self) -> int:
+        self.expect(pexpect.EOF)
+        self.child.close()
+        return self.child.exitstatus
+
+    def text(self) -> str:
+        return ANSI.sub("", self.log.getvalue())
+
+
+@pytest.fixture
+def chats():
+    started: list[Chat] = []
+
+    def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Chat:
+        chat = Chat(list(args), cwd, env)
+        started.append(chat)
+        return chat
+
+    yield start
+    for chat in started:
+        if chat.child.isalive():
+            chat.child.terminate(force=True)
+
+
+def show(session_id: str, cwd: Path) -> dict:
+    result = run_cli(["sessions", "show", session_id, "--json"], cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace):
+    chat = chats("--model", replay("interactive_chat.jsonl"), cwd=workspace)
+    chat.prompt()
+    chat.send("hello there")
+    for piece in ("First paragraph of the streamed answer.", "apples", "fenced code", "Last line of the answer."):
+        chat.expect(re.escape(piece))
+    status = chat.expect(r"interactive_chat\.jsonl · context [\d.]+k?/[\d.]+k \(\d+%\) · \$0\.0000 · " + SESSION_RE)
+    session_id = status.group(1)
+    chat.prompt()
+
+    chat.send("/compact")
+    chat.expect(r"context compacted: [\d.]+k? → [\d.]+k? tokens")
+    chat.prompt()
+
+    chat.send("second question")  # the provider rejects the key: one error block, the chat goes on
+    chat.expect("error · auth")
+    chat.expect("invalid API key")
+    chat.end_of_turn()
+    chat.send("third question")
+    chat.expect("Recovered answer after the error.")
+    chat.end_of_turn()
+
+    chat.send("/model openai/gpt-5")  # no key: refused with the variable to set, model unchanged
+    chat.expect("needs OPENAI_API_KEY")
+    chat.prompt()
+    chat.send(f"/model {replay('interactive_other_model.jsonl')}")
+    chat.expect("model: replay:")
+    chat.prompt()
+    chat.send("fourth question")
+    chat.expect("Answer from the other model.")
+    chat.expect(r"interactive_other_model\.jsonl · context")
+    chat.end_of_turn()
+    chat.send("/cost")
+    chat.expect(r"3 model calls · [\d,]+ input \+ [\d,]+ output tokens · \$0\.0000")
+    chat.prompt()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert f"resume with: ml-intern --resume {session_id}" in chat.text()
+    assert "Traceback" not in chat.text()
+
+    human = [m["content"] for m in show(session_id, workspace)["messages"] if m["role"] == "human"]
+    assert human[0] == "hello there" and human[-3:] == ["second question", "third question", "fourth question"]
+
+
+def test_multiline_input_history_and_completion(chats, workspace):
+    chat = chats("--model", replay("interactive_sessions.jsonl"), cwd=workspace)
+    chat.prompt()
+    # A trailing backslash and Esc+Enter both start a new line instead of sending.
+    chat.child.send("line one\\\r")
+    chat.child.send("line two" + ESC_ENTER)
+    chat.send("line three")
+    chat.expect("Answer zero.")
+    session_id = chat.end_of_turn()
+    chat.child.send("/comp" + TAB)  # -> /compact
+    chat.expect("/compact")
+    chat.send("")
+    chat.expect("context compacted")
+    chat.prompt()
+    chat.child.send("/resume " + session_id[:6] + TAB)  # a session id completes from its prefix
+    chat.expect(re.escape(session_id[6:]))
+    chat.send("")
+    chat.expect(f"resumed {session_id}")
+    chat.prompt()
+    chat.child.send("a draft I did not send")
+    chat.child.sendcontrol("c")  # clears the line, keeps it in the history
+    chat.expect(r"Ctrl-C again to quit")
+    chat.prompt()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+
+    messages = show(session_id, workspace)["messages"]
+    assert messages[0] == {"role": "human", "content": "line one\nline two\nline three"}
+
+    again = chats("--model", replay("interactive_sessions.jsonl"), cwd=workspace)
+    again.prompt()
+    again.child.send(UP)  # history survives the process
+    again.expect("a draft I did not send")
+    again.child.send(UP)
+    again.expect(re.escape(session_id))  # (prompt_toolkit redraws only what changed: match the id alone)
+    again.child.sendcontrol("c")
+    again.child.sendcontrol("c")  # twice within a second: quit
+    assert again.exit_code() == 0
+
+
+def test_approve_reject_and_edit_calls(chats, workspace):
+    env = {"EDITOR": "sed -i s/hello/edited/", "VISUAL": ""}
+    chat = chats("--model", replay("interactive_approvals.jsonl"), cwd=workspace, env=env)
+    chat.prompt()
+    chat.send("do three things")
+    chat.expect(r"approval needed \(1/3\)")
+    chat.expect("workspace_write")
+    chat.expect("approve\\?")
+    chat.send("y")
+    chat.expect(r"approval needed \(2/3\)")
+    chat.expect("exec")  # the risk class, then the arguments
+    chat.expect("touch ran.txt")
+    chat.expect("approve\\?")
+    chat.send("please use python instead")
+    chat.expect("feedback: please use python instead")
+    chat.expect(r"approval needed \(3/3\)")
+    chat.expect("approve\\?")
+    chat.send("e")
+    chat.expect("edited arguments:")
+    chat.expect("Wrote a.txt and b.txt; skipped the command as you asked.")
+    session_id = chat.end_of_turn()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+
+    assert (workspace / "a.txt").read_text() == "hello a\n"
+    assert (workspace / "b.txt").read_text() == "edited b\n"
+    assert not (workspace / "ran.txt").exists()
+    messages = show(session_id, workspace)["messages"]
+    results = {m["tool_call_id"]: m for m in messages if m["role"] == "tool"}
+    assert results["b1"]["status"] == "error" and "please use python instead" in results["b1"]["content"]
+    assert results["w1"]["status"] == "success" and results["w2"]["status"] == "success"
+    assert messages[-1] == {"role": "ai", "content": "Wrote a.txt and b.txt; skipped the command as you asked."}
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return True
+    return state in ("Z", "X")  # a zombie no longer runs
+
+
+def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
+    chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", cwd=workspace)
+    chat.prompt()
+    chat.send("run the long thing")
+    chat.expect("42x")  # the tool's log streams while it runs
+    chat.child.sendintr()
+    chat.expect("interrupted —")
+    session_id = chat.end_of_turn()
+    chat.send("/exit")
+    assert chat.exit_code() == 0
+
+    pid = int((workspace / "sleep.pid").read_text())
+    deadline = time.monotonic() + 10
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(pid), "the command started by the interrupted tool is still running"
+    messages = show(session_id, workspace)["messages"]
+    assert messages[-1]["role"] == "tool" and messages[-1]["content"].startswith("Interrupted")
+
+    resumed = chats("--resume", session_id, cwd=workspace)
+    resumed.expect(f"resumed {session_id}")
+    resumed.expect("the last turn was interrupted")
+    resumed.prompt()
+    resumed.send("go on")
+    resumed.expect("Picking up after the interruption.")
+    assert resumed.end_of_turn() == session_id
+    resumed.child.sendcontrol("d")
+    assert resumed.exit_code() == 0
+    roles = [(m["role"], m["content"]) for m in show(session_id, workspace)["messages"]]
+    assert roles[-2:] == [("human", "go on"), ("ai", "Picking up after the interruption.")]
+
+
+def test_undo_restores_files(chats, workspace):
+    (workspace / "notes.txt").write_text("original\n")
+    chat = chats("--model", replay("interactive_undo.jsonl"), cwd=workspace)
+    chat.prompt()
+    chat.send("change the notes")
+    chat.expect(r"approval needed \(1/2\)")
+    chat.expect("approve\\?")
+    chat.send("a")  # this call and the rest of the step
+    chat.expect("Changed notes.txt and created new.txt.")
+    session_id = chat.end_of_turn()
+    assert (workspace / "notes.txt").read_text() == "changed\n" and (workspace / "new.txt").exists()
+
+    chat.send("/undo")
+    chat.expect("undid: 'change the notes'")
+    chat.expect("restored")
+    chat.prompt()
+    assert (workspace / "notes.txt").read_text() == "original\n"
+    assert not (workspace / "new.txt").exists()
+    chat.send("/undo")
+    chat.expect("nothing to undo")
+    chat.prompt()
+    chat.send("/exit")
+    assert chat.exit_code() == 0
+    assert show(session_id, workspace)["messages"] == []
+
+
+def test_sessions_new_resume_picker_fork_export(chats, workspace):
+    secret = "hf_" + "a1B2c3D4e5" * 3
+    chat = chats("--model", replay("interactive_sessions.jsonl"), "--no-stream", cwd=workspace)
+    chat.prompt()
+    chat.send(f"first topic {secret}")
+    chat.expect("Answer zero.")
+    first = chat.end_of_turn()
+    chat.send("/new")
+    chat.expect("new session")
+    chat.prompt()
+    chat.send("second topic")
+    chat.expect("Answer zero.")
+    second = chat.end_of_turn()
+    assert second != first
+
+    chat.send("/resume")  # a numbered list, most recent first
+    chat.expect(r"1" + GAP + re.escape(second))
+    chat.expect(r"2" + GAP + re.escape(first))
+    chat.expect("session number")
+    chat.send("2")
+    chat.expect(f"resumed {first}")
+    chat.expect("Answer zero.")
+    chat.prompt()
+    chat.send("continue the first topic")
+    chat.expect("Answer one.")
+    assert chat.end_of_turn() == first
+
+    chat.send("/fork")
+    forked = chat.expect(rf"forked {first} → now in (\d{{8}}-\d{{6}}-[0-9a-f]{{6}})").group(1)
+    chat.prompt()
+    chat.send("/export out/session.jsonl")
+    chat.expect(r"exported 4 messages to")
+    chat.prompt()
+    chat.send("/sessions")
+    chat.expect(re.escape(forked) + " \\* ")
+    chat.prompt()
+    chat.send("/exit")
+    assert chat.exit_code() == 0
+
+    exported = [json.loads(line) for line in (workspace / "out" / "session.jsonl").read_text().splitlines()]
+    assert exported[0]["type"] == "session" and exported[0]["id"] == forked and exported[0]["parent_id"] == first
+    assert [m["content"] for m in exported[1:] if m["role"] == "human"] == [
+        "first topic hf_***", "continue the first topic"]
+    assert secret not in (workspace / "out" / "session.jsonl").read_text()
+
+
+def test_first_run_screen_without_any_provider(chats, workspace):
+    chat = chats(cwd=workspace)  # no --model, no keys (conftest clears them), no stored HF token
+    for text in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "OLLAMA_BASE_URL", "VLLM_BASE_URL",
+                 "LLAMACPP_BASE_URL", "LM_STUDIO_BASE_URL", "--model replay:FILE"):
+        chat.expect(re.escape(text))
+    assert chat.exit_code() == 2
+    assert "Traceback" not in chat.text()
+
+    # Some provider is set, just not the default model's: one line naming the missing variable.
+    other = chats(cwd=workspace, env={"OPENAI_API_KEY": "sk-test"})
+    other.expect("needs ANTHROPIC_API_KEY")
+    assert other.exit_code() == 2
+    assert "No model provider is configured" not in other.text()
+
+
+class _Whoami(http.server.BaseHTTPRequestHandler):
+    seen: list[str] = []
+
+    def do_GET(self):  # noqa: N802
+        token = self.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.path.startswith("/api/whoami"):
+            _Whoami.seen.append(token)
+        if self.path.startswith("/api/whoami") and token == "hf_" + "good" * 8:
+            body = json.dumps({"name": "tester", "type": "user",
+                               "auth": {"accessToken": {"displayName": "laptop", "role": "read"}}}).encode()
+            self.send_response(200)
+        else:
+            body = json.dumps({"error": "Invalid credentials in Authorization header"}).encode()
+            self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hub():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Whoami)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Whoami.seen = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_hf_model_offers_to_paste_a_token(chats, workspace, hub, tmp_path):
+    model = "huggingface/meta-llama/Llama-3.1-8B-Instruct"
+    chat = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": hub})
+    chat.expect("Paste a Hugging Face token")
+    chat.send("hf_" + "bad" * 10)
+    chat.expect("the token was not accepted")
+    chat.send("hf_" + "good" * 8)
+    chat.expect("token saved")
+    chat.expect(re.escape(model))  # the chat opens on that model
+    chat.prompt()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert _Whoami.seen == ["hf_" + "bad" * 10, "hf_" + "good" * 8]
+    assert "hf_" + "good" * 8 in (Path(os.environ["HF_HOME"]) / "token").read_text()
+
+    skipped = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path / "hf2")})
+    skipped.expect("Paste a Hugging Face token")
+    skipped.send("")  # an empty line skips to the set-up screen
+    skipped.expect("No model provider is configured")
+    assert skipped.exit_code() == 2
