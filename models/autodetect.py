@@ -19,6 +19,11 @@ from models.factory import LOCAL_SERVERS
 BUDGET_S = 0.3
 
 
+def budget() -> float:
+    """ML_INTERN_DETECT_TIMEOUT_S raises the per-probe budget on a slow or loaded machine."""
+    return float(os.environ.get("ML_INTERN_DETECT_TIMEOUT_S") or BUDGET_S)
+
+
 @dataclass(frozen=True)
 class LocalServer:
     provider: str  # ollama | vllm | llamacpp | lm_studio
@@ -63,7 +68,8 @@ async def _get_json(url: str, timeout: float) -> dict | None:
         request = f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n"
         writer.write(request.encode())
         await writer.drain()
-        raw = await asyncio.wait_for(reader.read(1 << 20), timeout)
+        # a server that accepted the connection exists: give its answer a little longer than the connect
+        raw = await asyncio.wait_for(reader.read(1 << 20), timeout * 3)
     except (OSError, asyncio.TimeoutError):
         return None
     finally:
@@ -83,13 +89,14 @@ async def _probe(provider: str, base_url: str, timeout: float) -> LocalServer | 
     return LocalServer(provider, base_url, models) if models else None
 
 
-async def detect(budget_s: float = BUDGET_S) -> LocalServer | None:
+async def detect(budget_s: float | None = None) -> LocalServer | None:
     """The first local server (in LOCAL_SERVERS order) that answers with at least one model."""
+    budget_s = budget_s or budget()
     found = await asyncio.gather(*(_probe(p, url, budget_s) for p, url in candidates()))
     return next((server for server in found if server is not None), None)
 
 
-def detect_sync(budget_s: float = BUDGET_S) -> LocalServer | None:
+def detect_sync(budget_s: float | None = None) -> LocalServer | None:
     """detect() from synchronous code, also when called under a running event loop."""
     from concurrent.futures import ThreadPoolExecutor
 

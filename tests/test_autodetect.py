@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 
 from fakes.openai_server import FakeOpenAI, reply
@@ -16,6 +15,7 @@ def closed_port() -> int:
 
 
 def no_servers(monkeypatch):
+    monkeypatch.setenv("ML_INTERN_DETECT_TIMEOUT_S", "2")  # the test machine may be busy; the default is 0.3 s
     for var in ("OLLAMA_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "LM_STUDIO_BASE_URL"):
         monkeypatch.setenv(var, f"http://127.0.0.1:{closed_port()}/v1")
 
