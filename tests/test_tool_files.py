@@ -119,6 +119,24 @@ async def test_pages_fit_the_output_cap_and_cover_every_line_once(ctx):
     assert seen == lines
 
 
+async def test_huge_files_are_paged_from_disk(ctx):
+    path = ctx.workspace / "huge.csv"
+    with path.open("w") as fh:
+        for i in range(1, 100_001):
+            fh.write(f"{i},{'v' * 80}\n")
+            if i == 50_000:
+                fh.write("z" * 3_000_000 + "\n")  # one giant line in the middle
+    assert path.stat().st_size > 8_000_000
+    result = await call(ctx, "read", path="huge.csv", offset=49_999, limit=4)
+    rows = result.content.splitlines()
+    assert rows[0].startswith(" 49999\t49999,") and rows[1].startswith(" 50000\t50000,")
+    assert rows[2].startswith(" 50001\tzzzz") and "[line truncated" in rows[2] and len(rows[2]) < 2100
+    assert rows[3].startswith(" 50002\t50001,")
+    assert "Call read with offset=50003" in result.content
+    tail = await call(ctx, "read", path="huge.csv", offset=100_001)
+    assert tail.content.startswith("100001\t100000,") and "offset=" not in tail.content
+
+
 async def test_long_lines_are_truncated_and_binary_files_refused(ctx):
     (ctx.workspace / "long.txt").write_text("a" * 5000 + "\nshort\n")
     result = await call(ctx, "read", path="long.txt")

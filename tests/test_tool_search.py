@@ -18,7 +18,7 @@ HAVE_RG = shutil.which("rg") is not None
 
 @pytest.fixture(params=["ripgrep", "python"])
 def engine(request, monkeypatch):
-    """Run grep tests with ripgrep (when installed) and with the Python fallback."""
+    """Run with ripgrep (when installed) and with the git / directory-walk / Python fallbacks."""
     if request.param == "ripgrep" and not HAVE_RG:
         pytest.skip("ripgrep not installed")
     if request.param == "python":
@@ -69,7 +69,7 @@ async def call(ctx: ToolContext, name: str, **args) -> str:
 VISIBLE_PY = ["src/data/loader.py", "src/model.py", "train.py"]
 
 
-async def test_glob_skips_ignored_files(ctx):
+async def test_glob_skips_ignored_files(ctx, engine):
     out = await call(ctx, "glob", pattern="**/*.py")
     assert sorted(out.splitlines()) == VISIBLE_PY
     assert sorted((await call(ctx, "glob", pattern="*.py")).splitlines()) == VISIBLE_PY  # any depth
@@ -80,7 +80,7 @@ async def test_glob_skips_ignored_files(ctx):
     assert "No files match" in await call(ctx, "glob", pattern="**/*.rs")
 
 
-async def test_glob_lists_newest_first(ctx):
+async def test_glob_lists_newest_first(ctx, engine):
     import os
 
     os.utime(ctx.workspace / "src/model.py", (1, 2_000_000_000))

@@ -7,11 +7,13 @@ Writes are atomic (temp file + os.replace) and announced to ctx.changes first so
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -23,6 +25,8 @@ from tools.workspace_paths import display_path, resolve_path
 
 DEFAULT_READ_LIMIT = 2000
 MAX_LINE_CHARS = 2000
+_STREAM_ABOVE_BYTES = 8_000_000  # bigger files are paged from disk, never loaded whole
+_LINE_READ_CAP = 1_000_000
 _BINARY_PROBE = 8192
 _DIFF_MAX_LINES = 60
 
@@ -136,48 +140,74 @@ def render_notebook(text: str, shown: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _stream_lines(path: Path) -> Iterator[str]:
+    """Lines of a big file without loading it; a giant line is cut at _LINE_READ_CAP bytes."""
+    with path.open("rb") as fh:
+        while raw := fh.readline(_LINE_READ_CAP):
+            if not raw.endswith(b"\n"):  # cut at the cap (or the last line): skip the rest of it
+                while more := fh.readline(_LINE_READ_CAP):
+                    if more.endswith(b"\n"):
+                        break
+            yield raw.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace")
+
+
+def _page(lines: Iterable[str], start: int, limit: int, budget: int) -> tuple[list[str], int, bool, int]:
+    """Numbered lines from `start`: at most `limit` lines and about `budget` characters.
+
+    Returns (rendered lines, last line shown, whether more follow, lines seen)."""
+    out: list[str] = []
+    used, end, seen = 0, start - 1, 0
+    for number, line in enumerate(lines, 1):
+        seen = number
+        if number < start:
+            continue
+        if number >= start + limit:
+            return out, end, True, seen
+        if len(line) > MAX_LINE_CHARS:
+            line = line[:MAX_LINE_CHARS] + f" ... [line truncated, {len(line)} chars]"
+        rendered = f"{number:>6}\t{line}"
+        if out and used + len(rendered) > budget:
+            return out, end, True, seen
+        out.append(rendered)
+        used += len(rendered) + 1
+        end = number
+    return out, end, False, seen
+
+
 def _read_tool(settings) -> Tool:
     char_budget = max(4000, int(settings.tool_output_cap) - 1000)
 
     async def _read(args: ReadArgs, ctx: ToolContext) -> ToolResult:
         path = resolve_path(args.path, ctx.workspace, ctx.settings)
         shown = display_path(path, ctx.workspace)
-        text = _read_text(path, shown)
+        start = args.offset or 1
+        limit = args.limit or DEFAULT_READ_LIMIT
+        header, total = "", None
+        if path.is_file() and path.stat().st_size > _STREAM_ABOVE_BYTES and path.suffix != ".ipynb":
+            with path.open("rb") as fh:
+                if _looks_binary(fh.read(_BINARY_PROBE)):
+                    _read_text(path, shown)  # raises the binary-file error
+            lines: Iterable[str] = _stream_lines(path)
+        else:
+            text = _read_text(path, shown)
+            if path.suffix == ".ipynb":
+                text = render_notebook(text, shown)
+                header = f"(notebook {shown} shown as cells; edit works on its raw JSON)\n"
+            listed = text.split("\n")
+            if listed[-1] == "":
+                listed.pop()
+            lines, total = [line.removesuffix("\r") for line in listed], len(listed)
         mtime = _mtime(path)
         state = {"files_read": {str(path): mtime}}
-        header = ""
-        if path.suffix == ".ipynb":
-            text = render_notebook(text, shown)
-            header = f"(notebook {shown} shown as cells; edit works on its raw JSON)\n"
-        if not text:
-            return ToolResult(f"{shown} is empty.", state_update=state)
-        lines = text.split("\n")
-        if lines[-1] == "":
-            lines.pop()
-        total = len(lines)
-        start = args.offset or 1
-        if start > total:
-            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(total, 'line')}).")
-        limit = args.limit or DEFAULT_READ_LIMIT
-        out: list[str] = []
-        used = 0
-        end = start - 1
-        for number in range(start, min(total, start + limit - 1) + 1):
-            line = lines[number - 1]
-            if len(line) > MAX_LINE_CHARS:
-                line = line[:MAX_LINE_CHARS] + f" ... [line truncated, {len(line)} chars]"
-            rendered = f"{number:>6}\t{line}"
-            if out and used + len(rendered) > char_budget:
-                break
-            out.append(rendered)
-            used += len(rendered) + 1
-            end = number
+        out, end, more, seen = await asyncio.to_thread(_page, lines, start, limit, char_budget)
+        if not out:
+            if seen == 0:
+                return ToolResult(f"{shown} is empty.", state_update=state)
+            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(seen, 'line')}).")
         body = header + "\n".join(out)
-        if end < total:
-            body += (
-                f"\n(Showing lines {start}-{end} of {total}. "
-                f"Call read with offset={end + 1} to see more.)"
-            )
+        if more:
+            of_total = f" of {total}" if total is not None else ""
+            body += f"\n(Showing lines {start}-{end}{of_total}. Call read with offset={end + 1} to see more.)"
         return ToolResult(body, state_update=state)
 
     return Tool(

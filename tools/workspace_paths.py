@@ -38,7 +38,10 @@ def resolve_path(path: str, workspace: Path, settings: Any = None) -> Path:
     root = workspace.resolve()
     raw = Path(os.path.expanduser(path.strip()))
     candidate = raw if raw.is_absolute() else root / raw
-    resolved = candidate.resolve()  # follows symlinks, collapses '..'
+    try:
+        resolved = candidate.resolve()  # follows symlinks, collapses '..'
+    except (OSError, RuntimeError) as exc:  # symlink loop, unreadable folder
+        raise ToolError(f"Cannot resolve '{path}': {exc}.") from exc
     if _is_within(resolved, root):
         return resolved
     for allowed in _allowed_roots(settings):
