@@ -8,6 +8,11 @@ on 127.0.0.1, so tests exercise the request paths, headers and payloads the libr
 
     with FakeHub() as hub, FakeWeb() as web:
         settings = settings_for(hub, web)          # AgentConfig pointing every tool at the fakes
+
+    or, in pytest, `pytest_plugins = ["hf_fake_server"]` and the `hf_env` fixture (servers started,
+    HF_TOKEN set, no stored login, settings ready, and a teardown check that the HF token never
+    reached the non-Hugging-Face server). Avoid importing this module in the test file itself, or
+    pytest cannot rewrite its asserts: use hf_env.hub.token, hf_env.web.github_token, hf_env.configure().
         ...call a tool...
         hub.requests[-1].path, hub.requests[-1].headers["authorization"]
         hub.fail("GET", r"^/api/papers/search", 429, headers={"RateLimit": '"api";r=0;t=30'})
@@ -451,7 +456,8 @@ class FakeHub(FakeServer):
             prs = [{"name": f"refs/pr/{d['num']}", "ref": f"refs/pr/{d['num']}", "targetCommit": sha(str(d['num']))}
                    for d in repo.discussions if d["isPullRequest"]]
             return json_reply({
-                "branches": [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": c} for n, c in repo.branches.items()],
+                "branches": [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": c}
+                             for n, c in repo.branches.items()],
                 "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": c} for n, c in repo.tags.items()],
                 "converts": [],
                 "pullRequests": prs})
@@ -937,7 +943,8 @@ class FakeWeb(FakeServer):
             q = (req.arg("q") or "").lower()
             words = [w for w in q.split() if ":" not in w]
             all_repos = [repo for repos in self.gh_repos.values() for repo in repos]
-            hits = [x for x in all_repos if all(w in (x["full_name"] + (x["description"] or "")).lower() for w in words)]
+            hits = [x for x in all_repos
+                    if all(w in (x["full_name"] + (x["description"] or "")).lower() for w in words)]
             return json_reply({"total_count": len(hits), "incomplete_results": False,
                                "items": hits[: int(req.arg("per_page") or 30)]})
 
@@ -980,7 +987,8 @@ class FakeWeb(FakeServer):
                 href = "//duckduckgo.com/l/?uddg=" + _quote(item["url"]) + "&amp;rut=abc"
                 blocks.append(
                     '<div class="result results_links results_links_deep web-result">'
-                    f'<h2 class="result__title"><a rel="nofollow" class="result__a" href="{href}">{item["title"]}</a></h2>'
+                    f'<h2 class="result__title"><a rel="nofollow" class="result__a" href="{href}">'
+                    f'{item["title"]}</a></h2>'
                     f'<a class="result__snippet" href="{href}">{item["content"]}</a></div>')
             ad = ('<div class="result result--ad"><a class="result__a" href="https://ads.example/x">Ad</a>'
                   '<a class="result__snippet">buy now</a></div>')
@@ -1013,7 +1021,7 @@ def settings_for(hub: FakeHub, web: FakeWeb | None = None, **extra: Any):
 
 
 # ------------------------------------------------------------------------------------------
-# pytest fixture: import it into a test module (`from hf_fake_server import hf_env`)
+# pytest fixture: load this module as a plugin in a test module: `pytest_plugins = ["hf_fake_server"]`
 # ------------------------------------------------------------------------------------------
 @dataclass
 class HfEnv:
@@ -1022,6 +1030,10 @@ class HfEnv:
     settings: Any
     workspace: Any
     logs: list[str] = field(default_factory=list)
+
+    def configure(self, **extra: Any) -> None:
+        """Point the settings at the fakes again, with extra `settings.extra` values."""
+        self.settings = settings_for(self.hub, self.web, **extra)
 
     def ctx(self, call_id: str = "c1"):
         from tools.base import ToolContext

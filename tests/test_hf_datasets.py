@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hf_fake_server import TOKEN, hf_env, settings_for  # noqa: F401  (hf_env is a fixture)
 from tools.base import ToolError
 from tools.hf import datasets
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = datasets.tools(None)[0]
 FEATURES = [{"name": "text", "type": {"dtype": "string", "_type": "Value"}},
             {"name": "label", "type": {"names": ["neg", "pos"], "_type": "ClassLabel"}},
@@ -66,7 +66,7 @@ async def test_gated_dataset_without_token_says_what_to_do(hf_env, monkeypatch):
     message = str(err.value)
     assert "not found, or private/gated" in message and f"{hf_env.hub.url}/datasets/meta/gated" in message
     assert "set HF_TOKEN or run `hf auth login`" in message
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HF_TOKEN", hf_env.hub.token)
     assert "plain_text" in await call(hf_env, dataset="meta/gated")  # the token unlocks it
 
 
@@ -80,10 +80,10 @@ async def test_token_goes_to_an_hf_viewer_but_not_to_another_host(hf_env):
     seed(hf_env.hub)
     await call(hf_env, dataset="stanfordnlp/imdb", include=["splits"])
     viewer_calls = hf_env.hub.seen("GET", r"^/datasets-server/")
-    assert viewer_calls and all(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in viewer_calls)
+    assert viewer_calls and all(r.headers.get("authorization") == f"Bearer {hf_env.hub.token}" for r in viewer_calls)
 
     # Point the viewer at a non-Hugging-Face host: it gets no token (hf_env asserts that at teardown too).
-    hf_env.settings = settings_for(hf_env.hub, hf_env.web, datasets_server_url=f"{hf_env.web.url}/datasets-server")
+    hf_env.configure(datasets_server_url=f"{hf_env.web.url}/datasets-server")
     with pytest.raises(ToolError):
         await call(hf_env, dataset="stanfordnlp/imdb")
     assert hf_env.web.seen("GET", r"^/datasets-server/is-valid$")

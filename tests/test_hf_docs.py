@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hf_fake_server import TOKEN, hf_env  # noqa: F401  (hf_env is a fixture)
 from tools.base import ToolError
 from tools.hf import docs
 from tools.hf.auth import is_hf_url
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 EXPLORE, FETCH = docs.tools(None)
 
 
@@ -53,7 +53,7 @@ async def test_fetch_markdown_page_in_chunks(hf_env):
     assert second.startswith("[") and page[1000:1050] in second
     request = hf_env.hub.seen("GET", r"^/docs/trl/dpo_trainer$")[0]
     assert "text/markdown" in request.headers["accept"]
-    assert request.headers["authorization"] == f"Bearer {TOKEN}"  # the configured HF endpoint may see it
+    assert request.headers["authorization"] == f"Bearer {hf_env.hub.token}"  # the configured HF endpoint may see it
 
 
 async def test_fetch_html_page_becomes_text(hf_env):
@@ -77,7 +77,7 @@ async def test_redirect_off_hugging_face_is_refused_and_carries_no_token(hf_env)
     hf_env.hub.redirects["/docs/moved"] = f"{hf_env.web.url}/page/stolen"
     with pytest.raises(ToolError, match="Refused to fetch .*not a Hugging Face host"):
         await fetch_doc(hf_env, url="/docs/moved")
-    assert hf_env.hub.seen("GET", r"^/docs/moved$")[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert hf_env.hub.seen("GET", r"^/docs/moved$")[0].headers["authorization"] == f"Bearer {hf_env.hub.token}"
     assert not hf_env.web.requests  # the hop to the other host never happened
 
 

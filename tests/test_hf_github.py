@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from hf_fake_server import GITHUB_TOKEN, TOKEN, hf_env  # noqa: F401  (hf_env is a fixture)
 from tools.base import ToolError
 from tools.hf import github
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 FIND, LIST, READ = github.tools(None)
 
 
@@ -31,13 +31,13 @@ def seed(web):
 
 
 async def test_code_search_with_token_shows_matches(hf_env, monkeypatch):
-    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", hf_env.web.github_token)
     seed(hf_env.web)
     out = await FIND.handler(github.FindExamplesArgs(query="SFTTrainer LoraConfig"), hf_env.ctx())
     assert "huggingface/trl: examples/scripts/sft.py" in out and "peft_config=LoraConfig(r=16)" in out
     request = hf_env.web.seen("GET", r"^/github/search/code$")[0]
     assert request.query["q"] == ["SFTTrainer LoraConfig language:python"]
-    assert request.headers["authorization"] == f"Bearer {GITHUB_TOKEN}"
+    assert request.headers["authorization"] == f"Bearer {hf_env.web.github_token}"
 
 
 async def test_without_token_code_search_falls_back_to_repositories(hf_env):
@@ -91,9 +91,9 @@ async def test_bad_github_token_is_named(hf_env, monkeypatch):
 
 async def test_github_token_stays_on_the_github_api_host(hf_env, monkeypatch):
     """The GitHub token goes to the API origin only; the HF token never goes to GitHub (checked by hf_env too)."""
-    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("GITHUB_TOKEN", hf_env.web.github_token)
     seed(hf_env.web)
     await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples"), hf_env.ctx())
-    assert all(h == f"Bearer {GITHUB_TOKEN}" for h in hf_env.web.auth_headers())
-    assert TOKEN not in str([r.headers for r in hf_env.web.requests])
+    assert all(h == f"Bearer {hf_env.web.github_token}" for h in hf_env.web.auth_headers())
+    assert hf_env.hub.token not in str([r.headers for r in hf_env.web.requests])
     assert not hf_env.hub.requests

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from hf_fake_server import TOKEN, hf_env, settings_for  # noqa: F401  (hf_env is a fixture)
 from tools.base import Risk, ToolError
 from tools.hf import jobs
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = jobs.tools(None)[0]
 UV_IMAGE = "ghcr.io/astral-sh/uv:python3.12-bookworm"
 SCRIPT = """# /// script
@@ -28,7 +28,7 @@ async def call(env, **kwargs):
 
 @pytest.fixture(autouse=True)
 def fast_polls_and_fresh_caches(hf_env, monkeypatch):
-    hf_env.settings = settings_for(hf_env.hub, hf_env.web, hf_jobs_poll_s=0.01)
+    hf_env.configure(hf_jobs_poll_s=0.01)
     monkeypatch.setattr(jobs, "_live_prices", {})
     monkeypatch.setattr(jobs, "_namespaces", {})
 
@@ -44,7 +44,7 @@ async def test_run_inline_script_submits_and_returns_at_once(hf_env):
     assert spec["command"] == ["uv", "run", "--with", "numpy", "--with", "pandas>=2", "python", "-c", jobs.BOOTSTRAP,
                                "--lr", "1e-4"]
     assert spec["environment"][jobs.SCRIPT_ENV] == SCRIPT
-    assert spec["secrets"] == {"HF_TOKEN": TOKEN}  # resolved locally, never written in the conversation
+    assert spec["secrets"] == {"HF_TOKEN": hf_env.hub.token}  # resolved locally, never written in the conversation
     assert hf_env.hub.jobs[job_id]["status"]["stage"] == "SCHEDULING"  # nobody waited for it
 
 
@@ -185,11 +185,13 @@ async def test_scheduled_jobs_lifecycle(hf_env):
 def test_approval_risk_and_cost():
     free = TOOL.assessment({"operation": "run", "flavor": "cpu-basic"})
     assert free.risk == Risk.REMOTE_COMPUTE and not free.always_ask
-    gpu = TOOL.assessment({"operation": "run", "flavor": "a10g-large", "timeout": "2h", "secrets": {"HF_TOKEN": "$HF_TOKEN"}})
+    gpu = TOOL.assessment({"operation": "run", "flavor": "a10g-large", "timeout": "2h",
+                           "secrets": {"HF_TOKEN": "$HF_TOKEN"}})
     assert gpu.risk == Risk.REMOTE_COMPUTE and gpu.always_ask
     assert gpu.details["estimated_max_cost_usd"] == 3.0 and gpu.details["secrets"] == ["HF_TOKEN"]
     assert TOOL.assessment({"operation": "run", "flavor": "cpu-upgrade"}).always_ask  # paid CPU asks too
-    assert "unknown price" in TOOL.assessment({"operation": "run", "flavor": "h100x8"}).details["estimated_max_cost_usd"]
+    unknown = TOOL.assessment({"operation": "run", "flavor": "h100x8"})
+    assert "unknown price" in unknown.details["estimated_max_cost_usd"]
     scheduled = TOOL.assessment({"operation": "scheduled_run", "flavor": "cpu-basic", "schedule": "@hourly"})
     assert scheduled.always_ask and scheduled.details["schedule"] == "@hourly"
     assert TOOL.assessment({"operation": "scheduled_resume", "job_id": "s"}).always_ask

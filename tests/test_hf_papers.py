@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hf_fake_server import hf_env  # noqa: F401  (fixture)
 from tools.base import ToolError
 from tools.hf import papers
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = papers.tools(None)[0]
 
 DPO = {"id": "2305.18290", "title": "Direct Preference Optimization", "publishedAt": "2023-05-29T00:00:00.000Z",
@@ -25,7 +25,8 @@ ARXIV_HTML = """<html><head><title>t</title><style>.x{color:red}</style></head><
 <h1 class="ltx_title ltx_title_document">Direct Preference Optimization</h1>
 <div class="ltx_abstract"><h6 class="ltx_title ltx_title_abstract">Abstract</h6>
 <p class="ltx_p">We propose DPO, a stable algorithm.</p></div>
-<section class="ltx_section" id="S1"><h2 class="ltx_title ltx_title_section"><span class="ltx_tag">1 </span>Introduction</h2>
+<section class="ltx_section" id="S1">
+<h2 class="ltx_title ltx_title_section"><span class="ltx_tag">1 </span>Introduction</h2>
 <div class="ltx_para"><p>A policy <math alttext="\\pi_{\\theta}" display="inline"><semantics><mi>π</mi>
 <annotation encoding="application/x-tex">\\pi_{\\theta}</annotation></semantics></math> is trained.</p></div></section>
 <section id="S3"><h2><span>3 </span>Method</h2><p>Method overview.</p>

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from hf_fake_server import TOKEN, hf_env  # noqa: F401  (hf_env is a fixture)
 from tools.base import Risk, ToolError
 from tools.hf import repo_files
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = repo_files.tools(None)[0]
 
 
@@ -95,7 +95,7 @@ async def test_upload_file_and_folder_from_workspace(hf_env):
     assert repo.files["config.json"] == b"{}" and repo.files["sub/w.txt"] == b"w"
     assert ".env" not in repo.files  # secrets in the workspace are not shipped
     # every write carried the user's token to the Hub
-    assert all(h == f"Bearer {TOKEN}" for h in hf_env.hub.auth_headers())
+    assert all(h == f"Bearer {hf_env.hub.token}" for h in hf_env.hub.auth_headers())
 
 
 async def test_upload_refuses_paths_outside_the_workspace(hf_env, tmp_path):
@@ -131,7 +131,7 @@ async def test_stored_login_token_is_used_when_env_is_unset(hf_env, monkeypatch,
 
     monkeypatch.delenv("HF_TOKEN")
     stored = tmp_path / "token"
-    stored.write_text(TOKEN)
+    stored.write_text(hf_env.hub.token)
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(stored))
     hf_env.hub.add_repo("alice/secret", {"a.txt": "a"}, private=True)
     assert "1 files" in await call(hf_env, operation="list", repo_id="alice/secret")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hf_fake_server import hf_env  # noqa: F401  (fixture)
 from tools.base import Risk, ToolError
 from tools.hf import repo_git
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = repo_git.tools(None)[0]
 
 

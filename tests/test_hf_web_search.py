@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hf_fake_server import hf_env, settings_for  # noqa: F401  (hf_env is a fixture)
 from tools.base import ToolError
 from tools.hf import web_search
 
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = web_search.tools(None)[0]
 RESULTS = [
     {"title": "LoRA guide", "url": "https://huggingface.co/docs/peft/lora", "content": "Use <b>LoRA</b> adapters."},
@@ -43,7 +43,7 @@ async def test_domain_filters(hf_env):
 
 async def test_searxng_backend_when_configured(hf_env):
     hf_env.web.search_results += RESULTS
-    hf_env.settings = settings_for(hf_env.hub, hf_env.web, searxng_url=f"{hf_env.web.url}/searx")
+    hf_env.configure(searxng_url=f"{hf_env.web.url}/searx")
     out = await search(hf_env, query="lora", max_results=2)
     assert "1. LoRA guide" in out and "2. LoRA on GitHub" in out and "3." not in out
     request = hf_env.web.seen("GET", r"^/searx/search$")[0]

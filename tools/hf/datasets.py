@@ -89,8 +89,7 @@ def feature_type(spec: Any) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    text = json.dumps(text, ensure_ascii=False) if isinstance(value, str) else text
+    text = json.dumps(value, ensure_ascii=False, default=str)  # strings quoted, so cells stay distinguishable
     return text if len(text) <= CELL_CHARS else text[:CELL_CHARS] + f"...(+{len(text) - CELL_CHARS} chars)"
 
 
@@ -128,7 +127,8 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
         return f"'{args.dataset}' has no splits in the dataset viewer yet (still processing?)."
     config = args.config or ("default" if "default" in by_config else next(iter(by_config)))
     if config not in by_config:
-        raise ToolError(f"'{args.dataset}' has no config '{config}'; configs: {', '.join(list(by_config)[:MAX_CONFIGS])}.")
+        known = ", ".join(list(by_config)[:MAX_CONFIGS])
+        raise ToolError(f"'{args.dataset}' has no config '{config}'; configs: {known}.")
     split = args.split or ("train" if "train" in by_config[config] else by_config[config][0])
     if split not in by_config[config]:
         raise ToolError(f"Config '{config}' has no split '{split}'; splits: {', '.join(by_config[config])}.")
@@ -143,7 +143,7 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
         jobs["rows"] = viewer.get("first-rows", config=config, split=split)
     if "statistics" in want:
         jobs["statistics"] = viewer.get("statistics", config=config, split=split)
-    answers = dict(zip(jobs, await asyncio.gather(*jobs.values())))
+    answers = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
 
     def data(route: str) -> dict[str, Any] | None:
         resp = answers.get(route)
@@ -175,7 +175,7 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
             out.append(f"First rows of {config}/{split}: not available ({_why(answers.get('rows'))}).")
         else:
             shown = rows.get("rows", [])[: args.rows]
-            lines = ["  [{}] {{{}}}".format(r.get("row_idx"), ", ".join(f"{k}: {_cell(v)}" for k, v in r["row"].items()))
+            lines = [f"  [{r.get('row_idx')}] {{" + ", ".join(f"{k}: {_cell(v)}" for k, v in r["row"].items()) + "}"
                      for r in shown]
             out.append(f"First {len(shown)} rows of {config}/{split}:\n" + "\n".join(lines))
     if "statistics" in want:

@@ -116,7 +116,9 @@ async def _fetch(args: FetchDocsArgs, ctx: ToolContext) -> str:
     chunk = text[args.offset: args.offset + args.max_chars]
     end = args.offset + len(chunk)
     prefix = f"[{url}, characters {args.offset:,}-{end:,} of {len(text):,}]\n" if args.offset else ""
-    more = f"\n[... {len(text) - end:,} more characters; call fetch_hf_docs with offset={end}]" if end < len(text) else ""
+    more = ""
+    if end < len(text):
+        more = f"\n[... {len(text) - end:,} more characters; call fetch_hf_docs with offset={end}]"
     return prefix + cap_text(chunk, args.max_chars) + more
 
 

@@ -99,7 +99,8 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
             return (f"{action} failed: {name} not found, or private and your token cannot see it: check the id "
                     f"and repo_type; for private repos {LOGIN_HINT}.")
         if isinstance(exc, RevisionNotFoundError):
-            return f"{action} failed: revision not found: check the branch, tag or commit (list them with hf_repo_git list_refs)."
+            return (f"{action} failed: revision not found: check the branch, tag or commit (list them with "
+                    "hf_repo_git list_refs).")
         if isinstance(exc, RemoteEntryNotFoundError):
             return f"{action} failed: no such file or folder in the repo (list files with hf_repo_files list)."
         if status == 401 and "invalid user token" in str(exc).lower():
@@ -109,7 +110,8 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
         return f"{action} failed: {one_line(str(exc))}"
     name = type(exc).__name__
     if any(k in name for k in ("Connect", "Timeout", "Network", "Offline", "Protocol")):
-        return f"{action} failed: cannot reach the Hugging Face endpoint ({one_line(str(exc)) or name}); check your network or HF_ENDPOINT."
+        return (f"{action} failed: cannot reach the Hugging Face endpoint ({one_line(str(exc)) or name}); check "
+                "your network or HF_ENDPOINT.")
     return f"{action} failed: {name}: {one_line(str(exc))}"
 
 

@@ -115,7 +115,8 @@ def _cost_details(args: dict[str, Any]) -> dict[str, Any]:
     else:
         details["price_per_hour_usd"] = price
         if seconds is not None:
-            label = "estimated_max_cost_per_run_usd" if args.get("operation") == "scheduled_run" else "estimated_max_cost_usd"
+            per_run = args.get("operation") == "scheduled_run"
+            label = "estimated_max_cost_per_run_usd" if per_run else "estimated_max_cost_usd"
             details[label] = round(price * seconds / 3600, 2)
     if args.get("schedule"):
         details["schedule"] = args["schedule"]
@@ -175,9 +176,14 @@ def _check_script_args(script_args: list[str]) -> None:
     for arg in script_args:
         if arg.startswith(("http://", "https://")):
             continue
-        if Path(arg).is_file() or Path(arg).suffix in (".py", ".sh", ".yaml", ".yml", ".toml"):
-            raise ToolError(f"script_args '{arg}' looks like a local file: the job cannot read local files. "
-                            "Put it in a Hub repo and pass its URL, or inline its content in the script.")
+        try:
+            local = Path(arg).is_file()
+        except OSError:  # e.g. an argument too long to be a file name
+            local = False
+        if local or Path(arg).suffix in (".py", ".sh", ".yaml", ".yml", ".toml"):
+            raise ToolError(f"script_args '{arg}': huggingface_hub treats arguments naming files (.py/.sh/.yaml/.yml/"
+                            ".toml, or existing local files) as local files to ship, which a remote job cannot use. "
+                            "Put the file in a Hub repo and pass its URL, or inline its content in the script.")
 
 
 def _script_source(args: HfJobsArgs, ctx: ToolContext) -> tuple[str, str | None]:

@@ -139,7 +139,8 @@ async def _details(args: PapersArgs, settings: Any) -> str:
     authors = [a.name for a in (p.authors or [])]
     lines = [f"{p.title} (arXiv {p.id})"]
     if authors:
-        lines.append("Authors: " + ", ".join(authors[:20]) + (f" and {len(authors) - 20} more" if len(authors) > 20 else ""))
+        more = f" and {len(authors) - 20} more" if len(authors) > 20 else ""
+        lines.append("Authors: " + ", ".join(authors[:20]) + more)
     if p.published_at:
         lines.append(f"Published: {p.published_at:%Y-%m-%d}")
     if p.upvotes:

@@ -58,8 +58,11 @@ def _assess(args: dict[str, Any]) -> Assessment:
 
 
 async def _list(args: RepoFilesArgs, settings: Any) -> str:
-    api = hub_api(settings, hf_token())
     from itertools import islice
+
+    from huggingface_hub.hf_api import RepoFile
+
+    api = hub_api(settings, hf_token())
 
     def fetch():
         items = api.list_repo_tree(args.repo_id, path_in_repo=args.path or None, recursive=args.recursive,
@@ -67,8 +70,8 @@ async def _list(args: RepoFilesArgs, settings: Any) -> str:
         return list(islice(items, 10_000))
 
     entries = await hub_call(f"Listing {args.repo_id}", fetch)
-    files = [e for e in entries if hasattr(e, "size") and hasattr(e, "blob_id")]
-    folders = [e for e in entries if e not in files]
+    files = [e for e in entries if isinstance(e, RepoFile)]
+    folders = [e for e in entries if not isinstance(e, RepoFile)]
     total = sum(f.size or 0 for f in files)
     lines = [f"{f.path}  {human_size(f.size)}{'  [LFS]' if getattr(f, 'lfs', None) else ''}"
              for f in sorted(files, key=lambda f: f.path)]

@@ -61,7 +61,7 @@ def _need(value: Any, name: str, op: str) -> Any:
 async def _list_refs(args: RepoGitArgs, api: Any) -> str:
     refs = await hub_call(f"Listing refs of {args.repo_id}", api.list_repo_refs, args.repo_id,
                           repo_type=args.repo_type, include_pull_requests=True)
-    lines = [f"branches: " + (", ".join(f"{b.name} ({b.target_commit[:8]})" for b in refs.branches) or "none")]
+    lines = ["branches: " + (", ".join(f"{b.name} ({b.target_commit[:8]})" for b in refs.branches) or "none")]
     lines.append("tags: " + (", ".join(f"{t.name} ({t.target_commit[:8]})" for t in refs.tags) or "none"))
     if refs.pull_requests:
         lines.append("PR refs: " + ", ".join(p.ref for p in refs.pull_requests[:MAX_PRS]))
