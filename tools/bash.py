@@ -227,8 +227,12 @@ def tools(settings) -> list[Tool]:
     default_timeout = float(settings.bash.default_timeout_s)
     max_timeout = float(settings.bash.max_timeout_s)
 
-    def effective_timeout(requested: float | None) -> float:
-        return min(float(requested or default_timeout), max_timeout)
+    def effective_timeout(requested: object) -> float:
+        try:
+            seconds = float(requested) if requested else default_timeout  # type: ignore[arg-type]
+        except (TypeError, ValueError):  # unvalidated arguments: the engine asks before validating
+            seconds = default_timeout
+        return min(seconds if seconds > 0 else default_timeout, max_timeout)
 
     async def _bash(args: BashArgs, ctx: ToolContext) -> ToolResult:
         if not args.command.strip():

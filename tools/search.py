@@ -225,6 +225,11 @@ async def list_files(root: Path, workspace: Path) -> tuple[list[str], bool]:
     return await asyncio.to_thread(_walk, root, workspace)
 
 
+def _where(root: Path, workspace: Path) -> str:
+    shown = display_path(root, workspace)
+    return "the workspace" if shown == "." else shown
+
+
 def _join(prefix: str, rel: str) -> str:
     return rel if prefix in ("", ".") else f"{prefix}/{rel}"
 
@@ -259,7 +264,7 @@ async def _glob(args: GlobArgs, ctx: ToolContext) -> str:
         return sorted(found, key=lambda rel: (-mtime(rel), rel))
 
     hits = await asyncio.to_thread(newest_first_matches)  # thousands of stat() calls stay off the loop
-    where = display_path(root, ctx.workspace)
+    where = _where(root, ctx.workspace)
     if not hits:
         return f"No files match '{pattern}' in {where}." + (" (file listing was cut short)" if truncated else "")
     shown = [_join(prefix, rel) for rel in hits[:GLOB_CAP]]
@@ -388,7 +393,7 @@ async def _grep(args: GrepArgs, ctx: ToolContext) -> str:
         files, truncated_listing = await list_files(root, ctx.workspace)
         prefix = display_path(root.parent if root.is_file() else root, ctx.workspace)
         lines, capped = await asyncio.to_thread(_grep_python, args, root, files, prefix)
-    where = display_path(root, ctx.workspace)
+    where = _where(root, ctx.workspace)
     if not lines:
         return f"No matches for /{args.pattern}/ in {where}."
     notes = []

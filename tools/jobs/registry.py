@@ -47,8 +47,8 @@ class JobRecord:
 
 def jobs_home() -> Path:
     """$ML_INTERN_HOME/jobs (default ~/.ml-intern/jobs)."""
-    home = os.environ.get("ML_INTERN_HOME") or os.path.join(os.path.expanduser("~"), ".ml-intern")
-    return Path(home) / "jobs"
+    home = os.environ.get("ML_INTERN_HOME") or os.path.join("~", ".ml-intern")
+    return Path(home).expanduser().absolute() / "jobs"  # absolute: the runner works from another folder
 
 
 def new_job_id() -> str:

@@ -245,7 +245,11 @@ def tools(settings) -> list[Tool]:
 
     def call_timeout(args: dict) -> float:
         if args.get("operation") == "logs" and args.get("follow"):
-            return max(default_timeout, float(args.get("follow_timeout_s") or 60) + 30)
+            try:
+                follow_s = float(args.get("follow_timeout_s") or 60)
+            except (TypeError, ValueError):
+                follow_s = 60.0
+            return max(default_timeout, follow_s + 30)
         return default_timeout
 
     return [
