@@ -61,12 +61,14 @@ async def test_run_workspace_file_url_and_docker(hf_env):
     await call(hf_env, operation="run", script="https://huggingface.co/datasets/x/y/resolve/main/eval.py",
                dependencies=["trl"])
     await call(hf_env, operation="run", image="python:3.12", command=["python", "-c", "print(1)"])
-    file_spec, url_spec, docker_spec = hf_env.hub.job_specs.values()
+    await call(hf_env, operation="run", image="alpine", command="nproc && free -m")
+    file_spec, url_spec, docker_spec, shell_spec = hf_env.hub.job_specs.values()
     assert file_spec["environment"][jobs.SCRIPT_ENV] == "print('train')\n" and file_spec["flavor"] == "a10g-small"
     assert file_spec["labels"]["name"] == "train"
     assert url_spec["command"] == ["uv", "run", "--with", "trl", "https://huggingface.co/datasets/x/y/resolve/main/eval.py"]
     assert jobs.SCRIPT_ENV not in url_spec["environment"]
     assert docker_spec["dockerImage"] == "python:3.12" and docker_spec["command"] == ["python", "-c", "print(1)"]
+    assert shell_spec["command"] == ["sh", "-c", "nproc && free -m"]
 
 
 async def test_bad_run_requests_fail_before_submitting(hf_env, monkeypatch):

@@ -67,7 +67,8 @@ class HfJobsArgs(BaseModel):
     python: str | None = Field(None, description="run: Python version for the script, e.g. '3.12'.")
     script_args: list[str] = Field(default_factory=list, description="run: arguments passed to the script.")
     image: str | None = Field(None, description="run: Docker image (use with command instead of script).")
-    command: list[str] | None = Field(None, description="run: command for the image, e.g. ['python', '-c', '...'].")
+    command: list[str] | str | None = Field(None, description=(
+        "run: command for the image: an argv list, or a string run with `sh -c`."))
     flavor: str = Field(FREE_TIER, description="run: hardware, e.g. cpu-basic, cpu-upgrade, t4-small, l4x1, "
                         "a10g-small, a10g-large, l40sx1, a100-large (operation=hardware lists all with prices).")
     timeout: str | int = Field(DEFAULT_TIMEOUT, description="run: max duration, e.g. '30m', '2h', or seconds.")
@@ -120,7 +121,8 @@ def _cost_details(args: dict[str, Any]) -> dict[str, Any]:
             details[label] = round(price * seconds / 3600, 2)
     if args.get("schedule"):
         details["schedule"] = args["schedule"]
-    what = args.get("script") or " ".join(args.get("command") or []) or args.get("image")
+    command = args.get("command")
+    what = args.get("script") or (command if isinstance(command, str) else " ".join(command or [])) or args.get("image")
     if what:
         details["runs"] = what if len(what) <= 200 else what[:200] + "..."
     if args.get("secrets"):
@@ -235,7 +237,8 @@ def _submit_kwargs(args: HfJobsArgs, ctx: ToolContext, namespace: str, token: st
         return "uv", kwargs
     if not (args.image and args.command):
         raise ToolError("run needs script (Python, run with uv) or image + command (a Docker container).")
-    return "docker", dict(common, image=args.image, command=list(args.command))
+    command = ["sh", "-c", args.command] if isinstance(args.command, str) else list(args.command)
+    return "docker", dict(common, image=args.image, command=command)
 
 
 def _quietly(fn: Any) -> Any:
