@@ -69,7 +69,7 @@ async def _get_json(url: str, timeout: float) -> dict | None:
         writer.write(request.encode())
         await writer.drain()
         # a server that accepted the connection exists: give its answer a little longer than the connect
-        raw = await asyncio.wait_for(reader.read(1 << 20), timeout * 3)
+        raw = await asyncio.wait_for(_read_until_close(reader), timeout * 3)
     except (OSError, asyncio.TimeoutError):
         return None
     finally:
@@ -81,6 +81,18 @@ async def _get_json(url: str, timeout: float) -> dict | None:
         return json.loads(body)
     except ValueError:
         return None
+
+
+async def _read_until_close(reader: asyncio.StreamReader, limit: int = 1 << 20) -> bytes:
+    """HTTP/1.0: the answer ends when the server closes (headers and body may come in separate packets)."""
+    chunks, size = [], 0
+    while size < limit:
+        chunk = await reader.read(65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 async def _probe(provider: str, base_url: str, timeout: float) -> LocalServer | None:
