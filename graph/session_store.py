@@ -48,6 +48,14 @@ class SessionStore:
     async def setup(self) -> None:
         await self._execute(SCHEMA)
         await self._execute(INDEX)
+        await self._migrate()
+
+    async def _migrate(self) -> None:
+        """Columns added after a database was created (CREATE TABLE IF NOT EXISTS leaves old tables as they are)."""
+        try:
+            await self._fetch("SELECT approval_mode FROM ml_intern_sessions LIMIT 1")
+        except Exception:
+            await self._execute("ALTER TABLE ml_intern_sessions ADD COLUMN approval_mode TEXT NOT NULL DEFAULT ''")
 
     async def create(self, info: SessionInfo) -> None:
         values = tuple(getattr(info, c) for c in COLUMNS)

@@ -213,3 +213,21 @@ def test_stream_json_lines(db_backend, cli, replay):
     assert {"type", "session_id", "data"} <= set(events[0])
     assert events[-1]["type"] == "turn_complete" and events[-1]["data"]["final_response"] == "streamed"
     assert len({e["session_id"] for e in events}) == 1
+
+
+def test_a_database_from_an_older_version_is_migrated(db_backend, cli, replay):
+    import asyncio
+
+    from graph.checkpointer import open_saver
+    from graph.session_store import store_for
+
+    async def drop_column():
+        async with open_saver() as saver:
+            store = store_for(saver)
+            await store.setup()
+            await store._execute("ALTER TABLE ml_intern_sessions DROP COLUMN approval_mode")
+
+    asyncio.run(drop_column())
+    result = cli("-m", replay([{"content": "still works"}]), "hi")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(cli("sessions", "list", "--json").stdout)[0]["approval_mode"] == "yolo"
