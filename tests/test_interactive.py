@@ -200,8 +200,24 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     chat.expect("edited arguments:")
     chat.expect("Wrote a.txt and b.txt; skipped the command as you asked.")
     session_id = chat.end_of_turn()
+    chat.send("/output 2")  # tool calls are numbered in the chat: #1 the rejected bash, #2 write a.txt
+    chat.expect("#2 write · done")
+    chat.expect(r"Created a\.txt")
+    chat.prompt()
+    chat.send("/show last")
+    chat.expect(r"Created b\.txt")
+    chat.prompt()
+
+    chat.send("one more file")
+    chat.expect("c.txt")
+    chat.expect("approve\\?")
+    chat.child.sendcontrol("c")  # at the approval prompt: reject what is left, the turn goes on
+    chat.expect("rejected the remaining calls")
+    chat.expect("Understood, I did not write c.txt.")
+    chat.end_of_turn()
     chat.child.sendcontrol("d")
     assert chat.exit_code() == 0
+    assert not (workspace / "c.txt").exists()
 
     assert (workspace / "a.txt").read_text() == "hello a\n"
     assert (workspace / "b.txt").read_text() == "edited b\n"
@@ -210,7 +226,9 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     results = {m["tool_call_id"]: m for m in messages if m["role"] == "tool"}
     assert results["b1"]["status"] == "error" and "please use python instead" in results["b1"]["content"]
     assert results["w1"]["status"] == "success" and results["w2"]["status"] == "success"
-    assert messages[-1] == {"role": "ai", "content": "Wrote a.txt and b.txt; skipped the command as you asked."}
+    assert {"role": "ai", "content": "Wrote a.txt and b.txt; skipped the command as you asked."} in messages
+    assert results["w3"]["status"] == "error" and "rejected" in results["w3"]["content"]
+    assert messages[-1] == {"role": "ai", "content": "Understood, I did not write c.txt."}
 
 
 def _gone(pid: int) -> bool:
@@ -226,9 +244,14 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     chat.prompt()
     chat.send("run the long thing")
     chat.expect("42x")  # the tool's log streams while it runs
+    chat.child.send("typed ahead")  # typed while the turn runs: kept for the next prompt
     chat.child.sendintr()
     chat.expect("interrupted —")
     session_id = chat.end_of_turn()
+    chat.expect("typed ahead")
+    chat.send("")  # the prompt already holds the text typed ahead
+    chat.expect("Picking up after the interruption.")
+    assert chat.end_of_turn() == session_id
     chat.send("/exit")
     assert chat.exit_code() == 0
 
@@ -238,19 +261,20 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
         time.sleep(0.1)
     assert _gone(pid), "the command started by the interrupted tool is still running"
     messages = show(session_id, workspace)["messages"]
-    assert messages[-1]["role"] == "tool" and messages[-1]["content"].startswith("Interrupted")
+    assert [m["role"] for m in messages] == ["human", "ai", "tool", "human", "ai"]
+    assert messages[2]["content"].startswith("Interrupted") and messages[3]["content"] == "typed ahead"
 
     resumed = chats("--resume", session_id, cwd=workspace)
     resumed.expect(f"resumed {session_id}")
-    resumed.expect("the last turn was interrupted")
+    resumed.expect("Picking up after the interruption.")  # the recap: the last exchange
     resumed.prompt()
     resumed.send("go on")
-    resumed.expect("Picking up after the interruption.")
+    resumed.expect("Continuing in the resumed session.")
     assert resumed.end_of_turn() == session_id
     resumed.child.sendcontrol("d")
     assert resumed.exit_code() == 0
     roles = [(m["role"], m["content"]) for m in show(session_id, workspace)["messages"]]
-    assert roles[-2:] == [("human", "go on"), ("ai", "Picking up after the interruption.")]
+    assert roles[-2:] == [("human", "go on"), ("ai", "Continuing in the resumed session.")]
 
 
 def test_undo_restores_files(chats, workspace):
@@ -258,12 +282,21 @@ def test_undo_restores_files(chats, workspace):
     chat = chats("--model", replay("interactive_undo.jsonl"), cwd=workspace)
     chat.prompt()
     chat.send("change the notes")
-    chat.expect(r"approval needed \(1/2\)")
+    chat.expect(r"approval needed \(1/3\)")  # plan_tool is read-only: it runs without asking
     chat.expect("approve\\?")
     chat.send("a")  # this call and the rest of the step
+    chat.expect("Rewrite the notes")  # the plan, shown when it changes
+    chat.expect(r"seq 1 30" + GAP + "· done")
+    chat.expect(r"… \d+ more lines · /output 4")
     chat.expect("Changed notes.txt and created new.txt.")
     session_id = chat.end_of_turn()
     assert (workspace / "notes.txt").read_text() == "changed\n" and (workspace / "new.txt").exists()
+    chat.send("/output 4")
+    chat.expect(r"29\s+30")
+    chat.prompt()
+    chat.send("/plan")
+    chat.expect("Create new.txt")
+    chat.prompt()
 
     chat.send("/undo")
     chat.expect("undid: 'change the notes'")
@@ -271,6 +304,9 @@ def test_undo_restores_files(chats, workspace):
     chat.prompt()
     assert (workspace / "notes.txt").read_text() == "original\n"
     assert not (workspace / "new.txt").exists()
+    chat.send("/plan")
+    chat.expect("no plan yet")  # the plan came back with the undone turn
+    chat.prompt()
     chat.send("/undo")
     chat.expect("nothing to undo")
     chat.prompt()
@@ -393,3 +429,34 @@ def test_hf_model_offers_to_paste_a_token(chats, workspace, hub, tmp_path):
     skipped.send("")  # an empty line skips to the set-up screen
     skipped.expect("No model provider is configured")
     assert skipped.exit_code() == 2
+
+
+# -- the pieces a pty cannot pin down easily -----------------------------------------------------
+
+
+def test_streamed_markdown_is_printed_block_by_block_and_never_cuts_a_code_fence():
+    from cli.chat_render import split_markdown
+
+    text = "Intro paragraph.\n\n```python\nx = 1\n\ny = 2\n"  # a blank line inside an open fence
+    done, rest = split_markdown(text)
+    assert done == "Intro paragraph.\n\n" and rest.startswith("```python")
+    done, rest = split_markdown(text + "```\nafter")
+    assert done.endswith("y = 2\n```\n") and rest == "after"
+    assert split_markdown("no newline yet") == ("", "no newline yet")
+
+
+def test_approval_panel_shows_compute_details():
+    from rich.console import Console
+
+    from cli.approval_prompt import approval_panel
+
+    call = {"id": "j1", "name": "hf_jobs", "risk": "remote_compute",
+            "args": {"operation": "run", "script": "train.py"},
+            "details": {"script": "python train.py --epochs 3", "hardware": "a10g-large", "timeout_s": 7200,
+                        "estimated_cost_usd": 3.15}}
+    console = Console(record=True, width=100, color_system=None)
+    console.print(approval_panel(call, 1, 2))
+    text = console.export_text()
+    for piece in ("approval needed (1/2)", "hf_jobs", "remote_compute", "python train.py --epochs 3",
+                  "a10g-large", "2.0 h", "$3.15"):
+        assert piece in text, piece
