@@ -96,7 +96,17 @@ class InputLine:
 
     async def ask(self, question: str | FormattedText, password: bool = False) -> str:
         """A short answer (approval, picker, token). Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
-        return await self.answers.prompt_async(question, is_password=password, handle_sigint=False)
+        if password:  # a fresh session: a secret never lands in any history
+            return await PromptSession(history=InMemoryHistory()).prompt_async(
+                question, is_password=True, handle_sigint=False)
+        return await self.answers.prompt_async(question, handle_sigint=False)
+
+    def abort(self) -> None:
+        """End whatever prompt is open as if Ctrl-D was pressed (the chat is being closed)."""
+        for session in (self.session, self.answers):
+            app = session.app
+            if app.is_running and not app.future.done():
+                app.exit(exception=EOFError())
 
 
 class TerminalModes:

@@ -103,6 +103,8 @@ class ChatApp:
     async def main(self) -> int:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self._on_terminate)
         self._ready = loop.create_future()
         self._closing = asyncio.Event()
         self.terminal.quiet()
@@ -114,7 +116,8 @@ class ChatApp:
             return exit_codes.DONE
         finally:
             await self._shutdown()
-            loop.remove_signal_handler(signal.SIGINT)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
             self.terminal.restore()
 
     async def _start(self) -> int | None:
@@ -126,7 +129,8 @@ class ChatApp:
             raise UserError(str(e)) from None
         resume_info = None
         if self.options.resume or self.options.continue_last:
-            resume_info = await self._find_session(settings)
+            with self.console.status("opening the session…", spinner="dots"):
+                resume_info = await self._find_session(settings)
             model_id = self.options.model or resume_info.model or settings.model_name
             explicit = True
         else:
@@ -215,7 +219,10 @@ class ChatApp:
         return self.deps
 
     async def _shutdown(self) -> None:
-        self.renderer.end()
+        try:
+            self.renderer.end()
+        except OSError:  # the terminal is gone (SIGHUP)
+            pass
         if self.session is not None:
             try:
                 await self.session.finish()
@@ -273,7 +280,7 @@ class ChatApp:
         """Run the turn to its end, answering approvals on the way; then the status line."""
         session = self.session
         doom_answer = None
-        while True:
+        while not self.quit:
             outcome = await self.stream(session.run(prompt, decisions=decisions, doom_answer=doom_answer))
             if outcome.status != "approval_pending" or not outcome.pending or self.quit:
                 break
@@ -335,11 +342,25 @@ class ChatApp:
 
     def _on_sigint(self) -> None:
         if self._pressed_twice():
+            if self.quit and self.cancel_target is not None:
+                # A third press while a cancelled turn is still winding down: leave now.
+                self.terminal.restore()
+                print("\nml-intern: forced exit", file=sys.stderr, flush=True)
+                os._exit(exit_codes.INTERRUPTED)
             self.quit = True
         target = self.cancel_target
         if target is not None and not target.done() and not self._cancel_sent:
             self._cancel_sent = True  # once: a second cancel would cut the runtime's own clean-up short
             target.cancel()
+
+    def _on_terminate(self) -> None:
+        """SIGTERM / SIGHUP (terminal closed): stop the turn cleanly, save, and leave."""
+        self.quit = True
+        target = self.cancel_target
+        if target is not None and not target.done() and not self._cancel_sent:
+            self._cancel_sent = True
+            target.cancel()
+        self.input.abort()
 
     def _pressed_twice(self) -> bool:
         now = time.monotonic()

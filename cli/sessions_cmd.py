@@ -1,4 +1,4 @@
-"""`ml-intern sessions list|show|export|delete|undo`: manage saved sessions without running a model."""
+"""`ml-intern sessions list|show|export|push|delete|undo`: manage saved sessions without running a model."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import typer
 from cli import exit_codes
 
 sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
-                           help="List, show, export, delete or undo saved sessions.")
+                           help="List, show, export, push, delete or undo saved sessions.")
 
 
 @asynccontextmanager
@@ -105,26 +105,54 @@ def show_cmd(session_id: str, as_json: Annotated[bool, typer.Option("--json")] =
     _run(go())
 
 
+async def redacted_trace(session) -> tuple[str, int]:
+    """(JSONL text, number of messages): a session header line, then one line per message, secrets redacted.
+
+    Shared by `export` and `push`, so what is shared is exactly what the user can inspect with export."""
+    from graph.redact import redact
+
+    state = (await session.state()).values
+    lines = [json.dumps(redact({"type": "session", **session.info.to_dict(), "plan": state.get("plan") or [],
+                                "usage": state.get("usage") or {}}), default=str)]
+    lines += [json.dumps(redact({"type": "message", **message_dict(m)}), default=str)
+              for m in state.get("messages", [])]
+    return "\n".join(lines) + "\n", len(lines) - 1
+
+
 @sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
 def export_cmd(session_id: str,
                output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default: stdout).")] = None
                ) -> None:
-    from graph.redact import redact
-
     async def go():
         async with _agent() as agent:
             session = await agent.load_session(session_id)
-            state = (await session.state()).values
-        lines = [json.dumps(redact({"type": "session", **session.info.to_dict(), "plan": state.get("plan") or [],
-                                    "usage": state.get("usage") or {}}), default=str)]
-        lines += [json.dumps(redact({"type": "message", **message_dict(m)}), default=str)
-                  for m in state.get("messages", [])]
-        text = "\n".join(lines) + "\n"
+            text, count = await redacted_trace(session)
         if output:
             Path(output).write_text(text)
-            print(f"exported {len(lines) - 1} messages to {output}", file=sys.stderr)
+            print(f"exported {count} messages to {output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
+
+    _run(go())
+
+
+@sessions_app.command("push", help="Upload a session's redacted trace (as `export` makes it) to a PRIVATE "
+                                   "Hugging Face dataset, default <you>/ml-intern-sessions.")
+def push_cmd(session_id: str,
+             repo: Annotated[Optional[str], typer.Option(help="Dataset repo id (default: <your user>/"
+                                                              "ml-intern-sessions).")] = None) -> None:
+    from cli.sessions_push import push_trace, require_token
+
+    async def go():
+        token = require_token()
+        async with _agent() as agent:
+            session = await agent.load_session(session_id)
+            text, count = await redacted_trace(session)
+            settings = agent.deps.settings
+        url = push_trace(text, session.id, repo, settings, token)  # the sessions database is closed by now
+        print(url)
+        print(f"pushed {count} messages of session {session.id} (secrets redacted) to a private dataset",
+              file=sys.stderr)
 
     _run(go())
 

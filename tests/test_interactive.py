@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import signal
 import threading
 import time
 from pathlib import Path
@@ -277,6 +278,19 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     assert roles[-2:] == [("human", "go on"), ("ai", "Continuing in the resumed session.")]
 
 
+def test_closing_the_terminal_saves_the_interrupted_turn(chats, workspace):
+    chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", cwd=workspace)
+    chat.prompt()
+    chat.send("run the long thing")
+    chat.expect("42x")
+    chat.child.kill(signal.SIGHUP)  # what closing the terminal window sends
+    assert chat.exit_code() == 0
+    sessions = json.loads(run_cli(["sessions", "list", "--json"], cwd=workspace).stdout)
+    assert sessions[0]["status"] == "interrupted"
+    messages = show(sessions[0]["id"], workspace)["messages"]
+    assert messages[-1]["role"] == "tool" and messages[-1]["content"].startswith("Interrupted")
+
+
 def test_undo_restores_files(chats, workspace):
     (workspace / "notes.txt").write_text("original\n")
     chat = chats("--model", replay("interactive_undo.jsonl"), cwd=workspace)
@@ -353,6 +367,21 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     chat.prompt()
     chat.send("/exit")
     assert chat.exit_code() == 0
+
+    latest = chats("--continue", cwd=workspace)  # the most recent session, on its own model
+    latest.expect(f"resumed {forked}")
+    latest.prompt()
+    latest.send("/help")
+    latest.expect("Esc then Enter")
+    latest.prompt()
+    latest.send("/yolo")
+    latest.expect("approval: yolo")
+    latest.prompt()
+    latest.send("/status")
+    latest.expect(r"approval" + GAP + "yolo")
+    latest.prompt()
+    latest.child.sendcontrol("d")
+    assert latest.exit_code() == 0
 
     exported = [json.loads(line) for line in (workspace / "out" / "session.jsonl").read_text().splitlines()]
     assert exported[0]["type"] == "session" and exported[0]["id"] == forked and exported[0]["parent_id"] == first
