@@ -24,6 +24,9 @@ on 127.0.0.1, so tests exercise the request paths, headers and payloads the libr
   docs search and pages, Jobs and scheduled Jobs incl. SSE logs) and the datasets viewer under
   `/datasets-server`. State is plain dicts you can seed or inspect (`hub.repos`, `hub.jobs`...).
   The valid token is `TOKEN` (user "alice", member of org "acme").
+  Jobs a test has to name before they exist (a replay script that follows a job it submits): put
+  ids in `hub.next_job_ids` (handed out in order by the next submissions) and seed `job_logs`,
+  `more_logs` or `finish_after_polls` under those ids; a submission keeps logs seeded for its id.
 - `FakeWeb`: a NON-Hugging-Face host: GitHub REST under `/github`, arXiv HTML under `/arxiv`,
   DuckDuckGo HTML under `/ddg/html/`, SearXNG JSON under `/searx/search`, and `/page` (any text).
   Tests assert the HF token never shows up here.
@@ -264,6 +267,7 @@ class FakeHub(FakeServer):
         self.finish_after_polls: dict[str, int] = {}  # job id -> inspections before it COMPLETES
         self.more_logs: dict[str, list[str]] = {}  # job id -> lines appended one per inspection
         self.scheduled: dict[str, dict[str, Any]] = {}
+        self.next_job_ids: list[str] = []  # ids for the next submitted jobs, in order (else job0001...)
         self.viewer: dict[str, dict[str, Any]] = {}  # dataset -> {"configs": {cfg: {split: {...}}}, "gated": bool}
         self._counter = 0
         self._register()
@@ -329,6 +333,15 @@ class FakeHub(FakeServer):
                 return user
             return json_reply({"type": "user", "name": USER, "orgs": [{"name": o} for o in ORGS],
                                "auth": {"accessToken": {"role": "write"}}})
+
+        @r("GET", rf"/api/{REPO_RE}")
+        def repo_info(req: Request) -> Reply:  # HfApi.repo_info / model_info / dataset_info (no revision)
+            repo = self.repo_for(req)
+            if isinstance(repo, Reply):
+                return repo
+            return json_reply({"id": repo.repo_id, "private": repo.private, "gated": repo.gated,
+                               "sha": repo.branches.get("main"),
+                               "siblings": [{"rfilename": path} for path in sorted(repo.files)]})
 
         # ---- files
         @r("GET", rf"/api/{REPO_RE}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
@@ -581,11 +594,13 @@ class FakeHub(FakeServer):
                 return error_reply(403, f"You don't have the rights to create a repo under {namespace}")
             rtype = body.get("type") or "model"
             repo_id = f"{namespace}/{body['name']}"
-            if (rtype, repo_id) in self.repos:
-                return error_reply(409, "You already created this repo")
-            self.add_repo(repo_id, repo_type=rtype, private=body.get("visibility") == "private")
             prefix = "" if rtype == "model" else f"{rtype}s/"
-            return json_reply({"url": f"{self.url}/{prefix}{repo_id}", "name": repo_id})
+            url = f"{self.url}/{prefix}{repo_id}"
+            if (rtype, repo_id) in self.repos:  # the Hub's 409 names the repo's url: create_repo(exist_ok) reads it
+                return json_reply({"error": "You already created this repo", "url": url}, 409,
+                                  {"X-Error-Message": "You already created this repo"})
+            self.add_repo(repo_id, repo_type=rtype, private=body.get("visibility") == "private")
+            return json_reply({"url": url, "name": repo_id})
 
         @r("PUT", rf"/api/{REPO_RE}/settings")
         def repo_settings(req: Request) -> Reply:
@@ -674,8 +689,9 @@ class FakeHub(FakeServer):
             if (denied := namespace_check(req)) is not None:
                 return denied
             spec = req.json()
-            job_id = f"job{self._next():04d}"
-            job = self.add_job(job_id, stage="SCHEDULING", namespace=req.group("ns"), flavor=spec["flavor"])
+            job_id = self.next_job_ids.pop(0) if self.next_job_ids else f"job{self._next():04d}"
+            job = self.add_job(job_id, stage="SCHEDULING", namespace=req.group("ns"), flavor=spec["flavor"],
+                               logs=self.job_logs.get(job_id))
             job.update(dockerImage=spec.get("dockerImage"), spaceId=spec.get("spaceId"), command=spec["command"],
                        environment=spec.get("environment", {}), labels=spec.get("labels", {}),
                        secrets={k: None for k in spec.get("secrets", {})})
@@ -1070,7 +1086,7 @@ if pytest is not None:
         monkeypatch.setenv("HF_TOKEN", TOKEN)
         monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-stored-token"))
         workspace = tmp_path / "ws"
-        workspace.mkdir()
+        workspace.mkdir(exist_ok=True)  # the same folder as conftest's `workspace` (and `cli`) fixture
         with FakeHub() as hub, FakeWeb() as web:
             yield HfEnv(hub, web, settings_for(hub, web), workspace)
             leaked = [r for r in web.requests
