@@ -419,7 +419,8 @@ async def _edit(args: EditArgs, ctx: ToolContext) -> ToolResult:
         spans, loose = _loose_spans(text, old), True
     if not spans:
         raise ToolError(
-            f"old_str was not found in {shown}. Read the file again and copy the text exactly.{_not_found_hint(text, old)}"
+            f"old_str was not found in {shown}. Read the file again and copy the text exactly."
+            + _not_found_hint(text, old)
         )
     if len(spans) > 1 and not args.replace_all:
         where = ", ".join(str(_line_of(text, s.start)) for s in spans[:10])

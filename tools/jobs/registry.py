@@ -40,7 +40,7 @@ class JobRecord:
     gpus: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "JobRecord":
+    def from_dict(cls, data: dict) -> JobRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -189,7 +189,9 @@ async def _follow(directory: Path, path: Path, timeout_s: float, ctx: ToolContex
             if status in registry.TERMINAL:
                 return status, ""
             if time.monotonic() >= deadline:
-                return status, f" (still {status} after following for {timeout_s:g} s; call logs again to keep watching)"
+                return status, (
+                    f" (still {status} after following for {timeout_s:g} s; call logs again to keep watching)"
+                )
             await asyncio.sleep(_FOLLOW_POLL_S)
     finally:
         streamer.flush(final=True)
