@@ -51,6 +51,9 @@ class TextRenderer:
             for call in data.calls:
                 _err(f"  {call.get('id')}: {call.get('name')} {json.dumps(call.get('args'))[:200]} "
                      f"(risk: {call.get('risk')})")
+                details = {k: v for k, v in (call.get("details") or {}).items() if v not in (None, "", [], {})}
+                if details:  # e.g. hardware and estimated cost of a job: what the user is agreeing to pay
+                    _err("    " + ", ".join(f"{k}: {' '.join(str(v).split())}" for k, v in details.items()))
             _err(f"continue with: ml-intern --resume {session_id} --approve all   "
                  f"(or --approve CALL_ID / --reject CALL_ID=feedback)")
 

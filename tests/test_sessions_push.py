@@ -60,8 +60,8 @@ def test_push_uploads_the_redacted_trace_to_a_private_dataset(cli, hf_env, sessi
     repo = hub.repos[("dataset", "alice/ml-intern-sessions")]
     assert repo.private is True
     uploaded = repo.files[path].decode()
-    for secret in (PATTERN_SECRET, hub.token, ODD_KEY):
-        assert all(secret.encode() not in r.body for r in hub.requests), f"{secret} reached the Hub"
+    for secret in (PATTERN_SECRET, hub.token, ODD_KEY):  # not in the file (sent base64), nor in any request body
+        assert secret not in uploaded and all(secret.encode() not in r.body for r in hub.requests), secret
     lines = [json.loads(line) for line in uploaded.splitlines()]
     assert lines[0]["type"] == "session" and lines[0]["id"] == session_id and lines[0]["title"] == "share me"
     assert [(m["role"], m["content"]) for m in lines[1:]] == [
