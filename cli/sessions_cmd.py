@@ -139,8 +139,8 @@ def export_cmd(session_id: str,
 @sessions_app.command("push", help="Upload a session's redacted trace (as `export` makes it) to a PRIVATE "
                                    "Hugging Face dataset, default <you>/ml-intern-sessions.")
 def push_cmd(session_id: str,
-             repo: Annotated[Optional[str], typer.Option(help="Dataset repo id (default: <your user>/"
-                                                              "ml-intern-sessions).")] = None) -> None:
+             repo: Annotated[Optional[str], typer.Option(help="Dataset repo: org/name, or a name under your "
+                                                              "user (default: ml-intern-sessions).")] = None) -> None:
     from cli.sessions_push import push_trace, require_token
 
     async def go():
