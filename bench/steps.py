@@ -72,7 +72,7 @@ def run(quick: bool) -> Section:
                                   note="includes the turn's start and end"))
     section.figures.append(Figure(f"growth: wall at {longest:,} / at 10 steps", ratios, "x", "flat (~1x)"))
     section.figures.append(Figure(f"growth: CPU at {longest:,} / at 10 steps", cpu_ratios, "x", "flat (~1x)"))
-    section.figures.append(Figure("slope of per-step CPU", slopes, "ms per 1k steps", "~0",
+    section.figures.append(Figure("slope of per-step CPU", slopes, "ms/1k steps", "~0",
                                   note="least squares over every step of the run"))
     section.checks.append(Check(
         f"per-step CPU at {longest} steps / at 10 steps (best of {repeats})", min(cpu_ratios), FLATNESS_LIMIT,
