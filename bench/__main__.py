@@ -1,4 +1,4 @@
-"""Run the benchmark suite: `uv run python -m bench` (full, ~5-10 min on 2 cores, writes the README
+"""Run the benchmark suite: `uv run python -m bench` (full, ~3-5 min on 2 cores, writes the README
 results) or `uv run python -m bench --quick` (< 60 s, the CI gates; exits 1 when a gate is broken).
 
 Prints one markdown table per benchmark (median and min-max over repeated runs) and saves the raw
