@@ -1,26 +1,20 @@
 """`ml-intern sessions push`: share a session's redacted trace in a PRIVATE Hugging Face dataset repo.
 
-Nothing leaves the machine unless the user runs this command. What is uploaded is the trace
-`sessions export` writes (secrets redacted by pattern), with the literal values of the secrets this
-process knows blanked as well (the HF token in use, *_KEY / *_TOKEN / *_SECRET / *_PASSWORD
-environment variables): a key of a shape no pattern knows still never reaches the Hub. The repo is
+Nothing leaves the machine unless the user runs this command. What is uploaded is exactly the
+trace `sessions export` writes (graph/redact.py: token patterns and the literal values of the secrets
+this process holds). The repo is
 created private; an existing repo that is not private is refused rather than leaking the trace.
 The token goes only to the configured endpoint (settings.extra["hf_endpoint"], else HF_ENDPOINT).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from typing import Any
 
 from cli import exit_codes
 from cli.bootstrap import UserError
 
 DEFAULT_REPO_NAME = "ml-intern-sessions"
-SECRET_ENV_NAME = re.compile(r"(?i)(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
-MIN_SECRET_CHARS = 8  # shorter values ("1", "true") are settings, and blanking them would garble the trace
 
 
 def require_token() -> str:
@@ -31,32 +25,6 @@ def require_token() -> str:
     if not token:
         raise UserError(f"pushing a session needs a Hugging Face token: {LOGIN_HINT}")
     return token
-
-
-def known_secrets(token: str) -> list[str]:
-    """Secret values this process holds, longest first (a secret containing another is blanked whole)."""
-    values = {token}
-    values.update(value for name, value in os.environ.items()
-                  if SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_SECRET_CHARS)
-    return sorted((v.strip() for v in values if v.strip()), key=len, reverse=True)
-
-
-def scrub(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v, secrets) for v in value]
-    return value
-
-
-def scrub_trace(text: str, secrets: list[str]) -> str:
-    """Blank known secret values inside every JSON value of the trace (never in its structure)."""
-    lines = [json.dumps(scrub(json.loads(line), secrets)) for line in text.splitlines() if line.strip()]
-    return "\n".join(lines) + "\n"
 
 
 def _hub_failure(exc: Exception, repo_id: str, endpoint: str) -> UserError:
@@ -92,7 +60,7 @@ def push_trace(text: str, session_id: str, repo: str | None, settings: Any, toke
         if api.repo_info(repo_id, repo_type="dataset").private is not True:
             raise UserError(f"{repo_id} is not a private dataset: session traces only go to private repos (make it "
                             "private in its settings on the Hub, or pass another --repo)")
-        api.upload_file(path_or_fileobj=scrub_trace(text, known_secrets(token)).encode(), path_in_repo=path,
+        api.upload_file(path_or_fileobj=text.encode(), path_in_repo=path,
                         repo_id=repo_id, repo_type="dataset", commit_message=f"ml-intern session {session_id}")
     except UserError:
         raise

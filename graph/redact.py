@@ -1,9 +1,19 @@
-"""Secret redaction for anything that leaves the machine or the session (exports, shared traces)."""
+"""Secret redaction for anything that leaves the machine or the session (exports, shared traces).
+
+Two layers: patterns for the shapes of known tokens, and the literal values of the secrets this
+process holds (environment variables named *_KEY, *_TOKEN, *_SECRET, ...), so a key of a shape no
+pattern knows is still blanked.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+SECRET_ENV_NAME = re.compile(r"(?i)(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
+MIN_SECRET_CHARS = 8  # shorter values ("1", "true") are settings; blanking them would garble the text
 
 _PATTERNS = [
     (re.compile(r"\bhf_[A-Za-z0-9]{20,}\b"), "hf_***"),
@@ -16,18 +26,28 @@ _PATTERNS = [
 ]
 
 
-def redact_text(text: str) -> str:
+def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
+    """Secret values this process holds, longest first (a secret containing another is blanked whole)."""
+    values = {v for v in extra if v}
+    values.update(value for name, value in os.environ.items()
+                  if SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_SECRET_CHARS)
+    return sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
+
+
+def redact_text(text: str, secrets: Sequence[str] = ()) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
 
 
-def redact(value: Any) -> Any:
+def redact(value: Any, secrets: Sequence[str] = ()) -> Any:
     """Redact secrets in strings anywhere inside a JSON-like value."""
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, secrets)
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items()}
+        return {k: redact(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [redact(v, secrets) for v in value]
     return value
