@@ -74,7 +74,7 @@ async def wait_file(path: Path, timeout_s: float = 20) -> None:
 def _gone(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except OSError:  # no such file, or the process vanished while we read it
         return True
     return stat[stat.rfind(")") + 2] in "ZX"
 

@@ -41,7 +41,7 @@ def _gone(pid: int) -> bool:
     """Dead, or a zombie waiting for a reaper (this container's init does not reap)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    except OSError:  # no such file, or the process vanished while we read it
         return True
     return stat[stat.rfind(")") + 2] in "ZX"
 
