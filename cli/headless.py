@@ -73,7 +73,7 @@ def run_headless(options: HeadlessOptions) -> int:
 
 
 async def open_session(agent, options: HeadlessOptions):
-    from graph.session import SessionNotFound
+    from graph.session_store import SessionNotFound
 
     try:
         if options.resume:

@@ -39,9 +39,21 @@ async def _agent():
         raise UserError(str(e), exit_codes.AGENT_ERROR) from None
 
 
+@asynccontextmanager
+async def _store():
+    from cli.bootstrap import UserError
+    from graph.checkpointer import DatabaseError, open_session_store
+
+    try:
+        async with open_session_store() as store:
+            yield store
+    except DatabaseError as e:
+        raise UserError(str(e), exit_codes.AGENT_ERROR) from None
+
+
 def _run(coro) -> None:
     from cli.bootstrap import UserError
-    from graph.session import SessionNotFound
+    from graph.session_store import SessionNotFound
 
     try:
         asyncio.run(coro)
@@ -70,8 +82,8 @@ def message_dict(message) -> dict:
 def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
              limit: Annotated[Optional[int], typer.Option(help="Show at most N sessions.")] = None) -> None:
     async def go():
-        async with _agent() as agent:
-            infos = await agent.store.list(limit=limit)
+        async with _store() as store:
+            infos = await store.list(limit=limit)
         if as_json:
             print(json.dumps([i.to_dict() for i in infos], indent=1))
             return

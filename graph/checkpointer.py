@@ -52,8 +52,21 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
             yield saver
         return
 
-    import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    async with _sqlite(home) as conn:
+        saver = AsyncSqliteSaver(conn)
+        try:
+            await saver.setup()
+        except Exception as e:
+            raise DatabaseError(f"the sessions database {sqlite_path(home)} is unusable: {e} "
+                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+        yield saver
+
+
+@asynccontextmanager
+async def _sqlite(home: Path | None = None) -> AsyncIterator:
+    import aiosqlite
 
     path = sqlite_path(home)
     try:
@@ -67,14 +80,33 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=30000")
-            saver = AsyncSqliteSaver(conn)
-            await saver.setup()
         except Exception as e:
             raise DatabaseError(f"the sessions database {path} is unusable: {e} "
                                 "(move it away or set ML_INTERN_HOME to another folder)") from None
-        yield saver
+        yield conn
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def open_session_store(home: Path | None = None) -> AsyncIterator:
+    """Just the session list, without LangGraph: what `sessions list` needs, fast."""
+    from graph.session_store import SqliteSessionStore, store_for
+
+    if database_url():
+        async with open_saver(home) as saver:
+            store = store_for(saver)
+            await store.setup()
+            yield store
+        return
+    async with _sqlite(home) as conn:
+        store = SqliteSessionStore(conn)
+        try:
+            await store.setup()
+        except Exception as e:
+            raise DatabaseError(f"the sessions database {sqlite_path(home)} is unusable: {e} "
+                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+        yield store
 
 
 @asynccontextmanager

@@ -36,16 +36,12 @@ from graph.events import (
     UndoComplete,
     parse_event,
 )
-from graph.session_store import SessionInfo, SessionStore, store_for
+from graph.session_store import SessionInfo, SessionNotFound, SessionStore, store_for
 from nodes.execute_tools import interrupted_results
 from tools.base import restore_file_changes
 
 FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None,
               "overflow_retry": False}
-
-
-class SessionNotFound(Exception):
-    pass
 
 
 def is_user_turn(message: BaseMessage) -> bool:

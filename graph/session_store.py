@@ -15,6 +15,10 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_sessions (
 INDEX = "CREATE INDEX IF NOT EXISTS ml_intern_sessions_updated ON ml_intern_sessions (updated_at DESC)"
 
 
+class SessionNotFound(Exception):
+    pass
+
+
 @dataclass
 class SessionInfo:
     id: str
