@@ -249,7 +249,7 @@ async def test_run_refuses_bad_requests(ctx, tmp_path):
         await jobs(ctx, operation="run", command="true", dependencies=["--index-url=http://evil"])
     with pytest.raises(ToolError, match="No job 'nope'"):
         await jobs(ctx, operation="logs", job_id="nope")
-    with pytest.raises(ToolError, match="job_id is required"):
+    with pytest.raises(ToolError, match="started no job yet"):
         await jobs(ctx, operation="cancel")
     assert "No jobs yet" in await jobs(ctx, operation="ps")
 
@@ -282,3 +282,25 @@ def test_risk_depends_on_the_operation():
     for op in ("ps", "logs", "inspect"):
         assert tool.assessment({"operation": op}).risk == "read_only"
     assert tool.timeout_for({"operation": "logs", "follow": True, "follow_timeout_s": 3000}, 600) > 3000
+
+
+async def test_logs_without_job_id_reads_this_sessions_last_job(tmp_path, monkeypatch):
+    """A replayed or resumed session can follow 'its' job without knowing the random id."""
+    from configs.schema import AgentConfig
+    from tools.base import ToolContext
+    from tools.jobs.tool import tools as job_tools
+
+    monkeypatch.setenv("ML_INTERN_HOME", str(tmp_path / "home"))
+    tool = job_tools(AgentConfig())[0]
+    ws = tmp_path / "ws"
+    ws.mkdir()
+
+    def ctx(session):
+        return ToolContext(workspace=ws, session_dir=tmp_path / "home" / "sessions" / session, call_id="c",
+                           settings=AgentConfig())
+
+    run = tool.args_model.model_validate
+    await tool.handler(run({"operation": "run", "command": "echo mine"}), ctx("s1"))
+    await tool.handler(run({"operation": "run", "command": "echo theirs"}), ctx("s2"))
+    result = await tool.handler(run({"operation": "logs", "follow": True, "follow_timeout_s": 20}), ctx("s1"))
+    assert "mine" in result.content and "theirs" not in result.content

@@ -80,6 +80,7 @@ async def start_job(
     dependencies: list[str] | None = None,
     gpus: list[str] | None = None,
     home: Path | None = None,
+    session: str | None = None,
 ) -> tuple[Path, JobRecord]:
     """Record and launch a job; returns once it runs (or failed to start). `env` is the job's
     whole environment: it reaches the job through the runner's process, never the disk."""
@@ -93,6 +94,7 @@ async def start_job(
         timeout_s=timeout_s,
         dependencies=list(dependencies or []),
         gpus=list(gpus or []),
+        session=session,
     )
     registry.save(directory, record)
     with registry.log_path(directory).open("ab") as log:

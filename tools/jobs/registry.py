@@ -38,6 +38,7 @@ class JobRecord:
     exit_code: int | None = None  # negative: killed by that signal
     error: str | None = None
     gpus: list[str] = field(default_factory=list)
+    session: str | None = None  # the agent session that started it: "the last job" means this session's
 
     @classmethod
     def from_dict(cls, data: dict) -> JobRecord:
@@ -86,6 +87,15 @@ def all_records(home: Path | None = None) -> list[JobRecord]:
             except (OSError, ValueError, TypeError):
                 continue
     return sorted(records, key=lambda r: r.created_at, reverse=True)
+
+
+def latest(session: str, home: Path | None = None) -> tuple[Path, JobRecord] | None:
+    """The most recent job started by `session`."""
+    root = home or jobs_home()
+    for record in all_records(root):
+        if record.session == session:
+            return root / record.id, record
+    return None
 
 
 def find(job_id: str, home: Path | None = None) -> tuple[Path, JobRecord] | None:

@@ -43,7 +43,8 @@ class JobsArgs(BaseModel):
         None, gt=0, description=f"run: stop the job after this many seconds (default {DEFAULT_TIMEOUT_S})."
     )
     hardware: str = Field("local", description="run: only 'local' (this machine). Hugging Face hardware: hf_jobs.")
-    job_id: str | None = Field(None, description="logs/inspect/cancel: the job id (a unique prefix is enough).")
+    job_id: str | None = Field(None, description="logs/inspect/cancel: the job id (a unique prefix is enough; "
+                                  "omitted: the last job this session started).")
     tail: int = Field(100, ge=1, le=MAX_TAIL, description="logs: how many last lines to return.")
     follow: bool = Field(False, description="logs: stream new output until the job ends or follow_timeout_s passes.")
     follow_timeout_s: int = Field(60, ge=1, le=3600, description="logs: how long to follow at most.")
@@ -68,9 +69,12 @@ def _gpu_line(gpus: list[str]) -> str:
     return "GPUs: " + ("; ".join(gpus) if gpus else "none detected (CPU only)")
 
 
-def _lookup(job_id: str | None) -> tuple[Path, registry.JobRecord]:
+def _lookup(job_id: str | None, ctx: ToolContext) -> tuple[Path, registry.JobRecord]:
     if not job_id:
-        raise ToolError("job_id is required for this operation; list jobs with operation='ps'.")
+        found = registry.latest(ctx.session_dir.name)
+        if found is None:
+            raise ToolError("This session has started no job yet: give job_id (list jobs with operation='ps').")
+        return found
     found = registry.find(job_id)
     if found is None:
         raise ToolError(f"No job '{job_id}' (or the prefix is ambiguous); list jobs with operation='ps'.")
@@ -116,6 +120,7 @@ async def _run(args: JobsArgs, ctx: ToolContext) -> str:
         timeout_s=timeout_s,
         dependencies=deps,
         gpus=gpus,
+        session=ctx.session_dir.name,
     )
     status = registry.live_status(record)
     if record.pid is None and status in registry.TERMINAL:  # it never started
@@ -151,7 +156,7 @@ async def _ps(args: JobsArgs, ctx: ToolContext) -> str:
 
 
 async def _logs(args: JobsArgs, ctx: ToolContext) -> str:
-    directory, record = _lookup(args.job_id)
+    directory, record = _lookup(args.job_id, ctx)
     path = registry.log_path(directory)
     status = registry.live_status(record)
     note = ""
@@ -198,7 +203,7 @@ async def _follow(directory: Path, path: Path, timeout_s: float, ctx: ToolContex
 
 
 async def _inspect(args: JobsArgs, ctx: ToolContext) -> str:
-    directory, record = _lookup(args.job_id)
+    directory, record = _lookup(args.job_id, ctx)
     data = asdict(record)
     data["status"] = registry.live_status(record)
     for key in ("created_at", "started_at", "ended_at"):
@@ -211,7 +216,7 @@ async def _inspect(args: JobsArgs, ctx: ToolContext) -> str:
 
 
 async def _cancel(args: JobsArgs, ctx: ToolContext) -> str:
-    directory, record = _lookup(args.job_id)
+    directory, record = _lookup(args.job_id, ctx)
     status = registry.live_status(record)
     if status in registry.TERMINAL:
         return f"{_outcome(record, status)}: already finished, nothing to cancel."
