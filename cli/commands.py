@@ -95,3 +95,23 @@ def doctor_cmd(workspace: str = typer.Option(".", help="Workspace folder to chec
     from cli.doctor_cmd import run_doctor
 
     raise typer.Exit(run_doctor(Path(workspace).resolve(), config, online=not offline))
+
+
+@commands_app.command("example", help="Replay a recorded example session into a fresh workspace (no key needed).")
+def example_cmd(name: str = typer.Argument(None, help="Example name; omit to list them."),
+                workspace: str = typer.Option(None, help="Folder to run it in (default: ./ml-intern-examples/...)."),
+                model: str = typer.Option(None, "--model", "-m", help="Give the task to this model instead of "
+                                          "replaying the recording.")) -> None:
+    import sys
+
+    from cli.bootstrap import UserError
+    from cli.example_cmd import describe, run_example
+
+    if not name:
+        print(describe())
+        return
+    try:
+        raise typer.Exit(run_example(name, workspace, model))
+    except UserError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(e.code)

@@ -14,7 +14,7 @@ import typer
 from cli import exit_codes
 
 VERSION = "0.1.0"
-SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor"}
+SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor", "example"}
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]})

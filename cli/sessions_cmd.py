@@ -193,6 +193,6 @@ def undo_cmd(session_id: str) -> None:
             raise typer.Exit(exit_codes.USAGE)
         print(f"undid the turn: {result.removed_prompt[:100]!r}")
         for path in result.restored_files:
-            print(f"  restored {path}")
+            print(f"  reverted {path}")
 
     _run(go())
