@@ -59,9 +59,13 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
         try:
             await saver.setup()
         except Exception as e:
-            raise DatabaseError(f"the sessions database {sqlite_path(home)} is unusable: {e} "
-                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+            raise _unusable(sqlite_path(home), e) from None
         yield saver
+
+
+def _unusable(path: Path, error: Exception) -> DatabaseError:
+    return DatabaseError(f"the sessions database {path} is unusable: {error} "
+                         "(move it away or set ML_INTERN_HOME to another folder)")
 
 
 @asynccontextmanager
@@ -81,8 +85,7 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=30000")
         except Exception as e:
-            raise DatabaseError(f"the sessions database {path} is unusable: {e} "
-                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+            raise _unusable(path, e) from None
         yield conn
     finally:
         await conn.close()
@@ -104,8 +107,7 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
         try:
             await store.setup()
         except Exception as e:
-            raise DatabaseError(f"the sessions database {sqlite_path(home)} is unusable: {e} "
-                                "(move it away or set ML_INTERN_HOME to another folder)") from None
+            raise _unusable(sqlite_path(home), e) from None
         yield store
 
 
