@@ -41,11 +41,15 @@ def home_dir() -> Path:
 
 def run_interactive(options: HeadlessOptions) -> int:
     console = Console(highlight=False)
+    app = ChatApp(options, console)
     try:
-        return asyncio.run(ChatApp(options, console).main())
+        return asyncio.run(app.main())
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         return e.code
+    except Exception as e:  # a bug: one line and a log file, never a traceback on the screen
+        print(f"ml-intern: internal error: {type(e).__name__}: {e} (details in {app._log(e)})", file=sys.stderr)
+        return exit_codes.AGENT_ERROR
 
 
 async def in_daemon_thread(fn, *args):
@@ -127,6 +131,12 @@ class ChatApp:
             settings = load_config(self.options.config)
         except ConfigError as e:
             raise UserError(str(e)) from None
+        # The mistakes build_deps would find in the worker thread, found before the prompt shows.
+        workspace = Path(self.options.workspace or ".").expanduser().resolve()
+        if not workspace.is_dir():
+            raise UserError(f"workspace folder not found: {workspace} (pass an existing folder to --workspace)")
+        if self.options.max_iterations is not None and self.options.max_iterations < 1:
+            raise UserError("--max-iterations must be at least 1")
         resume_info = None
         if self.options.resume or self.options.continue_last:
             with self.console.status("opening the session…", spinner="dots"):
@@ -143,7 +153,12 @@ class ChatApp:
         approval = self.options.approval or settings.approval.mode or "ask"
         self._banner(model_id, approval)
         if resume_info is not None:
-            await self.switch_to(resume_info.id)
+            try:
+                await self.switch_to(resume_info.id)
+            except (UserError, asyncio.CancelledError):
+                raise
+            except Exception as e:
+                self.internal_error(e)
         return None
 
     def _banner(self, model_id: str, approval: str) -> None:
@@ -232,6 +247,8 @@ class ChatApp:
                 pass
         if self._closing is not None:
             self._closing.set()
+        if self._ready is not None and self._ready.done() and not self._ready.cancelled():
+            self._ready.exception()  # a failed start was already reported (or never needed)
         if self._engine_task is not None:
             if not self._ready.done():
                 self._engine_task.cancel()  # quitting while it loads: do not wait for the imports
@@ -417,7 +434,7 @@ class ChatApp:
 
     async def switch_to(self, session_id: str) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval."""
-        from graph.session import SessionNotFound
+        from graph.session_store import SessionNotFound
         from models.errors import ModelConfigError
         from models.factory import check_model_id
 
