@@ -26,6 +26,7 @@ from rich.text import Text
 KEY_ARGS = ("command", "path", "paths", "url", "query", "repo_id", "operation", "script", "pattern", "job_id",
             "server", "dataset", "id")
 PREVIEW_LINES = 4
+MAX_KEPT_LOG_LINES = 5000
 MARKS = {"done": ("✓", "green"), "failed": ("✗", "red"), "rejected": ("⊘", "yellow"),
          "interrupted": ("⏹", "magenta")}
 STATE_WORDS = {"done": "done", "failed": "failed", "rejected": "rejected", "interrupted": "interrupted"}
@@ -107,7 +108,8 @@ class ToolView:
     elapsed: float | None = None
     output: str = ""
     full_output_path: str | None = None
-    log: deque = field(default_factory=lambda: deque(maxlen=5))
+    log: deque = field(default_factory=lambda: deque(maxlen=5))  # shown under the spinner
+    streamed: list[str] = field(default_factory=list)  # every log line (kept for an interrupted call)
     spinner: Spinner = field(default_factory=lambda: Spinner("dots", style="cyan"))
     printed: bool = False
 
@@ -117,7 +119,7 @@ class ToolView:
                 return Path(self.full_output_path).read_text(errors="replace")
             except OSError:
                 pass
-        return self.output
+        return self.output or "\n".join(self.streamed)
 
 
 class _Tail:
@@ -129,6 +131,28 @@ class _Tail:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = console.render_lines(self.renderable, options, pad=False)
         for line in lines[-self.max_lines:]:
+            yield from line
+            yield Segment.line()
+
+
+class _Trimmed:
+    """A renderable without its leading and trailing blank lines (so streamed blocks get even spacing)."""
+
+    def __init__(self, renderable):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = console.render_lines(self.renderable, options, pad=False)
+
+        def blank(line) -> bool:
+            return all(not seg.text.strip() and not (seg.style and seg.style.bgcolor) for seg in line)
+
+        start, end = 0, len(lines)
+        while start < end and blank(lines[start]):
+            start += 1
+        while end > start and blank(lines[end - 1]):
+            end -= 1
+        for line in lines[start:end]:
             yield from line
             yield Segment.line()
 
@@ -226,6 +250,8 @@ class ChatRenderer:
         view = self.tools.get(event.tool_call_id or "")
         if view is not None and view.state == "running":
             view.log.append(event.line.rstrip()[:500])
+            if len(view.streamed) < MAX_KEPT_LOG_LINES:
+                view.streamed.append(event.line.rstrip())
         else:
             prefix = "" if event.agent == "main" else f"[{event.agent}] "
             self._print(Text(f"  {prefix}{event.line}", style="dim"))
@@ -279,6 +305,8 @@ class ChatRenderer:
         self._print(self._tool_text(view, mark=True, extra=f"  · {STATE_WORDS.get(state, state)}{took}"))
         if state in ("done", "failed") and view.name != "plan_tool":
             self._print(self._preview(view))
+        elif state == "interrupted" and view.streamed:  # what it printed before it was stopped
+            self._print(self._preview(view, "\n".join(view.streamed)))
 
     def rejected(self, call: dict[str, Any], feedback: str = "") -> None:
         """A call the user turned down at the approval prompt (it never runs, so no engine event)."""
@@ -350,8 +378,8 @@ class ChatRenderer:
         text.no_wrap, text.overflow = True, "ellipsis"
         return text
 
-    def _preview(self, view: ToolView) -> Text:
-        lines = view.output.strip("\n").splitlines()
+    def _preview(self, view: ToolView, output: str | None = None) -> Text:
+        lines = (view.output if output is None else output).strip("\n").splitlines()
         style = "red" if view.state == "failed" else "dim"
         shown = [line[: max(self.console.width - 6, 20)] for line in lines[:PREVIEW_LINES]]
         text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
@@ -368,7 +396,7 @@ class ChatRenderer:
 
             if self.blocks:
                 self._print()
-            self._print(Markdown(done.strip("\n")))
+            self._print(_Trimmed(Markdown(done.strip("\n"))))
             self.blocks += 1
         self.text = rest
 
