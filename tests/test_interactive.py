@@ -277,6 +277,23 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     assert roles[-2:] == [("human", "go on"), ("ai", "Continuing in the resumed session.")]
 
 
+def test_ctrl_c_twice_mid_answer_keeps_the_partial_answer_and_quits(chats, workspace):
+    chat = chats("--model", replay("interactive_partial.jsonl"), cwd=workspace)
+    chat.prompt()
+    chat.send("recite")
+    chat.expect("gamma")
+    # Ctrl-C twice within a second, mid-answer: stop the turn and quit. (A pause, like a person's: two
+    # SIGINTs raised at the same instant merge into one.)
+    chat.child.sendintr()
+    time.sleep(0.2)
+    chat.child.sendintr()
+    assert chat.exit_code() == 0
+    session_id = json.loads(run_cli(["sessions", "list", "--json"], cwd=workspace).stdout)[0]["id"]
+    answer = show(session_id, workspace)["messages"][-1]
+    assert answer["role"] == "ai" and answer["content"].startswith("alpha beta gamma")
+    assert answer["content"].endswith("[interrupted]") and "omega" not in answer["content"]
+
+
 def test_closing_the_terminal_saves_the_interrupted_turn(chats, workspace):
     chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", cwd=workspace)
     chat.prompt()
