@@ -238,8 +238,9 @@ class ChatRenderer:
         self.blocks = 0
 
     def on_tool_call(self, event) -> None:
-        if event.tool_call_id in self.tools:
-            return
+        known = self.tools.get(event.tool_call_id)
+        if known is not None and known.state == "running":
+            return  # the same call announced twice; ids repeat only across turns (scripted models)
         view = ToolView(len(self.order) + 1, event.tool_call_id, event.name, dict(event.args), agent=event.agent)
         self.tools[event.tool_call_id] = view
         self.order.append(view)
@@ -359,8 +360,11 @@ class ChatRenderer:
             return self.order[-1]
         if ref.isdigit() and 1 <= int(ref) <= len(self.order):
             return self.order[int(ref) - 1]
-        matches = [v for v in self.order if v.call_id == ref] or [v for v in self.order if v.call_id.startswith(ref)]
-        return matches[0] if len(matches) == 1 else None
+        exact = [v for v in self.order if v.call_id == ref]
+        if exact:
+            return exact[-1]
+        matches = [v for v in self.order if v.call_id.startswith(ref)]
+        return matches[-1] if len({v.call_id for v in matches}) == 1 else None
 
     # -- helpers -----------------------------------------------------------------------------
 
