@@ -112,6 +112,7 @@ class ToolView:
     streamed: list[str] = field(default_factory=list)  # every log line (kept for an interrupted call)
     spinner: Spinner = field(default_factory=lambda: Spinner("dots", style="cyan"))
     printed: bool = False
+    rejected_here: bool = False  # turned down at our approval prompt (its reason is already on screen)
 
     def full_output(self) -> str:
         if self.full_output_path:
@@ -171,6 +172,7 @@ class ChatRenderer:
         self.plan: list[dict[str, Any]] | None = None
         self.last_usage: dict[str, Any] = {}
         self.busy = Spinner("dots", text=Text("thinking…", style="dim"), style="cyan")
+        self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
 
     # -- the live region -------------------------------------------------------------------
@@ -218,6 +220,8 @@ class ChatRenderer:
             method(event)
 
     def on_processing(self, event) -> None:
+        if event.prompt:  # a new user turn (a continuation after approvals has no prompt)
+            self.turn_calls = set()
         self.begin()
 
     def on_assistant_chunk(self, event) -> None:
@@ -238,9 +242,9 @@ class ChatRenderer:
         self.blocks = 0
 
     def on_tool_call(self, event) -> None:
-        known = self.tools.get(event.tool_call_id)
-        if known is not None and known.state == "running":
-            return  # the same call announced twice; ids repeat only across turns (scripted models)
+        if event.tool_call_id in self.turn_calls:
+            return  # already on screen (e.g. rejected at the prompt, then announced by the engine)
+        self.turn_calls.add(event.tool_call_id)
         view = ToolView(len(self.order) + 1, event.tool_call_id, event.name, dict(event.args), agent=event.agent)
         self.tools[event.tool_call_id] = view
         self.order.append(view)
@@ -263,6 +267,8 @@ class ChatRenderer:
             return
         view.output = event.content
         view.full_output_path = event.full_output_path
+        if view.state == "rejected" and not view.rejected_here and event.content.strip():
+            self._print(Text(f"    {event.content.strip().splitlines()[0][:300]}", style="yellow"))
 
     def on_tool_state_change(self, event) -> None:
         view = self.tools.get(event.tool_call_id)
@@ -313,7 +319,9 @@ class ChatRenderer:
         """A call the user turned down at the approval prompt (it never runs, so no engine event)."""
         view = ToolView(len(self.order) + 1, call.get("id", ""), call.get("name", "?"), dict(call.get("args") or {}))
         view.output = "rejected" + (f": {feedback}" if feedback else "")
+        view.rejected_here = True
         self.tools[view.call_id] = view
+        self.turn_calls.add(view.call_id)
         self.order.append(view)
         self.finish_tool(view, "rejected")
         if feedback:
