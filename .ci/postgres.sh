@@ -39,7 +39,7 @@ fi
 # Run server commands as `postgres` when root (the server refuses to run as root).
 if [ "$(id -u)" -eq 0 ]; then
   id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
-  as_pg() { runuser -u postgres -- "$@"; }
+  as_pg() { (cd / && runuser -u postgres -- "$@"); }  # from a folder postgres may enter
   mkdir -p "$DIR"
   chown postgres: "$DIR"
 else
