@@ -5,6 +5,7 @@ Every user mistake here becomes a UserError with one line naming the fix and exi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
     from configs.loader import ConfigError, load_config
     from graph.deps import AgentDeps
     from models.errors import MissingCredentials, ModelConfigError
-    from models.factory import check_model_id
+    from models.factory import KEYED_PROVIDERS, check_model_id
     from tools.registry import builtin_tools
 
     try:
@@ -53,8 +54,8 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
     try:
         check_model_id(model_id)
     except MissingCredentials as e:
-        if explicit:
-            raise UserError(str(e)) from None
+        if explicit or any(os.environ.get(var) for var in KEYED_PROVIDERS.values()):
+            raise UserError(str(e)) from None  # a key for another provider: pick its model, don't go local
         model_id = local_model_or_fail(str(e))
     except ModelConfigError as e:
         raise UserError(str(e)) from None

@@ -18,7 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from models.errors import ModelConfigError
+from models.errors import MissingCredentials, ModelConfigError
 from models.factory import KEYED_PROVIDERS, LOCAL_SERVERS, check_model_id
 
 FAMILIES = {  # provider -> (who, example model)
@@ -46,6 +46,28 @@ def configured_providers() -> list[str]:
     if "HF_TOKEN" not in found and stored_hf_token():
         found.append("huggingface_hub login")
     return found
+
+
+async def local_model_instead(model_id: str, console: Console) -> str:
+    """No key for the configured model and none for any provider: use a local server if one answers."""
+    try:
+        check_model_id(model_id)
+        return model_id
+    except MissingCredentials:
+        pass
+    except ModelConfigError:
+        return model_id  # ensure_model explains it
+    if any(os.environ.get(var) for var in KEYED_PROVIDERS.values()):
+        return model_id  # another provider is set up: ensure_model says which model to pick
+    from models.autodetect import detect, use
+
+    server = await detect()
+    if server is None:
+        return model_id
+    local = use(server)
+    console.print(Text(f"no provider key set; using the local {server.provider} server at {server.base_url}: "
+                       f"{local} (switch with /model)", style="dim"))
+    return local
 
 
 def first_run_screen(console: Console, config_hint: str) -> None:

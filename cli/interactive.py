@@ -27,7 +27,7 @@ from rich.text import Text
 from cli import exit_codes, slash_commands
 from cli.bootstrap import HeadlessOptions, UserError, build_deps
 from cli.chat_render import ChatRenderer
-from cli.first_run import ensure_model
+from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 
 DOUBLE_PRESS_S = 1.0
@@ -146,6 +146,8 @@ class ChatApp:
         else:
             model_id = self.options.model or settings.model_name
             explicit = bool(self.options.model)
+            if not explicit:
+                model_id = await local_model_instead(model_id, self.console)
         code = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
         if code is not None:
             return code
@@ -173,18 +175,22 @@ class ChatApp:
         self.console.print(text)
 
     async def _find_session(self, settings) -> Any:
-        """The session to resume (its model is needed before the engine is built)."""
-        from graph.checkpointer import DatabaseError
-        from graph.deps import AgentDeps
-        from graph.session import Agent, SessionNotFound
-        from tools.registry import ToolRegistry
+        """The session to resume (its model is needed before the engine is built): one table read."""
+        from graph.checkpointer import DatabaseError, open_session_store
+        from graph.session_store import SessionNotFound
 
-        deps = AgentDeps(settings=settings, model_id=settings.model_name, tools=ToolRegistry(), workspace=Path.cwd())
         try:
-            async with Agent.open(deps) as agent:
+            async with open_session_store() as store:
                 if self.options.resume:
-                    return (await agent.load_session(self.options.resume)).info
-                return (await agent.latest_session()).info
+                    info = await store.get(self.options.resume)
+                    matches = [info] if info else await store.find(self.options.resume)
+                    if len(matches) != 1:
+                        raise SessionNotFound(f"no session '{self.options.resume}' (see `ml-intern sessions list`)")
+                    return matches[0]
+                latest = await store.list(limit=1)
+                if not latest:
+                    raise SessionNotFound("there is no session to continue yet")
+                return latest[0]
         except SessionNotFound as e:
             raise UserError(str(e)) from None
         except DatabaseError as e:
@@ -278,7 +284,10 @@ class ChatApp:
                         break
                 else:
                     await self.turn(text)
-            except UserError:
+            except UserError as e:
+                if not text.startswith("/"):  # the engine could not start: hand the message back, not lose it
+                    e.args = (f"{e}\nyour message was not sent (it is also in the input history, Up arrow):\n"
+                              f"{text}",)
                 raise
             except asyncio.CancelledError:
                 if asyncio.current_task().cancelling():

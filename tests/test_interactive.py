@@ -505,3 +505,36 @@ def test_approval_panel_shows_compute_details():
     for piece in ("approval needed (1/2)", "hf_jobs", "remote_compute", "python train.py --epochs 3",
                   "a10g-large", "2.0 h", "$3.15"):
         assert piece in text, piece
+
+
+def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace):
+    import socket
+
+    from fakes.openai_server import FakeOpenAI, reply
+
+    def closed() -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+
+    with FakeOpenAI([reply("hello from ollama")], models=["llama3.2:1b"]) as server:
+        env = {"OLLAMA_BASE_URL": server.base_url, "VLLM_BASE_URL": closed(), "LLAMACPP_BASE_URL": closed(),
+               "LM_STUDIO_BASE_URL": closed(), "ML_INTERN_DETECT_TIMEOUT_S": "2"}
+        chat = chats(cwd=workspace, env=env)
+        chat.expect("using the local ollama server")
+        chat.prompt()
+        chat.send("hi")
+        chat.expect("hello from ollama")
+        chat.end_of_turn()
+        assert server.requests[0]["body"]["model"] == "llama3.2:1b"
+
+
+def test_a_message_is_handed_back_when_the_database_is_down(chats, workspace):
+    chat = chats("-m", replay("interactive_chat.jsonl"), cwd=workspace,
+                 env={"ML_INTERN_DATABASE_URL": "postgresql://u:p@127.0.0.1:9/db"})
+    chat.prompt()
+    chat.send("my carefully written prompt")
+    chat.expect("ML_INTERN_DATABASE_URL")
+    chat.expect("your message was not sent")
+    chat.expect("my carefully written prompt")
+    assert chat.exit_code() == 1
