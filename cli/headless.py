@@ -119,6 +119,7 @@ async def _run(options: HeadlessOptions) -> int:
 
 
 async def _drive(session, options: HeadlessOptions) -> int:
+    from graph.events import Shutdown
     from models.errors import ModelConfigError
 
     decisions = parse_decisions(options.approve, options.reject)
@@ -153,6 +154,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
         loop.remove_signal_handler(signal.SIGTERM)
     await session.finish()
     code = exit_codes.for_status(final["status"])
+    if options.output_format == "stream-json":
+        print(json.dumps(Shutdown().wire(session.id)), flush=True)
     if options.output_format == "json":
         usage = (await session.state()).values.get("usage") or {}
         print(json.dumps({"session_id": session.id, "status": final["status"], "exit_code": code,

@@ -31,6 +31,7 @@ from graph.events import (
     Event,
     Interrupted,
     Processing,
+    Ready,
     ToolLog,
     TurnComplete,
     UndoComplete,
@@ -304,6 +305,7 @@ class Session:
         if result.status == "interrupted":
             events.append(Interrupted())
         events.append(TurnComplete(status=result.status, final_response=result.final_response))
+        events.append(Ready())  # the session takes input again (a prompt, or the approval answers)
         return events
 
     async def finish(self) -> None:

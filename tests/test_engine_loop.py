@@ -292,4 +292,4 @@ def test_events_cover_a_turn(replay, workspace):
     for kind in ["processing", "assistant_chunk", "assistant_stream_end", "assistant_message", "tool_call",
                  "tool_state_change", "tool_output", "turn_complete"]:
         assert kind in kinds
-    assert kinds[-1] == "turn_complete"
+    assert kinds[-2:] == ["turn_complete", "ready"]

@@ -211,7 +211,8 @@ def test_stream_json_lines(db_backend, cli, replay):
     assert result.returncode == 0
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert {"type", "session_id", "data"} <= set(events[0])
-    assert events[-1]["type"] == "turn_complete" and events[-1]["data"]["final_response"] == "streamed"
+    assert [e["type"] for e in events[-3:]] == ["turn_complete", "ready", "shutdown"]
+    assert events[-3]["data"]["final_response"] == "streamed"
     assert len({e["session_id"] for e in events}) == 1
 
 
