@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-SECRET_ENV_NAME = re.compile(r"(?i)(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
+from tools.secrets import is_secret_env
+
 MIN_SECRET_CHARS = 8  # shorter values ("1", "true") are settings; blanking them would garble the text
 
 _PATTERNS = [
@@ -21,6 +22,7 @@ _PATTERNS = [
     (re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,}\b"), "gh*_***"),
     (re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}\b"), "github_pat_***"),
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), "AKIA***"),
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@\s:]+):[^/@\s]+@"), r"\1:***@"),
     (re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*"), r"\1 ***"),
     (re.compile(r"(?i)\b([A-Z0-9_]*(?:_KEY|TOKEN|SECRET|PASSWORD))\s*([=:])\s*(['\"]?)[^\s'\"]+\3"), r"\1\2***"),
 ]
@@ -30,7 +32,7 @@ def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
     """Secret values this process holds, longest first (a secret containing another is blanked whole)."""
     values = {v for v in extra if v}
     values.update(value for name, value in os.environ.items()
-                  if SECRET_ENV_NAME.search(name) and len(value.strip()) >= MIN_SECRET_CHARS)
+                  if is_secret_env(name, value) and len(value.strip()) >= MIN_SECRET_CHARS)
     return sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
 
 

@@ -201,3 +201,21 @@ def test_approval_risk_and_cost():
     for op in ("ps", "logs", "inspect", "hardware", "scheduled_ps"):
         assert TOOL.assessment({"operation": op}).risk == Risk.READ_ONLY
     assert TOOL.timeout_for({"operation": "logs", "follow": True, "follow_timeout_s": 600}, 60) >= 600
+
+
+async def test_a_job_never_carries_off_the_agents_own_keys(hf_env, monkeypatch):
+    from configs.schema import AgentConfig, BashConfig
+
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "k" * 30)
+    monkeypatch.setenv("WANDB_PROJECT", "demo")
+    with pytest.raises(ToolError, match="own credentials"):
+        await call(hf_env, operation="run", script=SCRIPT, secrets={"K": "$ANTHROPIC_API_KEY"})
+    assert hf_env.hub.job_specs == {}
+    await call(hf_env, operation="run", script=SCRIPT, secrets={"HF_TOKEN": "$HF_TOKEN", "P": "$WANDB_PROJECT"})
+    assert next(iter(hf_env.hub.job_specs.values()))["secrets"]["P"] == "demo"
+    # a run with secrets is always shown to the user, even on free hardware in yolo mode
+    assert TOOL.assessment({"operation": "run", "secrets": {"HF_TOKEN": "$HF_TOKEN"}}).always_ask
+    assert not TOOL.assessment({"operation": "run"}).always_ask
+    # the user may opt in
+    opted = jobs._secrets({"K": "$ANTHROPIC_API_KEY"}, AgentConfig(bash=BashConfig(pass_secrets=True)))
+    assert opted["K"].startswith("sk-ant-")

@@ -142,8 +142,10 @@ async def test_background_children_do_not_outlive_the_command(tmp_path):
 
 async def test_agent_secrets_are_not_passed_to_commands(tmp_path, monkeypatch):
     for name in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
-                 "WANDB_API_KEY", "MY_SERVICE_TOKEN", "AWS_SECRET"]:  # fmt: skip
+                 "WANDB_API_KEY", "MY_SERVICE_TOKEN", "AWS_SECRET", "ANTHROPIC_KEY", "DB_PASSWD",
+                 "GCP_CREDENTIALS", "ML_INTERN_DATABASE_URL"]:  # fmt: skip
         monkeypatch.setenv(name, "sekrit-" + name)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://user:sekrit-pw@mlflow.example.com")
     monkeypatch.setenv("KEEP_ME", "visible")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     result = await _call(_ctx(tmp_path), command="env")

@@ -20,31 +20,13 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.secrets import is_secret_env
 from tools.workspace_paths import resolve_path
-
-# Names stripped from a command's environment (plus any name matching _SECRET_NAME).
-SECRET_ENV_NAMES = frozenset(
-    {
-        "ANTHROPIC_API_KEY",
-        "OPENAI_API_KEY",
-        "HF_TOKEN",
-        "HUGGING_FACE_HUB_TOKEN",
-        "HUGGINGFACE_TOKEN",
-        "GITHUB_TOKEN",
-        "GH_TOKEN",
-    }
-)
-_SECRET_NAME = re.compile(r"(^|_)(API_KEY|TOKEN|SECRET|SECRET_KEY|SECRET_ACCESS_KEY|PASSWORD)$")
 
 _MAX_KEPT_BYTES = 1_000_000  # head and tail each; the engine caps what the model sees anyway
 _LOG_INTERVAL_S = 0.25
 _LOG_LINES_PER_FLUSH = 20
 _LOG_LINE_CHARS = 1000
-
-
-def is_secret_env_name(name: str) -> bool:
-    upper = name.upper()
-    return upper in SECRET_ENV_NAMES or bool(_SECRET_NAME.search(upper))
 
 
 def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -53,7 +35,7 @@ def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str,
     Pagers are disabled (nothing can answer them) and Python output is unbuffered so lines stream.
     """
     pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
-    env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env_name(k)}
+    env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env(k, v)}
     env.update({"PAGER": "cat", "GIT_PAGER": "cat", "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})
     return env

@@ -32,6 +32,7 @@ from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hf.auth import hf_endpoint, hf_token, hub_api, require_token
 from tools.hf.errors import hub_call
 from tools.hf.output import cap_lines
+from tools.secrets import HF_TOKEN_NAMES, is_secret_env
 from tools.workspace_paths import display_path, resolve_path
 
 Operation = Literal["run", "ps", "logs", "inspect", "cancel", "hardware", "scheduled_run", "scheduled_ps",
@@ -142,7 +143,9 @@ def _assess(args: dict[str, Any]) -> Assessment:
         return Assessment(Risk.REMOTE_COMPUTE, always_ask=True, details={"job_id": args.get("job_id")})
     details = _cost_details(args)
     paid = (args.get("flavor") or FREE_TIER) != FREE_TIER
-    return Assessment(Risk.REMOTE_COMPUTE, always_ask=paid or op == "scheduled_run", details=details)
+    # a run that carries secrets off the machine is always shown to the user
+    return Assessment(Risk.REMOTE_COMPUTE, always_ask=paid or op == "scheduled_run" or bool(args.get("secrets")),
+                      details=details)
 
 
 # -- building a run -----------------------------------------------------------------------------
@@ -158,12 +161,18 @@ def pep723_dependencies(source: str) -> list[str]:
         return []
 
 
-def _secrets(values: dict[str, str]) -> dict[str, str]:
+def _secrets(values: dict[str, str], settings: Any) -> dict[str, str]:
+    """Fill `$NAME` values from the local environment. Only the HF token and names that are not the agent's
+    own credentials may be filled (unless bash.pass_secrets): a job must not carry off the user's API keys."""
+    pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
     resolved = {}
     for key, value in values.items():
         if value.startswith("$") and len(value) > 1:
             name = value[1:]
-            found = hf_token() if name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") else os.environ.get(name)
+            if name not in HF_TOKEN_NAMES and is_secret_env(name, os.environ.get(name, "")) and not pass_secrets:
+                raise ToolError(f"secret {key}: ${name} is one of the agent's own credentials and is not sent to "
+                                "jobs (only $HF_TOKEN is); the user can allow it with bash.pass_secrets in the config")
+            found = hf_token() if name in HF_TOKEN_NAMES else os.environ.get(name)
             if not found:
                 raise ToolError(f"secret {key}: ${name} is not set in the local environment; set it or pass the value.")
             resolved[key] = found
@@ -219,7 +228,8 @@ async def _namespace(api: Any, args: HfJobsArgs, token: str) -> str:
 
 def _submit_kwargs(args: HfJobsArgs, ctx: ToolContext, namespace: str, token: str) -> tuple[str, dict[str, Any]]:
     """('uv' or 'docker', keyword arguments shared by run_* and create_scheduled_*)."""
-    common: dict[str, Any] = dict(env=dict(args.env), secrets=_secrets(args.secrets), flavor=args.flavor,
+    common: dict[str, Any] = dict(env=dict(args.env), secrets=_secrets(args.secrets, ctx.settings),
+                                  flavor=args.flavor,
                                   timeout=timeout_seconds(args.timeout), namespace=namespace, token=token)
     if args.script:
         if args.command:
