@@ -127,7 +127,7 @@ async def collect_decisions(calls: list[dict[str, Any]], console: Console,
     decisions: dict[str, dict[str, Any]] = {}
     approve_rest = False
     for index, call in enumerate(calls, 1):
-        call_id = call.get("id") or "*"
+        call_id = call["id"]  # unique: llm_call gives every call its own id
         if approve_rest:
             decisions[call_id] = {"action": "approve"}
             continue
@@ -137,7 +137,7 @@ async def collect_decisions(calls: list[dict[str, Any]], console: Console,
                 answer = (await ask(QUESTION)).strip()
             except (KeyboardInterrupt, EOFError):
                 for rest in calls[index - 1:]:
-                    decisions[rest.get("id") or "*"] = {"action": "reject", "feedback": "Interrupted by the user."}
+                    decisions[rest["id"]] = {"action": "reject", "feedback": "Interrupted by the user."}
                     on_rejected(rest, "")
                 console.print(Text("rejected the remaining calls", style="yellow"))
                 return decisions

@@ -80,9 +80,13 @@ def make_approval(deps: AgentDeps, ask_human):
         approved: list[dict[str, Any]] = []
         rejected: list[ToolMessage] = []
         pending: list[dict[str, Any]] = []
+        ids = [c["id"] for c in message.tool_calls]
         for call in message.tool_calls:
             if call["id"] in malformed:
                 continue  # never runs; execute_tools tells the model
+            if ids.count(call["id"]) > 1:  # llm_call makes ids unique; a history edited by hand may not be
+                rejected.append(_rejection(call, "Not run: another call in this step has the same id."))
+                continue
             tool = deps.tools.get(call["name"])
             verdict = decide(tool, call["name"], call["args"], deps)
             if verdict == "allow":

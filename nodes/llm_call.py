@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import uuid
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
@@ -29,38 +30,42 @@ STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UN
 
 
 def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) -> AIMessage:
-    """Keep every call the model made, marking those whose arguments were not valid JSON.
+    """Every call the model made, each with a unique id, malformed ones marked.
 
-    A malformed call stays in tool_calls (with empty args) so it gets a tool result and the
-    provider never sees an orphan; its raw text goes to additional_kwargs["malformed_calls"].
+    Calls are rebuilt from the raw streamed chunks when there are some (the parsed tool_calls of a
+    stream hide malformed JSON), else from tool_calls + invalid_tool_calls. A malformed call keeps
+    its place with empty args, so it gets a tool result and the provider never sees an orphan; its
+    raw text goes to additional_kwargs["malformed_calls"]. A missing or repeated id is replaced: ids
+    key approvals and results, so two calls must never share one.
     """
-    malformed: dict[str, dict[str, str]] = {}
-    for chunk in raw_chunks or []:
-        raw = chunk.get("args") or ""
-        if not raw.strip():
-            continue
-        try:
-            parsed = json.loads(raw)
-            if not isinstance(parsed, dict):
-                raise ValueError("arguments must be a JSON object")
-        except ValueError as e:
-            malformed[chunk.get("id") or ""] = {"raw": raw[:2000], "error": str(e)[:200]}
-    for bad in message.invalid_tool_calls:
-        malformed[bad.get("id") or ""] = {"raw": str(bad.get("args") or "")[:2000], "error": bad.get("error") or ""}
-    if not malformed:
-        return message
-    calls = [c for c in message.tool_calls if c["id"] not in malformed]
-    for bad in [*message.tool_calls, *message.invalid_tool_calls]:
-        if bad.get("id") in malformed:
-            calls.append({"name": bad["name"], "args": {}, "id": bad["id"], "type": "tool_call"})
-    return AIMessage(
-        content=message.content,
-        tool_calls=calls,
-        usage_metadata=message.usage_metadata,
-        response_metadata=message.response_metadata,
-        additional_kwargs={**message.additional_kwargs, "malformed_calls": malformed},
-        id=message.id,
-    )
+    found: list[tuple[str, str, dict[str, Any] | None, str, str]] = []  # name, id, args, raw, error
+    if raw_chunks:
+        for chunk in raw_chunks:
+            raw = chunk.get("args") or ""
+            try:
+                args = json.loads(raw) if raw.strip() else {}
+                if not isinstance(args, dict):
+                    raise ValueError("arguments must be a JSON object")
+                found.append((chunk.get("name") or "", chunk.get("id") or "", args, "", ""))
+            except ValueError as e:
+                found.append((chunk.get("name") or "", chunk.get("id") or "", None, raw, str(e)))
+    else:
+        found += [(c["name"], c.get("id") or "", c["args"], "", "") for c in message.tool_calls]
+        found += [(c.get("name") or "", c.get("id") or "", None, str(c.get("args") or ""), c.get("error") or "")
+                  for c in message.invalid_tool_calls]
+    calls, malformed, seen = [], {}, set()
+    for name, call_id, args, raw, error in found:
+        if not call_id or call_id in seen:
+            call_id = f"call_{uuid.uuid4().hex[:16]}"
+        seen.add(call_id)
+        calls.append({"name": name, "args": args if args is not None else {}, "id": call_id, "type": "tool_call"})
+        if args is None:
+            malformed[call_id] = {"raw": raw[:2000], "error": error[:200]}
+    kwargs = dict(message.additional_kwargs)
+    if malformed:
+        kwargs["malformed_calls"] = malformed
+    return AIMessage(content=message.content, tool_calls=calls, usage_metadata=message.usage_metadata,
+                     response_metadata=message.response_metadata, additional_kwargs=kwargs, id=message.id)
 
 
 def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:

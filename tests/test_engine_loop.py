@@ -293,3 +293,25 @@ def test_events_cover_a_turn(replay, workspace):
                  "tool_state_change", "tool_output", "turn_complete"]:
         assert kind in kinds
     assert kinds[-2:] == ["turn_complete", "ready"]
+
+
+def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, workspace):
+    log: list = []
+    model = replay([
+        {"tool_calls": [call("risky", {"label": "bad"}, "same"), call("risky", {"label": "good"}, "same")]},
+        {"content": "ok"},
+    ])
+
+    async def go():
+        async with open_agent(model, workspace, approval_mode="ask",
+                              extra_tools=[sleeper(log, risk=Risk.EXEC, name="risky")], builtin=False) as agent:
+            session = await agent.new_session()
+            first = await collect(session.run("go"))
+            calls = of_type(first, "approval_required")[0].calls
+            good = next(c["id"] for c in calls if c["args"]["label"] == "good")
+            await collect(session.run(None, decisions={good: {"action": "approve"}}))
+            return calls, await session.messages()
+
+    calls, messages = asyncio.run(go())
+    assert len({c["id"] for c in calls}) == 2
+    assert log == [("start", "good"), ("end", "good")]  # the call the user did not approve never ran
