@@ -63,6 +63,16 @@ def unanswered_calls(messages: list[BaseMessage]) -> tuple[AIMessage | None, set
     return None, answered
 
 
+def _has_unanswered(messages: list[BaseMessage]) -> bool:
+    message, answered = unanswered_calls(messages)
+    return message is not None and any(c["id"] not in answered for c in message.tool_calls)
+
+
+def _pending_kind(snapshot) -> str | None:
+    kinds = [i.value.get("kind") for i in snapshot.interrupts if isinstance(i.value, dict)]
+    return kinds[0] if kinds else None
+
+
 @dataclass
 class TurnResult:
     status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
@@ -195,6 +205,12 @@ class Session:
         """
         self.activate()
         snapshot = await self.state()
+        if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
+            # a new prompt while asked whether to go on: stop the looping turn, then take the prompt
+            async for event in self.run(None, doom_answer="no"):
+                if event.type not in {"turn_complete", "ready"}:
+                    yield event
+            snapshot = await self.state()
         graph_input = await self._input_for(snapshot, prompt, decisions, doom_answer)
         if graph_input is None:
             result = self._result_from(snapshot)
@@ -242,22 +258,25 @@ class Session:
         if interrupts:
             kind = interrupts[0].get("kind")
             if kind == "doom_loop":
-                answer = doom_answer if doom_answer is not None else ("no" if prompt else None)
-                return None if answer is None else Command(resume=answer)
+                return None if doom_answer is None else Command(resume=doom_answer)
             if decisions is not None:
                 return Command(resume={"decisions": decisions})
             if prompt:  # typed text while asked: reject the pending calls with it as feedback
                 return Command(resume={"decisions": {"*": {"action": "reject", "feedback": prompt}}})
             return None  # still waiting: the caller shows the approval again
         head_config = snapshot.config
-        if snapshot.next:  # a run that crashed or was killed mid-step
-            head_config = await self._repair(values.get("messages", []))
+        messages = values.get("messages", [])
+        if snapshot.next or _has_unanswered(messages):  # a run that crashed or was killed mid-step
+            head_config = await self._repair(messages)
         if prompt:
             turns = list(values.get("turns") or [])
             head = head_config["configurable"]["checkpoint_id"]
             return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
-        if not values.get("messages"):
+        if not messages:
             return None
+        last = messages[-1]
+        if not snapshot.next and not values.get("stop_reason") and isinstance(last, AIMessage) and not last.tool_calls:
+            return None  # the turn ended with an answer: there is nothing to continue
         return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
 
     async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
@@ -335,12 +354,19 @@ class Session:
         return UndoComplete(restored_files=restored, removed_prompt=removed)
 
     async def fork(self) -> "Session":
-        """A new session that starts with this one's history (undo stops at the fork point)."""
+        """A new session that starts with this one's history (undo stops at the fork point).
+
+        Calls still waiting (for approval, or cut off by a crash) are answered as not run in the fork.
+        """
         values = (await self.state()).values
         child = await self.agent.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
         copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
-        await self.graph.aupdate_state(
-            child.config, {**copied, "messages": Overwrite(list(values.get("messages", [])))}, as_node="llm_call")
+        messages = list(values.get("messages", []))
+        message, answered = unanswered_calls(messages)
+        if message is not None:
+            messages += interrupted_results(message, answered, "Not run: the session was forked before this call "
+                                                               "finished or was approved.")
+        await self.graph.aupdate_state(child.config, {**copied, "messages": Overwrite(messages)}, as_node="llm_call")
         cursor = self.dir / "replay_cursor.json"  # a replayed session's fork continues the same script
         if cursor.exists():
             child.dir.mkdir(parents=True, exist_ok=True)
@@ -350,6 +376,12 @@ class Session:
     async def compact(self) -> AsyncIterator[Event]:
         """Manual compaction (works below the threshold too)."""
         self.activate()
+        snapshot = await self.state()
+        if snapshot.interrupts:
+            yield Error(message="answer the pending question first (or /undo the turn), then compact", kind="usage")
+            return
+        if snapshot.next or _has_unanswered(snapshot.values.get("messages", [])):
+            await self._repair(snapshot.values.get("messages", []))
         async for event in self._run_input({**FRESH_TURN, "compact": "manual"}):
             yield event
 

@@ -232,3 +232,71 @@ def test_a_database_from_an_older_version_is_migrated(db_backend, cli, replay):
     result = cli("-m", replay([{"content": "still works"}]), "hi")
     assert result.returncode == 0, result.stderr
     assert json.loads(cli("sessions", "list", "--json").stdout)[0]["approval_mode"] == "yolo"
+
+
+def _valid_history(messages) -> bool:
+    """Every assistant call has exactly one result, right after it; no orphan results."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    pending: set[str] = set()
+    for m in messages:
+        if isinstance(m, ToolMessage):
+            if m.tool_call_id not in pending:
+                return False
+            pending.discard(m.tool_call_id)
+        else:
+            if pending:
+                return False
+            if isinstance(m, AIMessage):
+                pending = {c["id"] for c in m.tool_calls}
+    return not pending
+
+
+def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend, replay, workspace):
+    import asyncio
+
+    from conftest import collect, of_type, open_agent
+
+    model = replay([
+        {"tool_calls": [call("bash", {"command": "echo hi"}, "b1")]},
+        {"content": "the next answer"},  # a fork continues the script where its parent was: both read this
+    ])
+
+    async def go():
+        async with open_agent(model, workspace, approval_mode="ask") as agent:
+            session = await agent.new_session()
+            await collect(session.run("run it"))
+            refused = await collect(session.compact())
+            child = await session.fork()
+            await collect(child.run("go on"))
+            await collect(session.run("never mind, just say hi"))  # rejects the pending call with this text
+            again = await collect(session.run(None))  # nothing to continue: no model call
+            return refused, await child.messages(), await session.messages(), again
+
+    refused, child_msgs, msgs, again = asyncio.run(go())
+    assert "answer the pending question first" in of_type(refused, "error")[0].message
+    assert _valid_history(child_msgs) and "forked" in child_msgs[2].content
+    assert _valid_history(msgs) and "never mind" in msgs[2].content
+    assert of_type(again, "turn_complete")[-1].final_response == "the next answer"
+    assert of_type(again, "processing") == []
+
+
+def test_a_prompt_while_the_doom_loop_question_waits_is_a_new_turn(db_backend, replay, workspace):
+    import asyncio
+
+    from conftest import collect, of_type, open_agent
+
+    turns = [{"tool_calls": [call("plan_tool", {"todos": []}, f"p{i}")]} for i in range(10)]
+    turns += [{"content": "new direction taken"}]
+
+    async def go():
+        async with open_agent(replay(turns), workspace, interactive=True) as agent:
+            session = await agent.new_session()
+            first = await collect(session.run("loop"))
+            second = await collect(session.run("try something else"))
+            return first, second, await session.messages()
+
+    first, second, messages = asyncio.run(go())
+    assert of_type(first, "turn_complete")[-1].status == "approval_pending"  # asked: go on?
+    assert of_type(second, "turn_complete")[-1].final_response == "new direction taken"
+    assert any(m.content == "try something else" for m in messages) and _valid_history(messages)
