@@ -77,7 +77,8 @@ def make_research_tool(parent) -> Tool:
             report = f"[research stopped early: {stop}]\n{report}".strip()
         calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AIMessage))
         return ToolResult(f"{report or '(no report)'}\n\n[research: {final.get('iteration', 0)} model calls, "
-                          f"{calls} tool calls]", is_error=bool(stop) and not report)
+                          f"{calls} tool calls]", is_error=bool(stop) and not report,
+                          state_update={"usage": final.get("usage") or {}})  # its tokens count for the session
 
     return Tool(
         name="research",

@@ -36,6 +36,15 @@ def append_messages(current: list[AnyMessage], writes: Sequence[Any]) -> list[An
     return out
 
 
+def add_usage(current: dict[str, Any] | None, delta: dict[str, Any] | None) -> dict[str, Any]:
+    """Token and cost totals: every writer (model calls, compaction, the research sub-agent) adds its share."""
+    out = dict(current or {})
+    for key, value in (delta or {}).items():
+        if isinstance(value, (int, float)):
+            out[key] = out.get(key, 0) + value
+    return out
+
+
 def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
     return {**(current or {}), **(update or {})}
 
@@ -43,7 +52,7 @@ def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -
 class AgentState(TypedDict, total=False):
     messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=500)]
     plan: list[dict[str, Any]]  # [{id, content, status}]
-    usage: dict[str, Any]  # session totals: input_tokens, output_tokens, cost_usd, calls
+    usage: Annotated[dict[str, Any], add_usage]  # session totals (writers send deltas): tokens, cost_usd, calls
     context_tokens: int  # estimated size of the next prompt (kept incrementally)
     iteration: int  # model calls in the current user turn
     turns: list[str]  # checkpoint id before each user turn: the undo points

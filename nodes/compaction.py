@@ -17,7 +17,7 @@ from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
 from graph.deps import AgentDeps
-from graph.events import Compacted, Error
+from graph.events import Compacted, Error, ToolLog
 from graph.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
@@ -98,8 +98,11 @@ def make_compaction(deps: AgentDeps):
         writer = get_stream_writer()
         after = END if reason == "manual" else "llm_call"
 
+        keep = deps.settings.compaction.keep_recent_tokens
+        if reason is not None:  # asked for, or the provider refused: the recent part must shrink too
+            keep = min(keep, max(1, old_tokens // 3))
         try:
-            new_messages, usage = await compact_messages(messages, state.get("plan") or [])
+            new_messages, usage = await compact_messages(messages, state.get("plan") or [], keep)
             if reason == "overflow" and new_messages == messages:
                 raise CompactionFailed("the provider says the context is too long, but there is no older history "
                                        "to summarise; shorten the prompt or use a model with a larger window")
@@ -113,29 +116,35 @@ def make_compaction(deps: AgentDeps):
             writer(Error(message=message, kind="compaction", agent=deps.agent).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
 
+        if new_messages == messages:  # nothing older to summarise and nothing too large: say so, change nothing
+            writer(ToolLog(line="nothing to compact yet: the whole history is recent", agent=deps.agent).wire())
+            return Command(update={"compact": None}, goto=after)
         writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent).wire())
-        totals = dict(state.get("usage") or {})
-        totals["input_tokens"] = totals.get("input_tokens", 0) + int(usage.get("input_tokens", 0))
-        totals["output_tokens"] = totals.get("output_tokens", 0) + int(usage.get("output_tokens", 0))
-        totals["cost_usd"] = totals.get("cost_usd", 0.0) + deps.handle().cost(
-            int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
+        input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+        delta = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                 "cost_usd": deps.handle().cost(input_tokens, output_tokens)}
         return Command(
             update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None,
-                    "usage": totals},
+                    "usage": delta},
             goto=after,
         )
 
-    async def compact_messages(messages: list[BaseMessage], plan: list[dict]) -> tuple[list[BaseMessage], dict]:
+    async def compact_messages(messages: list[BaseMessage], plan: list[dict],
+                               keep_tokens: int) -> tuple[list[BaseMessage], dict]:
         cfg = deps.settings.compaction
         first_user = next((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), None)
         head = [messages[first_user]] if first_user is not None else []
         start = (first_user + 1) if first_user is not None else 0
-        cut = max(start, split_point(messages, cfg.keep_recent_tokens))
+        cut = max(start, split_point(messages, keep_tokens))
         middle, tail = messages[start:cut], messages[cut:]
         usage: dict = {}
         summary: list[BaseMessage] = []
         if middle:
             text, usage = await summarise(middle, plan)
+            latest = next((m for m in reversed(middle) if isinstance(m, HumanMessage)
+                           and not m.additional_kwargs.get("ml_intern")), None)
+            if latest is not None:  # the request being worked on must survive, word for word
+                text += f"\n\nThe user's latest request (verbatim):\n{latest.content}"
             summary = [HumanMessage(content=f"[Summary of the earlier conversation]\n{text}",
                                     additional_kwargs={"ml_intern": "summary"})]
         head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]

@@ -8,6 +8,7 @@ arguments are reported without running the tool; a second one in a row gets a st
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from graph.deps import AgentDeps
 from graph.events import ToolCall, ToolOutput, ToolStateChange
-from graph.state import AgentState
+from graph.state import AgentState, add_usage
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
 from nodes.doom_loop import call_signature, corrective_message, window_size
@@ -121,26 +122,33 @@ def make_execute_tools(deps: AgentDeps):
         for call, (result, _elapsed) in zip(approved, outcomes):
             content, spill = cap_output(result.content, deps.settings.tool_output_cap,
                                         session_dir / "outputs" / f"{call['id']}.txt")
+            if call.get("edited"):  # the history shows the model's arguments: say what really ran
+                content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"
             results[call["id"]] = ToolMessage(content=content, tool_call_id=call["id"], name=call["name"],
                                               status="error" if result.is_error else "success")
             emit(ToolOutput(tool_call_id=call["id"], name=call["name"], content=content,
                             is_error=result.is_error, full_output_path=spill, agent=deps.agent))
             emit(ToolStateChange(tool_call_id=call["id"], name=call["name"],
                                  state="failed" if result.is_error else "done", agent=deps.agent))
-            recent.append(call_signature(call["name"], call["args"], result.content))
             for key, value in (result.state_update or {}).items():
-                if isinstance(value, dict) and isinstance(updates.get(key), dict):
+                if key == "usage":  # e.g. a sub-agent's tokens: totals add up
+                    updates[key] = add_usage(updates.get(key), value)
+                elif isinstance(value, dict) and isinstance(updates.get(key), dict):
                     updates[key] = {**updates[key], **value}
                 else:
                     updates[key] = value
 
         new_messages = [results[c["id"]] for c in message.tool_calls if c["id"] in results]
+        # every call of the step counts for the doom-loop check, also those rejected, denied or malformed
+        answered = {m.tool_call_id: str(m.content) for m in step_results(state["messages"])}
+        answered.update({m.tool_call_id: str(m.content) for m in new_messages})
+        recent += [call_signature(c["name"], c["args"], answered.get(c["id"], "")) for c in message.tool_calls]
         warning = corrective_message(doom)
         if warning is not None:
             new_messages.append(warning)
             doom["pending_warning"] = None
         doom["recent"] = recent[-window_size(deps):]
-        doom["total"] = doom.get("total", 0) + len(approved)
+        doom["total"] = doom.get("total", 0) + len(message.tool_calls)
         return {
             **updates,
             "messages": new_messages,
@@ -151,6 +159,16 @@ def make_execute_tools(deps: AgentDeps):
         }
 
     return execute_tools
+
+
+def step_results(messages: list) -> list[ToolMessage]:
+    """The results already given in this step (by approval: rejections, denials), newest last."""
+    found = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        found.append(message)
+    return found[::-1]
 
 
 def interrupted_results(message: AIMessage, answered: set[str], reason: str = "interrupted") -> list[ToolMessage]:

@@ -21,9 +21,9 @@ from langgraph.types import Command
 
 from graph.deps import AgentDeps
 from graph.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
-from graph.state import AgentState
+from graph.state import AgentState, add_usage
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
-from models.tokens import estimate_message
+from models.tokens import estimate_message, estimate_messages
 
 MAX_NUDGES = 2
 STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
@@ -105,6 +105,10 @@ def make_llm_call(deps: AgentDeps):
                 error = classify(exc, deps.handle().key_hint)
                 if error.kind not in RETRYABLE or attempt >= retry.max_retries:
                     raise error from exc
+                if error.retry_after is not None and error.retry_after > retry.max_delay_s:
+                    raise ProviderError(error.kind, f"{error} (the provider asks to wait {error.retry_after:.0f}s, "
+                                        f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)"
+                                        ) from exc
                 attempt += 1
                 delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
                 delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
@@ -139,20 +143,20 @@ def make_llm_call(deps: AgentDeps):
             emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
 
-        usage = dict(state.get("usage") or {})
         meta = response.usage_metadata or {}
         input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
-        usage["input_tokens"] = usage.get("input_tokens", 0) + input_tokens
-        usage["output_tokens"] = usage.get("output_tokens", 0) + output_tokens
-        usage["cost_usd"] = usage.get("cost_usd", 0.0) + deps.handle().cost(input_tokens, output_tokens)
-        usage["calls"] = usage.get("calls", 0) + 1
-        context_tokens = (input_tokens or state.get("context_tokens", 0)) + estimate_message(response)
+        delta = {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                 "cost_usd": deps.handle().cost(input_tokens, output_tokens), "calls": 1}
+        totals = add_usage(state.get("usage"), delta)
+        # the provider's count of this prompt, or (no usage reported) our estimate of it
+        prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
+        context_tokens = prompt_tokens + estimate_message(response)
 
         emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent))
-        emit(Usage(input_tokens=usage["input_tokens"], output_tokens=usage["output_tokens"],
-                   cost_usd=usage["cost_usd"], context_tokens=context_tokens, agent=deps.agent))
+        emit(Usage(input_tokens=totals["input_tokens"], output_tokens=totals["output_tokens"],
+                   cost_usd=totals["cost_usd"], context_tokens=context_tokens, agent=deps.agent))
         update: dict[str, Any] = {
-            "messages": [response], "usage": usage, "iteration": iteration + 1,
+            "messages": [response], "usage": delta, "iteration": iteration + 1,
             "context_tokens": context_tokens, "compact": None, "overflow_retry": False,
         }
         if response.tool_calls:

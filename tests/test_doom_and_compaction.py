@@ -188,3 +188,32 @@ def test_a_huge_single_message_is_truncated_in_place(replay, workspace):
     message = TM(content="y" * 100_000, tool_call_id="x")
     short = truncate_in_place(message, 1000)
     assert len(short.content) < 5000 and "removed to fit" in short.content and short.tool_call_id == "x"
+
+
+def test_overflow_recovers_even_when_the_whole_history_is_recent(replay, workspace):
+    # ~6k tokens of history: all of it inside keep_recent_tokens (20k), as on a small local model
+    turns = [{"content": "first done"}]
+    turns += [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(6)]
+    turns += [{"error": "context_overflow"}, {"content": "summary of the big outputs"}, {"content": "recovered"}]
+
+    async def go():
+        async with open_agent(replay(turns), workspace, extra_tools=[big_tool()], builtin=False) as agent:
+            session = await agent.new_session()
+            await collect(session.run("first task"))
+            events = await collect(session.run("second task: look at the big outputs"))
+            return events, await session.messages()
+
+    events, messages = asyncio.run(go())
+    assert len(of_type(events, "compacted")) == 1
+    assert of_type(events, "turn_complete")[-1].final_response == "recovered"
+    assert messages[0].content == "first task"
+    # the request being worked on was summarised away, but survives word for word in the summary
+    assert "second task: look at the big outputs" in injected(messages, "summary")[0].content
+
+
+def test_repeated_denied_calls_are_a_loop_too(replay, workspace):
+    turns = [{"tool_calls": [call("poll", {"job": "1"}, f"p{i}")]} for i in range(12)]
+    events, _, _ = run_turn(replay(turns), workspace, [counter_tool(["x"])],
+                            settings={"approval": {"rules": {"poll": "deny"}}})
+    assert len(of_type(events, "doom_loop")) == 1
+    assert of_type(events, "turn_complete")[-1].status == "doom_loop"

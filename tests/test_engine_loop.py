@@ -176,7 +176,7 @@ def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, works
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert results["r1"] == "slept r1"
     assert "rejected" in results["r2"] and "use a smaller batch" in results["r2"]
-    assert results["r3"] == "slept edited"
+    assert results["r3"].endswith("slept edited") and "the user edited" in results["r3"]
     assert results["s"] == "slept s"
     assert of_type(second, "turn_complete")[-1].status == "done"
 
@@ -315,3 +315,16 @@ def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, w
     calls, messages = asyncio.run(go())
     assert len({c["id"] for c in calls}) == 2
     assert log == [("start", "good"), ("end", "good")]  # the call the user did not approve never ran
+
+
+def test_a_retry_after_longer_than_allowed_stops_instead_of_sleeping(replay, workspace):
+    model = replay([{"error": "rate_limit", "retry_after_s": 3600}, {"content": "never"}])
+
+    async def go():
+        async with open_agent(model, workspace, builtin=False, settings={"retries": {"max_delay_s": 5}}) as agent:
+            session = await agent.new_session()
+            return await collect(session.run("go"))
+
+    events = asyncio.run(go())
+    assert of_type(events, "turn_complete")[-1].status == "error:provider"
+    assert "wait 3600s" in of_type(events, "error")[0].message

@@ -60,3 +60,20 @@ def test_research_obeys_approval_rules(replay, workspace):
     assert outputs and "cannot ask the user for approval" in outputs[0].content
     assert "classified" not in " ".join(e.content for e in of_type(events, "tool_output"))
     assert of_type(events, "turn_complete")[-1].status == "done"
+
+
+def test_the_sub_agents_tokens_count_for_the_session(replay, workspace):
+    model = replay([
+        {"tool_calls": [call("research", {"question": "q"}, "r1")], "usage": {"input_tokens": 100, "output_tokens": 10}},
+        {"content": "sub answer", "usage": {"input_tokens": 5000, "output_tokens": 500}},
+        {"content": "done", "usage": {"input_tokens": 200, "output_tokens": 20}},
+    ])
+
+    async def go():
+        async with open_agent(model, workspace) as agent:
+            session = await agent.new_session()
+            await collect(session.run("go"))
+            return (await session.state()).values["usage"]
+
+    usage = asyncio.run(go())
+    assert usage["input_tokens"] == 5300 and usage["output_tokens"] == 530
