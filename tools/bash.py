@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
-import re
 import signal
 import time
 from collections.abc import Callable
