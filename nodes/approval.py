@@ -20,6 +20,8 @@ from models.tokens import estimate_messages
 from tools.base import Risk, Tool
 
 Verdict = Literal["allow", "ask", "deny"]
+RISK_ORDER = [Risk.READ_ONLY, Risk.WORKSPACE_WRITE, Risk.EXEC, Risk.REMOTE_COMPUTE, Risk.DESTRUCTIVE]
+MAX_ASK_ROUNDS = 3  # an edit that raises the risk is asked again, a few times at most
 
 
 def rule_for(name: str, rules: dict[str, str]) -> str | None:
@@ -45,6 +47,15 @@ def decide(tool: Tool | None, name: str, args: dict[str, Any], deps: AgentDeps) 
     if assessment.risk in deps.settings.approval.auto_approve_in_ask_mode and not assessment.always_ask:
         return "allow"
     return "ask"
+
+
+def riskier(tool: Tool | None, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Did an edit make the call riskier (higher class, newly always-ask, other cost details)?"""
+    if tool is None:
+        return False
+    old, new = tool.assessment(before), tool.assessment(after)
+    return (RISK_ORDER.index(new.risk) > RISK_ORDER.index(old.risk) or (new.always_ask and not old.always_ask)
+            or new.details != old.details)
 
 
 def last_ai_message(messages: list) -> AIMessage:
@@ -96,21 +107,32 @@ def make_approval(deps: AgentDeps, ask_human):
             else:
                 pending.append(call)
 
-        if pending:
+        for _ in range(MAX_ASK_ROUNDS):
+            if not pending:
+                break
             answer = ask_human({"kind": "approval", "agent": deps.agent,
                                 "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending]})
             decisions = (answer or {}).get("decisions", {}) if isinstance(answer, dict) else {}
-            for call in pending:
-                decision = decisions.get(call["id"]) or decisions.get("*") or {"action": "reject"}
+            asked, pending = pending, []
+            for call in asked:
+                named = decisions.get(call["id"])
+                decision = named or decisions.get("*") or {"action": "reject"}
                 action = decision.get("action", "reject")
                 if action == "approve":
                     approved.append(call)
+                elif action == "edit" and named is None:
+                    rejected.append(_rejection(call, "Not run: an edit must name the call it changes."))
                 elif action == "edit":
-                    approved.append({**call, "args": decision.get("args") or call["args"], "edited": True})
+                    edited = {**call, "args": decision.get("args") or call["args"], "edited": True}
+                    if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
+                        pending.append(edited)  # the user approved what they saw, not what the edit makes it
+                    else:
+                        approved.append(edited)
                 else:
                     feedback = (decision.get("feedback") or "").strip()
                     text = "The user rejected this call."
                     rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
+        rejected += [_rejection(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
         update: dict[str, Any] = {"approved_calls": approved}
         if rejected:

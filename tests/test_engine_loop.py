@@ -328,3 +328,38 @@ def test_a_retry_after_longer_than_allowed_stops_instead_of_sleeping(replay, wor
     events = asyncio.run(go())
     assert of_type(events, "turn_complete")[-1].status == "error:provider"
     assert "wait 3600s" in of_type(events, "error")[0].message
+
+
+def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
+    log: list = []
+
+    def by_cost(args):
+        paid = args.get("flavor", "cpu") != "cpu"
+        return Assessment(Risk.REMOTE_COMPUTE, always_ask=paid, details={"flavor": args.get("flavor", "cpu")})
+
+    async def handler(args, ctx):
+        log.append(args)
+        return "submitted"
+
+    job = Tool(name="job", description="", risk=Risk.REMOTE_COMPUTE, handler=handler, assess=by_cost,
+               parameters={"type": "object", "properties": {"flavor": {"type": "string"}}})
+    model = replay([{"tool_calls": [call("job", {"flavor": "cpu"}, "j1"), call("job", {}, "j2")]},
+                    {"content": "ok"}])
+
+    async def go():
+        async with open_agent(model, workspace, approval_mode="ask", extra_tools=[job], builtin=False) as agent:
+            session = await agent.new_session()
+            await collect(session.run("go"))
+            edit = {"j1": {"action": "edit", "args": {"flavor": "a100-large"}}, "*": {"action": "edit", "args": {}}}
+            second = await collect(session.run(None, decisions=edit))
+            ran_before_confirming = list(log)
+            third = await collect(session.run(None, decisions={"j1": {"action": "approve"}}))
+            return second, ran_before_confirming, third, await session.messages()
+
+    second, ran_before, third, messages = asyncio.run(go())
+    asked_again = of_type(second, "approval_required")[0].calls
+    assert [c["id"] for c in asked_again] == ["j1"] and asked_again[0]["details"] == {"flavor": "a100-large"}
+    assert ran_before == []
+    assert log == [{"flavor": "a100-large"}]
+    results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
+    assert "must name the call" in results["j2"]  # a blanket edit never rewrites every call
