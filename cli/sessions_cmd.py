@@ -194,5 +194,7 @@ def undo_cmd(session_id: str) -> None:
         print(f"undid the turn: {result.removed_prompt[:100]!r}")
         for path in result.restored_files:
             print(f"  reverted {path}")
+        for path in result.skipped_files:
+            print(f"  skipped {path} (its folder now leads outside the workspace)")
 
     _run(go())

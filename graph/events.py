@@ -104,6 +104,7 @@ class Compacted(Event):
 class UndoComplete(Event):
     type: ClassVar[str] = "undo_complete"
     restored_files: list[str] = []
+    skipped_files: list[str] = []  # left alone: their folder now leads outside the workspace
     removed_prompt: str = ""
 
 

@@ -346,12 +346,13 @@ class Session:
                 removed = str(message.content)
                 break
         undo_dir = self.dir / "undo" / str(len(turns))
-        restored = restore_file_changes(undo_dir)
+        restored, skipped = restore_file_changes(undo_dir, Path(self.info.workspace or self.agent.deps.workspace),
+                                                 self.agent.deps.settings)
         shutil.rmtree(undo_dir, ignore_errors=True)
         target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
         await self.graph.aupdate_state(target, None, as_node="__copy__")
         await self.agent.store.update(self.id, status="idle")
-        return UndoComplete(restored_files=restored, removed_prompt=removed)
+        return UndoComplete(restored_files=restored, skipped_files=skipped, removed_prompt=removed)
 
     async def fork(self) -> "Session":
         """A new session that starts with this one's history (undo stops at the fork point).

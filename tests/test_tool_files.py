@@ -209,7 +209,7 @@ async def test_write_keeps_file_mode_and_is_undoable(ctx, tmp_path):
     assert os.stat(script).st_mode & 0o777 == 0o755
     assert script.read_text() == "echo new\n"
 
-    restore_file_changes(tmp_path / "undo")
+    restore_file_changes(tmp_path / "undo", ctx.workspace)
     assert script.read_text() == "echo old\n"
     assert not (ctx.workspace / "fresh.txt").exists()
 
@@ -251,7 +251,7 @@ async def test_edit_replaces_shows_a_diff_and_allows_a_second_edit(ctx, tmp_path
     assert result.state_update["files_read"][str(path.resolve())] == path.stat().st_mtime
     await call(ctx, "edit", path="t.py", old_str="print(loss)", new_str="log(loss)")
     assert path.read_text() == CODE.replace("range(3)", "range(5)").replace("print(loss)", "log(loss)")
-    restore_file_changes(tmp_path / "undo")
+    restore_file_changes(tmp_path / "undo", ctx.workspace)
     assert path.read_text() == CODE
 
 
@@ -331,3 +331,23 @@ def test_schemas_and_risks():
     edit_params = tools["edit"].schema()["function"]["parameters"]
     assert set(edit_params["properties"]) == {"path", "old_str", "new_str", "replace_all", "mode"}
     assert edit_params["properties"]["mode"]["enum"] == ["replace", "insert_after", "insert_before"]
+
+
+async def test_undo_never_reaches_outside_the_workspace(ctx, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / ".bashrc").write_text("precious\n")
+    ctx.changes = FileChanges(tmp_path / "undo", ctx.workspace)
+    await call(ctx, "write", path="d/.bashrc", content="created by the agent\n")
+    await call(ctx, "write", path="a.txt", content="v1\n")
+    # the folder is swapped for a symlink that leads out, and a file for a link to an outside file
+    (ctx.workspace / "d" / ".bashrc").unlink()
+    (ctx.workspace / "d").rmdir()
+    (ctx.workspace / "d").symlink_to(outside)
+    (ctx.workspace / "a.txt").unlink()
+    (ctx.workspace / "a.txt").symlink_to(outside / ".bashrc")
+
+    restored, skipped = restore_file_changes(tmp_path / "undo", ctx.workspace)
+    assert (outside / ".bashrc").read_text() == "precious\n"
+    assert skipped == [str(ctx.workspace / "d" / ".bashrc")]
+    assert not (ctx.workspace / "a.txt").exists()  # the link itself was removed, not its target

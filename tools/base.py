@@ -9,6 +9,7 @@ is also turned into an error result by the engine, but ToolError keeps the messa
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -75,21 +76,38 @@ class FileChanges:
         manifest_path.write_text(json.dumps(manifest))
 
 
-def restore_file_changes(undo_dir: Path) -> list[str]:
-    """Put every file recorded in undo_dir back as it was; returns the restored paths."""
+def restore_file_changes(undo_dir: Path, workspace: Path, settings: Any = None) -> tuple[list[str], list[str]]:
+    """Put every file recorded in undo_dir back as it was: (restored paths, skipped paths).
+
+    A path whose folder no longer resolves inside the workspace (a folder swapped for a symlink since)
+    is skipped, and files are replaced, never written through: undo cannot reach outside the workspace.
+    """
+    from tools.workspace_paths import resolve_path
+
     manifest_path = undo_dir / "manifest.json"
     if not manifest_path.exists():
-        return []
-    restored = []
+        return [], []
+    restored, skipped = [], []
     for key, backup in json.loads(manifest_path.read_text()).items():
         target = Path(key)
+        try:
+            folder = resolve_path(str(target.parent), workspace, settings)
+        except ToolError:
+            skipped.append(key)
+            continue
+        dest = folder / target.name
         if backup is None:
-            target.unlink(missing_ok=True)
+            if dest.is_symlink() or dest.is_file():
+                dest.unlink()  # removes a link itself, never what it points to
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes((undo_dir / backup).read_bytes())
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{target.name}.ml-intern-undo"
+            tmp.write_bytes((undo_dir / backup).read_bytes())
+            if dest.is_file() and not dest.is_symlink():
+                os.chmod(tmp, dest.stat().st_mode & 0o7777)
+            os.replace(tmp, dest)
         restored.append(key)
-    return restored
+    return restored, skipped
 
 
 @dataclass
