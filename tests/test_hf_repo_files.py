@@ -106,6 +106,24 @@ async def test_upload_refuses_paths_outside_the_workspace(hf_env, tmp_path):
     assert not hf_env.hub.requests
 
 
+async def test_folder_upload_skips_links_that_lead_out_and_nested_secrets(hf_env, tmp_path):
+    repo = hf_env.hub.add_repo("alice/demo", {})
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "token").write_text("hf_SECRET_TOKEN_VALUE")
+    out_dir = hf_env.workspace / "out"
+    (out_dir / "sub").mkdir(parents=True)
+    (out_dir / "model.bin").write_text("weights")
+    (out_dir / "notes.txt").symlink_to(secrets_dir / "token")
+    (out_dir / "cache").symlink_to(secrets_dir)
+    (out_dir / "sub" / ".env.local").write_text("KEY=1")
+    (out_dir / "inside.txt").symlink_to(out_dir / "model.bin")  # a link within the workspace is fine
+    await call(hf_env, operation="upload", repo_id="alice/demo", local_path="out")
+    assert repo.files["model.bin"] == b"weights" and repo.files["inside.txt"] == b"weights"
+    assert not any("SECRET" in content.decode(errors="replace") for content in repo.files.values())
+    assert "notes.txt" not in repo.files and "sub/.env.local" not in repo.files
+
+
 async def test_upload_and_delete_can_open_pull_requests(hf_env):
     repo = hf_env.hub.add_repo("alice/demo", {"old.txt": "old"})
     (hf_env.workspace / "new.txt").write_text("new")

@@ -99,6 +99,12 @@ async def test_grep_finds_matches_outside_ignored_files(ctx, engine):
     assert case_sensitive.splitlines() == ["train.py:2:LEARNING_RATE = 3e-4"]
 
 
+async def test_grep_never_reads_through_a_link_that_leads_out(ctx, engine, tmp_path):
+    (tmp_path / "token").write_text("hf_SECRET_TOKEN_VALUE\n")
+    (ctx.workspace / "link.txt").symlink_to(tmp_path / "token")
+    assert "TOKEN_VALUE" not in await call(ctx, "grep", pattern="SECRET")
+
+
 async def test_grep_filters_by_path_and_glob(ctx, engine):
     assert (await call(ctx, "grep", pattern=r"learning_rate\s*=", glob="*.py")).splitlines() == [
         "src/model.py:2:    learning_rate = 0.1"

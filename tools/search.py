@@ -344,6 +344,10 @@ async def _grep_rg(rg: str, args: GrepArgs, root: Path, ctx: ToolContext) -> tup
     return lines, capped
 
 
+def _is_within(path: Path, root: Path) -> bool:
+    return path == root or path.is_relative_to(root)
+
+
 def _grep_python(args: GrepArgs, root: Path, files: list[str], prefix: str) -> tuple[list[str], bool]:
     flags = re.IGNORECASE if args.ignore_case else 0
     try:
@@ -358,6 +362,8 @@ def _grep_python(args: GrepArgs, root: Path, files: list[str], prefix: str) -> t
         if args.glob and not glob_matches(args.glob, rel):
             continue
         path = base / rel
+        if path.is_symlink() or not _is_within(path.resolve(), root if root.is_dir() else base):
+            continue  # a link could lead out of the workspace (ripgrep does not follow links either)
         try:
             if path.stat().st_size > _MAX_GREP_FILE_BYTES:
                 continue

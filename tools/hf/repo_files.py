@@ -8,6 +8,7 @@ committing to the branch (create_pr).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,8 +23,8 @@ from tools.workspace_paths import display_path, resolve_path
 MAX_LISTED = 300
 DEFAULT_READ_BYTES = 20_000
 # Never shipped to the Hub from a workspace folder unless the model names them explicitly.
-DEFAULT_IGNORE = [".env", "*/.env", ".env.*", ".venv/", "*/.venv/", "__pycache__/", "*/__pycache__/", "*.pyc",
-                  ".git/", "*/.git/"]
+DEFAULT_IGNORE = [".env", "*/.env", ".env.*", "*/.env.*", ".netrc", "*/.netrc", "id_rsa*", "*/id_rsa*",
+                  ".venv/", "*/.venv/", "__pycache__/", "*/__pycache__/", "*.pyc", ".git/", "*/.git/"]
 
 RepoType = Literal["model", "dataset", "space"]
 
@@ -147,6 +148,19 @@ async def _read(args: RepoFilesArgs, settings: Any) -> str:
     return text
 
 
+def _links_leading_out(folder: Path, ctx: ToolContext) -> list[str]:
+    """Paths (relative to folder) of symlinks inside it that resolve outside the workspace: never uploaded."""
+    out = []
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            try:
+                resolve_path(str(path), ctx.workspace, ctx.settings)
+            except ToolError:
+                rel = path.relative_to(folder).as_posix()
+                out += [rel, f"{rel}/*"]  # a file link, or everything under a folder link
+    return out
+
+
 async def _upload(args: RepoFilesArgs, ctx: ToolContext) -> str:
     if not args.local_path:
         raise ToolError("upload needs local_path: a file or folder in the workspace.")
@@ -158,11 +172,12 @@ async def _upload(args: RepoFilesArgs, ctx: ToolContext) -> str:
     shown = display_path(local, ctx.workspace)
     message = args.commit_message or f"Upload {shown} with ml-intern"
     if local.is_dir():
+        escaping = _links_leading_out(local, ctx)
         info = await hub_call(
             f"Uploading {shown} to {args.repo_id}", api.upload_folder, repo_id=args.repo_id, folder_path=local,
             path_in_repo=(args.path or "").strip("/") or None, repo_type=args.repo_type, revision=args.revision,
             commit_message=message, create_pr=args.create_pr,
-            ignore_patterns=DEFAULT_IGNORE + list(args.ignore_patterns or []))
+            ignore_patterns=DEFAULT_IGNORE + list(args.ignore_patterns or []) + escaping)
     else:
         info = await hub_call(
             f"Uploading {shown} to {args.repo_id}", api.upload_file, path_or_fileobj=str(local),
