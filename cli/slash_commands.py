@@ -3,7 +3,6 @@ the command; it returns True when the chat should end."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -267,23 +266,18 @@ async def _export(app: "ChatApp", arg: str) -> None:
     if app.session is None:
         _info(app, "nothing to export yet")
         return
-    from cli.sessions_cmd import message_dict
-    from graph.redact import redact
+    from cli.sessions_cmd import redacted_trace
 
     session = app.session
-    state = (await session.state()).values
-    lines = [json.dumps(redact({"type": "session", **session.info.to_dict(), "plan": state.get("plan") or [],
-                                "usage": state.get("usage") or {}}), default=str)]
-    lines += [json.dumps(redact({"type": "message", **message_dict(m)}), default=str)
-              for m in state.get("messages", [])]
+    text, count = await redacted_trace(session)  # the same trace as `ml-intern sessions export`
     path = Path(arg).expanduser() if arg else Path.cwd() / f"ml-intern-{session.id}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(text)
     except OSError as e:
         app.say(f"✗ cannot write {path}: {e.strerror}", "red")
         return
-    _info(app, f"exported {len(lines) - 1} messages to {path}")
+    _info(app, f"exported {count} messages to {path}")
 
 
 @command("/exit", "/exit", "quit (Ctrl-D works too)")
