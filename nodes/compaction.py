@@ -100,7 +100,7 @@ def make_compaction(deps: AgentDeps):
 
         keep = deps.settings.compaction.keep_recent_tokens
         if reason is not None:  # asked for, or the provider refused: the recent part must shrink too
-            keep = min(keep, max(1, old_tokens // 3))
+            keep = min(keep, max(1, (old_tokens - overhead) // 3))
         try:
             new_messages, usage = await compact_messages(messages, state.get("plan") or [], keep)
             if reason == "overflow" and new_messages == messages:

@@ -106,8 +106,8 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     session_id = status.group(1)
     chat.prompt()
 
-    chat.send("/compact")
-    chat.expect(r"context compacted: [\d.]+k? → [\d.]+k? tokens")
+    chat.send("/compact")  # one exchange: nothing older than the recent part yet
+    chat.expect("nothing to compact yet")
     chat.prompt()
 
     chat.send("second question")  # the provider rejects the key: one error block, the chat goes on
@@ -117,6 +117,9 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     chat.send("third question")
     chat.expect("Recovered answer after the error.")
     chat.end_of_turn()
+    chat.send("/compact")  # now the older exchanges are summarised by the model (the script's next line)
+    chat.expect(r"context compacted: [\d.]+k? → [\d.]+k? tokens")
+    chat.prompt()
 
     chat.send("/model openai/gpt-5")  # no key: refused with the variable to set, model unchanged
     chat.expect("needs OPENAI_API_KEY")
@@ -136,8 +139,11 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     assert f"resume with: ml-intern --resume {session_id}" in chat.text()
     assert "Traceback" not in chat.text()
 
-    human = [m["content"] for m in show(session_id, workspace)["messages"] if m["role"] == "human"]
-    assert human[0] == "hello there" and human[-3:] == ["second question", "third question", "fourth question"]
+    messages = show(session_id, workspace)["messages"]
+    human = [m["content"] for m in messages if m["role"] == "human" and not m.get("injected")]
+    assert human == ["hello there", "fourth question"]  # the two in between went into the summary
+    summary = [m["content"] for m in messages if m.get("injected") == "summary"]
+    assert len(summary) == 1 and "third question" in summary[0]
 
 
 def test_multiline_input_history_and_completion(chats, workspace):
@@ -152,7 +158,7 @@ def test_multiline_input_history_and_completion(chats, workspace):
     chat.child.send("/comp" + TAB)  # -> /compact
     chat.expect("/compact")
     chat.send("")
-    chat.expect("context compacted")
+    chat.expect("nothing to compact yet")
     chat.prompt()
     chat.child.send("/resume " + session_id[:6] + TAB)  # a session id completes from its prefix
     chat.expect(re.escape(session_id[6:]))
