@@ -89,17 +89,14 @@ async def _resumed_session_info(options: HeadlessOptions):
     """The stored info of the session being resumed: it keeps its model and approval mode."""
     if not (options.resume or options.continue_last):
         return None
-    from graph.checkpointer import open_saver
-    from graph.session_store import store_for
+    from graph.checkpointer import open_session_store
+    from graph.session_store import SessionNotFound
 
-    async with open_saver() as saver:
-        store = store_for(saver)
-        await store.setup()
-        if options.resume:
-            info = await store.get(options.resume) or next(iter(await store.find(options.resume)), None)
-        else:
-            info = next(iter(await store.list(limit=1)), None)
-        return info
+    async with open_session_store() as store:
+        try:
+            return await store.resolve(options.resume)
+        except SessionNotFound as e:
+            raise UserError(str(e)) from None
 
 
 async def _run(options: HeadlessOptions) -> int:

@@ -181,16 +181,7 @@ class ChatApp:
 
         try:
             async with open_session_store() as store:
-                if self.options.resume:
-                    info = await store.get(self.options.resume)
-                    matches = [info] if info else await store.find(self.options.resume)
-                    if len(matches) != 1:
-                        raise SessionNotFound(f"no session '{self.options.resume}' (see `ml-intern sessions list`)")
-                    return matches[0]
-                latest = await store.list(limit=1)
-                if not latest:
-                    raise SessionNotFound("there is no session to continue yet")
-                return latest[0]
+                return await store.resolve(self.options.resume)
         except SessionNotFound as e:
             raise UserError(str(e)) from None
         except DatabaseError as e:

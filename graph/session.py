@@ -37,7 +37,7 @@ from graph.events import (
     UndoComplete,
     parse_event,
 )
-from graph.session_store import SessionInfo, SessionNotFound, SessionStore, store_for
+from graph.session_store import SessionInfo, SessionStore, store_for
 from nodes.execute_tools import interrupted_results
 from tools.base import restore_file_changes
 
@@ -136,21 +136,10 @@ class Agent:
         return session
 
     async def load_session(self, session_id: str) -> "Session":
-        info = await self.store.get(session_id)
-        if info is None:
-            matches = await self.store.find(session_id)
-            if len(matches) == 1:
-                info = matches[0]
-            else:
-                hint = "; candidates: " + ", ".join(m.id for m in matches) if matches else ""
-                raise SessionNotFound(f"no session '{session_id}'{hint} (see `ml-intern sessions list`)")
-        return Session(self, info)
+        return Session(self, await self.store.resolve(session_id))
 
     async def latest_session(self) -> "Session":
-        infos = await self.store.list(limit=1)
-        if not infos:
-            raise SessionNotFound("there is no session to continue yet: start one with `ml-intern \"PROMPT\"`")
-        return Session(self, infos[0])
+        return Session(self, await self.store.resolve(None))
 
     async def delete_session(self, session_id: str) -> None:
         session = await self.load_session(session_id)

@@ -82,6 +82,22 @@ class SessionStore:
                                          "WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"), (prefix + "%",))
         return [SessionInfo(*r) for r in rows]
 
+    async def resolve(self, session_id: str | None) -> SessionInfo:
+        """The session with this id or unique id prefix; None means the most recent one."""
+        if session_id is None:
+            latest = await self.list(limit=1)
+            if not latest:
+                raise SessionNotFound("there is no session to continue yet: start one with `ml-intern \"PROMPT\"`")
+            return latest[0]
+        info = await self.get(session_id)
+        if info is not None:
+            return info
+        matches = await self.find(session_id)
+        if len(matches) == 1:
+            return matches[0]
+        hint = "; candidates: " + ", ".join(m.id for m in matches) if matches else ""
+        raise SessionNotFound(f"no session '{session_id}'{hint} (see `ml-intern sessions list`)")
+
     async def list(self, limit: int | None = None) -> list[SessionInfo]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions ORDER BY updated_at DESC"
         if limit:
