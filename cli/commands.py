@@ -64,18 +64,10 @@ def mcp_cmd(action: str = typer.Argument("list", help="list"),
         print("no MCP servers configured (add them under \"mcpServers\" in ~/.config/ml-intern/config.json)")
         return
 
-    async def go():
-        from tools.mcp.manager import McpManager
-
-        manager = McpManager(settings.mcpServers, startup_timeout=20)
-        try:
-            await manager.ensure_started()
-            return manager.status()
-        finally:
-            await manager.aclose()
+    from tools.mcp.manager import probe
 
     failed = False
-    for status in asyncio.run(go()):
+    for status in asyncio.run(probe(settings.mcpServers)):
         failed |= status.state != "running"
         line = f"{status.name:<20} {status.transport:<16} {status.state}"
         if status.error:

@@ -112,20 +112,12 @@ async def _check_postgres() -> Check:
 def check_mcp(settings) -> list[Check]:
     if not settings.mcpServers:
         return [Check("MCP servers", True, "none configured")]
-    from tools.mcp.manager import McpManager
-
-    async def go():
-        manager = McpManager(settings.mcpServers, startup_timeout=10)
-        try:
-            await manager.ensure_started()
-            return manager.status()
-        finally:
-            await manager.aclose()
+    from tools.mcp.manager import probe
 
     return [Check(f"MCP {s.name}", s.state == "running",
                   f"{s.transport}, {len(s.tools or [])} tools" if s.state == "running" else f"{s.state}: {s.error}",
                   "fix its entry under mcpServers (see `ml-intern mcp list`)", warn=True)
-            for s in asyncio.run(go())]
+            for s in asyncio.run(probe(settings.mcpServers, startup_timeout=10))]
 
 
 def check_local_servers() -> Check:

@@ -222,3 +222,13 @@ class McpManager:
 
 def _clean_name(name: str) -> str:
     return _INVALID_NAME_CHARS.sub("_", name)[:MAX_TOOL_NAME] or "tool"
+
+
+async def probe(servers: Mapping[str, Any], startup_timeout: float = 20.0) -> list[ServerStatus]:
+    """Start every server once, report its status and tools, and stop them (`mcp list`, `doctor`)."""
+    manager = McpManager(servers, startup_timeout=startup_timeout)
+    try:
+        await manager.ensure_started()
+        return manager.status()
+    finally:
+        await manager.aclose()
