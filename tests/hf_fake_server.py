@@ -918,6 +918,7 @@ class FakeWeb(FakeServer):
         self.github_token = GITHUB_TOKEN
         self.rate_limited = False
         self.rate_limit_status = 403  # GitHub answers 403 (primary limit) or 429
+        self.rate_limit_reset: int | None = None  # epoch seconds in x-ratelimit-reset (default: now + 10 min)
         self.gh_repos: dict[str, list[dict[str, Any]]] = {}  # owner -> repos
         self.gh_files: dict[tuple[str, str], bytes | list[dict[str, Any]]] = {}  # (repo, path) -> bytes | listing
         self.gh_code: list[dict[str, Any]] = []
@@ -934,7 +935,7 @@ class FakeWeb(FakeServer):
             if auth is not None and auth != f"Bearer {self.github_token}":
                 return json_reply({"message": "Bad credentials"}, 401)
             if self.rate_limited:
-                reset = int(time.time()) + 600
+                reset = self.rate_limit_reset or int(time.time()) + 600
                 return json_reply({"message": "API rate limit exceeded for 127.0.0.1."}, self.rate_limit_status,
                                   {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
                                    "x-ratelimit-reset": str(reset)})

@@ -217,3 +217,28 @@ def test_repeated_denied_calls_are_a_loop_too(replay, workspace):
                             settings={"approval": {"rules": {"poll": "deny"}}})
     assert len(of_type(events, "doom_loop")) == 1
     assert of_type(events, "turn_complete")[-1].status == "doom_loop"
+
+
+def test_the_same_loop_after_a_break_is_warned_again(replay, workspace):
+    turns = [{"tool_calls": [call("poll", {"job": "a"}, f"a{i}")]} for i in range(3)]
+    turns += [{"tool_calls": [call("poll", {"job": "b"}, "b0")]}]
+    turns += [{"tool_calls": [call("poll", {"job": "a"}, f"c{i}")]} for i in range(4)]  # the 4th call sees 3 again
+    turns += [{"content": "done"}]
+    events, messages, _ = run_turn(replay(turns), workspace, [counter_tool(["same"])])
+    assert len(of_type(events, "doom_loop")) == 2 and len(injected(messages, "doom_loop")) == 2
+
+
+def test_split_point_never_starts_the_tail_on_a_tool_result():
+    from langchain_core.messages import AIMessage as AI
+    from langchain_core.messages import HumanMessage as H
+    from langchain_core.messages import ToolMessage as TM
+
+    from nodes.compaction import split_point
+
+    calls = [{"name": "big", "args": {}, "id": f"c{i}"} for i in range(3)]
+    messages = [H(content="go"), AI(content="", tool_calls=calls)]
+    messages += [TM(content="x" * 4000, tool_call_id=f"c{i}") for i in range(3)]
+    messages += [AI(content="done")]
+    for keep in (1, 500, 1500, 2500):
+        cut = split_point(messages, keep)
+        assert not isinstance(messages[cut], TM)

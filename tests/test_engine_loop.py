@@ -256,7 +256,8 @@ def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
     assert len(retries) == 2 and "rate_limit" in retries[0]
     assert of_type(first, "turn_complete")[-1].final_response == "recovered"
     assert of_type(second, "turn_complete")[-1].status == "error:auth"
-    assert "credentials" in of_type(second, "error")[0].message or "API key" in of_type(second, "error")[0].message
+    error = of_type(second, "error")[0]
+    assert error.kind == "auth" and error.message == "model call failed: invalid API key (replayed)"
 
 
 def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
@@ -363,3 +364,68 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
     assert log == [{"flavor": "a100-large"}]
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert "must name the call" in results["j2"]  # a blanket edit never rewrites every call
+
+
+def test_a_good_call_resets_the_malformed_streak(replay, workspace):
+    async def handler(args, ctx):
+        return "ran"
+
+    tool = Tool(name="note", description="n", risk=Risk.READ_ONLY, handler=handler,
+                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+    model = replay([
+        {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": "{bad"}},
+        {"tool_calls": [call("note", {"text": "ok"}, "m2")]},
+        {"tool_calls": [call("note", {}, "m3")], "raw_arguments": {"m3": "{bad again"}},
+        {"content": "done"},
+    ])
+
+    async def go():
+        async with open_agent(model, workspace, extra_tools=[tool], builtin=False) as agent:
+            session = await agent.new_session()
+            await collect(session.run("go"))
+            return await session.messages()
+
+    results = {m.tool_call_id: m.content for m in asyncio.run(go()) if isinstance(m, ToolMessage)}
+    assert "not valid JSON" in results["m3"] and "second malformed" not in results["m3"]
+
+
+def test_capped_output_keeps_head_and_tail(tmp_path):
+    from nodes.execute_tools import cap_output
+
+    text = "HEAD" + "x" * 50_000 + "TAIL"
+    capped, spill = cap_output(text, 1000, tmp_path / "out.txt")
+    assert capped.startswith("HEAD") and capped.endswith("TAIL") and len(capped) < 1400
+    assert (tmp_path / "out.txt").read_text() == text and spill == str(tmp_path / "out.txt")
+
+
+def test_an_interrupted_step_gives_no_second_result_to_a_denied_call(replay, workspace):
+    started = asyncio.Event()
+
+    async def slow(args, ctx):
+        started.set()
+        await asyncio.sleep(30)
+        return "never"
+
+    tools = [Tool(name="slow", description="", risk=Risk.READ_ONLY, handler=slow,
+                  parameters={"type": "object", "properties": {}}),
+             Tool(name="banned", description="", risk=Risk.READ_ONLY, handler=slow,
+                  parameters={"type": "object", "properties": {}})]
+    model = replay([{"tool_calls": [call("banned", {}, "d1"), call("slow", {}, "s1")]}])
+
+    async def go():
+        async with open_agent(model, workspace, extra_tools=tools, builtin=False,
+                              settings={"approval": {"rules": {"banned": "deny"}}}) as agent:
+            session = await agent.new_session()
+            task = asyncio.ensure_future(collect(session.run("go")))
+            await started.wait()
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            return await session.messages()
+
+    messages = asyncio.run(go())
+    results = [(m.tool_call_id, m.content) for m in messages if isinstance(m, ToolMessage)]
+    assert [r[0] for r in results] == ["d1", "s1"]
+    assert "deny" in results[0][1] and "Interrupted" in results[1][1]

@@ -75,10 +75,11 @@ async def test_read_file_folder_notebook_and_url(hf_env):
 @pytest.mark.parametrize("status", [403, 429])
 async def test_rate_limit_reports_the_reset_time(hf_env, status):
     hf_env.web.rate_limited, hf_env.web.rate_limit_status = True, status
+    hf_env.web.rate_limit_reset = int(time.time()) + 600
     with pytest.raises(ToolError) as err:
         await LIST.handler(github.ListReposArgs(owner="huggingface"), hf_env.ctx())
     message = str(err.value)
-    reset = time.strftime("%H:%M", time.gmtime(time.time() + 600))
+    reset = time.strftime("%H:%M", time.gmtime(hf_env.web.rate_limit_reset))
     assert "GitHub rate limit reached (60 requests/hour)" in message and f"resets at {reset}" in message
     assert "Set GITHUB_TOKEN" in message
 
@@ -94,6 +95,7 @@ async def test_github_token_stays_on_the_github_api_host(hf_env, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", hf_env.web.github_token)
     seed(hf_env.web)
     await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples"), hf_env.ctx())
-    assert all(h == f"Bearer {hf_env.web.github_token}" for h in hf_env.web.auth_headers())
+    assert hf_env.web.auth_headers() and all(h == f"Bearer {hf_env.web.github_token}"
+                                             for h in hf_env.web.auth_headers())
     assert hf_env.hub.token not in str([r.headers for r in hf_env.web.requests])
     assert not hf_env.hub.requests

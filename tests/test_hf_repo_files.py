@@ -95,7 +95,7 @@ async def test_upload_file_and_folder_from_workspace(hf_env):
     assert repo.files["config.json"] == b"{}" and repo.files["sub/w.txt"] == b"w"
     assert ".env" not in repo.files  # secrets in the workspace are not shipped
     # every write carried the user's token to the Hub
-    assert all(h == f"Bearer {hf_env.hub.token}" for h in hf_env.hub.auth_headers())
+    assert hf_env.hub.auth_headers() and all(h == f"Bearer {hf_env.hub.token}" for h in hf_env.hub.auth_headers())
 
 
 async def test_upload_refuses_paths_outside_the_workspace(hf_env, tmp_path):

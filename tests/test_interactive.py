@@ -37,7 +37,7 @@ def replay(name: str) -> str:
 class Chat:
     """One `ml-intern` process in a pty."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 20):
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
         full_env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40",
                     # pexpect is not a terminal emulator: it never answers cursor-position requests.
                     "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}

@@ -81,9 +81,9 @@ def _gone(pid: int) -> bool:
 
 async def test_script_job_returns_at_once_and_records_its_outcome(ctx, home):
     (ctx.workspace / "train.py").write_text(
-        "import os, pathlib, sys\n"
+        "import os, pathlib, sys, time\n"
         "print('epoch 1 loss 0.5'); print('cwd', os.getcwd()); sys.stdout.flush()\n"
-        "while not pathlib.Path('go').exists(): pass\n"
+        "while not pathlib.Path('go').exists(): time.sleep(0.02)\n"
         "print('done', os.environ.get('LR'))\n"
     )
     out = await jobs(ctx, operation="run", script="train.py", env={"LR": "0.01"})

@@ -23,3 +23,9 @@ def test_values_of_secret_variables_are_blanked_whatever_their_shape(monkeypatch
     out = redact({"a": ["uses no-known-shape-123456", "and no-known-shape-654321"]}, secrets)
     assert out == {"a": ["uses ***", "and no-known-shape-654321"]}
     assert "1" not in secrets
+
+
+def test_a_secret_containing_another_is_blanked_whole(monkeypatch):
+    monkeypatch.setenv("SHORT_TOKEN", "abcdefgh")
+    monkeypatch.setenv("LONG_TOKEN", "abcdefgh-and-more")
+    assert redact_text("key: abcdefgh-and-more.", known_secrets()) == "key: ***."

@@ -105,12 +105,12 @@ def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace):
             await collect(parent.run("first"))
             child = await parent.fork()
             await collect(child.run("second"))
-            return await parent.messages(), await child.messages(), child.info
+            return await parent.messages(), await child.messages(), child.info, parent.id
 
-    parent_msgs, child_msgs, info = asyncio.run(go())
+    parent_msgs, child_msgs, info, parent_id = asyncio.run(go())
     assert [m.content for m in parent_msgs] == ["first", "one"]
     assert [m.content for m in child_msgs] == ["first", "one", "second", "two"]
-    assert info.parent_id is not None
+    assert info.parent_id == parent_id
 
 
 def test_pending_approval_survives_a_restart(db_backend, cli, replay, workspace):
