@@ -55,12 +55,16 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     async with _sqlite(home) as conn:
-        saver = AsyncSqliteSaver(conn)
-        try:
-            await saver.setup()
-        except Exception as e:
-            raise _unusable(sqlite_path(home), e) from None
-        yield saver
+        yield await _set_up(AsyncSqliteSaver(conn), sqlite_path(home))
+
+
+async def _set_up(thing, path: Path):
+    """Create the tables of a saver or store; a file that is not a usable database is one clear error."""
+    try:
+        await thing.setup()
+    except Exception as e:
+        raise _unusable(path, e) from None
+    return thing
 
 
 def _unusable(path: Path, error: Exception) -> DatabaseError:
@@ -103,12 +107,7 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
             yield store
         return
     async with _sqlite(home) as conn:
-        store = SqliteSessionStore(conn)
-        try:
-            await store.setup()
-        except Exception as e:
-            raise _unusable(sqlite_path(home), e) from None
-        yield store
+        yield await _set_up(SqliteSessionStore(conn), sqlite_path(home))
 
 
 @asynccontextmanager

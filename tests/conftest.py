@@ -92,6 +92,19 @@ async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo"
         yield agent
 
 
+def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
+    """One turn in a new session: (events, messages, session)."""
+    import asyncio
+
+    async def go():
+        async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
+            session = await agent.new_session()
+            events = await collect(session.run(prompt))
+            return events, await session.messages(), session
+
+    return asyncio.run(go())
+
+
 async def collect(events) -> list:
     return [e async for e in events]
 

@@ -6,7 +6,7 @@ import asyncio
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from conftest import call, collect, of_type, open_agent
+from conftest import call, collect, of_type, open_agent, run_turn
 from nodes.doom_loop import find_loop
 from tools.base import Risk, Tool
 
@@ -26,16 +26,6 @@ def counter_tool(values: list[str]) -> Tool:
 
 def injected(messages, kind):
     return [m for m in messages if isinstance(m, HumanMessage) and m.additional_kwargs.get("ml_intern") == kind]
-
-
-def run_turn(model, workspace, tools, prompt="go", **kw):
-    async def go():
-        async with open_agent(model, workspace, extra_tools=tools, builtin=kw.pop("builtin", False), **kw) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run(prompt))
-            return events, await session.messages(), session
-
-    return asyncio.run(go())
 
 
 def test_find_loop_patterns():

@@ -6,7 +6,7 @@ import asyncio
 from pydantic import BaseModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from conftest import call, collect, of_type, open_agent
+from conftest import call, collect, of_type, open_agent, run_turn
 from tools.base import Assessment, Risk, Tool, ToolError
 
 
@@ -40,6 +40,15 @@ def echo(size: int = 0) -> Tool:
         return args.get("text", "") * max(1, size)
 
     return Tool(name="echo", description="echo", risk=Risk.READ_ONLY, handler=handler,
+                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+
+
+def note_tool(ran: list) -> Tool:
+    async def handler(args, ctx):
+        ran.append(args)
+        return "ran"
+
+    return Tool(name="note", description="n", risk=Risk.READ_ONLY, handler=handler,
                 parameters={"type": "object", "properties": {"text": {"type": "string"}}})
 
 
@@ -105,13 +114,7 @@ def test_timeout_and_output_cap(replay, workspace):
 
 def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(replay, workspace):
     ran: list = []
-
-    async def handler(args, ctx):
-        ran.append(args)
-        return "ran"
-
-    tool = Tool(name="note", description="n", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+    tool = note_tool(ran)
     model = replay([
         {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": '{"text": "unterminated'}},
         {"tool_calls": [call("note", {}, "m2")], "raw_arguments": {"m2": "{text: no quotes}"}},
@@ -119,13 +122,7 @@ def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(r
         {"content": "done"},
     ])
 
-    async def go():
-        async with open_agent(model, workspace, extra_tools=[tool], builtin=False) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return await session.messages()
-
-    messages = asyncio.run(go())
+    _, messages, _ = run_turn(model, workspace, [tool])
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert "not valid JSON" in results["m1"] and "second malformed" not in results["m1"]
     assert "second malformed call" in results["m2"]
@@ -135,13 +132,8 @@ def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(r
 def test_invalid_arguments_are_explained_to_the_model(replay, workspace):
     model = replay([{"tool_calls": [call("sleep", {"seconds": "soon"}, "v1")]}, {"content": "ok"}])
 
-    async def go():
-        async with open_agent(model, workspace, extra_tools=[sleeper([])], builtin=False) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return await session.messages()
-
-    result = [m for m in asyncio.run(go()) if isinstance(m, ToolMessage)][0]
+    _, messages, _ = run_turn(model, workspace, [sleeper([])])
+    result = [m for m in messages if isinstance(m, ToolMessage)][0]
     assert "Invalid arguments" in result.content and "seconds" in result.content
 
 
@@ -367,11 +359,7 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
 
 
 def test_a_good_call_resets_the_malformed_streak(replay, workspace):
-    async def handler(args, ctx):
-        return "ran"
-
-    tool = Tool(name="note", description="n", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+    tool = note_tool([])
     model = replay([
         {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": "{bad"}},
         {"tool_calls": [call("note", {"text": "ok"}, "m2")]},
@@ -379,13 +367,8 @@ def test_a_good_call_resets_the_malformed_streak(replay, workspace):
         {"content": "done"},
     ])
 
-    async def go():
-        async with open_agent(model, workspace, extra_tools=[tool], builtin=False) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return await session.messages()
-
-    results = {m.tool_call_id: m.content for m in asyncio.run(go()) if isinstance(m, ToolMessage)}
+    _, messages, _ = run_turn(model, workspace, [tool])
+    results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert "not valid JSON" in results["m3"] and "second malformed" not in results["m3"]
 
 
