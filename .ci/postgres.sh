@@ -82,6 +82,8 @@ if [ "$(psql_su -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" != "1" ]; 
 else
   psql_su -c "ALTER ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" >/dev/null
 fi
+# Tests drop their databases WITH (FORCE): the role may end other sessions still attached to them.
+psql_su -c "GRANT pg_signal_backend TO $ROLE" >/dev/null
 if [ "$(psql_su -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
   psql_su -c "CREATE DATABASE $DB OWNER $ROLE" >/dev/null
 fi

@@ -136,8 +136,22 @@ def postgres_database(isolated_home):
     try:
         yield urlunsplit(urlsplit(base)._replace(path="/" + name))
     finally:
-        with psycopg.connect(base, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_database(psycopg, base, name)
+
+
+def _drop_database(psycopg, base: str, name: str) -> None:
+    """Drop a test database; a server process still attached to it (autovacuum) can delay that briefly."""
+    import time
+
+    for attempt in range(10):
+        try:
+            with psycopg.connect(base, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
