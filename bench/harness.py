@@ -160,7 +160,7 @@ def load_settings(overrides: dict[str, Any] | None = None):
 async def open_agent(sandbox: Sandbox, model_id: str, tools: Iterable[Any] = (), settings: dict[str, Any] | None = None,
                      builtin: Iterable[str] = ()) -> AsyncIterator[Any]:
     """An Agent on the sandbox's database with the given tools (plus named built-in tool modules)."""
-    from graph.deps import AgentDeps
+    from nodes.context import AgentDeps
     from graph.session import Agent
     from tools.registry import ToolRegistry, builtin_tools
 

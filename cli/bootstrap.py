@@ -36,7 +36,7 @@ class HeadlessOptions:
 
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
-    from graph.deps import AgentDeps
+    from nodes.context import AgentDeps
     from models.errors import MissingCredentials, ModelConfigError
     from models.factory import KEYED_PROVIDERS, check_model_id
     from tools.registry import builtin_tools

@@ -75,7 +75,7 @@ def check_hf_token(timeout: float = 3.0) -> Check:
 
 
 def check_database() -> Check:
-    from graph.checkpointer import database_url, describe_database, sqlite_path
+    from persistence.database import database_url, describe_database, sqlite_path
 
     if database_url():
         return asyncio.run(_check_postgres())
@@ -99,7 +99,8 @@ def check_database() -> Check:
 
 
 async def _check_postgres() -> Check:
-    from graph.checkpointer import DatabaseError, describe_database, open_saver
+    from persistence.checkpointer import DatabaseError, open_saver
+    from persistence.database import describe_database
 
     try:
         async with open_saver():

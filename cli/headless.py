@@ -73,7 +73,7 @@ def run_headless(options: HeadlessOptions) -> int:
 
 
 async def open_session(agent, options: HeadlessOptions):
-    from graph.session_store import SessionNotFound
+    from persistence.session_store import SessionNotFound
 
     try:
         if options.resume:
@@ -89,8 +89,8 @@ async def _resumed_session_info(options: HeadlessOptions):
     """The stored info of the session being resumed: it keeps its model and approval mode."""
     if not (options.resume or options.continue_last):
         return None
-    from graph.checkpointer import open_session_store
-    from graph.session_store import SessionNotFound
+    from persistence.checkpointer import open_session_store
+    from persistence.session_store import SessionNotFound
 
     async with open_session_store() as store:
         try:
@@ -100,7 +100,7 @@ async def _resumed_session_info(options: HeadlessOptions):
 
 
 async def _run(options: HeadlessOptions) -> int:
-    from graph.checkpointer import DatabaseError
+    from persistence.checkpointer import DatabaseError
     from graph.session import Agent
 
     try:
@@ -116,7 +116,7 @@ async def _run(options: HeadlessOptions) -> int:
 
 
 async def _drive(session, options: HeadlessOptions) -> int:
-    from graph.events import Shutdown
+    from core.events import Shutdown
     from models.errors import ModelConfigError
 
     decisions = parse_decisions(options.approve, options.reject)

@@ -29,14 +29,10 @@ from cli.bootstrap import HeadlessOptions, UserError, build_deps
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
+from core.paths import ml_intern_home
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
-
-
-def home_dir() -> Path:
-    """$ML_INTERN_HOME (default ~/.ml-intern); the same rule as graph.deps, without importing the engine."""
-    return Path(os.environ.get("ML_INTERN_HOME") or Path.home() / ".ml-intern").expanduser()
 
 
 def run_interactive(options: HeadlessOptions) -> int:
@@ -85,7 +81,7 @@ class ChatApp:
     def __init__(self, options: HeadlessOptions, console: Console):
         self.options = options
         self.console = console
-        self.home = home_dir()
+        self.home = ml_intern_home()
         self.renderer = ChatRenderer(console, stream=options.stream)
         self.input = InputLine(self.home / "history",
                                ChatCompleter(slash_commands.completions, self._argument_completions))
@@ -164,11 +160,11 @@ class ChatApp:
         return None
 
     def _banner(self, model_id: str, approval: str) -> None:
-        from cli.main import VERSION
+        from core.version import package_version
 
         workspace = Path(self.options.workspace or ".").expanduser().resolve()
         where = str(workspace).replace(str(Path.home()), "~", 1)
-        text = Text(f"ml-intern {VERSION}", style="bold")
+        text = Text(f"ml-intern {package_version()}", style="bold")
         text.append(f" · {model_id} · approval {approval} · {where}\n", style="")
         text.append("/help for commands · Esc+Enter for a new line · Ctrl-C stops a turn · Ctrl-D quits",
                     style="dim")
@@ -176,8 +172,8 @@ class ChatApp:
 
     async def _find_session(self, settings) -> Any:
         """The session to resume (its model is needed before the engine is built): one table read."""
-        from graph.checkpointer import DatabaseError, open_session_store
-        from graph.session_store import SessionNotFound
+        from persistence.checkpointer import DatabaseError, open_session_store
+        from persistence.session_store import SessionNotFound
 
         try:
             async with open_session_store() as store:
@@ -204,7 +200,7 @@ class ChatApp:
         """Owns the agent (and its database connection) for the whole chat."""
         try:
             deps = await in_daemon_thread(self._build, model_id)
-            from graph.checkpointer import DatabaseError
+            from persistence.checkpointer import DatabaseError
             from graph.session import Agent
 
             try:
@@ -434,7 +430,7 @@ class ChatApp:
 
     async def switch_to(self, session_id: str) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval."""
-        from graph.session_store import SessionNotFound
+        from persistence.session_store import SessionNotFound
         from models.errors import ModelConfigError
         from models.factory import check_model_id
 

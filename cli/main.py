@@ -13,7 +13,6 @@ import typer
 
 from cli import exit_codes
 
-VERSION = "0.1.0"
 SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor", "example"}
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
@@ -22,7 +21,9 @@ app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions
 
 def _version(value: bool) -> None:
     if value:
-        print(f"ml-intern {VERSION}")
+        from core.version import package_version
+
+        print(f"ml-intern {package_version()}")
         raise typer.Exit()
 
 

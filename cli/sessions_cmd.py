@@ -22,8 +22,8 @@ sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_
 async def _agent():
     from cli.bootstrap import UserError
     from configs.loader import ConfigError, load_config
-    from graph.checkpointer import DatabaseError
-    from graph.deps import AgentDeps
+    from persistence.checkpointer import DatabaseError
+    from nodes.context import AgentDeps
     from graph.session import Agent
     from tools.registry import ToolRegistry
 
@@ -42,7 +42,7 @@ async def _agent():
 @asynccontextmanager
 async def _store():
     from cli.bootstrap import UserError
-    from graph.checkpointer import DatabaseError, open_session_store
+    from persistence.checkpointer import DatabaseError, open_session_store
 
     try:
         async with open_session_store() as store:
@@ -53,7 +53,7 @@ async def _store():
 
 def _run(coro) -> None:
     from cli.bootstrap import UserError
-    from graph.session_store import SessionNotFound
+    from persistence.session_store import SessionNotFound
 
     try:
         asyncio.run(coro)
@@ -121,7 +121,7 @@ async def redacted_trace(session) -> tuple[str, int]:
     """(JSONL text, number of messages): a session header line, then one line per message, secrets redacted.
 
     Shared by `export` and `push`, so what is shared is exactly what the user can inspect with export."""
-    from graph.redact import known_secrets, redact
+    from core.redact import known_secrets, redact
     from models.factory import _hf_token
 
     secrets = known_secrets([_hf_token()])

@@ -103,7 +103,7 @@ def _check_database(home: Path) -> None:
     """Open the checkpointer once here: a database that is down is one line now, not a server crash log."""
     import asyncio
 
-    from graph.checkpointer import DatabaseError, open_saver
+    from persistence.checkpointer import DatabaseError, open_saver
 
     async def probe() -> None:
         async with open_saver(home):
@@ -139,8 +139,8 @@ def _wait_ready(proc: subprocess.Popen, api: str, log: Path) -> None:
 def run_studio(port: int, host: str, workspace: str | None, model: str | None, approval: str | None,
                config: str | None) -> int:
     from configs.loader import ConfigError, load_config
-    from graph.checkpointer import describe_database
-    from graph.deps import ml_intern_home
+    from persistence.database import describe_database
+    from core.paths import ml_intern_home
 
     if approval not in {None, "ask", "yolo"}:
         raise StudioError(f"--approval must be ask or yolo (got '{approval}')")

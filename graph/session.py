@@ -20,10 +20,9 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command, Overwrite
 
-from graph.builder import compile_graph
-from graph.checkpointer import open_saver
-from graph.deps import AgentDeps
-from graph.events import (
+from graph.builder import compile_graph, recursion_limit, with_research
+from nodes.context import AgentDeps
+from core.events import (
     ApprovalRequired,
     AssistantChunk,
     AssistantMessage,
@@ -37,9 +36,10 @@ from graph.events import (
     UndoComplete,
     parse_event,
 )
-from graph.session_store import SessionInfo, SessionStore, store_for
+from persistence.checkpointer import open_saver, store_for
+from persistence.session_store import SessionInfo, SessionStore
 from nodes.execute_tools import interrupted_results
-from tools.base import restore_file_changes
+from tools.file_changes import restore_file_changes
 
 FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None,
               "overflow_retry": False}
@@ -87,7 +87,7 @@ class Agent:
         self.deps = deps
         self.saver = saver
         self.store = store
-        self.graph = compile_graph(deps, checkpointer=saver)
+        self.graph = compile_graph(with_research(deps), checkpointer=saver)
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
         self._mcp_tools: set[str] = set()
 
@@ -155,7 +155,7 @@ class Session:
         self.id = info.id
         self.config: dict[str, Any] = {
             "configurable": {"thread_id": self.id},
-            "recursion_limit": agent.deps.settings.max_iterations * 6 + 50,
+            "recursion_limit": recursion_limit(agent.deps.settings.max_iterations),
         }
         self.last_result: TurnResult | None = None
 

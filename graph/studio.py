@@ -1,7 +1,7 @@
 """The graph as `langgraph dev` / LangGraph Studio loads it (see langgraph.json).
 
 The server refuses a graph compiled with its own checkpointer, so this exports a graph without one;
-persistence comes from langgraph.json's "checkpointer" (graph.checkpointer:make_saver: SQLite under
+persistence comes from langgraph.json's "checkpointer" (persistence.checkpointer:make_saver: SQLite under
 ML_INTERN_HOME, or PostgreSQL with ML_INTERN_DATABASE_URL). Model and workspace come from the
 environment: ML_INTERN_MODEL (default: the config's model_name) and ML_INTERN_WORKSPACE (default: the
 server's working directory). Studio runs ask for approval unless ML_INTERN_APPROVAL or the config says yolo.
@@ -24,7 +24,7 @@ _build_lock: asyncio.Lock | None = None
 
 def studio_deps():
     from configs.loader import load_config
-    from graph.deps import AgentDeps
+    from nodes.context import AgentDeps
     from tools.registry import builtin_tools
 
     settings = load_config(os.environ.get("ML_INTERN_CONFIG") or None)
@@ -40,9 +40,9 @@ def studio_deps():
 
 def studio_graph():
     """The compiled graph without a checkpointer; the model is built on first use."""
-    from graph.builder import compile_graph
+    from graph.builder import compile_graph, with_research
 
-    return compile_graph(studio_deps())
+    return compile_graph(with_research(studio_deps()))
 
 
 @asynccontextmanager

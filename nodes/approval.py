@@ -13,9 +13,9 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.config import get_stream_writer
 
-from graph.deps import AgentDeps
-from graph.events import ToolCall, ToolOutput, ToolStateChange
-from graph.state import AgentState
+from nodes.context import AgentDeps
+from core.events import ToolCall, ToolOutput, ToolStateChange
+from core.state import AgentState
 from models.tokens import estimate_messages
 from tools.base import Risk, Tool
 

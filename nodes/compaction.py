@@ -16,9 +16,9 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
-from graph.deps import AgentDeps
-from graph.events import Compacted, Error, ToolLog
-from graph.state import AgentState
+from nodes.context import AgentDeps
+from core.events import Compacted, Error, ToolLog
+from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
 from tools.plan import render_plan

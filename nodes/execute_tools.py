@@ -17,13 +17,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from pydantic import ValidationError
 
-from graph.deps import AgentDeps
-from graph.events import ToolCall, ToolOutput, ToolStateChange
-from graph.state import AgentState, add_usage
+from nodes.context import AgentDeps
+from core.events import ToolCall, ToolOutput, ToolStateChange
+from core.state import AgentState, add_usage
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
 from nodes.doom_loop import call_signature, corrective_message, window_size
-from tools.base import FileChanges, ToolContext, ToolError, ToolResult
+from tools.base import ToolContext, ToolError, ToolResult
+from tools.file_changes import FileChanges
 
 
 def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:

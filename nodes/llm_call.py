@@ -19,9 +19,9 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command
 
-from graph.deps import AgentDeps
-from graph.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
-from graph.state import AgentState, add_usage
+from nodes.context import AgentDeps
+from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
+from core.state import AgentState, add_usage
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
 

@@ -78,7 +78,7 @@ def cli(workspace):
 async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo", extra_tools=(),
                      settings: dict[str, Any] | None = None, interactive: bool = False, builtin: bool = True):
     from configs.loader import load_config
-    from graph.deps import AgentDeps
+    from nodes.context import AgentDeps
     from graph.session import Agent
     from tools.registry import ToolRegistry, builtin_tools
 

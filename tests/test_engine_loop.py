@@ -175,7 +175,7 @@ def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, works
 
 def test_policy_rules_and_yolo_limits(replay, workspace):
     from configs.schema import AgentConfig
-    from graph.deps import AgentDeps
+    from nodes.context import AgentDeps
     from nodes.approval import decide
     from tools.registry import ToolRegistry
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from configs.schema import AgentConfig
-from graph.events import ToolLog
+from core.events import ToolLog
 from tools.base import ToolContext, ToolError
 from tools.jobs import registry
 from tools.jobs import tool as jobs_tool

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.redact import known_secrets, redact, redact_text
+from core.redact import known_secrets, redact, redact_text
 
 
 def test_token_shapes_are_redacted():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from configs.schema import AgentConfig, BashConfig
-from graph.events import ToolLog
+from core.events import ToolLog
 from tools import bash as bash_module
 from tools.base import ToolContext
 

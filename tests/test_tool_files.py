@@ -10,7 +10,8 @@ import pytest
 
 from configs.schema import AgentConfig, WorkspaceConfig
 from tools import files as files_module
-from tools.base import FileChanges, ToolContext, ToolError, restore_file_changes
+from tools.base import ToolContext, ToolError
+from tools.file_changes import FileChanges, restore_file_changes
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from graph.events import PlanUpdate
+from core.events import PlanUpdate
 from tools.base import Risk, Tool, ToolContext, ToolResult
 
 

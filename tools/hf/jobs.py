@@ -32,7 +32,7 @@ from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hf.auth import hf_endpoint, hf_token, hub_api, require_token
 from tools.hf.errors import hub_call
 from tools.hf.output import cap_lines
-from tools.secrets import HF_TOKEN_NAMES, is_secret_env
+from core.secrets import HF_TOKEN_NAMES, is_secret_env
 from tools.workspace_paths import display_path, resolve_path
 
 Operation = Literal["run", "ps", "logs", "inspect", "cancel", "hardware", "scheduled_run", "scheduled_ps",

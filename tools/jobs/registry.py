@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from core.paths import ml_intern_home
+
 TERMINAL = frozenset({"succeeded", "failed", "timed_out", "cancelled", "lost"})
 _STARTING_GRACE_S = 60.0  # a job still "starting" after this with no runner is lost
 _TAIL_LINE_CHARS = 2000
@@ -48,8 +50,7 @@ class JobRecord:
 
 def jobs_home() -> Path:
     """$ML_INTERN_HOME/jobs (default ~/.ml-intern/jobs)."""
-    home = os.environ.get("ML_INTERN_HOME") or os.path.join("~", ".ml-intern")
-    return Path(home).expanduser().absolute() / "jobs"  # absolute: the runner works from another folder
+    return ml_intern_home().absolute() / "jobs"  # absolute: the runner works from another folder
 
 
 def new_job_id() -> str:

@@ -20,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from core.version import package_version
+
 if TYPE_CHECKING:  # the mcp SDK costs ~0.35 s to import: only when a server starts
     from mcp import types
 
@@ -146,7 +148,7 @@ class ServerConnection:
                     ClientSession(
                         relay_recv,
                         write,
-                        client_info=types.Implementation(name="ml-intern", version="0.1.0"),
+                        client_info=types.Implementation(name="ml-intern", version=package_version()),
                         message_handler=self._on_message,
                     )
                 )

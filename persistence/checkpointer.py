@@ -3,40 +3,13 @@ ML_INTERN_DATABASE_URL=postgresql://... is set. `make_saver` is the factory lang
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from graph.deps import ml_intern_home
-
-
-class DatabaseError(Exception):
-    """The sessions database cannot be used; the message says what to fix."""
-
-
-def database_url() -> str | None:
-    return os.environ.get("ML_INTERN_DATABASE_URL") or None
-
-
-def sqlite_path(home: Path | None = None) -> Path:
-    return (home or ml_intern_home()) / "sessions.sqlite"
-
-
-def describe_database(home: Path | None = None) -> str:
-    url = database_url()
-    if url:
-        return _redact_url(url)
-    return str(sqlite_path(home))
-
-
-def _redact_url(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+from persistence.database import DatabaseError, database_url, redact_url, sqlite_path
+from persistence.postgres import PostgresSessionStore, open_postgres_saver
+from persistence.session_store import SessionStore, SqliteSessionStore
 
 
 @asynccontextmanager
@@ -45,9 +18,7 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
     url = database_url()
     if url:
         if not url.startswith(("postgres://", "postgresql://")):
-            raise DatabaseError(f"ML_INTERN_DATABASE_URL must start with postgresql:// (got {_redact_url(url)})")
-        from graph.postgres import open_postgres_saver
-
+            raise DatabaseError(f"ML_INTERN_DATABASE_URL must start with postgresql:// (got {redact_url(url)})")
         async with open_postgres_saver(url) as saver:
             yield saver
         return
@@ -98,8 +69,6 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
 @asynccontextmanager
 async def open_session_store(home: Path | None = None) -> AsyncIterator:
     """Just the session list, without LangGraph: what `sessions list` needs, fast."""
-    from graph.session_store import SqliteSessionStore, store_for
-
     if database_url():
         async with open_saver(home) as saver:
             store = store_for(saver)
@@ -115,3 +84,10 @@ async def make_saver() -> AsyncIterator:
     """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`."""
     async with open_saver() as saver:
         yield saver
+
+
+def store_for(saver) -> SessionStore:
+    """The session store that lives in the same database as `saver`."""
+    if type(saver).__name__ == "AsyncSqliteSaver":
+        return SqliteSessionStore(saver.conn)
+    return PostgresSessionStore(saver.conn)

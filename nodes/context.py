@@ -5,7 +5,6 @@ One AgentDeps per running agent; it is mutable on purpose (/model and /approval 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,11 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from configs.prompts import SYSTEM_PROMPT
+from core.paths import ml_intern_home, session_dir
 from configs.schema import AgentConfig
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry
-
-
-def ml_intern_home() -> Path:
-    return Path(os.environ.get("ML_INTERN_HOME") or Path.home() / ".ml-intern").expanduser()
 
 
 @dataclass
@@ -42,7 +38,7 @@ class AgentDeps:
 
     def session_dir(self, config: RunnableConfig) -> Path:
         thread_id = (config.get("configurable") or {}).get("thread_id") or "default"
-        return self.home / "sessions" / str(thread_id)
+        return session_dir(self.home, str(thread_id))
 
     @property
     def system_prompt(self) -> str:

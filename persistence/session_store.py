@@ -120,11 +120,3 @@ class SqliteSessionStore(SessionStore):
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-
-def store_for(saver) -> SessionStore:
-    """The session store that lives in the same database as `saver`."""
-    if type(saver).__name__ == "AsyncSqliteSaver":
-        return SqliteSessionStore(saver.conn)
-    from graph.postgres import PostgresSessionStore
-
-    return PostgresSessionStore(saver.conn)

@@ -11,8 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from graph.checkpointer import DatabaseError, _redact_url
-from graph.session_store import SessionStore
+from persistence.database import DatabaseError, redact_url
+from persistence.session_store import SessionStore
 
 CONNECT_TIMEOUT_S = 3  # libpq's minimum is 2
 POOL_MAX_SIZE = 4  # one agent process rarely has more than a couple of queries in flight
@@ -47,7 +47,7 @@ def _one_line(error: BaseException, url: str) -> str:
 def _unreachable(url: str, reason: str) -> DatabaseError:
     fix = ("fix the user, password or database name in the URL" if "FATAL" in reason
            else "check that PostgreSQL is running there and the URL is right")
-    return DatabaseError(f"cannot use the sessions database ML_INTERN_DATABASE_URL={_redact_url(url)} "
+    return DatabaseError(f"cannot use the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
                          f"(host {_where(url)}): {reason}: {fix}, "
                          "or unset ML_INTERN_DATABASE_URL to use local SQLite")
 
@@ -98,7 +98,7 @@ async def _prepare(url: str) -> None:
     except psycopg.Error as e:
         hint = (" (the role needs CREATE rights on the database)"
                 if isinstance(e, psycopg.errors.InsufficientPrivilege) else "")
-        raise DatabaseError(f"the sessions database ML_INTERN_DATABASE_URL={_redact_url(url)} "
+        raise DatabaseError(f"the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
                             f"(host {_where(url)}) cannot be set up: {_one_line(e, url)}{hint}") from None
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from tools.secrets import is_secret_env
+from core.secrets import is_secret_env
 
 MIN_SECRET_CHARS = 8  # shorter values ("1", "true") are settings; blanking them would garble the text
 

@@ -1,0 +1,1 @@
+"""Where sessions are stored: the checkpoint saver factory, the session table, SQLite and PostgreSQL."""
