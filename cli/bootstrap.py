@@ -36,9 +36,9 @@ class HeadlessOptions:
 
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
-    from nodes.context import AgentDeps
     from models.errors import MissingCredentials, ModelConfigError
     from models.factory import KEYED_PROVIDERS, check_model_id
+    from nodes.context import AgentDeps
     from tools.registry import builtin_tools
 
     try:

@@ -100,8 +100,8 @@ async def _resumed_session_info(options: HeadlessOptions):
 
 
 async def _run(options: HeadlessOptions) -> int:
-    from persistence.checkpointer import DatabaseError
     from graph.session import Agent
+    from persistence.checkpointer import DatabaseError
 
     try:
         info = await _resumed_session_info(options)

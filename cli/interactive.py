@@ -186,8 +186,9 @@ class ChatApp:
     def _build(self, model_id: str):
         """Worker thread: the heavy imports and the tools. Returns the AgentDeps."""
         deps = build_deps(self.options, interactive=True, model_id=model_id)
-        import graph.session  # noqa: F401  (langgraph, the nodes)
         import rich.markdown  # noqa: F401  (for the first answer)
+
+        import graph.session  # noqa: F401  (langgraph, the nodes)
 
         if not deps.model_id.startswith("replay:"):
             from models.factory import import_litellm
@@ -200,8 +201,8 @@ class ChatApp:
         """Owns the agent (and its database connection) for the whole chat."""
         try:
             deps = await in_daemon_thread(self._build, model_id)
-            from persistence.checkpointer import DatabaseError
             from graph.session import Agent
+            from persistence.checkpointer import DatabaseError
 
             try:
                 async with Agent.open(deps) as agent:
@@ -430,9 +431,9 @@ class ChatApp:
 
     async def switch_to(self, session_id: str) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval."""
-        from persistence.session_store import SessionNotFound
         from models.errors import ModelConfigError
         from models.factory import check_model_id
+        from persistence.session_store import SessionNotFound
 
         deps = await self.engine()
         try:

@@ -22,9 +22,9 @@ sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_
 async def _agent():
     from cli.bootstrap import UserError
     from configs.loader import ConfigError, load_config
-    from persistence.checkpointer import DatabaseError
-    from nodes.context import AgentDeps
     from graph.session import Agent
+    from nodes.context import AgentDeps
+    from persistence.checkpointer import DatabaseError
     from tools.registry import ToolRegistry
 
     try:

@@ -19,7 +19,7 @@ DEFAULT_REPO_NAME = "ml-intern-sessions"
 
 def require_token() -> str:
     """The HF token (HF_TOKEN, else `hf auth login`), or the one line saying how to provide one."""
-    from tools.hf.auth import LOGIN_HINT, hf_token
+    from tools.hub.auth import LOGIN_HINT, hf_token
 
     token = hf_token()
     if not token:
@@ -28,9 +28,9 @@ def require_token() -> str:
 
 
 def _hub_failure(exc: Exception, repo_id: str, endpoint: str) -> UserError:
-    from huggingface_hub.errors import HFValidationError, HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 
-    from tools.hf.errors import hub_error_message
+    from tools.hub.errors import hub_error_message
 
     if isinstance(exc, HFValidationError):
         return UserError(f"--repo '{repo_id}' is not a valid repo id: use user/name or org/name")
@@ -47,7 +47,7 @@ def _hub_failure(exc: Exception, repo_id: str, endpoint: str) -> UserError:
 
 def push_trace(text: str, session_id: str, repo: str | None, settings: Any, token: str) -> str:
     """Upload the trace to `repo` (default <user>/ml-intern-sessions) as sessions/<id>.jsonl; its URL."""
-    from tools.hf.auth import hf_endpoint, hub_api
+    from tools.hub.auth import hf_endpoint, hub_api
 
     endpoint = hf_endpoint(settings)
     api = hub_api(settings, token)

@@ -139,8 +139,8 @@ def _wait_ready(proc: subprocess.Popen, api: str, log: Path) -> None:
 def run_studio(port: int, host: str, workspace: str | None, model: str | None, approval: str | None,
                config: str | None) -> int:
     from configs.loader import ConfigError, load_config
-    from persistence.database import describe_database
     from core.paths import ml_intern_home
+    from persistence.database import describe_database
 
     if approval not in {None, "ask", "yolo"}:
         raise StudioError(f"--approval must be ask or yolo (got '{approval}')")

@@ -78,8 +78,8 @@ def cli(workspace):
 async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo", extra_tools=(),
                      settings: dict[str, Any] | None = None, interactive: bool = False, builtin: bool = True):
     from configs.loader import load_config
-    from nodes.context import AgentDeps
     from graph.session import Agent
+    from nodes.context import AgentDeps
     from tools.registry import ToolRegistry, builtin_tools
 
     config = load_config(overrides=settings or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 from fakes.openai_server import FakeOpenAI, reply
+
 from models.autodetect import candidates, detect_sync
 
 

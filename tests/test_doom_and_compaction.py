@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from conftest import call, collect, of_type, open_agent, run_turn
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from conftest import call, collect, of_type, open_agent, run_turn
 from nodes.doom_loop import find_loop
 from tools.base import Risk, Tool
 

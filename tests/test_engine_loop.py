@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from pydantic import BaseModel
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from conftest import call, collect, of_type, open_agent, run_turn
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from pydantic import BaseModel
+
 from tools.base import Assessment, Risk, Tool, ToolError
 
 
@@ -175,8 +176,8 @@ def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, works
 
 def test_policy_rules_and_yolo_limits(replay, workspace):
     from configs.schema import AgentConfig
-    from nodes.context import AgentDeps
     from nodes.approval import decide
+    from nodes.context import AgentDeps
     from tools.registry import ToolRegistry
 
     def scheduled(args):

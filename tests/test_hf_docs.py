@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tools.hub import docs
 
 from tools.base import ToolError
-from tools.hf import docs
-from tools.hf.auth import is_hf_url
+from tools.hub.auth import is_hf_url
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 EXPLORE, FETCH = docs.tools(None)

@@ -10,7 +10,7 @@ from pathlib import Path
 from configs.schema import AgentConfig
 from tools.registry import BUILTIN_TOOL_MODULES, builtin_tools
 
-HF_MODULES = [m for m in BUILTIN_TOOL_MODULES if m.startswith("tools.hf.")]
+HF_MODULES = [m for m in BUILTIN_TOOL_MODULES if m.startswith(("tools.hub.", "tools.web."))]
 EXPECTED = {"hf_repo_files", "hf_repo_git", "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs",
             "hf_jobs", "github_find_examples", "github_list_repos", "github_read_file", "web_search"}
 

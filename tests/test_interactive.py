@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from conftest import BIN, run_cli
 
 REPLAYS = Path(__file__).parent / "replays"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from langchain_core.messages import ToolMessage
-
 from conftest import call, collect, of_type, open_agent
+from langchain_core.messages import ToolMessage
 
 
 def test_research_reads_files_in_its_own_context(replay, workspace):

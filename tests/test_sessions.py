@@ -12,7 +12,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import BIN, call
 
 
@@ -219,8 +218,7 @@ def test_stream_json_lines(db_backend, cli, replay):
 def test_a_database_from_an_older_version_is_migrated(db_backend, cli, replay):
     import asyncio
 
-    from persistence.checkpointer import open_saver
-    from persistence.checkpointer import store_for
+    from persistence.checkpointer import open_saver, store_for
 
     async def drop_column():
         async with open_saver() as saver:

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 
 from conftest import call, collect, open_agent
+
 from tools.base import Risk, Tool
 
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
 from core.secrets import is_secret_env
+from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.workspace_paths import resolve_path
 
 _MAX_KEPT_BYTES = 1_000_000  # head and tail each; the engine caps what the model sees anyway

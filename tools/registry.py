@@ -16,14 +16,14 @@ BUILTIN_TOOL_MODULES = [
     "tools.files",
     "tools.search",
     "tools.jobs.tool",
-    "tools.hf.repo_files",
-    "tools.hf.repo_git",
-    "tools.hf.datasets",
-    "tools.hf.papers",
-    "tools.hf.docs",
-    "tools.hf.jobs",
-    "tools.hf.github",
-    "tools.hf.web_search",
+    "tools.hub.repo_files",
+    "tools.hub.repo_git",
+    "tools.hub.datasets",
+    "tools.hub.papers",
+    "tools.hub.docs",
+    "tools.hub.jobs",
+    "tools.web.github",
+    "tools.web.search",
 ]
 
 

@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.bash import LineLogger, command_env
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.bash import LineLogger, command_env
 from tools.jobs import local, registry
 from tools.workspace_paths import display_path, resolve_path
 

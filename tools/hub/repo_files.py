@@ -14,10 +14,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import hf_endpoint, hf_token, hub_api, require_token
-from tools.hf.errors import hub_call
-from tools.hf.notebook import render_notebook
-from tools.hf.output import cap_lines, human_size
+from tools.hub.auth import hf_endpoint, hf_token, hub_api, require_token
+from tools.hub.errors import hub_call
+from tools.notebook import render_notebook
+from tools.output import cap_lines, human_size
 from tools.workspace_paths import display_path, resolve_path
 
 MAX_LISTED = 300

@@ -17,9 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import configured
-from tools.hf.errors import one_line, status_line
-from tools.hf.web_fetch import fetch
+from tools.endpoints import configured
+from tools.hub.errors import status_line
+from tools.output import one_line
+from tools.web.fetch import fetch
 
 DEFAULT_DDG = "https://html.duckduckgo.com/html/"
 

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import hf_token, hub_api, require_token
-from tools.hf.errors import hub_call
+from tools.hub.auth import hf_token, hub_api, require_token
+from tools.hub.errors import hub_call
 
 Operation = Literal[
     "list_refs", "list_prs", "create_branch", "delete_branch", "create_tag", "delete_tag",

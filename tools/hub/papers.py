@@ -18,11 +18,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import configured, hf_endpoint, hf_token, hub_api
-from tools.hf.errors import hub_call, one_line, status_line
-from tools.hf.html_text import Section, parse_html
-from tools.hf.output import cap_lines, cap_text
-from tools.hf.web_fetch import fetch
+from tools.endpoints import configured
+from tools.hub.auth import hf_endpoint, hf_token, hub_api
+from tools.hub.errors import hub_call, status_line
+from tools.output import cap_lines, cap_text, one_line
+from tools.web.fetch import fetch
+from tools.web.html_text import Section, parse_html
 
 DEFAULT_ARXIV_HTML = "https://arxiv.org/html"
 SECTION_CHARS = 20_000

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import hf_endpoint, is_hf_url, token_for_hf
-from tools.hf.errors import one_line, status_line
-from tools.hf.html_text import parse_html, to_markdown
-from tools.hf.output import cap_text
-from tools.hf.web_fetch import fetch
+from tools.hub.auth import hf_endpoint, is_hf_url, token_for_hf
+from tools.hub.errors import status_line
+from tools.output import cap_text, one_line
+from tools.web.fetch import fetch
+from tools.web.html_text import parse_html, to_markdown
 
 PRODUCTS = ("transformers, datasets, trl, peft, accelerate, hub, huggingface_hub, diffusers, tokenizers, "
             "evaluate, optimum, sentence_transformers, text-generation-inference, inference-endpoints, "

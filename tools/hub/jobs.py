@@ -28,11 +28,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import hf_endpoint, hf_token, hub_api, require_token
-from tools.hf.errors import hub_call
-from tools.hf.output import cap_lines
 from core.secrets import HF_TOKEN_NAMES, is_secret_env
+from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
+from tools.hub.auth import hf_endpoint, hf_token, hub_api, require_token
+from tools.hub.errors import hub_call
+from tools.output import cap_lines
 from tools.workspace_paths import display_path, resolve_path
 
 Operation = Literal["run", "ps", "logs", "inspect", "cancel", "hardware", "scheduled_run", "scheduled_ps",

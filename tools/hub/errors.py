@@ -14,15 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from tools.base import ToolError
-from tools.hf.auth import LOGIN_HINT
+from tools.hub.auth import LOGIN_HINT
+from tools.output import one_line
 
 T = TypeVar("T")
 BILLING_URL = "https://huggingface.co/settings/billing"
-
-
-def one_line(text: str | None, limit: int = 300) -> str:
-    text = re.sub(r"\s+", " ", text or "").strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> int | None:

@@ -17,11 +17,10 @@ from urllib.parse import quote, urlsplit
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import configured
-from tools.hf.errors import one_line
-from tools.hf.notebook import render_notebook
-from tools.hf.output import human_size
-from tools.hf.web_fetch import Fetched, fetch
+from tools.endpoints import configured
+from tools.notebook import render_notebook
+from tools.output import human_size, one_line
+from tools.web.fetch import Fetched, fetch
 
 DEFAULT_API = "https://api.github.com"
 READ_CHARS = 20_000

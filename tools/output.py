@@ -3,6 +3,8 @@ and how to get it (the engine caps again at its own limit, this keeps lists and 
 
 from __future__ import annotations
 
+import re
+
 
 def cap_text(text: str, limit: int, hint: str = "") -> str:
     if len(text) <= limit:
@@ -26,3 +28,9 @@ def human_size(num: int | float | None) -> str:
             return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
         num /= 1024
     return f"{num} B"
+
+
+def one_line(text: str | None, limit: int = 300) -> str:
+    """Collapse whitespace and cap: a server's error body as one readable line."""
+    text = re.sub(r"\s+", " ", text or "").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."

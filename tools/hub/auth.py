@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tools.base import ToolError
+from tools.endpoints import configured
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -22,13 +23,6 @@ if TYPE_CHECKING:
 DEFAULT_ENDPOINT = "https://huggingface.co"
 HF_DOMAINS = ("huggingface.co", "hf.co")
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login`"
-
-
-def configured(settings: Any, key: str, env: str | None, default: str, *, base_url: bool = True) -> str:
-    """settings.extra[key], else $env, else default; a base URL loses its trailing slash (paths get joined)."""
-    extra = getattr(settings, "extra", None) or {}
-    value = str(extra.get(key) or (os.environ.get(env) if env else None) or default).strip()
-    return value.rstrip("/") if base_url else value
 
 
 def hf_endpoint(settings: Any) -> str:

@@ -16,10 +16,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.hf.auth import LOGIN_HINT, configured, hf_endpoint, token_for_hf
-from tools.hf.errors import status_line
-from tools.hf.output import cap_lines, cap_text, human_size
-from tools.hf.web_fetch import Fetched, fetch
+from tools.endpoints import configured
+from tools.hub.auth import LOGIN_HINT, hf_endpoint, token_for_hf
+from tools.hub.errors import status_line
+from tools.output import cap_lines, cap_text, human_size
+from tools.web.fetch import Fetched, fetch
 
 DEFAULT_SERVER = "https://datasets-server.huggingface.co"
 MAX_CONFIGS = 40

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from tools.base import ToolError
-from tools.hf.errors import one_line
+from tools.output import one_line
 
 USER_AGENT = "ml-intern/0.1 (+https://github.com/huggingface/ml-intern)"
 

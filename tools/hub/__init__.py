@@ -1,0 +1,1 @@
+"""Tools that act on the Hugging Face Hub: repos, datasets, papers, docs, Jobs."""
