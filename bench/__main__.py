@@ -27,11 +27,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (< 60 s); used by CI")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json",
-                        help="where to save the raw results (default: bench/results/latest.json)")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "bench" / "results" / "latest.json",
+        help="where to save the raw results (default: bench/results/latest.json)",
+    )
     readme = parser.add_mutually_exclusive_group()
-    readme.add_argument("--readme", dest="readme", action="store_true", default=None,
-                        help="write the results into README.md (default for a full run of every benchmark)")
+    readme.add_argument(
+        "--readme",
+        dest="readme",
+        action="store_true",
+        default=None,
+        help="write the results into README.md (default for a full run of every benchmark)",
+    )
     readme.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md alone")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
@@ -70,14 +79,26 @@ def main(argv: list[str] | None = None) -> int:
 
     args.json.parent.mkdir(parents=True, exist_ok=True)
     failed = [c for s in sections for c in s.checks if not c.passed]
-    args.json.write_text(json.dumps({"machine": machine, "quick": args.quick, "seconds": seconds,
-                                     "passed": not failed, "sections": [s.to_dict() for s in sections]}, indent=1))
+    args.json.write_text(
+        json.dumps(
+            {
+                "machine": machine,
+                "quick": args.quick,
+                "seconds": seconds,
+                "passed": not failed,
+                "sections": [s.to_dict() for s in sections],
+            },
+            indent=1,
+        )
+    )
     if args.readme:
         write_readme(ROOT / "README.md", results)
         print("bench: results written to README.md (Benchmarks)", file=sys.stderr)
     for check in failed:
-        print(f"bench: GATE BROKEN: {check.name} = {check.value:.2f} (limit {check.limit:g}): {check.why}",
-              file=sys.stderr)
+        print(
+            f"bench: GATE BROKEN: {check.name} = {check.value:.2f} (limit {check.limit:g}): {check.why}",
+            file=sys.stderr,
+        )
     return 1 if failed else 0
 
 

@@ -17,8 +17,10 @@ from bench.harness import ClockTool, Sandbox, answer_turn, drain, open_agent, re
 from bench.stats import Figure, Section
 
 OUTPUT_BYTES = 8192
-SUMMARY = ("The user asked for a sweep of learning rates; runs 1-100 printed their losses; "
-           "the best was run 42 (loss 0.31); next: retrain run 42 for 3 epochs.")
+SUMMARY = (
+    "The user asked for a sweep of learning rates; runs 1-100 printed their losses; "
+    "the best was run 42 (loss 0.31); next: retrain run 42 for 3 epochs."
+)
 
 
 class NodeTimer:
@@ -52,9 +54,14 @@ async def _compact_once(target_tokens: int) -> dict[str, float]:
     clock = ClockTool(output_bytes=OUTPUT_BYTES)
     threshold = target_tokens * 3 // 4
     with Sandbox() as sandbox:
-        model = sandbox.script([*steps_script(steps, usage=None),
-                                *steps_script(1, usage=None, prefix="t")[:1],
-                                answer_turn(SUMMARY), answer_turn("done")])
+        model = sandbox.script(
+            [
+                *steps_script(steps, usage=None),
+                *steps_script(1, usage=None, prefix="t")[:1],
+                answer_turn(SUMMARY),
+                answer_turn("done"),
+            ]
+        )
         out_of_reach = {"max_iterations": steps + 10, "compaction": {"threshold_tokens": 100 * target_tokens}}
         async with open_agent(sandbox, model, tools=[clock.tool()], settings=out_of_reach) as agent:
             session = await agent.new_session()
@@ -64,8 +71,9 @@ async def _compact_once(target_tokens: int) -> dict[str, float]:
         if context < threshold:
             raise RuntimeError(f"the built session has {context} tokens, below the threshold {threshold}")
         timer = NodeTimer("compaction")
-        async with open_agent(sandbox, model, tools=[clock.tool()],
-                              settings={"compaction": {"threshold_tokens": threshold}}) as agent:
+        async with open_agent(
+            sandbox, model, tools=[clock.tool()], settings={"compaction": {"threshold_tokens": threshold}}
+        ) as agent:
             session = await agent.load_session(session.id)
             session.config["callbacks"] = [timer.handler]
             started = time.perf_counter()
@@ -76,8 +84,14 @@ async def _compact_once(target_tokens: int) -> dict[str, float]:
     compacted = [e for e in events if e.type == "compacted"]
     if not compacted:
         raise RuntimeError(f"no compaction happened (context {context} tokens, threshold {threshold})")
-    return {"node": max(timer.durations), "turn": turn, "old": compacted[0].old_tokens,
-            "new": compacted[0].new_tokens, "messages_before": before, "messages_after": after}
+    return {
+        "node": max(timer.durations),
+        "turn": turn,
+        "old": compacted[0].old_tokens,
+        "new": compacted[0].new_tokens,
+        "messages_before": before,
+        "messages_after": after,
+    }
 
 
 def run(quick: bool) -> Section:
@@ -85,8 +99,9 @@ def run(quick: bool) -> Section:
     repeats = 1 if quick else 3
     results = [asyncio.run(_compact_once(target)) for _ in range(repeats)]
     first = results[0]
-    section = Section(f"Compaction (~{target // 1000}k-token session, {OUTPUT_BYTES // 1024} KB tool outputs, "
-                      "replayed summary)")
+    section = Section(
+        f"Compaction (~{target // 1000}k-token session, {OUTPUT_BYTES // 1024} KB tool outputs, replayed summary)"
+    )
     section.figures += [
         Figure("compaction node (summary call replayed)", [r["node"] * 1000 for r in results], "ms"),
         Figure("whole turn: one tool step + compaction + answer", [r["turn"] * 1000 for r in results], "ms"),
@@ -94,6 +109,8 @@ def run(quick: bool) -> Section:
         Figure("context after compaction", [first["new"]], "tokens"),
         Figure("tokens freed", [first["old"] - first["new"]], "tokens"),
     ]
-    section.notes.append(f"Messages {first['messages_before']:,} before the compacting turn, "
-                         f"{first['messages_after']:,} after it (first user message, summary, recent tail).")
+    section.notes.append(
+        f"Messages {first['messages_before']:,} before the compacting turn, "
+        f"{first['messages_after']:,} after it (first user message, summary, recent tail)."
+    )
     return section

@@ -25,8 +25,15 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-HIDDEN_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
-               "ML_INTERN_DATABASE_URL", "ML_INTERN_TEST_DATABASE_URL")
+HIDDEN_VARS = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "GITHUB_TOKEN",
+    "ML_INTERN_DATABASE_URL",
+    "ML_INTERN_TEST_DATABASE_URL",
+)
 USAGE = {"input_tokens": 1000, "output_tokens": 10}  # given, so the replay model never re-counts the history
 
 
@@ -45,8 +52,12 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """The environment for subprocesses (the CLI) run inside this sandbox."""
         env = {k: v for k, v in os.environ.items() if k not in HIDDEN_VARS}
-        env.update(ML_INTERN_HOME=str(self.home), XDG_CONFIG_HOME=str(self.root / "xdg"),
-                   HF_HOME=str(self.root / "hf"), LANGGRAPH_NO_VERSION_CHECK="true")
+        env.update(
+            ML_INTERN_HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.root / "xdg"),
+            HF_HOME=str(self.root / "hf"),
+            LANGGRAPH_NO_VERSION_CHECK="true",
+        )
         if self.database_url:
             env["ML_INTERN_DATABASE_URL"] = self.database_url
         # A user's normal interpreter caches bytecode; this shell's PYTHONDONTWRITEBYTECODE would make
@@ -136,8 +147,13 @@ class ClockTool:
             self.ends.append((time.perf_counter(), time.process_time()))
             return text
 
-        return Tool(name=self.name, description="Benchmark tool.", risk=Risk.READ_ONLY, handler=handler,
-                    parameters={"type": "object", "properties": {"i": {"type": "integer"}}})
+        return Tool(
+            name=self.name,
+            description="Benchmark tool.",
+            risk=Risk.READ_ONLY,
+            handler=handler,
+            parameters={"type": "object", "properties": {"i": {"type": "integer"}}},
+        )
 
     def reset(self) -> None:
         self.starts.clear()
@@ -157,8 +173,13 @@ def load_settings(overrides: dict[str, Any] | None = None):
 
 
 @asynccontextmanager
-async def open_agent(sandbox: Sandbox, model_id: str, tools: Iterable[Any] = (), settings: dict[str, Any] | None = None,
-                     builtin: Iterable[str] = ()) -> AsyncIterator[Any]:
+async def open_agent(
+    sandbox: Sandbox,
+    model_id: str,
+    tools: Iterable[Any] = (),
+    settings: dict[str, Any] | None = None,
+    builtin: Iterable[str] = (),
+) -> AsyncIterator[Any]:
     """An Agent on the sandbox's database with the given tools (plus named built-in tool modules)."""
     from nodes.context import AgentDeps
     from graph.session import Agent
@@ -168,8 +189,14 @@ async def open_agent(sandbox: Sandbox, model_id: str, tools: Iterable[Any] = (),
     registry = builtin_tools(config, list(builtin)) if builtin else ToolRegistry()
     for tool in tools:
         registry.add(tool)
-    deps = AgentDeps(settings=config, model_id=model_id, tools=registry, workspace=sandbox.workspace,
-                     approval_mode="yolo", home=sandbox.home)
+    deps = AgentDeps(
+        settings=config,
+        model_id=model_id,
+        tools=registry,
+        workspace=sandbox.workspace,
+        approval_mode="yolo",
+        home=sandbox.home,
+    )
     async with Agent.open(deps) as agent:
         yield agent
 
@@ -201,6 +228,7 @@ def require_done(events: list[Any], what: str) -> None:
 
 # -- the real binary -------------------------------------------------------------------------------
 
+
 def cli_command() -> list[str]:
     """The installed `ml-intern` console script of this interpreter's environment."""
     script = Path(sys.executable).parent / "ml-intern"
@@ -209,12 +237,20 @@ def cli_command() -> list[str]:
     return [sys.executable, "-m", "cli.main"]
 
 
-def time_command(argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 120,
-                 stdin: str | None = None) -> float:
+def time_command(
+    argv: list[str], env: dict[str, str], cwd: Path, timeout: float = 120, stdin: str | None = None
+) -> float:
     """Wall time of one subprocess run (it must succeed)."""
     started = time.perf_counter()
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                            input=stdin if stdin is not None else "")
+    result = subprocess.run(
+        argv,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin if stdin is not None else "",
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
@@ -222,8 +258,9 @@ def time_command(argv: list[str], env: dict[str, str], cwd: Path, timeout: float
     return elapsed
 
 
-def interleaved(commands: dict[str, tuple[list[str], dict[str, str]]], repeats: int, cwd: Path,
-                warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    commands: dict[str, tuple[list[str], dict[str, str]]], repeats: int, cwd: Path, warmup: int = 1
+) -> dict[str, list[float]]:
     """Run each (argv, env) `repeats` times, round-robin, so a burst of load hits all of them alike."""
     for _ in range(warmup):
         for argv, env in commands.values():

@@ -13,8 +13,18 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bench.harness import (ClockTool, Sandbox, answer_turn, cli_command, drain, interleaved, open_agent,
-                           require_done, steps_script, time_command)
+from bench.harness import (
+    ClockTool,
+    Sandbox,
+    answer_turn,
+    cli_command,
+    drain,
+    interleaved,
+    open_agent,
+    require_done,
+    steps_script,
+    time_command,
+)
 from bench.stats import Check, Figure, Section
 
 BUDGET_MS = 300.0
@@ -98,8 +108,12 @@ def long_session(quick: bool) -> list[Figure]:
         Figure(f"resume {label}: load + read state", loads, "ms", "< 300 ms", BUDGET_MS),
         Figure(f"resume {label}: load + state + new turn to first model call", firsts, "ms", "< 300 ms", BUDGET_MS),
         Figure(f"undo in a {label}: load + undo", undos, "ms", "< 300 ms", BUDGET_MS),
-        Figure(f"`ml-intern --resume ID PROMPT`, {label}, whole process", cli_resume, "s",
-               note=skipped or "start-up, engine imports, resume, one replayed answer"),
+        Figure(
+            f"`ml-intern --resume ID PROMPT`, {label}, whole process",
+            cli_resume,
+            "s",
+            note=skipped or "start-up, engine imports, resume, one replayed answer",
+        ),
         Figure(f"`ml-intern sessions undo ID`, {label}, whole process", cli_undo, "s", note=skipped),
     ]
 
@@ -126,8 +140,14 @@ def many_sessions(quick: bool) -> tuple[list[Figure], list[Check]]:
     with Sandbox() as full, Sandbox() as empty:
         per_create, store_list = asyncio.run(_many_sessions(full, count))
         binary = cli_command()
-        times = interleaved({"full": ([*binary, "sessions", "list"], full.env()),
-                             "empty": ([*binary, "sessions", "list"], empty.env())}, repeats, full.workspace)
+        times = interleaved(
+            {
+                "full": ([*binary, "sessions", "list"], full.env()),
+                "empty": ([*binary, "sessions", "list"], empty.env()),
+            },
+            repeats,
+            full.workspace,
+        )
     ratios = [f / e for f, e in zip(times["full"], times["empty"])]
     figures = [
         Figure(f"create a session (store row + first checkpoint), {count:,} in a row", [per_create * 1000], "ms"),
@@ -136,9 +156,13 @@ def many_sessions(quick: bool) -> tuple[list[Figure], list[Check]]:
         Figure("`ml-intern sessions list`, no sessions", times["empty"], "s"),
         Figure(f"`sessions list`: {count:,} sessions / none", ratios, "x", "~1x"),
     ]
-    check = Check(f"`sessions list` with {count} sessions / with none (best of {repeats})", min(ratios), LIST_LIMIT,
-                  "listing must be one query on the session table; walking each session's checkpoints "
-                  "adds seconds per thousand sessions")
+    check = Check(
+        f"`sessions list` with {count} sessions / with none (best of {repeats})",
+        min(ratios),
+        LIST_LIMIT,
+        "listing must be one query on the session table; walking each session's checkpoints "
+        "adds seconds per thousand sessions",
+    )
     return figures, [check]
 
 

@@ -18,8 +18,7 @@ PARALLEL_LIMIT = 0.5  # quick gate: the step over the serial sum of the sleeps
 
 
 async def _one_step(sandbox: Sandbox, calls: list[dict], tools: list, builtin: list[str]) -> tuple[float, float]:
-    model = sandbox.script([{"tool_calls": calls, "usage": {"input_tokens": 1000, "output_tokens": 10}},
-                            answer_turn()])
+    model = sandbox.script([{"tool_calls": calls, "usage": {"input_tokens": 1000, "output_tokens": 10}}, answer_turn()])
     async with open_agent(sandbox, model, tools=tools, builtin=builtin) as agent:
         session = await agent.new_session()
         started = time.perf_counter()
@@ -42,8 +41,9 @@ def _asyncio_step(sleep_s: float) -> tuple[float, float]:
 
 
 def _bash_step(sleep_s: float) -> tuple[float, float]:
-    calls = [{"name": "bash", "args": {"command": f"sleep {sleep_s}; echo call {i}"}, "id": f"b{i}"}
-             for i in range(CALLS)]
+    calls = [
+        {"name": "bash", "args": {"command": f"sleep {sleep_s}; echo call {i}"}, "id": f"b{i}"} for i in range(CALLS)
+    ]
     with Sandbox() as sandbox:
         return asyncio.run(_one_step(sandbox, calls, [], ["tools.bash"]))
 
@@ -62,9 +62,15 @@ def run(quick: bool) -> Section:
         steps = [r[0] for r in results]
         section.figures.append(Figure(f"{label}: step", steps, "s", f"< {2 * sleep_s:g} s", 2 * sleep_s))
         section.figures.append(Figure(f"{label}: whole turn", [r[1] for r in results], "s"))
-        section.figures.append(Figure(f"{label}: step / serial sum", [s / serial for s in steps], "x",
-                                      f"~{1 / CALLS:.2f}x"))
-        section.checks.append(Check(f"{label}: step / serial sum (best of {repeats})", min(steps) / serial,
-                                    PARALLEL_LIMIT, "the calls of one step must run concurrently: run one "
-                                    "after another they take the serial sum (1x)"))
+        section.figures.append(
+            Figure(f"{label}: step / serial sum", [s / serial for s in steps], "x", f"~{1 / CALLS:.2f}x")
+        )
+        section.checks.append(
+            Check(
+                f"{label}: step / serial sum (best of {repeats})",
+                min(steps) / serial,
+                PARALLEL_LIMIT,
+                "the calls of one step must run concurrently: run one after another they take the serial sum (1x)",
+            )
+        )
     return section

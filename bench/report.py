@@ -16,28 +16,39 @@ SECTION_HEADING = "## Benchmarks"
 
 
 def machine_line(machine: dict[str, str]) -> str:
-    return (f"Measured on {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, {machine['os']}; "
-            f"load average {machine['load_at_start']} at the start; {machine['date']}; commit {machine['commit']}.")
+    return (
+        f"Measured on {machine['cpu']}, {machine['cores']} cores, Python {machine['python']}, {machine['os']}; "
+        f"load average {machine['load_at_start']} at the start; {machine['date']}; commit {machine['commit']}."
+    )
 
 
 def section_markdown(section: Section) -> str:
-    lines = [f"#### {section.title}", "", "| Measure | Median | Spread (min–max) | Runs | Budget | Status |",
-             "|---|---:|---|---:|---|---|"]
+    lines = [
+        f"#### {section.title}",
+        "",
+        "| Measure | Median | Spread (min–max) | Runs | Budget | Status |",
+        "|---|---:|---|---:|---|---|",
+    ]
     for f in section.figures:
         if not f.measured:
             lines.append(f"| {f.name} | — | — | 0 | {f.budget} | {f.note or 'not measured'} |")
             continue
         spread = "—" if len(f.samples) == 1 else f"{fmt(f.low, f.unit)} – {fmt(f.high, f.unit)}"
         status = f.status + (f" ({f.note})" if f.note else "")
-        lines.append(f"| {f.name} | {fmt(f.median, f.unit)} | {spread} | {len(f.samples)} | {f.budget} | "
-                     f"{status.strip()} |")
+        lines.append(
+            f"| {f.name} | {fmt(f.median, f.unit)} | {spread} | {len(f.samples)} | {f.budget} | {status.strip()} |"
+        )
     lines += [""] + [f"{note}" for note in section.notes] + ([""] if section.notes else [])
     return "\n".join(lines)
 
 
 def checks_markdown(sections: list[Section]) -> str:
-    lines = ["#### Gates (ratios within one run; `--quick` fails when one is broken)", "",
-             "| Gate | Value | Limit | Pass |", "|---|---:|---:|---|"]
+    lines = [
+        "#### Gates (ratios within one run; `--quick` fails when one is broken)",
+        "",
+        "| Gate | Value | Limit | Pass |",
+        "|---|---:|---:|---|",
+    ]
     for section in sections:
         for c in section.checks:
             value = f"{c.value:.2f}" if isinstance(c.value, float) else str(c.value)

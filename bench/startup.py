@@ -51,8 +51,15 @@ def importtime(argv: list[str], env: dict[str, str], cwd) -> list[tuple[str, int
     """Run `python -X importtime ARGV...` (ARGV after the interpreter) and parse what it imported."""
     import subprocess
 
-    result = subprocess.run([sys.executable, "-X", "importtime", *argv], env=env, cwd=cwd, capture_output=True,
-                            text=True, timeout=180, input="")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        input="",
+    )
     if result.returncode != 0:
         raise RuntimeError(f"`{' '.join(argv[:3])}` exited {result.returncode}: {result.stderr[-300:]}")
     return parse_importtime(result.stderr)
@@ -78,8 +85,15 @@ def interactive_prompt(sandbox: Sandbox, repeats: int) -> tuple[list[float], lis
     prompts, answers = [], []
     for run in range(repeats + 1):  # the first run writes bytecode caches and the first-run state
         started = time.perf_counter()
-        child = pexpect.spawn(binary[0], [*binary[1:], "--model", model], cwd=str(sandbox.workspace), env=env,
-                              encoding="utf-8", timeout=60, dimensions=(40, 120))
+        child = pexpect.spawn(
+            binary[0],
+            [*binary[1:], "--model", model],
+            cwd=str(sandbox.workspace),
+            env=env,
+            encoding="utf-8",
+            timeout=60,
+            dimensions=(40, 120),
+        )
         try:
             child.expect_exact(PROMPT)
             prompt_at = time.perf_counter()
@@ -104,41 +118,62 @@ def run(quick: bool) -> Section:
     section = Section("Start-up (wall time of a fresh process)")
     with Sandbox() as sandbox:
         env, cwd, binary = sandbox.env(), sandbox.workspace, cli_command()
-        times = interleaved({
-            "pass": ([sys.executable, "-c", "pass"], env),
-            "typer": ([sys.executable, "-c", "import typer"], env),
-            "help": ([*binary, "--help"], env),
-            "version": ([*binary, "--version"], env),
-        }, repeats, cwd)
+        times = interleaved(
+            {
+                "pass": ([sys.executable, "-c", "pass"], env),
+                "typer": ([sys.executable, "-c", "import typer"], env),
+                "help": ([*binary, "--help"], env),
+                "version": ([*binary, "--version"], env),
+            },
+            repeats,
+            cwd,
+        )
         section.figures += [
             Figure("`ml-intern --help`", times["help"], "s", "< 0.3 s", HELP_BUDGET_S),
             Figure("`ml-intern --version`", times["version"], "s", "< 0.3 s", HELP_BUDGET_S),
             Figure("floor: `python -c pass`", times["pass"], "s"),
-            Figure("floor: `python -c \"import typer\"`", times["typer"], "s"),
+            Figure('floor: `python -c "import typer"`', times["typer"], "s"),
         ]
         for name in ("help", "version"):
             ratios = [t / f for t, f in zip(times[name], times["typer"])]
             section.figures.append(Figure(f"`--{name}` / typer floor", ratios, "x", f"< {FLOOR_LIMIT:g}x"))
-            section.checks.append(Check(f"`--{name}` / `python -c \"import typer\"` (best of {repeats})", min(ratios),
-                                        FLOOR_LIMIT, "start-up may cost at most the CLI framework again; an eager "
-                                        "engine import (langgraph, litellm, httpx) multiplies it"))
+            section.checks.append(
+                Check(
+                    f'`--{name}` / `python -c "import typer"` (best of {repeats})',
+                    min(ratios),
+                    FLOOR_LIMIT,
+                    "start-up may cost at most the CLI framework again; an eager "
+                    "engine import (langgraph, litellm, httpx) multiplies it",
+                )
+            )
 
         prompts, answers, reason = interactive_prompt(sandbox, 2 if quick else 5)
-        section.figures.append(Figure("interactive: prompt ready for input", prompts, "s", "< 1 s", PROMPT_BUDGET_S,
-                                      note=reason))
-        section.figures.append(Figure("interactive: answer to a message typed at once", answers, "s",
-                                      note=reason or "includes loading the engine behind the prompt"))
+        section.figures.append(
+            Figure("interactive: prompt ready for input", prompts, "s", "< 1 s", PROMPT_BUDGET_S, note=reason)
+        )
+        section.figures.append(
+            Figure(
+                "interactive: answer to a message typed at once",
+                answers,
+                "s",
+                note=reason or "includes loading the engine behind the prompt",
+            )
+        )
 
         entry = binary[1:] if binary[0] == sys.executable else binary  # the script, run by our interpreter
         help_rows = importtime([*entry, "--help"], env, cwd)
         heavy = sorted({m.split(".")[0] for m, *_ in help_rows if m.split(".")[0] in HEAVY})
-        section.checks.append(Check("heavy packages imported by `--help`", len(heavy), 1,
-                                    f"none of {', '.join(HEAVY)} may load for --help (loaded: {heavy or 'none'})"))
+        section.checks.append(
+            Check(
+                "heavy packages imported by `--help`",
+                len(heavy),
+                1,
+                f"none of {', '.join(HEAVY)} may load for --help (loaded: {heavy or 'none'})",
+            )
+        )
         section.notes.append(_offender_note("`import cli.main`", importtime(["-c", "import cli.main"], env, cwd)))
         if not quick:
             script = sandbox.script([answer_turn("done")])
             rows = importtime([*entry, "--model", script, "say done"], env, cwd)
             section.notes.append(_offender_note("a first headless turn (`ml-intern -m replay:... PROMPT`)", rows))
     return section
-
-

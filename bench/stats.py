@@ -47,8 +47,15 @@ class Figure:
         return "ok" if self.median < self.limit else "OVER"
 
     def to_dict(self) -> dict:
-        data = {"name": self.name, "unit": self.unit, "samples": self.samples, "budget": self.budget,
-                "limit": self.limit, "note": self.note, "status": self.status}
+        data = {
+            "name": self.name,
+            "unit": self.unit,
+            "samples": self.samples,
+            "budget": self.budget,
+            "limit": self.limit,
+            "note": self.note,
+            "status": self.status,
+        }
         if self.measured:
             data.update(median=self.median, min=self.low, max=self.high)
         return data
@@ -80,8 +87,13 @@ class Section:
     seconds: float = 0.0  # how long this benchmark took to run
 
     def to_dict(self) -> dict:
-        return {"title": self.title, "figures": [f.to_dict() for f in self.figures],
-                "checks": [c.to_dict() for c in self.checks], "notes": self.notes, "seconds": self.seconds}
+        return {
+            "title": self.title,
+            "figures": [f.to_dict() for f in self.figures],
+            "checks": [c.to_dict() for c in self.checks],
+            "notes": self.notes,
+            "seconds": self.seconds,
+        }
 
 
 def fmt(value: float, unit: str) -> str:

@@ -24,7 +24,7 @@ def window(gaps: list[float], upto: int) -> list[float]:
     """The gaps of steps just before step `upto` (gap k sits between steps k+1 and k+2)."""
     width = max(9, upto // 10)
     end = min(upto - 1, len(gaps))
-    return gaps[max(0, end - width):end]
+    return gaps[max(0, end - width) : end]
 
 
 async def _run(steps: int) -> tuple[list[float], list[float], float]:
@@ -68,14 +68,21 @@ def run(quick: bool) -> Section:
         section.figures.append(Figure(f"per step at {s:,} steps (wall)", wall_at[s], "ms", budget, limit))
     for s in sizes:
         section.figures.append(Figure(f"per step at {s:,} steps (CPU)", cpu_at[s], "ms"))
-    section.figures.append(Figure(f"whole {longest:,}-step turn / steps (wall)", amortised, "ms",
-                                  note="includes the turn's start and end"))
+    section.figures.append(
+        Figure(f"whole {longest:,}-step turn / steps (wall)", amortised, "ms", note="includes the turn's start and end")
+    )
     section.figures.append(Figure(f"growth: wall at {longest:,} / at 10 steps", ratios, "x", "flat (~1x)"))
     section.figures.append(Figure(f"growth: CPU at {longest:,} / at 10 steps", cpu_ratios, "x", "flat (~1x)"))
-    section.figures.append(Figure("slope of per-step CPU", slopes, "ms/1k steps", "~0",
-                                  note="least squares over every step of the run"))
-    section.checks.append(Check(
-        f"per-step CPU at {longest} steps / at 10 steps (best of {repeats})", min(cpu_ratios), FLATNESS_LIMIT,
-        "per-step work must not grow with the history; CPU time, not wall, so load from other processes "
-        "cannot fake a regression"))
+    section.figures.append(
+        Figure("slope of per-step CPU", slopes, "ms/1k steps", "~0", note="least squares over every step of the run")
+    )
+    section.checks.append(
+        Check(
+            f"per-step CPU at {longest} steps / at 10 steps (best of {repeats})",
+            min(cpu_ratios),
+            FLATNESS_LIMIT,
+            "per-step work must not grow with the history; CPU time, not wall, so load from other processes "
+            "cannot fake a regression",
+        )
+    )
     return section

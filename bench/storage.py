@@ -29,10 +29,13 @@ CHECKPOINT_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "ch
 def sqlite_thread_bytes(db: Path, thread_id: str) -> int:
     """Bytes one session's checkpoints and pending writes take in the SQLite saver's tables."""
     with sqlite3.connect(db) as conn:
-        checkpoints = conn.execute("SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) "
-                                   "FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
-        writes = conn.execute("SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
-                              (thread_id,)).fetchone()[0]
+        checkpoints = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(checkpoint) + LENGTH(metadata)), 0) FROM checkpoints WHERE thread_id = ?",
+            (thread_id,),
+        ).fetchone()[0]
+        writes = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?", (thread_id,)
+        ).fetchone()[0]
     return checkpoints + writes
 
 
@@ -40,8 +43,11 @@ def sqlite_snapshot_bytes(db: Path, thread_id: str) -> int:
     """Bytes of the checkpoints that hold the whole message list (DeltaChannel snapshots): an ordinary
     checkpoint is a few KB of bookkeeping, a snapshot holds every message so far."""
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT COALESCE(SUM(LENGTH(checkpoint)), 0) FROM checkpoints "
-                            "WHERE thread_id = ? AND LENGTH(checkpoint) > ?", (thread_id, SNAPSHOT_MIN)).fetchone()[0]
+        return conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(checkpoint)), 0) FROM checkpoints "
+            "WHERE thread_id = ? AND LENGTH(checkpoint) > ?",
+            (thread_id, SNAPSHOT_MIN),
+        ).fetchone()[0]
 
 
 def sqlite_file_bytes(db: Path) -> int:
@@ -57,7 +63,8 @@ def postgres_thread_bytes(url: str, thread_id: str) -> int:
             "        FROM checkpoints WHERE thread_id = %(t)s)"
             "     + (SELECT COALESCE(SUM(octet_length(blob)), 0) FROM checkpoint_blobs WHERE thread_id = %(t)s)"
             "     + (SELECT COALESCE(SUM(octet_length(blob)), 0) FROM checkpoint_writes WHERE thread_id = %(t)s)",
-            {"t": thread_id}).fetchone()
+            {"t": thread_id},
+        ).fetchone()
     return int(row[0])
 
 
@@ -110,8 +117,12 @@ def measure_sqlite(steps: int) -> dict[str, float]:
     with Sandbox() as sandbox:
         thread, per_step = asyncio.run(_session_of(steps, sandbox, clock))
         db = sandbox.home / "sessions.sqlite"
-        return {"thread": sqlite_thread_bytes(db, thread), "file": sqlite_file_bytes(db),
-                "snapshots": sqlite_snapshot_bytes(db, thread), "per_step_s": per_step}
+        return {
+            "thread": sqlite_thread_bytes(db, thread),
+            "file": sqlite_file_bytes(db),
+            "snapshots": sqlite_snapshot_bytes(db, thread),
+            "per_step_s": per_step,
+        }
 
 
 def measure_postgres(steps: int, test_url: str | None, user_url: str | None) -> dict[str, float]:
@@ -121,8 +132,11 @@ def measure_postgres(steps: int, test_url: str | None, user_url: str | None) -> 
     if test_url:
         with fresh_postgres_database(test_url) as url, Sandbox(database_url=url) as sandbox:
             thread, per_step = asyncio.run(_session_of(steps, sandbox, clock))
-            return {"thread": postgres_thread_bytes(url, thread), "tables": postgres_tables_bytes(url),
-                    "per_step_s": per_step}
+            return {
+                "thread": postgres_thread_bytes(url, thread),
+                "tables": postgres_tables_bytes(url),
+                "per_step_s": per_step,
+            }
     with Sandbox(database_url=user_url) as sandbox:
         thread, per_step = asyncio.run(_session_of(steps, sandbox, clock))
         size = postgres_thread_bytes(user_url, thread)
@@ -136,25 +150,53 @@ def _backend_figures(section: Section, label: str, sizes: list[int], results: di
         mb = results[n]["thread"] / 1e6
         budget, limit = (f"< {BUDGET_MB_AT_300:.0f} MB", BUDGET_MB_AT_300) if n == budget_at else ("", None)
         section.figures.append(Figure(f"{label}: session checkpoints after {n:,} steps", [mb], "MB", budget, limit))
-        section.figures.append(Figure(f"{label}: bytes per step at {n:,} steps", [results[n]["thread"] / n / 1e3],
-                                      "KB"))
+        section.figures.append(
+            Figure(f"{label}: bytes per step at {n:,} steps", [results[n]["thread"] / n / 1e3], "KB")
+        )
         if "snapshots" in results[n]:
-            section.figures.append(Figure(f"{label}: of which full-history snapshots", [results[n]["snapshots"] / 1e6],
-                                          "MB", note="DeltaChannel snapshot_frequency"))
+            section.figures.append(
+                Figure(
+                    f"{label}: of which full-history snapshots",
+                    [results[n]["snapshots"] / 1e6],
+                    "MB",
+                    note="DeltaChannel snapshot_frequency",
+                )
+            )
         if "file" in results[n]:
-            section.figures.append(Figure(f"{label}: database file after {n:,} steps", [results[n]["file"] / 1e6],
-                                          "MB", note="sessions.sqlite + WAL"))
+            section.figures.append(
+                Figure(
+                    f"{label}: database file after {n:,} steps",
+                    [results[n]["file"] / 1e6],
+                    "MB",
+                    note="sessions.sqlite + WAL",
+                )
+            )
         if "tables" in results[n]:
-            section.figures.append(Figure(f"{label}: checkpoint tables after {n:,} steps",
-                                          [results[n]["tables"] / 1e6], "MB", note="pg_total_relation_size"))
-        section.figures.append(Figure(f"{label}: whole turn / steps at {n:,} steps (2 KB outputs)",
-                                      [results[n]["per_step_s"] * 1000], "ms"))
+            section.figures.append(
+                Figure(
+                    f"{label}: checkpoint tables after {n:,} steps",
+                    [results[n]["tables"] / 1e6],
+                    "MB",
+                    note="pg_total_relation_size",
+                )
+            )
+        section.figures.append(
+            Figure(
+                f"{label}: whole turn / steps at {n:,} steps (2 KB outputs)", [results[n]["per_step_s"] * 1000], "ms"
+            )
+        )
     growth = (results[large]["thread"] / large) / (results[small]["thread"] / small)
-    section.figures.append(Figure(f"{label}: bytes/step at {large:,} / at {small:,} steps", [growth], "x",
-                                  "linear (~1x)"))
-    section.checks.append(Check(f"{label} bytes/step at {large} / at {small} steps", growth, LINEARITY_LIMIT,
-                                "storage must grow linearly; a checkpoint that re-stores the history makes "
-                                "this ratio ~2x per doubling"))
+    section.figures.append(
+        Figure(f"{label}: bytes/step at {large:,} / at {small:,} steps", [growth], "x", "linear (~1x)")
+    )
+    section.checks.append(
+        Check(
+            f"{label} bytes/step at {large} / at {small} steps",
+            growth,
+            LINEARITY_LIMIT,
+            "storage must grow linearly; a checkpoint that re-stores the history makes this ratio ~2x per doubling",
+        )
+    )
 
 
 def run(quick: bool) -> Section:
@@ -169,6 +211,13 @@ def run(quick: bool) -> Section:
         pg_results = {n: measure_postgres(n, test_url, user_url) for n in sizes}
         _backend_figures(section, "PostgreSQL", sizes, pg_results, 300)
     else:
-        section.figures.append(Figure("PostgreSQL", [], "MB", note="not measured: set ML_INTERN_TEST_DATABASE_URL "
-                                      "(`bash .ci/postgres.sh` prints it) or ML_INTERN_DATABASE_URL"))
+        section.figures.append(
+            Figure(
+                "PostgreSQL",
+                [],
+                "MB",
+                note="not measured: set ML_INTERN_TEST_DATABASE_URL "
+                "(`bash .ci/postgres.sh` prints it) or ML_INTERN_DATABASE_URL",
+            )
+        )
     return section

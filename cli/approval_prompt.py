@@ -25,12 +25,27 @@ from rich.table import Table
 from rich.text import Text
 
 QUESTION = FormattedText([("bold", "approve? "), ("", "[y]es [n]o [a]ll [e]dit, or type feedback to reject: ")])
-RISK_STYLES = {"read_only": "green", "workspace_write": "yellow", "exec": "yellow", "remote_compute": "red",
-               "destructive": "bold red"}
+RISK_STYLES = {
+    "read_only": "green",
+    "workspace_write": "yellow",
+    "exec": "yellow",
+    "remote_compute": "red",
+    "destructive": "bold red",
+}
 # details keys of compute jobs worth a friendly label (anything else is shown as is).
-DETAIL_LABELS = {"script": "script", "what": "script", "command": "command", "hardware": "hardware",
-                 "flavor": "hardware", "timeout": "timeout", "timeout_s": "timeout", "estimated_cost": "est. cost",
-                 "estimated_cost_usd": "est. cost", "cost_usd": "est. cost", "max_cost_usd": "max cost"}
+DETAIL_LABELS = {
+    "script": "script",
+    "what": "script",
+    "command": "command",
+    "hardware": "hardware",
+    "flavor": "hardware",
+    "timeout": "timeout",
+    "timeout_s": "timeout",
+    "estimated_cost": "est. cost",
+    "estimated_cost_usd": "est. cost",
+    "cost_usd": "est. cost",
+    "max_cost_usd": "max cost",
+}
 MAX_VALUE_LINES = 15
 
 
@@ -82,8 +97,13 @@ def approval_panel(call: dict[str, Any], index: int, total: int) -> Panel:
             detail_table.add_row(DETAIL_LABELS.get(key, key), _format_detail(key, value))
         parts += [Text("compute", style="bold dim"), detail_table]
     counter = f" ({index}/{total})" if total > 1 else ""
-    return Panel(Group(*parts), title=f"approval needed{counter}", title_align="left",
-                 border_style=RISK_STYLES.get(risk, "yellow"), expand=False)
+    return Panel(
+        Group(*parts),
+        title=f"approval needed{counter}",
+        title_align="left",
+        border_style=RISK_STYLES.get(risk, "yellow"),
+        expand=False,
+    )
 
 
 def editor_command() -> list[str]:
@@ -101,8 +121,9 @@ def edit_args(args: dict[str, Any]) -> dict[str, Any]:
         try:
             code = subprocess.call([*editor_command(), path])
         except OSError as e:
-            raise EditFailed(f"cannot start the editor {' '.join(editor_command())!r}: {e.strerror} "
-                             "(set EDITOR to your editor)") from None
+            raise EditFailed(
+                f"cannot start the editor {' '.join(editor_command())!r}: {e.strerror} (set EDITOR to your editor)"
+            ) from None
         if code != 0:
             raise EditFailed(f"the editor exited with code {code}; the call was not changed")
         try:
@@ -116,10 +137,13 @@ def edit_args(args: dict[str, Any]) -> dict[str, Any]:
         os.unlink(path)
 
 
-async def collect_decisions(calls: list[dict[str, Any]], console: Console,
-                            ask: Callable[[Any], Awaitable[str]],
-                            on_rejected: Callable[[dict[str, Any], str], None],
-                            editor_terminal: Callable[[], Any] = contextlib.nullcontext) -> dict[str, dict[str, Any]]:
+async def collect_decisions(
+    calls: list[dict[str, Any]],
+    console: Console,
+    ask: Callable[[Any], Awaitable[str]],
+    on_rejected: Callable[[dict[str, Any], str], None],
+    editor_terminal: Callable[[], Any] = contextlib.nullcontext,
+) -> dict[str, dict[str, Any]]:
     """Ask about each pending call; returns the decisions for the engine.
 
     editor_terminal: a context manager that gives $EDITOR the terminal as the user set it up.
@@ -136,7 +160,7 @@ async def collect_decisions(calls: list[dict[str, Any]], console: Console,
             try:
                 answer = (await ask(QUESTION)).strip()
             except (KeyboardInterrupt, EOFError):
-                for rest in calls[index - 1:]:
+                for rest in calls[index - 1 :]:
                     decisions[rest["id"]] = {"action": "reject", "feedback": "Interrupted by the user."}
                     on_rejected(rest, "")
                 console.print(Text("rejected the remaining calls", style="yellow"))

@@ -63,8 +63,15 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
     if not workspace.is_dir():
         raise UserError(f"workspace folder not found: {workspace} (pass an existing folder to --workspace)")
     mode = options.approval or settings.approval.mode or ("ask" if interactive else "yolo")
-    return AgentDeps(settings=settings, model_id=model_id, tools=builtin_tools(settings), workspace=workspace,
-                     approval_mode=mode, interactive=interactive, stream=options.stream)
+    return AgentDeps(
+        settings=settings,
+        model_id=model_id,
+        tools=builtin_tools(settings),
+        workspace=workspace,
+        approval_mode=mode,
+        interactive=interactive,
+        stream=options.stream,
+    )
 
 
 class NoProvider(UserError):
@@ -79,12 +86,17 @@ def local_model_or_fail(missing: str) -> str:
 
     server = detect_sync()
     if server is None:
-        raise NoProvider(f"{missing}. No local model server answered either (Ollama, llama.cpp, vLLM, LM Studio). "
-                         "Set ANTHROPIC_API_KEY, OPENAI_API_KEY or HF_TOKEN, start a local server, or try "
-                         "--model replay:FILE")
+        raise NoProvider(
+            f"{missing}. No local model server answered either (Ollama, llama.cpp, vLLM, LM Studio). "
+            "Set ANTHROPIC_API_KEY, OPENAI_API_KEY or HF_TOKEN, start a local server, or try "
+            "--model replay:FILE"
+        )
     model_id = use(server)
-    print(f"ml-intern: no provider key set; using the local {server.provider} server at {server.base_url} "
-          f"(model {model_id}; pick another with --model)", file=sys.stderr)
+    print(
+        f"ml-intern: no provider key set; using the local {server.provider} server at {server.base_url} "
+        f"(model {model_id}; pick another with --model)",
+        file=sys.stderr,
+    )
     return model_id
 
 

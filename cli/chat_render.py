@@ -23,12 +23,24 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 # Arguments worth showing on a tool's one-line summary, in order of preference.
-KEY_ARGS = ("command", "path", "paths", "url", "query", "repo_id", "operation", "script", "pattern", "job_id",
-            "server", "dataset", "id")
+KEY_ARGS = (
+    "command",
+    "path",
+    "paths",
+    "url",
+    "query",
+    "repo_id",
+    "operation",
+    "script",
+    "pattern",
+    "job_id",
+    "server",
+    "dataset",
+    "id",
+)
 PREVIEW_LINES = 4
 MAX_KEPT_LOG_LINES = 5000
-MARKS = {"done": ("✓", "green"), "failed": ("✗", "red"), "rejected": ("⊘", "yellow"),
-         "interrupted": ("⏹", "magenta")}
+MARKS = {"done": ("✓", "green"), "failed": ("✗", "red"), "rejected": ("⊘", "yellow"), "interrupted": ("⏹", "magenta")}
 STATE_WORDS = {"done": "done", "failed": "failed", "rejected": "rejected", "interrupted": "interrupted"}
 ERROR_HINTS = {
     "max_iterations": "Type 'continue' to let it go on (the count restarts with each message).",
@@ -131,7 +143,7 @@ class _Tail:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = console.render_lines(self.renderable, options, pad=False)
-        for line in lines[-self.max_lines:]:
+        for line in lines[-self.max_lines :]:
             yield from line
             yield Segment.line()
 
@@ -180,8 +192,14 @@ class ChatRenderer:
     def begin(self) -> None:
         """Start showing activity (a turn, a compaction)."""
         if self.live is None:
-            self.live = Live(self, console=self.console, transient=True, refresh_per_second=8,
-                             redirect_stdout=False, redirect_stderr=False)
+            self.live = Live(
+                self,
+                console=self.console,
+                transient=True,
+                refresh_per_second=8,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
             self.live.start()
 
     def end(self) -> None:
@@ -286,12 +304,17 @@ class ChatRenderer:
             self.last_usage = event.model_dump()
 
     def on_compacted(self, event) -> None:
-        self._print(Text(f"⟳ context compacted: {human_tokens(event.old_tokens)} → "
-                         f"{human_tokens(event.new_tokens)} tokens", style="cyan"))
+        self._print(
+            Text(
+                f"⟳ context compacted: {human_tokens(event.old_tokens)} → {human_tokens(event.new_tokens)} tokens",
+                style="cyan",
+            )
+        )
 
     def on_doom_loop(self, event) -> None:
-        self._print(Text(f"⚠ the agent is repeating itself ({event.pattern}); it was told to change approach",
-                         style="yellow"))
+        self._print(
+            Text(f"⚠ the agent is repeating itself ({event.pattern}); it was told to change approach", style="yellow")
+        )
 
     def on_error(self, event) -> None:
         self.error(event.message, event.kind)
@@ -333,8 +356,7 @@ class ChatRenderer:
         for view in list(self.order):
             if view.state == "running":
                 self.finish_tool(view, "interrupted")
-        self._print(Text("⏹ interrupted — the partial answer is kept and the session can be resumed",
-                         style="magenta"))
+        self._print(Text("⏹ interrupted — the partial answer is kept and the session can be resumed", style="magenta"))
 
     def error(self, message: str, kind: str = "agent") -> None:
         self._flush_text(final=True)
@@ -345,8 +367,9 @@ class ChatRenderer:
             body.append(f"\n{hint}", style="dim")
         self._print(Panel(body, title=f"error · {kind}", title_align="left", border_style="red", expand=False))
 
-    def status_line(self, model_id: str, context_tokens: int, window: int | None, cost: float,
-                    session_id: str | None, approval: str) -> None:
+    def status_line(
+        self, model_id: str, context_tokens: int, window: int | None, cost: float, session_id: str | None, approval: str
+    ) -> None:
         parts = [short_model(model_id)]
         if window:
             pct = 100 * context_tokens / window if window else 0
@@ -397,8 +420,12 @@ class ChatRenderer:
         text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
         more = len(lines) - len(shown)
         if more > 0 or view.full_output_path:
-            text.append(f"\n    … {more} more lines · /output {view.number}" if more > 0
-                        else f"\n    … full output: /output {view.number}", style="dim italic")
+            text.append(
+                f"\n    … {more} more lines · /output {view.number}"
+                if more > 0
+                else f"\n    … full output: /output {view.number}",
+                style="dim italic",
+            )
         return text
 
     def _flush_text(self, final: bool = False) -> None:

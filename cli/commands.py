@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import typer
 
-commands_app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
-                           no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
+commands_app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 from cli.sessions_cmd import sessions_app  # noqa: E402
 
@@ -27,12 +32,14 @@ def graph_cmd(ascii_: bool = typer.Option(False, "--ascii", help="Draw it in ASC
 
 
 @commands_app.command("studio", help="Serve the agent to LangGraph Studio (langgraph dev) and print its URLs.")
-def studio_cmd(port: int = typer.Option(2024, help="Port of the local API server."),
-               host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it on loopback)."),
-               workspace: str = typer.Option(None, help="Folder the agent works in (default: current)."),
-               model: str = typer.Option(None, "--model", "-m", help="Model id (default: the config's)."),
-               approval: str = typer.Option(None, help="ask | yolo (default: ask)."),
-               config: str = typer.Option(None, help="Config file.")) -> None:
+def studio_cmd(
+    port: int = typer.Option(2024, help="Port of the local API server."),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it on loopback)."),
+    workspace: str = typer.Option(None, help="Folder the agent works in (default: current)."),
+    model: str = typer.Option(None, "--model", "-m", help="Model id (default: the config's)."),
+    approval: str = typer.Option(None, help="ask | yolo (default: ask)."),
+    config: str = typer.Option(None, help="Config file."),
+) -> None:
     import sys
 
     from cli.studio_cmd import StudioError, run_studio
@@ -45,8 +52,9 @@ def studio_cmd(port: int = typer.Option(2024, help="Port of the local API server
 
 
 @commands_app.command("mcp", help="MCP servers from the config: `ml-intern mcp list` shows status and tools.")
-def mcp_cmd(action: str = typer.Argument("list", help="list"),
-            config: str = typer.Option(None, help="Config file.")) -> None:
+def mcp_cmd(
+    action: str = typer.Argument("list", help="list"), config: str = typer.Option(None, help="Config file.")
+) -> None:
     import asyncio
     import sys
 
@@ -61,7 +69,7 @@ def mcp_cmd(action: str = typer.Argument("list", help="list"),
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(2)
     if not settings.mcpServers:
-        print("no MCP servers configured (add them under \"mcpServers\" in ~/.config/ml-intern/config.json)")
+        print('no MCP servers configured (add them under "mcpServers" in ~/.config/ml-intern/config.json)')
         return
 
     from tools.mcp.manager import probe
@@ -78,10 +86,14 @@ def mcp_cmd(action: str = typer.Argument("list", help="list"),
     raise typer.Exit(1 if failed else 0)
 
 
-@commands_app.command("doctor", help="Check the set-up: Python, packages, keys, database, MCP, local servers, workspace.")
-def doctor_cmd(workspace: str = typer.Option(".", help="Workspace folder to check."),
-               config: str = typer.Option(None, help="Config file."),
-               offline: bool = typer.Option(False, "--offline", help="Skip checks that need the network.")) -> None:
+@commands_app.command(
+    "doctor", help="Check the set-up: Python, packages, keys, database, MCP, local servers, workspace."
+)
+def doctor_cmd(
+    workspace: str = typer.Option(".", help="Workspace folder to check."),
+    config: str = typer.Option(None, help="Config file."),
+    offline: bool = typer.Option(False, "--offline", help="Skip checks that need the network."),
+) -> None:
     from pathlib import Path
 
     from cli.doctor_cmd import run_doctor
@@ -90,10 +102,13 @@ def doctor_cmd(workspace: str = typer.Option(".", help="Workspace folder to chec
 
 
 @commands_app.command("example", help="Replay a recorded example session into a fresh workspace (no key needed).")
-def example_cmd(name: str = typer.Argument(None, help="Example name; omit to list them."),
-                workspace: str = typer.Option(None, help="Folder to run it in (default: ./ml-intern-examples/...)."),
-                model: str = typer.Option(None, "--model", "-m", help="Give the task to this model instead of "
-                                          "replaying the recording.")) -> None:
+def example_cmd(
+    name: str = typer.Argument(None, help="Example name; omit to list them."),
+    workspace: str = typer.Option(None, help="Folder to run it in (default: ./ml-intern-examples/...)."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Give the task to this model instead of replaying the recording."
+    ),
+) -> None:
     import sys
 
     from cli.bootstrap import UserError

@@ -12,10 +12,23 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-PACKAGES = ["langgraph", "langchain-core", "litellm", "langchain-litellm", "huggingface_hub", "mcp",
-            "langchain-mcp-adapters", "typer", "rich"]
-PROVIDER_KEYS = {"Anthropic": "ANTHROPIC_API_KEY", "OpenAI": "OPENAI_API_KEY", "Hugging Face": "HF_TOKEN",
-                 "GitHub": "GITHUB_TOKEN"}
+PACKAGES = [
+    "langgraph",
+    "langchain-core",
+    "litellm",
+    "langchain-litellm",
+    "huggingface_hub",
+    "mcp",
+    "langchain-mcp-adapters",
+    "typer",
+    "rich",
+]
+PROVIDER_KEYS = {
+    "Anthropic": "ANTHROPIC_API_KEY",
+    "OpenAI": "OPENAI_API_KEY",
+    "Hugging Face": "HF_TOKEN",
+    "GitHub": "GITHUB_TOKEN",
+}
 
 
 @dataclass
@@ -28,8 +41,14 @@ class Check:
 
 
 def check_python() -> list[Check]:
-    checks = [Check("python", sys.version_info >= (3, 11), f"{platform.python_version()} ({sys.executable})",
-                    "use Python 3.11 or newer (uv run picks it from uv.lock)")]
+    checks = [
+        Check(
+            "python",
+            sys.version_info >= (3, 11),
+            f"{platform.python_version()} ({sys.executable})",
+            "use Python 3.11 or newer (uv run picks it from uv.lock)",
+        )
+    ]
     versions = []
     for name in PACKAGES:
         try:
@@ -46,12 +65,25 @@ def check_providers() -> list[Check]:
     checks = []
     for label, var in PROVIDER_KEYS.items():
         present = bool(os.environ.get(var)) or (var == "HF_TOKEN" and bool(_hf_token()))
-        checks.append(Check(f"{label} key", present, f"{var} is set" if present else f"{var} is not set",
-                            f"export {var}=... (or add it to .env)", warn=True))
+        checks.append(
+            Check(
+                f"{label} key",
+                present,
+                f"{var} is set" if present else f"{var} is not set",
+                f"export {var}=... (or add it to .env)",
+                warn=True,
+            )
+        )
     if not any(c.ok for c in checks[:3]):
-        checks.append(Check("providers", False, "no model provider key is set",
-                            "set ANTHROPIC_API_KEY, OPENAI_API_KEY or HF_TOKEN, run a local server, "
-                            "or use --model replay:FILE", warn=True))
+        checks.append(
+            Check(
+                "providers",
+                False,
+                "no model provider key is set",
+                "set ANTHROPIC_API_KEY, OPENAI_API_KEY or HF_TOKEN, run a local server, or use --model replay:FILE",
+                warn=True,
+            )
+        )
     return checks
 
 
@@ -69,8 +101,12 @@ def check_hf_token(timeout: float = 3.0) -> Check:
     except Exception as e:  # offline, revoked, or the Hub is unreachable
         text = str(e).splitlines()[0][:120]
         if "401" in text or "Invalid" in text:
-            return Check("HF token", False, f"rejected by the Hub: {text}", "create a new token at "
-                         "https://huggingface.co/settings/tokens and set HF_TOKEN")
+            return Check(
+                "HF token",
+                False,
+                f"rejected by the Hub: {text}",
+                "create a new token at https://huggingface.co/settings/tokens and set HF_TOKEN",
+            )
         return Check("HF token", True, f"not verified (the Hub is unreachable: {type(e).__name__})", warn=True)
 
 
@@ -90,11 +126,19 @@ def check_database() -> Check:
             if conn.execute("SELECT 1 FROM sqlite_master WHERE name='ml_intern_sessions'").fetchone():
                 sessions = conn.execute("SELECT COUNT(*) FROM ml_intern_sessions").fetchone()[0]
     except sqlite3.DatabaseError as e:
-        return Check("sessions database", False, f"{describe_database()}: {e}",
-                     f"move {path} away (sessions in it are lost) or set ML_INTERN_HOME to another folder")
+        return Check(
+            "sessions database",
+            False,
+            f"{describe_database()}: {e}",
+            f"move {path} away (sessions in it are lost) or set ML_INTERN_HOME to another folder",
+        )
     if result != "ok":
-        return Check("sessions database", False, f"{path}: integrity check failed ({result})",
-                     f"move {path} away or set ML_INTERN_HOME to another folder")
+        return Check(
+            "sessions database",
+            False,
+            f"{path}: integrity check failed ({result})",
+            f"move {path} away or set ML_INTERN_HOME to another folder",
+        )
     return Check("sessions database", True, f"{path} ({size / 1e6:.1f} MB, {sessions} sessions, integrity ok)")
 
 
@@ -115,10 +159,16 @@ def check_mcp(settings) -> list[Check]:
         return [Check("MCP servers", True, "none configured")]
     from tools.mcp.manager import probe
 
-    return [Check(f"MCP {s.name}", s.state == "running",
-                  f"{s.transport}, {len(s.tools or [])} tools" if s.state == "running" else f"{s.state}: {s.error}",
-                  "fix its entry under mcpServers (see `ml-intern mcp list`)", warn=True)
-            for s in asyncio.run(probe(settings.mcpServers, startup_timeout=10))]
+    return [
+        Check(
+            f"MCP {s.name}",
+            s.state == "running",
+            f"{s.transport}, {len(s.tools or [])} tools" if s.state == "running" else f"{s.state}: {s.error}",
+            "fix its entry under mcpServers (see `ml-intern mcp list`)",
+            warn=True,
+        )
+        for s in asyncio.run(probe(settings.mcpServers, startup_timeout=10))
+    ]
 
 
 def check_local_servers() -> Check:
@@ -135,8 +185,12 @@ def check_workspace(workspace: Path) -> Check:
         with tempfile.NamedTemporaryFile(dir=workspace, prefix=".ml-intern-doctor-"):
             pass
     except OSError as e:
-        return Check("workspace", False, f"{workspace}: cannot write ({e.strerror})",
-                     "run from a folder you can write to, or pass --workspace DIR")
+        return Check(
+            "workspace",
+            False,
+            f"{workspace}: cannot write ({e.strerror})",
+            "run from a folder you can write to, or pass --workspace DIR",
+        )
     return Check("workspace", True, f"{workspace} (writable)")
 
 

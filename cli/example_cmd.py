@@ -35,8 +35,9 @@ def describe() -> str:
 
 def find_session(workspace: Path) -> str:
     """The id of the session the example's first step started (the newest one in its workspace)."""
-    out = subprocess.run([sys.executable, "-m", "cli.main", "sessions", "list", "--json"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "cli.main", "sessions", "list", "--json"], capture_output=True, text=True, check=True
+    ).stdout
     for info in json.loads(out):
         if info["workspace"] == str(workspace):
             return info["id"]
@@ -51,8 +52,9 @@ def run_example(name: str, workspace: str | None, model: str | None = None) -> i
         raise UserError(f"no example '{name}'. {describe()}")
     spec = json.loads((folder / "example.json").read_text())
     if model and len(spec["steps"]) > 1:
-        raise UserError(f"'{name}' is a scripted tour whose later steps answer the recorded calls; "
-                        "run it without --model")
+        raise UserError(
+            f"'{name}' is a scripted tour whose later steps answer the recorded calls; run it without --model"
+        )
     target = Path(workspace or f"ml-intern-examples/{folder.name}-{time.strftime('%Y%m%d-%H%M%S')}").resolve()
     if target.exists() and any(target.iterdir()):
         raise UserError(f"{target} is not empty: pass an empty or new folder to --workspace")

@@ -65,8 +65,13 @@ async def local_model_instead(model_id: str, console: Console) -> str:
     if server is None:
         return model_id
     local = use(server)
-    console.print(Text(f"no provider key set; using the local {server.provider} server at {server.base_url}: "
-                       f"{local} (switch with /model)", style="dim"))
+    console.print(
+        Text(
+            f"no provider key set; using the local {server.provider} server at {server.base_url}: "
+            f"{local} (switch with /model)",
+            style="dim",
+        )
+    )
     return local
 
 
@@ -87,21 +92,28 @@ def first_run_screen(console: Console, config_hint: str) -> None:
     body = Group(
         Text("No model provider is configured. Set the key of the family you want, then run ml-intern again:\n"),
         keys,
-        Text("\nOr use a local OpenAI-compatible server (no key needed), e.g. "
-             "ml-intern --model ollama/llama3.1 ; set <NAME>_BASE_URL if it is not on the default port:\n"),
+        Text(
+            "\nOr use a local OpenAI-compatible server (no key needed), e.g. "
+            "ml-intern --model ollama/llama3.1 ; set <NAME>_BASE_URL if it is not on the default port:\n"
+        ),
         local,
         Text("\nOr play a scripted conversation (tests, demos): ml-intern --model replay:FILE.jsonl"),
-        Text(f"\nKeys can also go in a .env file in this folder. The default model is model_name in {config_hint}; "
-             "a Hugging Face token saved by `hf auth login` is found too.", style="dim"),
+        Text(
+            f"\nKeys can also go in a .env file in this folder. The default model is model_name in {config_hint}; "
+            "a Hugging Face token saved by `hf auth login` is found too.",
+            style="dim",
+        ),
     )
-    console.print(Panel(body, title="ml-intern: set up a model provider", title_align="left",
-                        border_style="yellow", expand=False))
+    console.print(
+        Panel(body, title="ml-intern: set up a model provider", title_align="left", border_style="yellow", expand=False)
+    )
 
 
 async def _paste_hf_token(console: Console, ask: Callable[..., Awaitable[str]]) -> bool:
     """Offer to paste a Hugging Face token; True once one is saved and valid."""
-    console.print(Text("This model runs on the Hugging Face router and needs a token "
-                       "(https://huggingface.co/settings/tokens)."))
+    console.print(
+        Text("This model runs on the Hugging Face router and needs a token (https://huggingface.co/settings/tokens).")
+    )
     while True:
         try:
             token = (await ask("Paste a Hugging Face token (empty line to skip): ", password=True)).strip()
@@ -113,8 +125,12 @@ async def _paste_hf_token(console: Console, ask: Callable[..., Awaitable[str]]) 
             await asyncio.to_thread(_login, token)
         except Exception as e:  # invalid token, Hub unreachable...
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            console.print(Text(f"✗ the token was not accepted: {reason[:200]} (paste another, or an empty line to skip)",
-                               style="red"))
+            console.print(
+                Text(
+                    f"✗ the token was not accepted: {reason[:200]} (paste another, or an empty line to skip)",
+                    style="red",
+                )
+            )
             continue
         console.print(Text("✓ token saved (huggingface_hub login)", style="green"))
         return True
@@ -126,8 +142,9 @@ def _login(token: str) -> None:
     login(token=token, add_to_git_credential=False)
 
 
-async def ensure_model(model_id: str, explicit: bool, console: Console, ask: Callable[..., Awaitable[str]],
-                       config_hint: str) -> int | None:
+async def ensure_model(
+    model_id: str, explicit: bool, console: Console, ask: Callable[..., Awaitable[str]], config_hint: str
+) -> int | None:
     """None when `model_id` is usable; otherwise the exit code, after telling the user what to do.
 
     explicit: the user chose the model (--model, or the model of a resumed session).

@@ -37,7 +37,9 @@ class TextRenderer:
             args = json.dumps(data.args, ensure_ascii=False)
             _err(f"{prefix}> {data.name} {args[:160]}{'...' if len(args) > 160 else ''}")
         elif kind == "tool_output" and data.is_error:
-            _err(f"{prefix}  ! {data.name}: {data.content.strip().splitlines()[0][:200] if data.content.strip() else ''}")
+            _err(
+                f"{prefix}  ! {data.name}: {data.content.strip().splitlines()[0][:200] if data.content.strip() else ''}"
+            )
         elif kind == "error":
             _err(f"{prefix}error: {data.message}")
         elif kind == "doom_loop":
@@ -49,13 +51,17 @@ class TextRenderer:
         elif kind == "approval_required":
             _err("approval needed for:")
             for call in data.calls:
-                _err(f"  {call.get('id')}: {call.get('name')} {json.dumps(call.get('args'))[:200]} "
-                     f"(risk: {call.get('risk')})")
+                _err(
+                    f"  {call.get('id')}: {call.get('name')} {json.dumps(call.get('args'))[:200]} "
+                    f"(risk: {call.get('risk')})"
+                )
                 details = {k: v for k, v in (call.get("details") or {}).items() if v not in (None, "", [], {})}
                 if details:  # e.g. hardware and estimated cost of a job: what the user is agreeing to pay
                     _err("    " + ", ".join(f"{k}: {' '.join(str(v).split())}" for k, v in details.items()))
-            _err(f"continue with: ml-intern --resume {session_id} --approve all   "
-                 f"(or --approve CALL_ID / --reject CALL_ID=feedback)")
+            _err(
+                f"continue with: ml-intern --resume {session_id} --approve all   "
+                f"(or --approve CALL_ID / --reject CALL_ID=feedback)"
+            )
 
 
 def _err(line: str) -> None:
@@ -155,9 +161,19 @@ async def _drive(session, options: HeadlessOptions) -> int:
         print(json.dumps(Shutdown().wire(session.id)), flush=True)
     if options.output_format == "json":
         usage = (await session.state()).values.get("usage") or {}
-        print(json.dumps({"session_id": session.id, "status": final["status"], "exit_code": code,
-                          "final_response": final["final_response"], "error": final.get("error"),
-                          "usage": usage}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "session_id": session.id,
+                    "status": final["status"],
+                    "exit_code": code,
+                    "final_response": final["final_response"],
+                    "error": final.get("error"),
+                    "usage": usage,
+                },
+                ensure_ascii=False,
+            )
+        )
     elif options.output_format == "text" and final["status"] == "max_iterations":
         _err(f"resume with: ml-intern --resume {session.id} --max-iterations N")
     return code

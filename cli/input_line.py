@@ -24,8 +24,9 @@ CONTINUATION = FormattedText([("ansibrightblack", "· ")])
 class ChatCompleter(Completer):
     """Completes `/command` names, then the command's argument from `arguments(command)`."""
 
-    def __init__(self, commands: Callable[[], Iterable[tuple[str, str]]],
-                 arguments: Callable[[str], Iterable[tuple[str, str]]]):
+    def __init__(
+        self, commands: Callable[[], Iterable[tuple[str, str]]], arguments: Callable[[str], Iterable[tuple[str, str]]]
+    ):
         self.commands = commands
         self.arguments = arguments
 
@@ -77,8 +78,11 @@ class InputLine:
         history_file.parent.mkdir(parents=True, exist_ok=True)
         self.history = FileHistory(str(history_file))
         self.session: PromptSession = PromptSession(
-            history=self.history, completer=completer, complete_while_typing=False,
-            key_bindings=_bindings(), prompt_continuation=lambda width, line, wrap: CONTINUATION,
+            history=self.history,
+            completer=completer,
+            complete_while_typing=False,
+            key_bindings=_bindings(),
+            prompt_continuation=lambda width, line, wrap: CONTINUATION,
             enable_history_search=False,
         )
         self.answers: PromptSession = PromptSession(history=InMemoryHistory())
@@ -98,7 +102,8 @@ class InputLine:
         """A short answer (approval, picker, token). Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError."""
         if password:  # a fresh session: a secret never lands in any history
             return await PromptSession(history=InMemoryHistory()).prompt_async(
-                question, is_password=True, handle_sigint=False)
+                question, is_password=True, handle_sigint=False
+            )
         return await self.answers.prompt_async(question, handle_sigint=False)
 
     def abort(self) -> None:

@@ -83,8 +83,9 @@ class ChatApp:
         self.console = console
         self.home = ml_intern_home()
         self.renderer = ChatRenderer(console, stream=options.stream)
-        self.input = InputLine(self.home / "history",
-                               ChatCompleter(slash_commands.completions, self._argument_completions))
+        self.input = InputLine(
+            self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
+        )
         self.deps: Any = None
         self.agent: Any = None
         self.session: Any = None
@@ -166,8 +167,7 @@ class ChatApp:
         where = str(workspace).replace(str(Path.home()), "~", 1)
         text = Text(f"ml-intern {package_version()}", style="bold")
         text.append(f" · {model_id} · approval {approval} · {where}\n", style="")
-        text.append("/help for commands · Esc+Enter for a new line · Ctrl-C stops a turn · Ctrl-D quits",
-                    style="dim")
+        text.append("/help for commands · Esc+Enter for a new line · Ctrl-C stops a turn · Ctrl-D quits", style="dim")
         self.console.print(text)
 
     async def _find_session(self, settings) -> Any:
@@ -235,8 +235,7 @@ class ChatApp:
         if self.session is not None:
             try:
                 await self.session.finish()
-                self.say(f"session {self.session.id} saved · resume with: ml-intern --resume {self.session.id}",
-                         "dim")
+                self.say(f"session {self.session.id} saved · resume with: ml-intern --resume {self.session.id}", "dim")
             except Exception:
                 pass
         if self._closing is not None:
@@ -274,8 +273,7 @@ class ChatApp:
                     await self.turn(text)
             except UserError as e:
                 if not text.startswith("/"):  # the engine could not start: hand the message back, not lose it
-                    e.args = (f"{e}\nyour message was not sent (it is also in the input history, Up arrow):\n"
-                              f"{text}",)
+                    e.args = (f"{e}\nyour message was not sent (it is also in the input history, Up arrow):\n{text}",)
                 raise
             except asyncio.CancelledError:
                 if asyncio.current_task().cancelling():
@@ -305,8 +303,9 @@ class ChatApp:
             else:
                 from cli.approval_prompt import collect_decisions
 
-                decisions = await collect_decisions(outcome.pending, self.console, self.input.ask,
-                                                    self.renderer.rejected, self.terminal.normal)
+                decisions = await collect_decisions(
+                    outcome.pending, self.console, self.input.ask, self.renderer.rejected, self.terminal.normal
+                )
         await session.finish()  # the session list shows how the turn ended
         if not self.quit:
             await self.status_line()
@@ -408,8 +407,14 @@ class ChatApp:
             return
         values = (await self.session.state()).values
         usage = values.get("usage") or {}
-        self.renderer.status_line(self.deps.model_id, int(values.get("context_tokens") or 0), self.context_window(),
-                                  float(usage.get("cost_usd") or 0.0), self.session.id, self.deps.approval_mode)
+        self.renderer.status_line(
+            self.deps.model_id,
+            int(values.get("context_tokens") or 0),
+            self.context_window(),
+            float(usage.get("cost_usd") or 0.0),
+            self.session.id,
+            self.deps.approval_mode,
+        )
         await self.refresh_session_ids()
 
     async def recent_sessions(self, limit: int = 20) -> list[Any]:
@@ -449,12 +454,14 @@ class ChatApp:
                 check_model_id(model)
                 deps.model_id, deps.model = model, None
             except ModelConfigError as e:
-                self.say(f"this session used {model}, which is not available ({e}); staying on {deps.model_id}",
-                         "yellow")
+                self.say(
+                    f"this session used {model}, which is not available ({e}); staying on {deps.model_id}", "yellow"
+                )
         await self._recap(session)
         if session.info.workspace and Path(session.info.workspace) != Path(deps.workspace):
-            self.say(f"note: this session was started in {session.info.workspace}; working in {deps.workspace}",
-                     "yellow")
+            self.say(
+                f"note: this session was started in {session.info.workspace}; working in {deps.workspace}", "yellow"
+            )
         if session.info.status == "approval_pending":
             await self.drive(None)
 
@@ -463,8 +470,11 @@ class ChatApp:
 
         messages = await session.messages()
         plan = (await session.state()).values.get("plan") or []
-        self.say(f"resumed {session.id} · {session.info.title or '(untitled)'} · {len(messages)} messages · "
-                 f"model {self.deps.model_id}", "cyan")
+        self.say(
+            f"resumed {session.id} · {session.info.title or '(untitled)'} · {len(messages)} messages · "
+            f"model {self.deps.model_id}",
+            "cyan",
+        )
         last_user = next((m for m in reversed(messages) if is_user_turn(m)), None)
         last_ai = next((m for m in reversed(messages) if m.type == "ai" and str(m.content).strip()), None)
         if last_user is not None:
@@ -486,8 +496,9 @@ class ChatApp:
 
     def internal_error(self, error: BaseException) -> None:
         self.renderer.end()
-        self.renderer.error(f"{type(error).__name__}: {error}\n(details in {self._log(error)}; the chat goes on)",
-                            "agent")
+        self.renderer.error(
+            f"{type(error).__name__}: {error}\n(details in {self._log(error)}; the chat goes on)", "agent"
+        )
 
     def _log(self, error: BaseException) -> Path:
         path = self.home / "logs" / "interactive.log"

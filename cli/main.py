@@ -15,8 +15,12 @@ from cli import exit_codes
 
 SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor", "example"}
 
-app = typer.Typer(add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
-                  context_settings={"help_option_names": ["-h", "--help"]})
+app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
 def _version(value: bool) -> None:
@@ -30,8 +34,15 @@ def _version(value: bool) -> None:
 @app.command(help="Run the ML intern. With PROMPT it runs headless; without, it opens an interactive chat.")
 def run(
     prompt: Annotated[Optional[str], typer.Argument(help="The task. Omit it for an interactive session.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model id, e.g. anthropic/claude-sonnet-4-5, "
-                     "openai/gpt-5, huggingface/..., ollama/llama3.1, replay:FILE.")] = None,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model id, e.g. anthropic/claude-sonnet-4-5, "
+            "openai/gpt-5, huggingface/..., ollama/llama3.1, replay:FILE.",
+        ),
+    ] = None,
     max_iterations: Annotated[Optional[int], typer.Option(help="Model calls allowed per turn (default 300).")] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print whole messages instead of streaming.")] = False,
     output_format: Annotated[str, typer.Option(help="text | json | stream-json")] = "text",
@@ -40,10 +51,18 @@ def run(
     workspace: Annotated[Optional[str], typer.Option(help="Folder the agent works in (default: current).")] = None,
     resume: Annotated[Optional[str], typer.Option(help="Resume session ID.")] = None,
     continue_: Annotated[bool, typer.Option("--continue", help="Resume the most recent session.")] = False,
-    config: Annotated[Optional[str], typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")] = None,
-    approve: Annotated[Optional[list[str]], typer.Option(help="Approve pending call ID, or 'all' (with --resume).")] = None,
-    reject: Annotated[Optional[list[str]], typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")] = None,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    config: Annotated[
+        Optional[str], typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")
+    ] = None,
+    approve: Annotated[
+        Optional[list[str]], typer.Option(help="Approve pending call ID, or 'all' (with --resume).")
+    ] = None,
+    reject: Annotated[
+        Optional[list[str]], typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     from cli.bootstrap import HeadlessOptions
     from cli.headless import run_headless
@@ -57,9 +76,18 @@ def run(
     if (approve or reject) and not (resume or continue_):
         _usage("--approve/--reject answer a session waiting for approval: add --resume ID")
     options = HeadlessOptions(
-        prompt=prompt, model=model, max_iterations=max_iterations, stream=not no_stream,
-        output_format=output_format, approval="yolo" if yolo else approval, workspace=workspace,
-        resume=resume, continue_last=continue_, config=config, approve=approve or [], reject=reject or [],
+        prompt=prompt,
+        model=model,
+        max_iterations=max_iterations,
+        stream=not no_stream,
+        output_format=output_format,
+        approval="yolo" if yolo else approval,
+        workspace=workspace,
+        resume=resume,
+        continue_last=continue_,
+        config=config,
+        approve=approve or [],
+        reject=reject or [],
     )
     if prompt is None and sys.stdin.isatty() and output_format == "text" and not (approve or reject):
         from cli.interactive import run_interactive

@@ -14,8 +14,12 @@ import typer
 
 from cli import exit_codes
 
-sessions_app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
-                           help="List, show, export, push, delete or undo saved sessions.")
+sessions_app = typer.Typer(
+    add_completion=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="List, show, export, push, delete or undo saved sessions.",
+)
 
 
 @asynccontextmanager
@@ -79,8 +83,10 @@ def message_dict(message) -> dict:
 
 
 @sessions_app.command("list", help="List sessions, most recent first.")
-def list_cmd(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-             limit: Annotated[Optional[int], typer.Option(help="Show at most N sessions.")] = None) -> None:
+def list_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    limit: Annotated[Optional[int], typer.Option(help="Show at most N sessions.")] = None,
+) -> None:
     async def go():
         async with _store() as store:
             infos = await store.list(limit=limit)
@@ -126,17 +132,32 @@ async def redacted_trace(session) -> tuple[str, int]:
 
     secrets = known_secrets([_hf_token()])
     state = (await session.state()).values
-    lines = [json.dumps(redact({"type": "session", **session.info.to_dict(), "plan": state.get("plan") or [],
-                                "usage": state.get("usage") or {}}, secrets), default=str)]
-    lines += [json.dumps(redact({"type": "message", **message_dict(m)}, secrets), default=str)
-              for m in state.get("messages", [])]
+    lines = [
+        json.dumps(
+            redact(
+                {
+                    "type": "session",
+                    **session.info.to_dict(),
+                    "plan": state.get("plan") or [],
+                    "usage": state.get("usage") or {},
+                },
+                secrets,
+            ),
+            default=str,
+        )
+    ]
+    lines += [
+        json.dumps(redact({"type": "message", **message_dict(m)}, secrets), default=str)
+        for m in state.get("messages", [])
+    ]
     return "\n".join(lines) + "\n", len(lines) - 1
 
 
 @sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
-def export_cmd(session_id: str,
-               output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default: stdout).")] = None
-               ) -> None:
+def export_cmd(
+    session_id: str,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default: stdout).")] = None,
+) -> None:
     async def go():
         async with _agent() as agent:
             session = await agent.load_session(session_id)
@@ -150,11 +171,18 @@ def export_cmd(session_id: str,
     _run(go())
 
 
-@sessions_app.command("push", help="Upload a session's redacted trace (as `export` makes it) to a PRIVATE "
-                                   "Hugging Face dataset, default <you>/ml-intern-sessions.")
-def push_cmd(session_id: str,
-             repo: Annotated[Optional[str], typer.Option(help="Dataset repo: org/name, or a name under your "
-                                                              "user (default: ml-intern-sessions).")] = None) -> None:
+@sessions_app.command(
+    "push",
+    help="Upload a session's redacted trace (as `export` makes it) to a PRIVATE "
+    "Hugging Face dataset, default <you>/ml-intern-sessions.",
+)
+def push_cmd(
+    session_id: str,
+    repo: Annotated[
+        Optional[str],
+        typer.Option(help="Dataset repo: org/name, or a name under your user (default: ml-intern-sessions)."),
+    ] = None,
+) -> None:
     from cli.sessions_push import push_trace, require_token
 
     async def go():
@@ -165,8 +193,9 @@ def push_cmd(session_id: str,
             settings = agent.deps.settings
         url = push_trace(text, session.id, repo, settings, token)  # the sessions database is closed by now
         print(url)
-        print(f"pushed {count} messages of session {session.id} (secrets redacted) to a private dataset",
-              file=sys.stderr)
+        print(
+            f"pushed {count} messages of session {session.id} (secrets redacted) to a private dataset", file=sys.stderr
+        )
 
     _run(go())
 

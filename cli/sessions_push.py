@@ -36,12 +36,16 @@ def _hub_failure(exc: Exception, repo_id: str, endpoint: str) -> UserError:
         return UserError(f"--repo '{repo_id}' is not a valid repo id: use user/name or org/name")
     status = exc.response.status_code if isinstance(exc, HfHubHTTPError) and exc.response is not None else None
     if status == 401:
-        return UserError(f"the Hub at {endpoint} rejected your token (401 Unauthorized): set HF_TOKEN to a valid "
-                         "token or run `hf auth login`")
+        return UserError(
+            f"the Hub at {endpoint} rejected your token (401 Unauthorized): set HF_TOKEN to a valid "
+            "token or run `hf auth login`"
+        )
     if status == 403:
-        return UserError(f"the Hub refused to write to {repo_id} (403 Forbidden): use a token with write access "
-                         "to that namespace (fine-grained tokens need the repo write permission), or pass another "
-                         "--repo")
+        return UserError(
+            f"the Hub refused to write to {repo_id} (403 Forbidden): use a token with write access "
+            "to that namespace (fine-grained tokens need the repo write permission), or pass another "
+            "--repo"
+        )
     return UserError(hub_error_message(exc, f"Pushing the session to {repo_id}"), exit_codes.AGENT_ERROR)
 
 
@@ -58,10 +62,17 @@ def push_trace(text: str, session_id: str, repo: str | None, settings: Any, toke
             repo_id = f"{api.whoami()['name']}/{repo_id}"
         api.create_repo(repo_id, repo_type="dataset", private=True, exist_ok=True)
         if api.repo_info(repo_id, repo_type="dataset").private is not True:
-            raise UserError(f"{repo_id} is not a private dataset: session traces only go to private repos (make it "
-                            "private in its settings on the Hub, or pass another --repo)")
-        api.upload_file(path_or_fileobj=text.encode(), path_in_repo=path,
-                        repo_id=repo_id, repo_type="dataset", commit_message=f"ml-intern session {session_id}")
+            raise UserError(
+                f"{repo_id} is not a private dataset: session traces only go to private repos (make it "
+                "private in its settings on the Hub, or pass another --repo)"
+            )
+        api.upload_file(
+            path_or_fileobj=text.encode(),
+            path_in_repo=path,
+            repo_id=repo_id,
+            repo_type="dataset",
+            commit_message=f"ml-intern session {session_id}",
+        )
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - every Hub or network failure becomes one line

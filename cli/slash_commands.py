@@ -47,8 +47,11 @@ async def dispatch(app: "ChatApp", text: str) -> bool:
     name = ALIASES.get(name.lower(), name.lower())
     cmd = COMMANDS.get(name)
     if cmd is None:
-        app.say(f"unknown command {name}: /help lists the commands (to send text that starts with '/', "
-                "put a space before it)", "red")
+        app.say(
+            f"unknown command {name}: /help lists the commands (to send text that starts with '/', "
+            "put a space before it)",
+            "red",
+        )
         return False
     return bool(await cmd.handler(app, arg.strip()))
 
@@ -68,12 +71,15 @@ async def _help(app: "ChatApp", arg: str) -> None:
     for cmd in COMMANDS.values():
         table.add_row(cmd.usage, cmd.help)
     app.console.print(table)
-    app.console.print(Text(
-        "\nKeys: Enter sends · Esc then Enter (or a line ending in \\) starts a new line · Up/Down history · "
-        "Tab completes commands and session ids · Ctrl-C stops the running turn (twice within a second, or "
-        "Ctrl-D, quits)\nApprovals: y yes · n no · a approve the rest of this step · e edit the arguments in "
-        "$EDITOR · any other text rejects with that text as feedback · Ctrl-C rejects what is left",
-        style="dim"))
+    app.console.print(
+        Text(
+            "\nKeys: Enter sends · Esc then Enter (or a line ending in \\) starts a new line · Up/Down history · "
+            "Tab completes commands and session ids · Ctrl-C stops the running turn (twice within a second, or "
+            "Ctrl-D, quits)\nApprovals: y yes · n no · a approve the rest of this step · e edit the arguments in "
+            "$EDITOR · any other text rejects with that text as feedback · Ctrl-C rejects what is left",
+            style="dim",
+        )
+    )
 
 
 @command("/status", "/status", "session, model, approval mode, context use")
@@ -93,8 +99,11 @@ async def _status(app: "ChatApp", arg: str) -> None:
         window = app.context_window()
         tokens = values.get("context_tokens") or 0
         table.add_row("messages", str(len(values.get("messages") or [])))
-        table.add_row("context", f"{human_tokens(tokens)} tokens" + (
-            f" of {human_tokens(window)} ({100 * tokens / window:.0f}%)" if window else ""))
+        table.add_row(
+            "context",
+            f"{human_tokens(tokens)} tokens"
+            + (f" of {human_tokens(window)} ({100 * tokens / window:.0f}%)" if window else ""),
+        )
         table.add_row("cost", f"${usage.get('cost_usd', 0.0):.4f}")
     app.console.print(table)
 
@@ -105,8 +114,10 @@ async def _cost(app: "ChatApp", arg: str) -> None:
         _info(app, "no session yet: nothing spent")
         return
     usage = (await app.session.state()).values.get("usage") or {}
-    app.say(f"{usage.get('calls', 0)} model calls · {usage.get('input_tokens', 0):,} input + "
-            f"{usage.get('output_tokens', 0):,} output tokens · ${usage.get('cost_usd', 0.0):.4f}")
+    app.say(
+        f"{usage.get('calls', 0)} model calls · {usage.get('input_tokens', 0):,} input + "
+        f"{usage.get('output_tokens', 0):,} output tokens · ${usage.get('cost_usd', 0.0):.4f}"
+    )
 
 
 @command("/plan", "/plan", "show the agent's plan")
@@ -136,8 +147,11 @@ async def _output(app: "ChatApp", arg: str) -> None:
 async def _model(app: "ChatApp", arg: str) -> None:
     deps = await app.engine()
     if not arg:
-        _info(app, f"model: {deps.model_id}  (switch with /model ID, e.g. anthropic/claude-sonnet-4-5, "
-                   "openai/gpt-5, ollama/llama3.1, replay:FILE)")
+        _info(
+            app,
+            f"model: {deps.model_id}  (switch with /model ID, e.g. anthropic/claude-sonnet-4-5, "
+            "openai/gpt-5, ollama/llama3.1, replay:FILE)",
+        )
         return
     from models.errors import ModelConfigError
     from models.factory import check_model_id
@@ -159,8 +173,12 @@ async def _approval(app: "ChatApp", arg: str) -> None:
         _info(app, f"approval: {deps.approval_mode}  (/approval ask or /approval yolo)")
         return
     deps.approval_mode = arg
-    _info(app, "approval: ask — risky calls wait for your answer" if arg == "ask" else
-          "approval: yolo — calls run without asking (jobs on paid hardware and destructive calls still ask)")
+    _info(
+        app,
+        "approval: ask — risky calls wait for your answer"
+        if arg == "ask"
+        else "approval: yolo — calls run without asking (jobs on paid hardware and destructive calls still ask)",
+    )
 
 
 @command("/yolo", "/yolo", "same as /approval yolo")

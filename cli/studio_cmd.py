@@ -71,8 +71,10 @@ def _langgraph_cli() -> str:
     beside = Path(sys.executable).parent / "langgraph"
     found = str(beside) if beside.exists() else shutil.which("langgraph")
     if not found or importlib.util.find_spec("langgraph_api") is None:
-        raise StudioError("LangGraph Studio needs langgraph-cli[inmem]: run `uv sync` in the ml-intern checkout "
-                          "(dev group) or `pip install 'langgraph-cli[inmem]'`")
+        raise StudioError(
+            "LangGraph Studio needs langgraph-cli[inmem]: run `uv sync` in the ml-intern checkout "
+            "(dev group) or `pip install 'langgraph-cli[inmem]'`"
+        )
     return found
 
 
@@ -123,8 +125,10 @@ def _wait_ready(proc: subprocess.Popen, api: str, log: Path) -> None:
         if proc.poll() is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
             print(tail, file=sys.stderr)
-            raise StudioError(f"langgraph dev exited with code {proc.returncode} before it was ready "
-                              f"(full log: {log})", exit_codes.AGENT_ERROR)
+            raise StudioError(
+                f"langgraph dev exited with code {proc.returncode} before it was ready (full log: {log})",
+                exit_codes.AGENT_ERROR,
+            )
         try:
             with urllib.request.urlopen(f"{api}/ok", timeout=2) as response:
                 if response.status == 200:
@@ -132,12 +136,14 @@ def _wait_ready(proc: subprocess.Popen, api: str, log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.25)
-    raise StudioError(f"langgraph dev did not answer on {api} within {READY_TIMEOUT_S} s (log: {log})",
-                      exit_codes.AGENT_ERROR)
+    raise StudioError(
+        f"langgraph dev did not answer on {api} within {READY_TIMEOUT_S} s (log: {log})", exit_codes.AGENT_ERROR
+    )
 
 
-def run_studio(port: int, host: str, workspace: str | None, model: str | None, approval: str | None,
-               config: str | None) -> int:
+def run_studio(
+    port: int, host: str, workspace: str | None, model: str | None, approval: str | None, config: str | None
+) -> int:
     from configs.loader import ConfigError, load_config
     from core.paths import ml_intern_home
     from persistence.database import describe_database
@@ -165,17 +171,35 @@ def run_studio(port: int, host: str, workspace: str | None, model: str | None, a
     config_file.write_text(json.dumps(server_config(root), indent=2) + "\n")
     log = studio_dir / "server.log"
 
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true",
-           "ML_INTERN_HOME": str(home), "ML_INTERN_WORKSPACE": str(folder), "ML_INTERN_MODEL": model_id}
+    env = {
+        **os.environ,
+        "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+        "LANGGRAPH_NO_VERSION_CHECK": "true",
+        "ML_INTERN_HOME": str(home),
+        "ML_INTERN_WORKSPACE": str(folder),
+        "ML_INTERN_MODEL": model_id,
+    }
     if approval:
         env["ML_INTERN_APPROVAL"] = approval
     if config:
         env["ML_INTERN_CONFIG"] = str(Path(config).expanduser().resolve())
-    command = [langgraph, "dev", "--config", str(config_file), "--host", host, "--port", str(port),
-               "--no-reload", "--no-browser", "--server-log-level", "warning",
-               # Tools and the engine do small synchronous file operations (mkdir, rename) on the event
-               # loop; the dev server's blocking-call detector would fail those runs.
-               "--allow-blocking"]
+    command = [
+        langgraph,
+        "dev",
+        "--config",
+        str(config_file),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-reload",
+        "--no-browser",
+        "--server-log-level",
+        "warning",
+        # Tools and the engine do small synchronous file operations (mkdir, rename) on the event
+        # loop; the dev server's blocking-call detector would fail those runs.
+        "--allow-blocking",
+    ]
     studio_url, api = studio_urls(host, port)
     with log.open("w") as out:
         proc = subprocess.Popen(command, cwd=studio_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -188,8 +212,11 @@ def run_studio(port: int, host: str, workspace: str | None, model: str | None, a
         print(f"API:       {api}   (docs: {api}/docs)")
         print(f"graph:     ml_intern   model: {model_id}   workspace: {folder}")
         print(f"sessions:  {describe_database(home)}   server log: {log}")
-        print("The Studio page is served by smith.langchain.com (your browser needs the internet); "
-              "the API runs here. Ctrl-C stops it.", flush=True)
+        print(
+            "The Studio page is served by smith.langchain.com (your browser needs the internet); "
+            "the API runs here. Ctrl-C stops it.",
+            flush=True,
+        )
         return proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)

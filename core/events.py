@@ -132,7 +132,8 @@ class Usage(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls for cls in Event.__subclasses__()  # type: ignore[misc]
+    cls.type: cls
+    for cls in Event.__subclasses__()  # type: ignore[misc]
 }
 
 

@@ -31,8 +31,11 @@ _PATTERNS = [
 def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
     """Secret values this process holds, longest first (a secret containing another is blanked whole)."""
     values = {v for v in extra if v}
-    values.update(value for name, value in os.environ.items()
-                  if is_secret_env(name, value) and len(value.strip()) >= MIN_SECRET_CHARS)
+    values.update(
+        value
+        for name, value in os.environ.items()
+        if is_secret_env(name, value) and len(value.strip()) >= MIN_SECRET_CHARS
+    )
     return sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
 
 

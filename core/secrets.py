@@ -6,10 +6,19 @@ from __future__ import annotations
 import re
 
 # Known credentials, whatever their shape, plus any name that looks like one.
-SECRET_ENV_NAMES = frozenset({
-    "ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HUGGINGFACE_TOKEN",
-    "GITHUB_TOKEN", "GH_TOKEN", "ML_INTERN_DATABASE_URL", "DATABASE_URL",
-})
+SECRET_ENV_NAMES = frozenset(
+    {
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "HUGGINGFACE_TOKEN",
+        "GITHUB_TOKEN",
+        "GH_TOKEN",
+        "ML_INTERN_DATABASE_URL",
+        "DATABASE_URL",
+    }
+)
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$")
 _URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]+:[^/@\s]+@", re.I)
 HF_TOKEN_NAMES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")

@@ -68,16 +68,28 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
     async def run(question: str, max_iterations: int, ctx: ToolContext) -> dict[str, Any]:
         settings = parent.settings.model_copy(deep=True)
         settings.max_iterations = max_iterations
-        sub = AgentDeps(settings=settings, model_id=parent.model_id, tools=ToolRegistry(research_tools(parent.tools)),
-                        workspace=parent.workspace, model=parent.handle(), approval_mode=parent.approval_mode,
-                        interactive=False, stream=parent.stream, home=parent.home, agent="research",
-                        prompt_template=RESEARCH_PROMPT)
+        sub = AgentDeps(
+            settings=settings,
+            model_id=parent.model_id,
+            tools=ToolRegistry(research_tools(parent.tools)),
+            workspace=parent.workspace,
+            model=parent.handle(),
+            approval_mode=parent.approval_mode,
+            interactive=False,
+            stream=parent.stream,
+            home=parent.home,
+            agent="research",
+            prompt_template=RESEARCH_PROMPT,
+        )
         graph = build_graph(sub, ask_human=refuse_approval).compile(checkpointer=False)
-        config: RunnableConfig = {"configurable": {"thread_id": ctx.session_dir.name},
-                                  "recursion_limit": recursion_limit(max_iterations)}
+        config: RunnableConfig = {
+            "configurable": {"thread_id": ctx.session_dir.name},
+            "recursion_limit": recursion_limit(max_iterations),
+        }
         final: dict[str, Any] = {}
-        async for mode, chunk in graph.astream({"messages": [HumanMessage(question)]}, config,
-                                               stream_mode=["custom", "values"]):
+        async for mode, chunk in graph.astream(
+            {"messages": [HumanMessage(question)]}, config, stream_mode=["custom", "values"]
+        ):
             if mode == "custom" and isinstance(chunk, dict):
                 event = parse_event(chunk)
                 if event is not None:

@@ -41,8 +41,15 @@ from persistence.session_store import SessionInfo, SessionStore
 from nodes.execute_tools import interrupted_results
 from tools.file_changes import restore_file_changes
 
-FRESH_TURN = {"iteration": 0, "nudges": 0, "stop_reason": None, "doom": {}, "approved_calls": [], "compact": None,
-              "overflow_retry": False}
+FRESH_TURN = {
+    "iteration": 0,
+    "nudges": 0,
+    "stop_reason": None,
+    "doom": {},
+    "approved_calls": [],
+    "compact": None,
+    "overflow_retry": False,
+}
 
 
 def is_user_turn(message: BaseMessage) -> bool:
@@ -113,8 +120,12 @@ class Agent:
             from tools.mcp.manager import McpManager
 
             builtin = [name for name in self.deps.tools.names if name not in self._mcp_tools]
-            self.mcp = McpManager(servers, reserved=builtin, call_timeout=self.deps.settings.tool_timeout_s,
-                                  log_dir=self.deps.home / "mcp-logs")
+            self.mcp = McpManager(
+                servers,
+                reserved=builtin,
+                call_timeout=self.deps.settings.tool_timeout_s,
+                log_dir=self.deps.home / "mcp-logs",
+            )
         warnings = await self.mcp.ensure_started()
         for name in self._mcp_tools:
             self.deps.tools.remove(name)
@@ -127,8 +138,17 @@ class Agent:
     async def new_session(self, title: str = "", parent_id: str | None = None) -> "Session":
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
-        info = SessionInfo(session_id, now, now, self.deps.model_id, str(self.deps.workspace),
-                           title[:80], "idle", parent_id, self.deps.approval_mode)
+        info = SessionInfo(
+            session_id,
+            now,
+            now,
+            self.deps.model_id,
+            str(self.deps.workspace),
+            title[:80],
+            "idle",
+            parent_id,
+            self.deps.approval_mode,
+        )
         await self.store.create(info)
         session = Session(self, info)
         # An empty first checkpoint: the undo point of the first turn.
@@ -184,8 +204,9 @@ class Session:
 
     # -- turns ---------------------------------------------------------------------------------
 
-    async def run(self, prompt: str | None = None, decisions: dict[str, Any] | None = None,
-                  doom_answer: str | None = None) -> AsyncIterator[Event]:
+    async def run(
+        self, prompt: str | None = None, decisions: dict[str, Any] | None = None, doom_answer: str | None = None
+    ) -> AsyncIterator[Event]:
         """Run one user turn (or continue the pending one) and yield its events.
 
         prompt=None continues: answers a pending approval with `decisions`, finishes a run that
@@ -212,13 +233,13 @@ class Session:
         if prompt and not self.info.title:
             self.info.title = prompt.strip().splitlines()[0][:80]
             await self.agent.store.update(self.id, title=self.info.title)
-        await self.agent.store.update(self.id, status="running", model=self.agent.deps.model_id,
-                                      approval_mode=self.agent.deps.approval_mode)
+        await self.agent.store.update(
+            self.id, status="running", model=self.agent.deps.model_id, approval_mode=self.agent.deps.approval_mode
+        )
 
         partial: list[str] = []
         try:
-            async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom",
-                                                  durability="sync"):
+            async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
                 event = parse_event(chunk) if isinstance(chunk, dict) else None
                 if event is None:
                     continue
@@ -272,8 +293,9 @@ class Session:
         """Give every unanswered tool call an 'interrupted' result and close the broken run."""
         message, answered = unanswered_calls(messages)
         results = interrupted_results(message, answered) if message else []
-        return await self.graph.aupdate_state(self.config, {"messages": results, "approved_calls": []},
-                                              as_node="llm_call")
+        return await self.graph.aupdate_state(
+            self.config, {"messages": results, "approved_calls": []}, as_node="llm_call"
+        )
 
     async def _after_interrupt(self, partial_text: str, reason: str = "interrupted") -> None:
         messages = await self.messages()
@@ -283,15 +305,17 @@ class Session:
             new.append(AIMessage(content=partial_text + "\n\n[interrupted]"))
         if message is not None:
             new.extend(interrupted_results(message, answered, reason))
-        await self.graph.aupdate_state(self.config, {"messages": new, "approved_calls": [],
-                                                     "stop_reason": "interrupted"}, as_node="llm_call")
+        await self.graph.aupdate_state(
+            self.config, {"messages": new, "approved_calls": [], "stop_reason": "interrupted"}, as_node="llm_call"
+        )
         self.last_result = TurnResult("interrupted")
         await self.agent.store.update(self.id, status="interrupted")
 
     def _result_from(self, snapshot) -> TurnResult:
         values = snapshot.values
-        pending = [c for i in snapshot.interrupts if isinstance(i.value, dict)
-                   for c in (i.value.get("calls") or [i.value])]
+        pending = [
+            c for i in snapshot.interrupts if isinstance(i.value, dict) for c in (i.value.get("calls") or [i.value])
+        ]
         final = ""
         for message in reversed(values.get("messages", [])):
             if isinstance(message, AIMessage):
@@ -335,8 +359,9 @@ class Session:
                 removed = str(message.content)
                 break
         undo_dir = self.dir / "undo" / str(len(turns))
-        restored, skipped = restore_file_changes(undo_dir, Path(self.info.workspace or self.agent.deps.workspace),
-                                                 self.agent.deps.settings)
+        restored, skipped = restore_file_changes(
+            undo_dir, Path(self.info.workspace or self.agent.deps.workspace), self.agent.deps.settings
+        )
         shutil.rmtree(undo_dir, ignore_errors=True)
         target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
         await self.graph.aupdate_state(target, None, as_node="__copy__")
@@ -354,8 +379,9 @@ class Session:
         messages = list(values.get("messages", []))
         message, answered = unanswered_calls(messages)
         if message is not None:
-            messages += interrupted_results(message, answered, "Not run: the session was forked before this call "
-                                                               "finished or was approved.")
+            messages += interrupted_results(
+                message, answered, "Not run: the session was forked before this call finished or was approved."
+            )
         await self.graph.aupdate_state(child.config, {**copied, "messages": Overwrite(messages)}, as_node="llm_call")
         cursor = self.dir / "replay_cursor.json"  # a replayed session's fork continues the same script
         if cursor.exists():

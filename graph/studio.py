@@ -66,6 +66,8 @@ def graph_ascii(drawable) -> str:
     plain = Graph(nodes=dict(drawable.nodes), edges=[e for e in drawable.edges if e.source != e.target])
     lines = [plain.draw_ascii().rstrip()]
     lines += [f"{e.source} also loops back to itself{' (conditional)' if e.conditional else ''}" for e in loops]
-    lines.append("(dotted lines: conditional routes; the drawing has no arrowheads, see `ml-intern graph` "
-                 "for the Mermaid source)")
+    lines.append(
+        "(dotted lines: conditional routes; the drawing has no arrowheads, see `ml-intern graph` "
+        "for the Mermaid source)"
+    )
     return "\n".join(lines)

@@ -72,9 +72,20 @@ def classify(exc: BaseException, key_hint: str = "") -> ProviderError:
         return ProviderError(ErrorKind.BILLING, f"payment required by the provider: {text[:300]}")
     if name == "NotFoundError" or status == 404:
         return ProviderError(ErrorKind.UNKNOWN_MODEL, f"unknown model or endpoint: {text[:300]}")
-    if name in {"Timeout", "APIConnectionError", "ServiceUnavailableError", "BadGatewayError",
-                "InternalServerError", "TimeoutError", "ConnectError", "ReadTimeout"} or (
-        isinstance(status, int) and status >= 500
-    ) or isinstance(exc, (TimeoutError, ConnectionError)):
+    if (
+        name
+        in {
+            "Timeout",
+            "APIConnectionError",
+            "ServiceUnavailableError",
+            "BadGatewayError",
+            "InternalServerError",
+            "TimeoutError",
+            "ConnectError",
+            "ReadTimeout",
+        }
+        or (isinstance(status, int) and status >= 500)
+        or isinstance(exc, (TimeoutError, ConnectionError))
+    ):
         return ProviderError(ErrorKind.TRANSIENT, f"{name}: {text[:300]}")
     return ProviderError(ErrorKind.OTHER, f"{name}: {text[:300]}")

@@ -104,8 +104,7 @@ def check_model_id(model_id: str) -> None:
         present = _hf_token() if provider == "huggingface" else os.environ.get(var)
         if not present:
             raise MissingCredentials(
-                f"{model_id} needs {var}: export {var}=... (or put it in .env), "
-                "or pick another model with --model"
+                f"{model_id} needs {var}: export {var}=... (or put it in .env), or pick another model with --model"
             )
 
 
@@ -123,8 +122,11 @@ def make_model(model_id: str, session_dir: Path | None = None, streaming: bool =
 
     provider, _, name = model_id.partition("/")
     # Retries are ours (llm_call: backoff, retry-after, events); the SDKs below must not retry silently.
-    kwargs: dict[str, Any] = {"max_retries": 0, "streaming": streaming,
-                              "model_kwargs": {"max_retries": 0, "num_retries": 0}}
+    kwargs: dict[str, Any] = {
+        "max_retries": 0,
+        "streaming": streaming,
+        "model_kwargs": {"max_retries": 0, "num_retries": 0},
+    }
     if provider in LOCAL_SERVERS:
         var, default = LOCAL_SERVERS[provider]
         kwargs["api_base"] = os.environ.get(var, default)
@@ -137,6 +139,9 @@ def make_model(model_id: str, session_dir: Path | None = None, streaming: bool =
         litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
     chat = ChatLiteLLM(model=litellm_model, **kwargs)
     return ModelHandle(
-        model_id, chat, context_window_for(model_id if provider not in LOCAL_SERVERS else None),
-        key_hint=key_hint, litellm_model=litellm_model if provider not in LOCAL_SERVERS else None,
+        model_id,
+        chat,
+        context_window_for(model_id if provider not in LOCAL_SERVERS else None),
+        key_hint=key_hint,
+        litellm_model=litellm_model if provider not in LOCAL_SERVERS else None,
     )

@@ -58,7 +58,9 @@ def load_script(path: Path) -> list[dict[str, Any]]:
         if not isinstance(turn, dict):
             raise ModelConfigError(f"{path}:{number}: each replay line must be a JSON object")
         if "error" in turn and turn["error"] not in _ERRORS:
-            raise ModelConfigError(f"{path}:{number}: unknown error '{turn['error']}' (use one of {', '.join(_ERRORS)})")
+            raise ModelConfigError(
+                f"{path}:{number}: unknown error '{turn['error']}' (use one of {', '.join(_ERRORS)})"
+            )
         turns.append(turn)
     return turns
 
@@ -131,11 +133,19 @@ class ReplayChatModel(BaseChatModel):
         for call in turn.get("tool_calls") or []:
             call_id = call.get("id") or f"call_{uuid.uuid4().hex[:12]}"
             if call_id in raw:
-                invalid.append({"name": call["name"], "args": raw[call_id], "id": call_id,
-                                "error": "malformed JSON arguments", "type": "invalid_tool_call"})
+                invalid.append(
+                    {
+                        "name": call["name"],
+                        "args": raw[call_id],
+                        "id": call_id,
+                        "error": "malformed JSON arguments",
+                        "type": "invalid_tool_call",
+                    }
+                )
             else:
-                tool_calls.append({"name": call["name"], "args": call.get("args") or {}, "id": call_id,
-                                   "type": "tool_call"})
+                tool_calls.append(
+                    {"name": call["name"], "args": call.get("args") or {}, "id": call_id, "type": "tool_call"}
+                )
         usage = turn.get("usage") or {}
         input_tokens = int(usage.get("input_tokens") or _estimate_tokens(messages, self.bound_tools))
         output_tokens = int(usage.get("output_tokens") or (len(turn.get("content") or "") // 4 + 1))
@@ -143,15 +153,25 @@ class ReplayChatModel(BaseChatModel):
             content=turn.get("content") or "",
             tool_calls=tool_calls,
             invalid_tool_calls=invalid,
-            usage_metadata={"input_tokens": input_tokens, "output_tokens": output_tokens,
-                            "total_tokens": input_tokens + output_tokens},
-            response_metadata={"finish_reason": turn.get("finish_reason")
-                               or ("tool_calls" if tool_calls or invalid else "stop"), "model_name": "replay"},
+            usage_metadata={
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": input_tokens + output_tokens,
+            },
+            response_metadata={
+                "finish_reason": turn.get("finish_reason") or ("tool_calls" if tool_calls or invalid else "stop"),
+                "model_name": "replay",
+            },
         )
         return turn, message
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         turn, message = self._next_turn(messages)
         if turn.get("delay_s"):
             import time
@@ -159,21 +179,35 @@ class ReplayChatModel(BaseChatModel):
             time.sleep(float(turn["delay_s"]))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                         run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         turn, message = self._next_turn(messages)
         if turn.get("delay_s"):
             await asyncio.sleep(float(turn["delay_s"]))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         result = self._generate(messages, stop, run_manager, **kwargs)
         yield from _chunks(result.generations[0].message)
 
-    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                       run_manager: AsyncCallbackManagerForLLMRun | None = None,
-                       **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
         turn, message = self._next_turn(messages)
         pieces = list(_chunks(message))
         delay = float(turn.get("delay_s") or 0) / max(len(pieces), 1)
@@ -193,8 +227,13 @@ def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
         {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
         for i, c in enumerate(message.tool_calls)
     ] + [
-        {"name": c["name"], "args": c["args"], "id": c["id"], "index": len(message.tool_calls) + i,
-         "type": "tool_call_chunk"}
+        {
+            "name": c["name"],
+            "args": c["args"],
+            "id": c["id"],
+            "index": len(message.tool_calls) + i,
+            "type": "tool_call_chunk",
+        }
         for i, c in enumerate(message.invalid_tool_calls)
     ]
     yield ChatGenerationChunk(

@@ -54,8 +54,11 @@ def riskier(tool: Tool | None, before: dict[str, Any], after: dict[str, Any]) ->
     if tool is None:
         return False
     old, new = tool.assessment(before), tool.assessment(after)
-    return (RISK_ORDER.index(new.risk) > RISK_ORDER.index(old.risk) or (new.always_ask and not old.always_ask)
-            or new.details != old.details)
+    return (
+        RISK_ORDER.index(new.risk) > RISK_ORDER.index(old.risk)
+        or (new.always_ask and not old.always_ask)
+        or new.details != old.details
+    )
 
 
 def last_ai_message(messages: list) -> AIMessage:
@@ -68,7 +71,9 @@ def last_ai_message(messages: list) -> AIMessage:
 def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
     assessment = tool.assessment(call["args"]) if tool else None
     return {
-        "id": call["id"], "name": call["name"], "args": call["args"],
+        "id": call["id"],
+        "name": call["name"],
+        "args": call["args"],
         "risk": str(assessment.risk) if assessment else "unknown",
         "details": assessment.details if assessment else {},
     }
@@ -110,8 +115,13 @@ def make_approval(deps: AgentDeps, ask_human):
         for _ in range(MAX_ASK_ROUNDS):
             if not pending:
                 break
-            answer = ask_human({"kind": "approval", "agent": deps.agent,
-                                "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending]})
+            answer = ask_human(
+                {
+                    "kind": "approval",
+                    "agent": deps.agent,
+                    "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
+                }
+            )
             decisions = (answer or {}).get("decisions", {}) if isinstance(answer, dict) else {}
             asked, pending = pending, []
             for call in asked:
@@ -138,12 +148,24 @@ def make_approval(deps: AgentDeps, ask_human):
         if rejected:
             writer = get_stream_writer()
             for result in rejected:
-                for event in (ToolCall(tool_call_id=result.tool_call_id, name=result.name,
-                                       args=_args_of(message, result.tool_call_id), agent=deps.agent),
-                              ToolStateChange(tool_call_id=result.tool_call_id, name=result.name, state="rejected",
-                                              agent=deps.agent),
-                              ToolOutput(tool_call_id=result.tool_call_id, name=result.name, content=result.content,
-                                         is_error=True, agent=deps.agent)):
+                for event in (
+                    ToolCall(
+                        tool_call_id=result.tool_call_id,
+                        name=result.name,
+                        args=_args_of(message, result.tool_call_id),
+                        agent=deps.agent,
+                    ),
+                    ToolStateChange(
+                        tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent
+                    ),
+                    ToolOutput(
+                        tool_call_id=result.tool_call_id,
+                        name=result.name,
+                        content=result.content,
+                        is_error=True,
+                        agent=deps.agent,
+                    ),
+                ):
                     writer(event.wire())
             update["messages"] = rejected
             update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)

@@ -54,7 +54,7 @@ def truncate_in_place(message: BaseMessage, max_tokens: int) -> BaseMessage:
     max_chars = max_tokens * 4
     if len(text) <= max_chars:
         return message
-    head, tail = text[: max_chars * 2 // 3], text[-(max_chars // 3):]
+    head, tail = text[: max_chars * 2 // 3], text[-(max_chars // 3) :]
     new_text = f"{head}\n[... {len(text) - len(head) - len(tail)} characters removed to fit the context ...]\n{tail}"
     return message.model_copy(update={"content": new_text})
 
@@ -62,7 +62,9 @@ def truncate_in_place(message: BaseMessage, max_tokens: int) -> BaseMessage:
 def render_for_summary(messages: list[BaseMessage], max_chars: int) -> str:
     parts = []
     for m in messages:
-        role = {"human": "User", "ai": "Assistant", "tool": f"Tool result ({getattr(m, 'name', '')})"}.get(m.type, m.type)
+        role = {"human": "User", "ai": "Assistant", "tool": f"Tool result ({getattr(m, 'name', '')})"}.get(
+            m.type, m.type
+        )
         text = m.content if isinstance(m.content, str) else str(m.content)
         if len(text) > 4000:
             text = text[:3000] + " [...] " + text[-1000:]
@@ -104,15 +106,19 @@ def make_compaction(deps: AgentDeps):
         try:
             new_messages, usage = await compact_messages(messages, state.get("plan") or [], keep)
             if reason == "overflow" and new_messages == messages:
-                raise CompactionFailed("the provider says the context is too long, but there is no older history "
-                                       "to summarise; shorten the prompt or use a model with a larger window")
+                raise CompactionFailed(
+                    "the provider says the context is too long, but there is no older history "
+                    "to summarise; shorten the prompt or use a model with a larger window"
+                )
         except CompactionFailed as e:
             writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
         new_tokens = overhead + estimate_messages(new_messages)
         if new_tokens > threshold and reason != "manual":
-            message = (f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
-                       "use a model with a larger window or raise compaction.threshold_tokens in the config")
+            message = (
+                f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
+                "use a model with a larger window or raise compaction.threshold_tokens in the config"
+            )
             writer(Error(message=message, kind="compaction", agent=deps.agent).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
 
@@ -121,16 +127,19 @@ def make_compaction(deps: AgentDeps):
             return Command(update={"compact": None}, goto=after)
         writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent).wire())
         input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-        delta = {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                 "cost_usd": deps.handle().cost(input_tokens, output_tokens)}
+        delta = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
+        }
         return Command(
-            update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None,
-                    "usage": delta},
+            update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None, "usage": delta},
             goto=after,
         )
 
-    async def compact_messages(messages: list[BaseMessage], plan: list[dict],
-                               keep_tokens: int) -> tuple[list[BaseMessage], dict]:
+    async def compact_messages(
+        messages: list[BaseMessage], plan: list[dict], keep_tokens: int
+    ) -> tuple[list[BaseMessage], dict]:
         cfg = deps.settings.compaction
         first_user = next((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), None)
         head = [messages[first_user]] if first_user is not None else []
@@ -141,12 +150,21 @@ def make_compaction(deps: AgentDeps):
         summary: list[BaseMessage] = []
         if middle:
             text, usage = await summarise(middle, plan)
-            latest = next((m for m in reversed(middle) if isinstance(m, HumanMessage)
-                           and not m.additional_kwargs.get("ml_intern")), None)
+            latest = next(
+                (
+                    m
+                    for m in reversed(middle)
+                    if isinstance(m, HumanMessage) and not m.additional_kwargs.get("ml_intern")
+                ),
+                None,
+            )
             if latest is not None:  # the request being worked on must survive, word for word
                 text += f"\n\nThe user's latest request (verbatim):\n{latest.content}"
-            summary = [HumanMessage(content=f"[Summary of the earlier conversation]\n{text}",
-                                    additional_kwargs={"ml_intern": "summary"})]
+            summary = [
+                HumanMessage(
+                    content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs={"ml_intern": "summary"}
+                )
+            ]
         head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]
         tail = [truncate_in_place(m, cfg.max_message_tokens) for m in tail]
         return [*head, *summary, *tail], usage

@@ -38,7 +38,7 @@ def find_loop(recent: list[str], identical: int, max_cycle: int) -> tuple[str, .
     if len(recent) >= identical and len(set(recent[-identical:])) == 1:
         return (recent[-1],)
     for length in range(2, max_cycle + 1):
-        if len(recent) >= 2 * length and recent[-length:] == recent[-2 * length:-length]:
+        if len(recent) >= 2 * length and recent[-length:] == recent[-2 * length : -length]:
             unit = recent[-length:]
             if len(set(unit)) == 1:
                 continue
@@ -68,11 +68,15 @@ def make_doom_loop_check(deps: AgentDeps):
         key = "|".join(unit)
         writer = get_stream_writer()
         if doom.get("warned") != key:
-            doom.update(warned=key, repeats=0, pending_warning=(
-                f"You appear to be stuck in a loop: the same tool calls ({describe(unit)}) keep returning "
-                "the same results. Stop repeating them. Re-read the last results, try a different approach, "
-                "or answer the user explaining what blocks you."
-            ))
+            doom.update(
+                warned=key,
+                repeats=0,
+                pending_warning=(
+                    f"You appear to be stuck in a loop: the same tool calls ({describe(unit)}) keep returning "
+                    "the same results. Stop repeating them. Re-read the last results, try a different approach, "
+                    "or answer the user explaining what blocks you."
+                ),
+            )
             writer(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent).wire())
             return Command(update={"doom": doom}, goto="approval")
 
@@ -80,18 +84,25 @@ def make_doom_loop_check(deps: AgentDeps):
         if doom["repeats"] < cfg.stop_after_repeats:
             return Command(update={"doom": doom}, goto="approval")
 
-        message = (f"stopped: the model kept repeating {describe(unit)} after being warned "
-                   f"({doom['repeats']} more identical calls)")
+        message = (
+            f"stopped: the model kept repeating {describe(unit)} after being warned "
+            f"({doom['repeats']} more identical calls)"
+        )
         if deps.interactive:
-            answer = interrupt({"kind": "doom_loop", "message": message,
-                                "question": "Let the agent continue anyway? (yes/no)"})
+            answer = interrupt(
+                {"kind": "doom_loop", "message": message, "question": "Let the agent continue anyway? (yes/no)"}
+            )
             if str(answer).strip().lower() in {"y", "yes", "continue"}:
                 doom.update(warned=key, repeats=0)
                 return Command(update={"doom": doom}, goto="approval")
         writer(Error(message=message, kind="doom_loop", agent=deps.agent).wire())
         skipped = [
-            ToolMessage(content="Not run: the turn was stopped because the same calls kept repeating.",
-                        tool_call_id=call["id"], name=call["name"], status="error")
+            ToolMessage(
+                content="Not run: the turn was stopped because the same calls kept repeating.",
+                tool_call_id=call["id"],
+                name=call["name"],
+                status="error",
+            )
             for call in state["messages"][-1].tool_calls
         ]
         return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)

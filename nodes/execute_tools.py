@@ -33,10 +33,12 @@ def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
         return text, None
     spill_path.parent.mkdir(parents=True, exist_ok=True)
     spill_path.write_text(text)
-    head, tail = text[: cap * 2 // 3], text[-(cap // 3):]
+    head, tail = text[: cap * 2 // 3], text[-(cap // 3) :]
     omitted = len(text) - len(head) - len(tail)
-    note = (f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) is saved at "
-            f"{spill_path}: use read with offset/limit, or grep, to see the rest ...]\n\n")
+    note = (
+        f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) is saved at "
+        f"{spill_path}: use read with offset/limit, or grep, to see the rest ...]\n\n"
+    )
     return head + note + tail, str(spill_path)
 
 
@@ -49,7 +51,9 @@ def _format_validation(error: ValidationError) -> str:
 
 
 def make_execute_tools(deps: AgentDeps):
-    async def run_one(call: dict[str, Any], state: AgentState, config: RunnableConfig, emit) -> tuple[ToolResult, float]:
+    async def run_one(
+        call: dict[str, Any], state: AgentState, config: RunnableConfig, emit
+    ) -> tuple[ToolResult, float]:
         tool = deps.tools.get(call["name"])
         if tool is None:
             known = ", ".join(deps.tools.names)
@@ -57,9 +61,14 @@ def make_execute_tools(deps: AgentDeps):
         session_dir = deps.session_dir(config)
         turn = len(state.get("turns") or [])
         ctx = ToolContext(
-            workspace=deps.workspace, session_dir=session_dir, call_id=call["id"], settings=deps.settings,
+            workspace=deps.workspace,
+            session_dir=session_dir,
+            call_id=call["id"],
+            settings=deps.settings,
             state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
-            emit=emit, changes=FileChanges(session_dir / "undo" / str(turn), deps.workspace), agent=deps.agent,
+            emit=emit,
+            changes=FileChanges(session_dir / "undo" / str(turn), deps.workspace),
+            agent=deps.agent,
         )
         args: Any = call["args"]
         if tool.args_model is not None:
@@ -101,11 +110,12 @@ def make_execute_tools(deps: AgentDeps):
                 continue
             count = malformed_counts.get(call["name"], 0) + 1
             malformed_counts[call["name"]] = count
-            text = (f"Not run: the arguments were not valid JSON ({info['error']}). "
-                    f"Received: {info['raw'][:500]}")
+            text = f"Not run: the arguments were not valid JSON ({info['error']}). Received: {info['raw'][:500]}"
             if count >= 2:
-                text += ("\nThis is the second malformed call to this tool in a row. Send a single JSON object "
-                         "that matches the tool's schema exactly; split very long content into smaller calls.")
+                text += (
+                    "\nThis is the second malformed call to this tool in a row. Send a single JSON object "
+                    "that matches the tool's schema exactly; split very long content into smaller calls."
+                )
             results[call["id"]] = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
         for call in message.tool_calls:
             if call["id"] not in malformed_info:
@@ -121,16 +131,35 @@ def make_execute_tools(deps: AgentDeps):
         recent = list(doom.get("recent", []))
         session_dir = deps.session_dir(config)
         for call, (result, _elapsed) in zip(approved, outcomes):
-            content, spill = cap_output(result.content, deps.settings.tool_output_cap,
-                                        session_dir / "outputs" / f"{call['id']}.txt")
+            content, spill = cap_output(
+                result.content, deps.settings.tool_output_cap, session_dir / "outputs" / f"{call['id']}.txt"
+            )
             if call.get("edited"):  # the history shows the model's arguments: say what really ran
                 content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"
-            results[call["id"]] = ToolMessage(content=content, tool_call_id=call["id"], name=call["name"],
-                                              status="error" if result.is_error else "success")
-            emit(ToolOutput(tool_call_id=call["id"], name=call["name"], content=content,
-                            is_error=result.is_error, full_output_path=spill, agent=deps.agent))
-            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"],
-                                 state="failed" if result.is_error else "done", agent=deps.agent))
+            results[call["id"]] = ToolMessage(
+                content=content,
+                tool_call_id=call["id"],
+                name=call["name"],
+                status="error" if result.is_error else "success",
+            )
+            emit(
+                ToolOutput(
+                    tool_call_id=call["id"],
+                    name=call["name"],
+                    content=content,
+                    is_error=result.is_error,
+                    full_output_path=spill,
+                    agent=deps.agent,
+                )
+            )
+            emit(
+                ToolStateChange(
+                    tool_call_id=call["id"],
+                    name=call["name"],
+                    state="failed" if result.is_error else "done",
+                    agent=deps.agent,
+                )
+            )
             for key, value in (result.state_update or {}).items():
                 if key == "usage":  # e.g. a sub-agent's tokens: totals add up
                     updates[key] = add_usage(updates.get(key), value)
@@ -148,7 +177,7 @@ def make_execute_tools(deps: AgentDeps):
         if warning is not None:
             new_messages.append(warning)
             doom["pending_warning"] = None
-        doom["recent"] = recent[-window_size(deps):]
+        doom["recent"] = recent[-window_size(deps) :]
         doom["total"] = doom.get("total", 0) + len(message.tool_calls)
         return {
             **updates,
@@ -174,7 +203,12 @@ def step_results(messages: list) -> list[ToolMessage]:
 
 def interrupted_results(message: AIMessage, answered: set[str], reason: str = "interrupted") -> list[ToolMessage]:
     """Tool results for calls that never got one (Ctrl-C, crash, kill -9), so the history stays valid."""
-    text = {"interrupted": "Interrupted: the call did not finish (the session was interrupted or the agent stopped). "
-                           "Check its effects before retrying."}.get(reason, reason)
-    return [ToolMessage(content=text, tool_call_id=c["id"], name=c["name"], status="error")
-            for c in message.tool_calls if c["id"] not in answered]
+    text = {
+        "interrupted": "Interrupted: the call did not finish (the session was interrupted or the agent stopped). "
+        "Check its effects before retrying."
+    }.get(reason, reason)
+    return [
+        ToolMessage(content=text, tool_call_id=c["id"], name=c["name"], status="error")
+        for c in message.tool_calls
+        if c["id"] not in answered
+    ]

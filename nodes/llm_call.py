@@ -51,8 +51,10 @@ def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) ->
                 found.append((chunk.get("name") or "", chunk.get("id") or "", None, raw, str(e)))
     else:
         found += [(c["name"], c.get("id") or "", c["args"], "", "") for c in message.tool_calls]
-        found += [(c.get("name") or "", c.get("id") or "", None, str(c.get("args") or ""), c.get("error") or "")
-                  for c in message.invalid_tool_calls]
+        found += [
+            (c.get("name") or "", c.get("id") or "", None, str(c.get("args") or ""), c.get("error") or "")
+            for c in message.invalid_tool_calls
+        ]
     calls, malformed, seen = [], {}, set()
     for name, call_id, args, raw, error in found:
         if not call_id or call_id in seen:
@@ -64,8 +66,14 @@ def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) ->
     kwargs = dict(message.additional_kwargs)
     if malformed:
         kwargs["malformed_calls"] = malformed
-    return AIMessage(content=message.content, tool_calls=calls, usage_metadata=message.usage_metadata,
-                     response_metadata=message.response_metadata, additional_kwargs=kwargs, id=message.id)
+    return AIMessage(
+        content=message.content,
+        tool_calls=calls,
+        usage_metadata=message.usage_metadata,
+        response_metadata=message.response_metadata,
+        additional_kwargs=kwargs,
+        id=message.id,
+    )
 
 
 def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -87,9 +95,13 @@ def make_llm_call(deps: AgentDeps):
         if full is None:
             return AIMessage(content="")
         message = AIMessage(
-            content=full.content, tool_calls=full.tool_calls, invalid_tool_calls=full.invalid_tool_calls,
-            usage_metadata=full.usage_metadata, response_metadata=full.response_metadata,
-            additional_kwargs=full.additional_kwargs, id=full.id,
+            content=full.content,
+            tool_calls=full.tool_calls,
+            invalid_tool_calls=full.invalid_tool_calls,
+            usage_metadata=full.usage_metadata,
+            response_metadata=full.response_metadata,
+            additional_kwargs=full.additional_kwargs,
+            id=full.id,
         )
         return normalize_calls(message, full.tool_call_chunks)
 
@@ -106,14 +118,21 @@ def make_llm_call(deps: AgentDeps):
                 if error.kind not in RETRYABLE or attempt >= retry.max_retries:
                     raise error from exc
                 if error.retry_after is not None and error.retry_after > retry.max_delay_s:
-                    raise ProviderError(error.kind, f"{error} (the provider asks to wait {error.retry_after:.0f}s, "
-                                        f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)"
-                                        ) from exc
+                    raise ProviderError(
+                        error.kind,
+                        f"{error} (the provider asks to wait {error.retry_after:.0f}s, "
+                        f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)",
+                    ) from exc
                 attempt += 1
                 delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
                 delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
-                emit(ToolLog(line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
-                                  f"{retry.max_retries} in {delay:.1f}s", agent=deps.agent))
+                emit(
+                    ToolLog(
+                        line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
+                        f"{retry.max_retries} in {delay:.1f}s",
+                        agent=deps.agent,
+                    )
+                )
                 await asyncio.sleep(delay)
 
     async def llm_call(
@@ -126,8 +145,10 @@ def make_llm_call(deps: AgentDeps):
 
         iteration = state.get("iteration", 0)
         if iteration >= deps.settings.max_iterations:
-            message = (f"stopped after {iteration} model calls: the iteration limit was reached "
-                       f"(raise it with --max-iterations)")
+            message = (
+                f"stopped after {iteration} model calls: the iteration limit was reached "
+                f"(raise it with --max-iterations)"
+            )
             emit(Error(message=message, kind="max_iterations", agent=deps.agent))
             return Command(update={"stop_reason": "max_iterations"}, goto=END)
 
@@ -135,29 +156,49 @@ def make_llm_call(deps: AgentDeps):
             response = await call_with_retries(state.get("messages", []), emit)
         except ProviderError as error:
             if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
-                emit(ToolLog(line="the provider says the context is too long: compacting and retrying once",
-                             agent=deps.agent))
-                return Command(update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
-                               goto="compaction")
+                emit(
+                    ToolLog(
+                        line="the provider says the context is too long: compacting and retrying once", agent=deps.agent
+                    )
+                )
+                return Command(
+                    update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
+                    goto="compaction",
+                )
             kind = STOP_KINDS.get(error.kind, "provider")
             emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
 
         meta = response.usage_metadata or {}
         input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
-        delta = {"input_tokens": input_tokens, "output_tokens": output_tokens,
-                 "cost_usd": deps.handle().cost(input_tokens, output_tokens), "calls": 1}
+        delta = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
+            "calls": 1,
+        }
         totals = add_usage(state.get("usage"), delta)
         # the provider's count of this prompt, or (no usage reported) our estimate of it
         prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
         context_tokens = prompt_tokens + estimate_message(response)
 
         emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent))
-        emit(Usage(input_tokens=totals["input_tokens"], output_tokens=totals["output_tokens"],
-                   cost_usd=totals["cost_usd"], context_tokens=context_tokens, agent=deps.agent))
+        emit(
+            Usage(
+                input_tokens=totals["input_tokens"],
+                output_tokens=totals["output_tokens"],
+                cost_usd=totals["cost_usd"],
+                context_tokens=context_tokens,
+                agent=deps.agent,
+            )
+        )
         update: dict[str, Any] = {
-            "messages": [response], "usage": delta, "iteration": iteration + 1,
-            "context_tokens": context_tokens, "compact": None, "overflow_retry": False,
+            "messages": [response],
+            "usage": delta,
+            "iteration": iteration + 1,
+            "context_tokens": context_tokens,
+            "compact": None,
+            "overflow_retry": False,
         }
         if response.tool_calls:
             return Command(update=update, goto="doom_loop_check")
@@ -168,7 +209,7 @@ def make_llm_call(deps: AgentDeps):
             listing = "\n".join(f"- [{t['status']}] {t['id']}. {t['content']}" for t in open_items)
             nudge = HumanMessage(
                 content=f"Your plan still has open items:\n{listing}\nContinue with them, or update the plan "
-                        "with plan_tool if they are no longer needed.",
+                "with plan_tool if they are no longer needed.",
                 additional_kwargs={"ml_intern": "continuation"},
             )
             update["messages"] = [response, nudge]

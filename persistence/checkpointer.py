@@ -39,8 +39,9 @@ async def _set_up(thing, path: Path):
 
 
 def _unusable(path: Path, error: Exception) -> DatabaseError:
-    return DatabaseError(f"the sessions database {path} is unusable: {error} "
-                         "(move it away or set ML_INTERN_HOME to another folder)")
+    return DatabaseError(
+        f"the sessions database {path} is unusable: {error} (move it away or set ML_INTERN_HOME to another folder)"
+    )
 
 
 @asynccontextmanager
@@ -52,8 +53,9 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), timeout=30)
     except Exception as e:
-        raise DatabaseError(f"cannot open the sessions database {path}: {e} "
-                            "(set ML_INTERN_HOME to a writable folder)") from None
+        raise DatabaseError(
+            f"cannot open the sessions database {path}: {e} (set ML_INTERN_HOME to a writable folder)"
+        ) from None
     try:  # the connection's thread must be closed on every path, or the process never exits
         try:
             await conn.execute("PRAGMA journal_mode=WAL")

@@ -45,11 +45,16 @@ def _one_line(error: BaseException, url: str) -> str:
 
 
 def _unreachable(url: str, reason: str) -> DatabaseError:
-    fix = ("fix the user, password or database name in the URL" if "FATAL" in reason
-           else "check that PostgreSQL is running there and the URL is right")
-    return DatabaseError(f"cannot use the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
-                         f"(host {_where(url)}): {reason}: {fix}, "
-                         "or unset ML_INTERN_DATABASE_URL to use local SQLite")
+    fix = (
+        "fix the user, password or database name in the URL"
+        if "FATAL" in reason
+        else "check that PostgreSQL is running there and the URL is right"
+    )
+    return DatabaseError(
+        f"cannot use the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
+        f"(host {_where(url)}): {reason}: {fix}, "
+        "or unset ML_INTERN_DATABASE_URL to use local SQLite"
+    )
 
 
 @asynccontextmanager
@@ -67,8 +72,10 @@ async def _setup_lock(conn, wait_s: float = 60.0):
             if (await cursor.fetchone())[0]:
                 break
         if loop.time() > deadline:
-            raise DatabaseError(f"another ml-intern has been setting up the sessions database for over "
-                                f"{wait_s:.0f} s; try again (or look for a stuck process)")
+            raise DatabaseError(
+                f"another ml-intern has been setting up the sessions database for over "
+                f"{wait_s:.0f} s; try again (or look for a stuck process)"
+            )
         await asyncio.sleep(0.05)
     try:
         yield
@@ -85,9 +92,11 @@ async def _prepare(url: str) -> None:
 
     try:
         conn = await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True,
-                                            prepare_threshold=0, row_factory=dict_row),
-            CONNECT_TIMEOUT_S + 1)
+            psycopg.AsyncConnection.connect(
+                url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, prepare_threshold=0, row_factory=dict_row
+            ),
+            CONNECT_TIMEOUT_S + 1,
+        )
     except (psycopg.Error, OSError) as e:
         raise _unreachable(url, _one_line(e, url)) from None
     except asyncio.TimeoutError:
@@ -96,10 +105,15 @@ async def _prepare(url: str) -> None:
         async with conn, _setup_lock(conn):
             await AsyncPostgresSaver(conn).setup()
     except psycopg.Error as e:
-        hint = (" (the role needs CREATE rights on the database)"
-                if isinstance(e, psycopg.errors.InsufficientPrivilege) else "")
-        raise DatabaseError(f"the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
-                            f"(host {_where(url)}) cannot be set up: {_one_line(e, url)}{hint}") from None
+        hint = (
+            " (the role needs CREATE rights on the database)"
+            if isinstance(e, psycopg.errors.InsufficientPrivilege)
+            else ""
+        )
+        raise DatabaseError(
+            f"the sessions database ML_INTERN_DATABASE_URL={redact_url(url)} "
+            f"(host {_where(url)}) cannot be set up: {_one_line(e, url)}{hint}"
+        ) from None
 
 
 @asynccontextmanager
@@ -111,12 +125,20 @@ async def open_postgres_saver(url: str) -> AsyncIterator:
 
     await _prepare(url)
     pool = AsyncConnectionPool(
-        url, min_size=1, max_size=POOL_MAX_SIZE, open=False, timeout=30,
+        url,
+        min_size=1,
+        max_size=POOL_MAX_SIZE,
+        open=False,
+        timeout=30,
         # A connection the server dropped (restart, failover, idle timeout) is replaced before use,
         # so a long interactive session survives a database restart.
         check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row,
-                "connect_timeout": CONNECT_TIMEOUT_S},
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": 0,
+            "row_factory": dict_row,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+        },
     )
     try:
         await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)

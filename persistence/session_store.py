@@ -63,23 +63,31 @@ class SessionStore:
 
     async def create(self, info: SessionInfo) -> None:
         values = tuple(getattr(info, c) for c in COLUMNS)
-        await self._execute(self._q(f"INSERT INTO ml_intern_sessions ({', '.join(COLUMNS)}) "
-                                    f"VALUES ({', '.join('?' * len(COLUMNS))})"), values)
+        await self._execute(
+            self._q(f"INSERT INTO ml_intern_sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"),
+            values,
+        )
 
     async def update(self, session_id: str, **fields: Any) -> None:
         fields.setdefault("updated_at", time.time())
         assignments = ", ".join(f"{k} = ?" for k in fields)
-        await self._execute(self._q(f"UPDATE ml_intern_sessions SET {assignments} WHERE id = ?"),
-                            (*fields.values(), session_id))
+        await self._execute(
+            self._q(f"UPDATE ml_intern_sessions SET {assignments} WHERE id = ?"), (*fields.values(), session_id)
+        )
 
     async def get(self, session_id: str) -> SessionInfo | None:
-        rows = await self._fetch(self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id = ?"),
-                                 (session_id,))
+        rows = await self._fetch(
+            self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id = ?"), (session_id,)
+        )
         return SessionInfo(*rows[0]) if rows else None
 
     async def find(self, prefix: str) -> list[SessionInfo]:
-        rows = await self._fetch(self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions "
-                                         "WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"), (prefix + "%",))
+        rows = await self._fetch(
+            self._q(
+                f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"
+            ),
+            (prefix + "%",),
+        )
         return [SessionInfo(*r) for r in rows]
 
     async def resolve(self, session_id: str | None) -> SessionInfo:
@@ -87,7 +95,7 @@ class SessionStore:
         if session_id is None:
             latest = await self.list(limit=1)
             if not latest:
-                raise SessionNotFound("there is no session to continue yet: start one with `ml-intern \"PROMPT\"`")
+                raise SessionNotFound('there is no session to continue yet: start one with `ml-intern "PROMPT"`')
             return latest[0]
         info = await self.get(session_id)
         if info is not None:
@@ -119,4 +127,3 @@ class SqliteSessionStore(SessionStore):
     async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
-

@@ -15,8 +15,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "ml-intern"
-SECRET_VARS = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
-               "ML_INTERN_DATABASE_URL")
+SECRET_VARS = (
+    "ANTHROPIC_API_KEY",
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "GITHUB_TOKEN",
+    "ML_INTERN_DATABASE_URL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -59,11 +65,13 @@ def call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
     return {"name": name, "args": args, "id": call_id}
 
 
-def run_cli(args: list[str], cwd: Path, input: str | None = None, timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], cwd: Path, input: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([str(BIN), *args], cwd=cwd, input=input, capture_output=True, text=True,
-                          timeout=timeout, env=full_env)
+    return subprocess.run(
+        [str(BIN), *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout, env=full_env
+    )
 
 
 @pytest.fixture
@@ -75,8 +83,15 @@ def cli(workspace):
 
 
 @asynccontextmanager
-async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo", extra_tools=(),
-                     settings: dict[str, Any] | None = None, interactive: bool = False, builtin: bool = True):
+async def open_agent(
+    model_id: str,
+    workspace: Path,
+    approval_mode: str = "yolo",
+    extra_tools=(),
+    settings: dict[str, Any] | None = None,
+    interactive: bool = False,
+    builtin: bool = True,
+):
     from configs.loader import load_config
     from graph.session import Agent
     from nodes.context import AgentDeps
@@ -86,8 +101,14 @@ async def open_agent(model_id: str, workspace: Path, approval_mode: str = "yolo"
     registry = builtin_tools(config) if builtin else ToolRegistry()
     for tool in extra_tools:
         registry.add(tool)
-    deps = AgentDeps(settings=config, model_id=model_id, tools=registry, workspace=workspace,
-                     approval_mode=approval_mode, interactive=interactive)
+    deps = AgentDeps(
+        settings=config,
+        model_id=model_id,
+        tools=registry,
+        workspace=workspace,
+        approval_mode=approval_mode,
+        interactive=interactive,
+    )
     async with Agent.open(deps) as agent:
         yield agent
 
@@ -113,8 +134,10 @@ def of_type(events, kind: str) -> list:
     return [e for e in events if e.type == kind]
 
 
-POSTGRES_SKIP = ("ML_INTERN_TEST_DATABASE_URL is not set: run `bash .ci/postgres.sh` and export the "
-                 "line it prints to run the PostgreSQL tests")
+POSTGRES_SKIP = (
+    "ML_INTERN_TEST_DATABASE_URL is not set: run `bash .ci/postgres.sh` and export the "
+    "line it prints to run the PostgreSQL tests"
+)
 
 
 @pytest.fixture

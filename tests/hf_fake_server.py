@@ -172,14 +172,27 @@ class FakeServer:
 
         return register
 
-    def fail(self, method: str, pattern: str, status: int, body: Any = None,
-             headers: dict[str, str] | None = None, times: int | None = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        pattern: str,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = 1,
+    ) -> None:
         """Answer the next `times` matching requests (None: all) with `status` instead of the real route."""
         message = body if isinstance(body, str) else None
         payload = body if isinstance(body, (dict, list)) else {"error": message or f"fake {status}"}
         hdrs = {"X-Error-Message": message} if message else {}
-        self.failures.append({"method": method, "re": re.compile(pattern), "times": times,
-                              "reply": json_reply(payload, status, {**hdrs, **(headers or {})})})
+        self.failures.append(
+            {
+                "method": method,
+                "re": re.compile(pattern),
+                "times": times,
+                "reply": json_reply(payload, status, {**hdrs, **(headers or {})}),
+            }
+        )
 
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(raw_path)
@@ -231,19 +244,56 @@ class Repo:
 
 REPO_RE = r"(?P<rtype>models|datasets|spaces)/(?P<repo>[^/]+/[^/]+)"
 HARDWARE = [
-    {"name": "cpu-basic", "prettyName": "CPU Basic", "cpu": "2 vCPU", "ram": "16 GB", "accelerator": None,
-     "unitCostMicroUSD": 167, "unitCostUSD": 0.000167, "unitLabel": "minute"},
-    {"name": "cpu-upgrade", "prettyName": "CPU Upgrade", "cpu": "8 vCPU", "ram": "32 GB", "accelerator": None,
-     "unitCostMicroUSD": 500, "unitCostUSD": 0.0005, "unitLabel": "minute"},
-    {"name": "t4-small", "prettyName": "Nvidia T4 - small", "cpu": "4 vCPU", "ram": "15 GB",
-     "accelerator": {"type": "gpu", "model": "T4", "quantity": "1", "vram": "16 GB", "manufacturer": "Nvidia"},
-     "unitCostMicroUSD": 6667, "unitCostUSD": 0.006667, "unitLabel": "minute"},
-    {"name": "a10g-small", "prettyName": "Nvidia A10G - small", "cpu": "4 vCPU", "ram": "15 GB",
-     "accelerator": {"type": "gpu", "model": "A10G", "quantity": "1", "vram": "24 GB", "manufacturer": "Nvidia"},
-     "unitCostMicroUSD": 16667, "unitCostUSD": 0.016667, "unitLabel": "minute"},
-    {"name": "a100-large", "prettyName": "Nvidia A100 - large", "cpu": "12 vCPU", "ram": "142 GB",
-     "accelerator": {"type": "gpu", "model": "A100", "quantity": "1", "vram": "80 GB", "manufacturer": "Nvidia"},
-     "unitCostMicroUSD": 41667, "unitCostUSD": 0.041667, "unitLabel": "minute"},
+    {
+        "name": "cpu-basic",
+        "prettyName": "CPU Basic",
+        "cpu": "2 vCPU",
+        "ram": "16 GB",
+        "accelerator": None,
+        "unitCostMicroUSD": 167,
+        "unitCostUSD": 0.000167,
+        "unitLabel": "minute",
+    },
+    {
+        "name": "cpu-upgrade",
+        "prettyName": "CPU Upgrade",
+        "cpu": "8 vCPU",
+        "ram": "32 GB",
+        "accelerator": None,
+        "unitCostMicroUSD": 500,
+        "unitCostUSD": 0.0005,
+        "unitLabel": "minute",
+    },
+    {
+        "name": "t4-small",
+        "prettyName": "Nvidia T4 - small",
+        "cpu": "4 vCPU",
+        "ram": "15 GB",
+        "accelerator": {"type": "gpu", "model": "T4", "quantity": "1", "vram": "16 GB", "manufacturer": "Nvidia"},
+        "unitCostMicroUSD": 6667,
+        "unitCostUSD": 0.006667,
+        "unitLabel": "minute",
+    },
+    {
+        "name": "a10g-small",
+        "prettyName": "Nvidia A10G - small",
+        "cpu": "4 vCPU",
+        "ram": "15 GB",
+        "accelerator": {"type": "gpu", "model": "A10G", "quantity": "1", "vram": "24 GB", "manufacturer": "Nvidia"},
+        "unitCostMicroUSD": 16667,
+        "unitCostUSD": 0.016667,
+        "unitLabel": "minute",
+    },
+    {
+        "name": "a100-large",
+        "prettyName": "Nvidia A100 - large",
+        "cpu": "12 vCPU",
+        "ram": "142 GB",
+        "accelerator": {"type": "gpu", "model": "A100", "quantity": "1", "vram": "80 GB", "manufacturer": "Nvidia"},
+        "unitCostMicroUSD": 41667,
+        "unitCostUSD": 0.041667,
+        "unitLabel": "minute",
+    },
 ]
 
 
@@ -291,10 +341,12 @@ class FakeHub(FakeServer):
             return error_reply(401, "You must be authenticated to access this endpoint.")
         return user
 
-    def add_repo(self, repo_id: str, files: dict[str, bytes | str] | None = None, repo_type: str = "model",
-                 **kw: Any) -> Repo:
-        repo = Repo(repo_type, repo_id, {k: v.encode() if isinstance(v, str) else v for k, v in (files or {}).items()},
-                    **kw)
+    def add_repo(
+        self, repo_id: str, files: dict[str, bytes | str] | None = None, repo_type: str = "model", **kw: Any
+    ) -> Repo:
+        repo = Repo(
+            repo_type, repo_id, {k: v.encode() if isinstance(v, str) else v for k, v in (files or {}).items()}, **kw
+        )
         self.repos[(repo_type, repo_id)] = repo
         return repo
 
@@ -313,11 +365,26 @@ class FakeHub(FakeServer):
                 return error_reply(403, "You don't have the rights to write to this repo")
         return repo
 
-    def add_job(self, job_id: str, stage: str = "RUNNING", logs: list[str] | None = None,
-                namespace: str = USER, flavor: str = "cpu-basic") -> dict[str, Any]:
-        job = {"id": job_id, "createdAt": now_iso(), "dockerImage": "python:3.12", "command": ["python", "x.py"],
-               "arguments": [], "environment": {}, "flavor": flavor, "status": {"stage": stage, "message": None},
-               "owner": {"id": "u1", "name": namespace, "type": "user"}, "labels": {}}
+    def add_job(
+        self,
+        job_id: str,
+        stage: str = "RUNNING",
+        logs: list[str] | None = None,
+        namespace: str = USER,
+        flavor: str = "cpu-basic",
+    ) -> dict[str, Any]:
+        job = {
+            "id": job_id,
+            "createdAt": now_iso(),
+            "dockerImage": "python:3.12",
+            "command": ["python", "x.py"],
+            "arguments": [],
+            "environment": {},
+            "flavor": flavor,
+            "status": {"stage": stage, "message": None},
+            "owner": {"id": "u1", "name": namespace, "type": "user"},
+            "labels": {},
+        }
         self.jobs[job_id] = job
         self.job_logs[job_id] = list(logs or [])
         return job
@@ -331,17 +398,29 @@ class FakeHub(FakeServer):
             user = self.need_user(req)
             if isinstance(user, Reply):
                 return user
-            return json_reply({"type": "user", "name": USER, "orgs": [{"name": o} for o in ORGS],
-                               "auth": {"accessToken": {"role": "write"}}})
+            return json_reply(
+                {
+                    "type": "user",
+                    "name": USER,
+                    "orgs": [{"name": o} for o in ORGS],
+                    "auth": {"accessToken": {"role": "write"}},
+                }
+            )
 
         @r("GET", rf"/api/{REPO_RE}")
         def repo_info(req: Request) -> Reply:  # HfApi.repo_info / model_info / dataset_info (no revision)
             repo = self.repo_for(req)
             if isinstance(repo, Reply):
                 return repo
-            return json_reply({"id": repo.repo_id, "private": repo.private, "gated": repo.gated,
-                               "sha": repo.branches.get("main"),
-                               "siblings": [{"rfilename": path} for path in sorted(repo.files)]})
+            return json_reply(
+                {
+                    "id": repo.repo_id,
+                    "private": repo.private,
+                    "gated": repo.gated,
+                    "sha": repo.branches.get("main"),
+                    "siblings": [{"rfilename": path} for path in sorted(repo.files)],
+                }
+            )
 
         # ---- files
         @r("GET", rf"/api/{REPO_RE}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?")
@@ -362,7 +441,7 @@ class FakeHub(FakeServer):
             for path in sorted(files):
                 if not path.startswith(base):
                     continue
-                rest = path[len(base):]
+                rest = path[len(base) :]
                 if "/" in rest and not recursive:
                     dirs.add(base + rest.split("/")[0])
                     continue
@@ -397,8 +476,12 @@ class FakeHub(FakeServer):
             data = files.get(req.group("path"))
             if data is None:
                 return error_reply(404, "Entry not found", "EntryNotFound")
-            headers = {"X-Repo-Commit": repo.branches.get("main", ""), "ETag": f'"{sha(data)}"',
-                       "Content-Type": "application/octet-stream", "Accept-Ranges": "bytes"}
+            headers = {
+                "X-Repo-Commit": repo.branches.get("main", ""),
+                "ETag": f'"{sha(data)}"',
+                "Content-Type": "application/octet-stream",
+                "Accept-Ranges": "bytes",
+            }
             match = re.fullmatch(r"bytes=(\d+)-(\d*)", req.headers.get("range", ""))
             if match and req.method == "GET":
                 start = int(match.group(1))
@@ -406,7 +489,7 @@ class FakeHub(FakeServer):
                 if start >= len(data):
                     return Reply(416, b"", {"Content-Range": f"bytes */{len(data)}"})
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                return Reply(206, data[start: end + 1], headers)
+                return Reply(206, data[start : end + 1], headers)
             return Reply(200, data, headers)
 
         @r("POST", rf"/api/{REPO_RE}/preupload/(?P<rev>[^/]+)")
@@ -415,8 +498,13 @@ class FakeHub(FakeServer):
             if isinstance(repo, Reply):
                 return repo
             files = req.json()["files"]
-            return json_reply({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False,
-                                          "oid": None} for f in files]})
+            return json_reply(
+                {
+                    "files": [
+                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": None} for f in files
+                    ]
+                }
+            )
 
         @r("POST", rf"/api/{REPO_RE}/commit/(?P<rev>[^/]+)")
         def commit(req: Request) -> Reply:
@@ -451,15 +539,22 @@ class FakeHub(FakeServer):
                 repo.branches[rev if rev in repo.branches else "main"] = oid
             prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
             url = f"{self.url}/{prefix}{repo.repo_id}"
-            return json_reply({"success": True, "commitOid": oid, "commitUrl": f"{url}/commit/{oid}",
-                               "pullRequestUrl": f"{url}/discussions/{num}" if create_pr else None})
+            return json_reply(
+                {
+                    "success": True,
+                    "commitOid": oid,
+                    "commitUrl": f"{url}/commit/{oid}",
+                    "pullRequestUrl": f"{url}/discussions/{num}" if create_pr else None,
+                }
+            )
 
         @r("POST", r"/api/validate-yaml")
         def validate_yaml(req: Request) -> Reply:  # model card metadata check before a README.md commit
             content = req.json()["content"]
             if re.search(r"(?m)^license:\s*bogus\s*$", content):
-                return json_reply({"errors": [{"message": '"license" must be one of [apache-2.0, mit, ...]'}],
-                                   "warnings": []}, 400)
+                return json_reply(
+                    {"errors": [{"message": '"license" must be one of [apache-2.0, mit, ...]'}], "warnings": []}, 400
+                )
             return json_reply({"errors": [], "warnings": []})
 
         # ---- refs
@@ -468,14 +563,21 @@ class FakeHub(FakeServer):
             repo = self.repo_for(req)
             if isinstance(repo, Reply):
                 return repo
-            prs = [{"name": f"refs/pr/{d['num']}", "ref": f"refs/pr/{d['num']}", "targetCommit": sha(str(d['num']))}
-                   for d in repo.discussions if d["isPullRequest"]]
-            return json_reply({
-                "branches": [{"name": n, "ref": f"refs/heads/{n}", "targetCommit": c}
-                             for n, c in repo.branches.items()],
-                "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": c} for n, c in repo.tags.items()],
-                "converts": [],
-                "pullRequests": prs})
+            prs = [
+                {"name": f"refs/pr/{d['num']}", "ref": f"refs/pr/{d['num']}", "targetCommit": sha(str(d["num"]))}
+                for d in repo.discussions
+                if d["isPullRequest"]
+            ]
+            return json_reply(
+                {
+                    "branches": [
+                        {"name": n, "ref": f"refs/heads/{n}", "targetCommit": c} for n, c in repo.branches.items()
+                    ],
+                    "tags": [{"name": n, "ref": f"refs/tags/{n}", "targetCommit": c} for n, c in repo.tags.items()],
+                    "converts": [],
+                    "pullRequests": prs,
+                }
+            )
 
         @r("POST", rf"/api/{REPO_RE}/branch/(?P<branch>[^/]+)")
         def create_branch(req: Request) -> Reply:
@@ -532,8 +634,14 @@ class FakeHub(FakeServer):
                 wanted = req.arg("status")
                 items = [d for d in items if (d["status"] == "open") == (wanted == "open")]
             page, size = int(req.arg("p", "0")), 50
-            return json_reply({"discussions": items[page * size:(page + 1) * size], "count": len(items),
-                               "start": page * size, "numClosedDiscussions": 0})
+            return json_reply(
+                {
+                    "discussions": items[page * size : (page + 1) * size],
+                    "count": len(items),
+                    "start": page * size,
+                    "numClosedDiscussions": 0,
+                }
+            )
 
         @r("POST", rf"/api/{REPO_RE}/discussions")
         def open_discussion(req: Request) -> Reply:
@@ -552,8 +660,13 @@ class FakeHub(FakeServer):
             found = self._discussion(repo, int(req.group("num")))
             if found is None:
                 return error_reply(404, "Discussion not found")
-            details = {**found, "events": found["events"], "filesWithConflicts": [],
-                       "changes": {"base": "refs/heads/main"}, "diff": ""}
+            details = {
+                **found,
+                "events": found["events"],
+                "filesWithConflicts": [],
+                "changes": {"base": "refs/heads/main"},
+                "diff": "",
+            }
             return json_reply(details)
 
         @r("POST", rf"/api/{REPO_RE}/discussions/(?P<num>\d+)/(?P<action>merge|status|comment)")
@@ -576,9 +689,14 @@ class FakeHub(FakeServer):
                 found["status"] = body["status"]
                 event.update(type="status-change", data={"status": body["status"]})
                 return json_reply({"newStatus": event})
-            event.update(type="comment", data={"edited": False, "hidden": False,
-                                               "latest": {"raw": body["comment"], "html": body["comment"],
-                                                          "updatedAt": now_iso()}})
+            event.update(
+                type="comment",
+                data={
+                    "edited": False,
+                    "hidden": False,
+                    "latest": {"raw": body["comment"], "html": body["comment"], "updatedAt": now_iso()},
+                },
+            )
             found["events"].append(event)
             return json_reply({"newMessage": event})
 
@@ -597,8 +715,11 @@ class FakeHub(FakeServer):
             prefix = "" if rtype == "model" else f"{rtype}s/"
             url = f"{self.url}/{prefix}{repo_id}"
             if (rtype, repo_id) in self.repos:  # the Hub's 409 names the repo's url: create_repo(exist_ok) reads it
-                return json_reply({"error": "You already created this repo", "url": url}, 409,
-                                  {"X-Error-Message": "You already created this repo"})
+                return json_reply(
+                    {"error": "You already created this repo", "url": url},
+                    409,
+                    {"X-Error-Message": "You already created this repo"},
+                )
             self.add_repo(repo_id, repo_type=rtype, private=body.get("visibility") == "private")
             return json_reply({"url": url, "name": repo_id})
 
@@ -630,8 +751,11 @@ class FakeHub(FakeServer):
         @r("GET", r"/api/papers/search")
         def paper_search(req: Request) -> Reply:
             q = (req.arg("q") or "").lower()
-            hits = [{"paper": p, "title": p["title"], "numComments": 0} for p in self.papers.values()
-                    if q in (p["title"] + p.get("summary", "")).lower()]
+            hits = [
+                {"paper": p, "title": p["title"], "numComments": 0}
+                for p in self.papers.values()
+                if q in (p["title"] + p.get("summary", "")).lower()
+            ]
             return json_reply(hits[: int(req.arg("limit") or 50)])
 
         @r("GET", r"/api/papers/(?P<id>[^/]+)")
@@ -657,8 +781,9 @@ class FakeHub(FakeServer):
         @r("GET", r"/api/docs/search")
         def docs_search(req: Request) -> Reply:
             q = (req.arg("q") or "").lower()
-            hits = [d for d in self.docs_results
-                    if any(word in (d["text"] + d["heading1"]).lower() for word in q.split())]
+            hits = [
+                d for d in self.docs_results if any(word in (d["text"] + d["heading1"]).lower() for word in q.split())
+            ]
             if req.arg("product"):
                 hits = [d for d in hits if d["product"] == req.arg("product")]
             return json_reply(hits[: int(req.arg("limit") or 50)])
@@ -690,11 +815,21 @@ class FakeHub(FakeServer):
                 return denied
             spec = req.json()
             job_id = self.next_job_ids.pop(0) if self.next_job_ids else f"job{self._next():04d}"
-            job = self.add_job(job_id, stage="SCHEDULING", namespace=req.group("ns"), flavor=spec["flavor"],
-                               logs=self.job_logs.get(job_id))
-            job.update(dockerImage=spec.get("dockerImage"), spaceId=spec.get("spaceId"), command=spec["command"],
-                       environment=spec.get("environment", {}), labels=spec.get("labels", {}),
-                       secrets={k: None for k in spec.get("secrets", {})})
+            job = self.add_job(
+                job_id,
+                stage="SCHEDULING",
+                namespace=req.group("ns"),
+                flavor=spec["flavor"],
+                logs=self.job_logs.get(job_id),
+            )
+            job.update(
+                dockerImage=spec.get("dockerImage"),
+                spaceId=spec.get("spaceId"),
+                command=spec["command"],
+                environment=spec.get("environment", {}),
+                labels=spec.get("labels", {}),
+                secrets={k: None for k in spec.get("secrets", {})},
+            )
             self.job_specs[job_id] = spec
             return json_reply(job)
 
@@ -730,7 +865,7 @@ class FakeHub(FakeServer):
                 return error_reply(404, "Job not found")
             lines = self.job_logs.get(req.group("job"), [])
             if req.arg("tail"):
-                lines = lines[-int(req.arg("tail")):]
+                lines = lines[-int(req.arg("tail")) :]
             stamp = "2025-01-01T00:00:00.000Z"
             events = [{"data": "===== Job started at 2025-01-01 =====", "timestamp": stamp}]
             events += [{"data": line, "timestamp": stamp} for line in lines]
@@ -753,10 +888,16 @@ class FakeHub(FakeServer):
                 return denied
             body = req.json()
             sid = f"sched{self._next():04d}"
-            self.scheduled[sid] = {"id": sid, "createdAt": now_iso(), "jobSpec": body["jobSpec"],
-                                   "schedule": body["schedule"], "suspend": bool(body.get("suspend", False)),
-                                   "concurrency": False, "status": {"lastJob": None, "nextJobRunAt": None},
-                                   "owner": {"id": "u1", "name": req.group("ns"), "type": "user"}}
+            self.scheduled[sid] = {
+                "id": sid,
+                "createdAt": now_iso(),
+                "jobSpec": body["jobSpec"],
+                "schedule": body["schedule"],
+                "suspend": bool(body.get("suspend", False)),
+                "concurrency": False,
+                "status": {"lastJob": None, "nextJobRunAt": None},
+                "owner": {"id": "u1", "name": req.group("ns"), "type": "user"},
+            }
             return json_reply(self.scheduled[sid])
 
         @r("GET", r"/api/scheduled-jobs/(?P<ns>[^/]+)")
@@ -798,9 +939,13 @@ class FakeHub(FakeServer):
             if isinstance(user, Reply):
                 return user
             if found is None or (found.get("gated") and user is None):
-                return error_reply(404, "The dataset does not exist, or is not accessible without authentication "
-                                        "(private or gated). Please check the spelling of the dataset name or retry "
-                                        "with authentication.", "DatasetNotFoundError")
+                return error_reply(
+                    404,
+                    "The dataset does not exist, or is not accessible without authentication "
+                    "(private or gated). Please check the spelling of the dataset name or retry "
+                    "with authentication.",
+                    "DatasetNotFoundError",
+                )
             return found
 
         def viewer_split(req: Request) -> tuple[dict[str, Any], dict[str, Any]] | Reply:
@@ -825,9 +970,15 @@ class FakeHub(FakeServer):
             if isinstance(found, Reply):
                 return found
             name = req.arg("dataset")
-            return json_reply({"splits": [{"dataset": name, "config": c, "split": s}
-                                          for c, ss in found["configs"].items() for s in ss],
-                               "pending": [], "failed": []})
+            return json_reply(
+                {
+                    "splits": [
+                        {"dataset": name, "config": c, "split": s} for c, ss in found["configs"].items() for s in ss
+                    ],
+                    "pending": [],
+                    "failed": [],
+                }
+            )
 
         @r("GET", r"/datasets-server/info")
         def info(req: Request) -> Reply:
@@ -840,10 +991,20 @@ class FakeHub(FakeServer):
                 return error_reply(404, "Not found.", "ResponseNotFound")
             first = next(iter(splits_.values()))
             features = {f["name"]: f["type"] for f in first["features"]}
-            return json_reply({"dataset_info": {
-                "description": found.get("description", ""), "features": features, "config_name": config,
-                "splits": {s: {"name": s, "num_examples": v["num_rows"], "num_bytes": v["num_rows"] * 100}
-                           for s, v in splits_.items()}}, "partial": False})
+            return json_reply(
+                {
+                    "dataset_info": {
+                        "description": found.get("description", ""),
+                        "features": features,
+                        "config_name": config,
+                        "splits": {
+                            s: {"name": s, "num_examples": v["num_rows"], "num_bytes": v["num_rows"] * 100}
+                            for s, v in splits_.items()
+                        },
+                    },
+                    "partial": False,
+                }
+            )
 
         @r("GET", r"/datasets-server/first-rows")
         def first_rows(req: Request) -> Reply:
@@ -851,11 +1012,18 @@ class FakeHub(FakeServer):
             if isinstance(found, Reply):
                 return found
             _, split = found
-            return json_reply({"dataset": req.arg("dataset"), "config": req.arg("config"), "split": req.arg("split"),
-                               "features": [{"feature_idx": i, **f} for i, f in enumerate(split["features"])],
-                               "rows": [{"row_idx": i, "row": row, "truncated_cells": []}
-                                        for i, row in enumerate(split["rows"][:100])],
-                               "truncated": False})
+            return json_reply(
+                {
+                    "dataset": req.arg("dataset"),
+                    "config": req.arg("config"),
+                    "split": req.arg("split"),
+                    "features": [{"feature_idx": i, **f} for i, f in enumerate(split["features"])],
+                    "rows": [
+                        {"row_idx": i, "row": row, "truncated_cells": []} for i, row in enumerate(split["rows"][:100])
+                    ],
+                    "truncated": False,
+                }
+            )
 
         @r("GET", r"/datasets-server/statistics")
         def statistics(req: Request) -> Reply:
@@ -863,8 +1031,9 @@ class FakeHub(FakeServer):
             if isinstance(found, Reply):
                 return found
             _, split = found
-            return json_reply({"num_examples": split["num_rows"], "statistics": split.get("statistics", []),
-                               "partial": False})
+            return json_reply(
+                {"num_examples": split["num_rows"], "statistics": split.get("statistics", []), "partial": False}
+            )
 
         @r("GET", r"/datasets-server/size")
         def size(req: Request) -> Reply:
@@ -872,16 +1041,37 @@ class FakeHub(FakeServer):
             if isinstance(found, Reply):
                 return found
             name = req.arg("dataset")
-            splits_ = [{"dataset": name, "config": c, "split": s, "num_rows": v["num_rows"],
-                        "num_columns": len(v["features"]), "num_bytes_parquet_files": v["num_rows"] * 50,
-                        "num_bytes_memory": v["num_rows"] * 100}
-                       for c, ss in found["configs"].items() for s, v in ss.items()]
+            splits_ = [
+                {
+                    "dataset": name,
+                    "config": c,
+                    "split": s,
+                    "num_rows": v["num_rows"],
+                    "num_columns": len(v["features"]),
+                    "num_bytes_parquet_files": v["num_rows"] * 50,
+                    "num_bytes_memory": v["num_rows"] * 100,
+                }
+                for c, ss in found["configs"].items()
+                for s, v in ss.items()
+            ]
             total = sum(s["num_rows"] for s in splits_)
-            return json_reply({"size": {"dataset": {"dataset": name, "num_rows": total,
-                                                    "num_bytes_parquet_files": total * 50,
-                                                    "num_bytes_memory": total * 100},
-                                        "configs": [], "splits": splits_},
-                               "pending": [], "failed": [], "partial": False})
+            return json_reply(
+                {
+                    "size": {
+                        "dataset": {
+                            "dataset": name,
+                            "num_rows": total,
+                            "num_bytes_parquet_files": total * 50,
+                            "num_bytes_memory": total * 100,
+                        },
+                        "configs": [],
+                        "splits": splits_,
+                    },
+                    "pending": [],
+                    "failed": [],
+                    "partial": False,
+                }
+            )
 
     def _files_at(self, repo: Repo, rev: str) -> dict[str, bytes] | None:
         rev = unquote(rev)
@@ -893,13 +1083,30 @@ class FakeHub(FakeServer):
 
     def _open_discussion(self, repo: Repo, title: str, description: str, is_pr: bool) -> int:
         num = len(repo.discussions) + 1
-        repo.discussions.append({
-            "num": num, "title": title, "status": "open" if not is_pr else "draft", "isPullRequest": is_pr,
-            "createdAt": now_iso(), "author": {"name": USER},
-            "repo": {"name": repo.repo_id, "type": repo.repo_type},
-            "events": [{"id": f"e{self._next()}", "type": "comment", "createdAt": now_iso(), "author": {"name": USER},
-                        "data": {"edited": False, "hidden": False,
-                                 "latest": {"raw": description, "html": description, "updatedAt": now_iso()}}}]})
+        repo.discussions.append(
+            {
+                "num": num,
+                "title": title,
+                "status": "open" if not is_pr else "draft",
+                "isPullRequest": is_pr,
+                "createdAt": now_iso(),
+                "author": {"name": USER},
+                "repo": {"name": repo.repo_id, "type": repo.repo_type},
+                "events": [
+                    {
+                        "id": f"e{self._next()}",
+                        "type": "comment",
+                        "createdAt": now_iso(),
+                        "author": {"name": USER},
+                        "data": {
+                            "edited": False,
+                            "hidden": False,
+                            "latest": {"raw": description, "html": description, "updatedAt": now_iso()},
+                        },
+                    }
+                ],
+            }
+        )
         if is_pr:
             repo.pr_files.setdefault(num, dict(repo.files))
             repo.discussions[-1]["status"] = "open"
@@ -936,9 +1143,11 @@ class FakeWeb(FakeServer):
                 return json_reply({"message": "Bad credentials"}, 401)
             if self.rate_limited:
                 reset = self.rate_limit_reset or int(time.time()) + 600
-                return json_reply({"message": "API rate limit exceeded for 127.0.0.1."}, self.rate_limit_status,
-                                  {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60",
-                                   "x-ratelimit-reset": str(reset)})
+                return json_reply(
+                    {"message": "API rate limit exceeded for 127.0.0.1."},
+                    self.rate_limit_status,
+                    {"x-ratelimit-remaining": "0", "x-ratelimit-limit": "60", "x-ratelimit-reset": str(reset)},
+                )
             if needs_auth and auth is None:
                 return json_reply({"message": "Requires authentication"}, 401)
             return None
@@ -951,8 +1160,11 @@ class FakeWeb(FakeServer):
             words = [w for w in q.split() if ":" not in w]
             hits = [c for c in self.gh_code if all(w in (c["path"] + c["_text"]).lower() for w in words)]
             per_page = int(req.arg("per_page") or 30)
-            items = [{k: v for k, v in c.items() if k != "_text"} | {
-                "text_matches": [{"fragment": c["_text"][:200], "property": "content"}]} for c in hits[:per_page]]
+            items = [
+                {k: v for k, v in c.items() if k != "_text"}
+                | {"text_matches": [{"fragment": c["_text"][:200], "property": "content"}]}
+                for c in hits[:per_page]
+            ]
             return json_reply({"total_count": len(hits), "incomplete_results": False, "items": items})
 
         @r("GET", r"/github/search/repositories")
@@ -962,10 +1174,12 @@ class FakeWeb(FakeServer):
             q = (req.arg("q") or "").lower()
             words = [w for w in q.split() if ":" not in w]
             all_repos = [repo for repos in self.gh_repos.values() for repo in repos]
-            hits = [x for x in all_repos
-                    if all(w in (x["full_name"] + (x["description"] or "")).lower() for w in words)]
-            return json_reply({"total_count": len(hits), "incomplete_results": False,
-                               "items": hits[: int(req.arg("per_page") or 30)]})
+            hits = [
+                x for x in all_repos if all(w in (x["full_name"] + (x["description"] or "")).lower() for w in words)
+            ]
+            return json_reply(
+                {"total_count": len(hits), "incomplete_results": False, "items": hits[: int(req.arg("per_page") or 30)]}
+            )
 
         @r("GET", r"/github/(?:users|orgs)/(?P<owner>[^/]+)/repos")
         def list_repos(req: Request) -> Reply:
@@ -987,8 +1201,9 @@ class FakeWeb(FakeServer):
                 return json_reply(found)
             if "raw" in req.headers.get("accept", ""):
                 return Reply(200, found, {"Content-Type": "application/vnd.github.raw"})
-            return json_reply({"type": "file", "encoding": "base64", "size": len(found),
-                               "content": base64.b64encode(found).decode()})
+            return json_reply(
+                {"type": "file", "encoding": "base64", "size": len(found), "content": base64.b64encode(found).decode()}
+            )
 
         @r("GET", r"/arxiv/html/(?P<id>.+)")
         def arxiv(req: Request) -> Reply:
@@ -1007,10 +1222,13 @@ class FakeWeb(FakeServer):
                 blocks.append(
                     '<div class="result results_links results_links_deep web-result">'
                     f'<h2 class="result__title"><a rel="nofollow" class="result__a" href="{href}">'
-                    f'{item["title"]}</a></h2>'
-                    f'<a class="result__snippet" href="{href}">{item["content"]}</a></div>')
-            ad = ('<div class="result result--ad"><a class="result__a" href="https://ads.example/x">Ad</a>'
-                  '<a class="result__snippet">buy now</a></div>')
+                    f"{item['title']}</a></h2>"
+                    f'<a class="result__snippet" href="{href}">{item["content"]}</a></div>'
+                )
+            ad = (
+                '<div class="result result--ad"><a class="result__a" href="https://ads.example/x">Ad</a>'
+                '<a class="result__snippet">buy now</a></div>'
+            )
             return text_reply(f"<html><body><p>{q}</p>{ad}{''.join(blocks)}</body></html>", "text/html")
 
         self.route("GET", r"/ddg/html/")(ddg)
@@ -1033,8 +1251,11 @@ def settings_for(hub: FakeHub, web: FakeWeb | None = None, **extra: Any):
 
     values: dict[str, Any] = {"hf_endpoint": hub.url, "datasets_server_url": f"{hub.url}/datasets-server"}
     if web is not None:
-        values.update(github_api_url=f"{web.url}/github", arxiv_html_url=f"{web.url}/arxiv/html",
-                      duckduckgo_url=f"{web.url}/ddg/html/")
+        values.update(
+            github_api_url=f"{web.url}/github",
+            arxiv_html_url=f"{web.url}/arxiv/html",
+            duckduckgo_url=f"{web.url}/ddg/html/",
+        )
     values.update(extra)
     return AgentConfig(extra=values)
 
@@ -1062,8 +1283,13 @@ class HfEnv:
             if line is not None:
                 self.logs.append(line)
 
-        return ToolContext(workspace=self.workspace, session_dir=self.workspace / "s", call_id=call_id,
-                           settings=self.settings, emit=emit)
+        return ToolContext(
+            workspace=self.workspace,
+            session_dir=self.workspace / "s",
+            call_id=call_id,
+            settings=self.settings,
+            emit=emit,
+        )
 
 
 try:
@@ -1081,8 +1307,16 @@ if pytest is not None:
         """
         import huggingface_hub.constants as hf_constants
 
-        for var in ("HF_ENDPOINT", "GITHUB_TOKEN", "GITHUB_API_URL", "HF_DATASETS_SERVER", "SEARXNG_URL",
-                    "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "HF_OIDC_RESOURCE"):
+        for var in (
+            "HF_ENDPOINT",
+            "GITHUB_TOKEN",
+            "GITHUB_API_URL",
+            "HF_DATASETS_SERVER",
+            "SEARXNG_URL",
+            "HUGGING_FACE_HUB_TOKEN",
+            "HF_HUB_OFFLINE",
+            "HF_OIDC_RESOURCE",
+        ):
             monkeypatch.delenv(var, raising=False)
         monkeypatch.setenv("HF_TOKEN", TOKEN)
         monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-stored-token"))
@@ -1090,6 +1324,5 @@ if pytest is not None:
         workspace.mkdir(exist_ok=True)  # the same folder as conftest's `workspace` (and `cli`) fixture
         with FakeHub() as hub, FakeWeb() as web:
             yield HfEnv(hub, web, settings_for(hub, web), workspace)
-            leaked = [r for r in web.requests
-                      if TOKEN in " ".join(r.headers.values()) or TOKEN.encode() in r.body]
+            leaked = [r for r in web.requests if TOKEN in " ".join(r.headers.values()) or TOKEN.encode() in r.body]
             assert not leaked, f"HF token reached a non-HF host: {[(r.method, r.path) for r in leaked]}"

@@ -13,14 +13,27 @@ from bench.report import RESULTS_END, RESULTS_START, write_readme
 from bench.startup import offenders, parse_importtime
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED_GATES = ["--help", "--version", "heavy packages", "per-step CPU", "SQLite bytes/step", "sessions list",
-                  "asyncio.sleep tool", "`bash` tool"]
+EXPECTED_GATES = [
+    "--help",
+    "--version",
+    "heavy packages",
+    "per-step CPU",
+    "SQLite bytes/step",
+    "sessions list",
+    "asyncio.sleep tool",
+    "`bash` tool",
+]
 
 
 def test_quick_benchmarks_stay_within_every_gate(tmp_path):
     out = tmp_path / "quick.json"
-    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--no-readme", "--json", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--no-readme", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     broken = [line for line in result.stderr.splitlines() if "GATE BROKEN" in line or "Error" in line]
     assert result.returncode == 0, "\n".join(broken) or result.stderr[-3000:]
 
@@ -56,11 +69,13 @@ def test_readme_results_are_replaced_in_place_and_the_rest_is_kept(tmp_path):
 
 
 def test_import_offenders_sum_own_time_per_package():
-    stderr = ("import time: self [us] | cumulative | imported package\n"
-              "import time:       500 |        500 |   typer.core\n"
-              "import time:      1500 |       2000 | typer\n"
-              "import time:      3000 |       3000 | litellm\n"
-              "import time:       200 |        200 |     litellm.utils\n")
+    stderr = (
+        "import time: self [us] | cumulative | imported package\n"
+        "import time:       500 |        500 |   typer.core\n"
+        "import time:      1500 |       2000 | typer\n"
+        "import time:      3000 |       3000 | litellm\n"
+        "import time:       200 |        200 |     litellm.utils\n"
+    )
     rows = parse_importtime(stderr)
     assert rows[0] == ("typer.core", 500, 500, 1)
     total, top = offenders(rows)

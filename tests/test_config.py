@@ -26,12 +26,21 @@ def test_user_file_overrides_defaults_and_reads_dotenv(tmp_path, monkeypatch):
     monkeypatch.delenv("SERVER_TOKEN", raising=False)
     user = tmp_path / "xdg" / "ml-intern" / "config.json"
     user.parent.mkdir(parents=True)
-    user.write_text(json.dumps({
-        "max_iterations": 50,
-        "approval": {"rules": {"bash": "allow"}},
-        "mcpServers": {"s": {"transport": "http", "url": "http://127.0.0.1:1/mcp",
-                             "headers": {"Authorization": "Bearer ${SERVER_TOKEN}"}}},
-    }))
+    user.write_text(
+        json.dumps(
+            {
+                "max_iterations": 50,
+                "approval": {"rules": {"bash": "allow"}},
+                "mcpServers": {
+                    "s": {
+                        "transport": "http",
+                        "url": "http://127.0.0.1:1/mcp",
+                        "headers": {"Authorization": "Bearer ${SERVER_TOKEN}"},
+                    }
+                },
+            }
+        )
+    )
     config = load_config()
     assert config.max_iterations == 50
     assert config.approval.rules == {"bash": "allow"}
@@ -39,11 +48,14 @@ def test_user_file_overrides_defaults_and_reads_dotenv(tmp_path, monkeypatch):
     assert config.mcpServers["s"].headers["Authorization"] == "Bearer from-dotenv"
 
 
-@pytest.mark.parametrize("content, key", [
-    ({"max_iterations": 0}, "max_iterations"),
-    ({"compaction": {"threshold_ratio": "high"}}, "compaction.threshold_ratio"),
-    ({"aproval": {}}, "aproval"),
-])
+@pytest.mark.parametrize(
+    "content, key",
+    [
+        ({"max_iterations": 0}, "max_iterations"),
+        ({"compaction": {"threshold_ratio": "high"}}, "compaction.threshold_ratio"),
+        ({"aproval": {}}, "aproval"),
+    ],
+)
 def test_bad_config_names_the_key(tmp_path, content, key):
     path = tmp_path / "c.json"
     path.write_text(json.dumps(content))

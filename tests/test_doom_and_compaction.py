@@ -20,8 +20,13 @@ def counter_tool(values: list[str]) -> Tool:
         state["i"] += 1
         return value
 
-    return Tool(name="poll", description="poll", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"job": {"type": "string"}}})
+    return Tool(
+        name="poll",
+        description="poll",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"job": {"type": "string"}}},
+    )
 
 
 def injected(messages, kind):
@@ -76,8 +81,13 @@ def big_tool() -> Tool:
     async def handler(args, ctx):
         return f"{args.get('tag', '')} " + "x" * 4000
 
-    return Tool(name="big", description="big", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"tag": {"type": "string"}}})
+    return Tool(
+        name="big",
+        description="big",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"tag": {"type": "string"}}},
+    )
 
 
 COMPACT_SETTINGS = {"compaction": {"threshold_tokens": 6000, "keep_recent_tokens": 2500}}
@@ -91,8 +101,9 @@ def test_compaction_summarises_keeps_pairs_and_history(replay, workspace):
     turns += [{"content": "SUMMARY: explored six big outputs"}, {"content": "finished"}]
     from tools.plan import tools as plan_tools
 
-    events, messages, session = run_turn(replay(turns), workspace, [big_tool(), *plan_tools(None)],
-                                         prompt="analyse it", settings=COMPACT_SETTINGS)
+    events, messages, session = run_turn(
+        replay(turns), workspace, [big_tool(), *plan_tools(None)], prompt="analyse it", settings=COMPACT_SETTINGS
+    )
     compacted = of_type(events, "compacted")
     assert len(compacted) == 1 and compacted[0].new_tokens < compacted[0].old_tokens
     assert messages[0].content == "analyse it"
@@ -122,10 +133,17 @@ async def longest_history(session):
 
 
 def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, workspace):
-    turns = [{"tool_calls": [call("big", {"tag": "a"}, "b1")], "usage": {"input_tokens": 900}},
-             {"content": "summary"}, {"content": "never reached"}]
-    events, messages, _ = run_turn(replay(turns), workspace, [big_tool()],
-                                   settings={"compaction": {"threshold_tokens": 500, "keep_recent_tokens": 100000}})
+    turns = [
+        {"tool_calls": [call("big", {"tag": "a"}, "b1")], "usage": {"input_tokens": 900}},
+        {"content": "summary"},
+        {"content": "never reached"},
+    ]
+    events, messages, _ = run_turn(
+        replay(turns),
+        workspace,
+        [big_tool()],
+        settings={"compaction": {"threshold_tokens": 500, "keep_recent_tokens": 100000}},
+    )
     assert of_type(events, "turn_complete")[-1].status == "error:compaction"
     assert "threshold" in of_type(events, "error")[-1].message
 
@@ -133,15 +151,17 @@ def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, worksp
 def test_context_overflow_triggers_one_compaction_and_one_retry(replay, workspace):
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"error": "context_overflow"}, {"content": "summary of work"}, {"content": "after retry"}]
-    events, messages, _ = run_turn(replay(turns), workspace, [big_tool()],
-                                   settings={"compaction": {"keep_recent_tokens": 1200}})
+    events, messages, _ = run_turn(
+        replay(turns), workspace, [big_tool()], settings={"compaction": {"keep_recent_tokens": 1200}}
+    )
     assert len(of_type(events, "compacted")) == 1
     assert of_type(events, "turn_complete")[-1].final_response == "after retry"
 
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"error": "context_overflow"}, {"content": "summary"}, {"error": "context_overflow"}, {"content": "x"}]
-    events, _, _ = run_turn(replay(turns), workspace, [big_tool()],
-                            settings={"compaction": {"keep_recent_tokens": 1200}})
+    events, _, _ = run_turn(
+        replay(turns), workspace, [big_tool()], settings={"compaction": {"keep_recent_tokens": 1200}}
+    )
     assert of_type(events, "turn_complete")[-1].status == "error:provider"
     assert len(of_type(events, "compacted")) == 1  # one compaction, one retry, then stop
 
@@ -155,8 +175,13 @@ def test_manual_compaction_works_below_the_threshold(replay, workspace):
     turns += [{"content": "first turn done"}, {"content": "MANUAL SUMMARY"}]
 
     async def go():
-        async with open_agent(replay(turns), workspace, extra_tools=[big_tool()], builtin=False,
-                              settings={"compaction": {"keep_recent_tokens": 1200}}) as agent:
+        async with open_agent(
+            replay(turns),
+            workspace,
+            extra_tools=[big_tool()],
+            builtin=False,
+            settings={"compaction": {"keep_recent_tokens": 1200}},
+        ) as agent:
             session = await agent.new_session()
             await collect(session.run("work"))
             before = await session.messages()
@@ -203,8 +228,9 @@ def test_overflow_recovers_even_when_the_whole_history_is_recent(replay, workspa
 
 def test_repeated_denied_calls_are_a_loop_too(replay, workspace):
     turns = [{"tool_calls": [call("poll", {"job": "1"}, f"p{i}")]} for i in range(12)]
-    events, _, _ = run_turn(replay(turns), workspace, [counter_tool(["x"])],
-                            settings={"approval": {"rules": {"poll": "deny"}}})
+    events, _, _ = run_turn(
+        replay(turns), workspace, [counter_tool(["x"])], settings={"approval": {"rules": {"poll": "deny"}}}
+    )
     assert len(of_type(events, "doom_loop")) == 1
     assert of_type(events, "turn_complete")[-1].status == "doom_loop"
 

@@ -34,18 +34,48 @@ RESULTS = "# reviews-classifier\n\nDistilBERT on acme/reviews, 2 epochs on an A1
 FINAL = "Done: eval accuracy 0.912 on acme/reviews; the model and RESULTS.md are in alice/reviews-classifier."
 
 TURNS = [
-    {"content": "First, what is in the dataset?",
-     "tool_calls": [call("hf_inspect_dataset", {"dataset": DATASET, "rows": 2}, "c1")]},
+    {
+        "content": "First, what is in the dataset?",
+        "tool_calls": [call("hf_inspect_dataset", {"dataset": DATASET, "rows": 2}, "c1")],
+    },
     {"tool_calls": [call("write", {"path": "train.py", "content": SCRIPT}, "c2")]},
-    {"content": "Training on an A10G.",
-     "tool_calls": [call("hf_jobs", {"operation": "run", "script": "train.py", "flavor": "a10g-small",
-                                     "timeout": "30m", "dependencies": ["transformers", "datasets"],
-                                     "secrets": {"HF_TOKEN": "$HF_TOKEN"}}, "c3")]},
-    {"tool_calls": [call("hf_jobs", {"operation": "logs", "job_id": JOB, "follow": True, "follow_timeout_s": 60},
-                         "c4")]},
+    {
+        "content": "Training on an A10G.",
+        "tool_calls": [
+            call(
+                "hf_jobs",
+                {
+                    "operation": "run",
+                    "script": "train.py",
+                    "flavor": "a10g-small",
+                    "timeout": "30m",
+                    "dependencies": ["transformers", "datasets"],
+                    "secrets": {"HF_TOKEN": "$HF_TOKEN"},
+                },
+                "c3",
+            )
+        ],
+    },
+    {
+        "tool_calls": [
+            call("hf_jobs", {"operation": "logs", "job_id": JOB, "follow": True, "follow_timeout_s": 60}, "c4")
+        ]
+    },
     {"tool_calls": [call("write", {"path": "RESULTS.md", "content": RESULTS}, "c5")]},
-    {"tool_calls": [call("hf_repo_files", {"operation": "upload", "repo_id": MODEL_REPO, "local_path": "RESULTS.md",
-                                           "commit_message": "Add training results"}, "c6")]},
+    {
+        "tool_calls": [
+            call(
+                "hf_repo_files",
+                {
+                    "operation": "upload",
+                    "repo_id": MODEL_REPO,
+                    "local_path": "RESULTS.md",
+                    "commit_message": "Add training results",
+                },
+                "c6",
+            )
+        ]
+    },
     {"content": FINAL},
 ]
 LOG_START = ["Downloading acme/reviews", "epoch 1 loss 0.41"]
@@ -53,12 +83,19 @@ LOG_LATER = ["epoch 2 loss 0.22", "eval accuracy 0.912"]  # appear while the age
 
 
 def seed_hub(hub) -> None:
-    features = [{"name": "text", "type": {"dtype": "string", "_type": "Value"}},
-                {"name": "label", "type": {"names": ["neg", "pos"], "_type": "ClassLabel"}}]
+    features = [
+        {"name": "text", "type": {"dtype": "string", "_type": "Value"}},
+        {"name": "label", "type": {"names": ["neg", "pos"], "_type": "ClassLabel"}},
+    ]
     rows = [{"text": f"review {i}", "label": i % 2} for i in range(5)]
-    hub.viewer[DATASET] = {"configs": {"default": {
-        "train": {"num_rows": 8000, "features": features, "rows": rows},
-        "test": {"num_rows": 2000, "features": features, "rows": rows}}}}
+    hub.viewer[DATASET] = {
+        "configs": {
+            "default": {
+                "train": {"num_rows": 8000, "features": features, "rows": rows},
+                "test": {"num_rows": 2000, "features": features, "rows": rows},
+            }
+        }
+    }
     hub.add_repo(MODEL_REPO, {"config.json": "{}"})  # the job's trainer.push_to_hub() made it
     hub.next_job_ids.append(JOB)
     hub.job_logs[JOB] = list(LOG_START)

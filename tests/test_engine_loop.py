@@ -32,16 +32,26 @@ def crasher() -> Tool:
             raise ToolError("the file is locked; try again later")
         raise RuntimeError("boom")
 
-    return Tool(name="crash", description="crash", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"soft": {"type": "boolean"}}})
+    return Tool(
+        name="crash",
+        description="crash",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"soft": {"type": "boolean"}}},
+    )
 
 
 def echo(size: int = 0) -> Tool:
     async def handler(args, ctx):
         return args.get("text", "") * max(1, size)
 
-    return Tool(name="echo", description="echo", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+    return Tool(
+        name="echo",
+        description="echo",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"text": {"type": "string"}}},
+    )
 
 
 def note_tool(ran: list) -> Tool:
@@ -49,8 +59,13 @@ def note_tool(ran: list) -> Tool:
         ran.append(args)
         return "ran"
 
-    return Tool(name="note", description="n", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"text": {"type": "string"}}})
+    return Tool(
+        name="note",
+        description="n",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"text": {"type": "string"}}},
+    )
 
 
 def test_graph_draws_its_true_edges(replay, workspace):
@@ -59,20 +74,34 @@ def test_graph_draws_its_true_edges(replay, workspace):
             return agent.graph.get_graph().draw_mermaid()
 
     mermaid = asyncio.run(go())
-    for edge in ["__start__ -.-> llm_call", "llm_call -.-> doom_loop_check", "llm_call -.-> __end__",
-                 "doom_loop_check -.-> approval", "approval --> execute_tools", "execute_tools --> compaction",
-                 "compaction -.-> llm_call", "__start__ -.-> compaction"]:
+    for edge in [
+        "__start__ -.-> llm_call",
+        "llm_call -.-> doom_loop_check",
+        "llm_call -.-> __end__",
+        "doom_loop_check -.-> approval",
+        "approval --> execute_tools",
+        "execute_tools --> compaction",
+        "compaction -.-> llm_call",
+        "__start__ -.-> compaction",
+    ]:
         assert edge in mermaid
 
 
 def test_parallel_calls_run_concurrently_and_failures_become_results(replay, workspace):
     log: list = []
-    model = replay([
-        {"tool_calls": [call("sleep", {"seconds": 0.3, "label": "a"}, "a"),
-                        call("sleep", {"seconds": 0.3, "label": "b"}, "b"),
-                        call("crash", {}, "c"), call("crash", {"soft": True}, "d")]},
-        {"content": "finished"},
-    ])
+    model = replay(
+        [
+            {
+                "tool_calls": [
+                    call("sleep", {"seconds": 0.3, "label": "a"}, "a"),
+                    call("sleep", {"seconds": 0.3, "label": "b"}, "b"),
+                    call("crash", {}, "c"),
+                    call("crash", {"soft": True}, "d"),
+                ]
+            },
+            {"content": "finished"},
+        ]
+    )
 
     async def go():
         async with open_agent(model, workspace, extra_tools=[sleeper(log), crasher()], builtin=False) as agent:
@@ -91,15 +120,18 @@ def test_parallel_calls_run_concurrently_and_failures_become_results(replay, wor
 
 
 def test_timeout_and_output_cap(replay, workspace):
-    model = replay([
-        {"tool_calls": [call("slow", {"seconds": 5}, "t1"), call("echo", {"text": "0123456789"}, "e1")]},
-        {"content": "ok"},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("slow", {"seconds": 5}, "t1"), call("echo", {"text": "0123456789"}, "e1")]},
+            {"content": "ok"},
+        ]
+    )
 
     async def go():
         tools = [sleeper([], name="slow", timeout=0.2), echo(size=3000)]
-        async with open_agent(model, workspace, extra_tools=tools, builtin=False,
-                              settings={"tool_output_cap": 1000}) as agent:
+        async with open_agent(
+            model, workspace, extra_tools=tools, builtin=False, settings={"tool_output_cap": 1000}
+        ) as agent:
             session = await agent.new_session()
             await collect(session.run("go"))
             return session, await session.messages()
@@ -116,12 +148,14 @@ def test_timeout_and_output_cap(replay, workspace):
 def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(replay, workspace):
     ran: list = []
     tool = note_tool(ran)
-    model = replay([
-        {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": '{"text": "unterminated'}},
-        {"tool_calls": [call("note", {}, "m2")], "raw_arguments": {"m2": "{text: no quotes}"}},
-        {"tool_calls": [call("note", {"text": "fine"}, "m3")]},
-        {"content": "done"},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": '{"text": "unterminated'}},
+            {"tool_calls": [call("note", {}, "m2")], "raw_arguments": {"m2": "{text: no quotes}"}},
+            {"tool_calls": [call("note", {"text": "fine"}, "m3")]},
+            {"content": "done"},
+        ]
+    )
 
     _, messages, _ = run_turn(model, workspace, [tool])
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
@@ -142,21 +176,30 @@ def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, works
     log: list = []
     risky = sleeper(log, risk=Risk.EXEC, name="risky")
     safe = sleeper(log, name="safe")
-    model = replay([
-        {"tool_calls": [call("risky", {"label": "r1"}, "r1"), call("risky", {"label": "r2"}, "r2"),
-                        call("risky", {"label": "r3"}, "r3"), call("safe", {"label": "s"}, "s")]},
-        {"content": "thanks"},
-    ])
+    model = replay(
+        [
+            {
+                "tool_calls": [
+                    call("risky", {"label": "r1"}, "r1"),
+                    call("risky", {"label": "r2"}, "r2"),
+                    call("risky", {"label": "r3"}, "r3"),
+                    call("safe", {"label": "s"}, "s"),
+                ]
+            },
+            {"content": "thanks"},
+        ]
+    )
 
     async def go():
-        async with open_agent(model, workspace, approval_mode="ask", extra_tools=[risky, safe],
-                              builtin=False) as agent:
+        async with open_agent(model, workspace, approval_mode="ask", extra_tools=[risky, safe], builtin=False) as agent:
             session = await agent.new_session()
             first = await collect(session.run("go"))
             ran_while_waiting = list(log)
-            decisions = {"r1": {"action": "approve"},
-                         "r2": {"action": "reject", "feedback": "use a smaller batch"},
-                         "r3": {"action": "edit", "args": {"label": "edited"}}}
+            decisions = {
+                "r1": {"action": "approve"},
+                "r2": {"action": "reject", "feedback": "use a smaller batch"},
+                "r3": {"action": "edit", "args": {"label": "edited"}},
+            }
             second = await collect(session.run(None, decisions=decisions))
             return first, second, await session.messages(), ran_while_waiting
 
@@ -205,8 +248,13 @@ def test_denied_call_is_answered_without_running(replay, workspace):
     model = replay([{"tool_calls": [call("sleep", {"label": "x"}, "x")]}, {"content": "ok"}])
 
     async def go():
-        async with open_agent(model, workspace, extra_tools=[sleeper(log)], builtin=False,
-                              settings={"approval": {"rules": {"sleep": "deny"}}}) as agent:
+        async with open_agent(
+            model,
+            workspace,
+            extra_tools=[sleeper(log)],
+            builtin=False,
+            settings={"approval": {"rules": {"sleep": "deny"}}},
+        ) as agent:
             session = await agent.new_session()
             await collect(session.run("go"))
             return await session.messages()
@@ -220,8 +268,9 @@ def test_iteration_cap_stops_the_turn_and_says_so(replay, workspace):
     model = replay([{"tool_calls": [call("echo", {"text": str(i)}, f"c{i}")]} for i in range(5)])
 
     async def go():
-        async with open_agent(model, workspace, extra_tools=[echo()], builtin=False,
-                              settings={"max_iterations": 3}) as agent:
+        async with open_agent(
+            model, workspace, extra_tools=[echo()], builtin=False, settings={"max_iterations": 3}
+        ) as agent:
             session = await agent.new_session()
             return await collect(session.run("go")), await session.messages()
 
@@ -233,12 +282,12 @@ def test_iteration_cap_stops_the_turn_and_says_so(replay, workspace):
 
 
 def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
-    model = replay([{"error": "rate_limit"}, {"error": "server_error"}, {"content": "recovered"},
-                    {"error": "auth"}])
+    model = replay([{"error": "rate_limit"}, {"error": "server_error"}, {"content": "recovered"}, {"error": "auth"}])
 
     async def go():
-        async with open_agent(model, workspace, builtin=False,
-                              settings={"retries": {"base_delay_s": 0.0, "max_delay_s": 0.0}}) as agent:
+        async with open_agent(
+            model, workspace, builtin=False, settings={"retries": {"base_delay_s": 0.0, "max_delay_s": 0.0}}
+        ) as agent:
             session = await agent.new_session()
             first = await collect(session.run("one"))
             second = await collect(session.run("two"))
@@ -255,10 +304,14 @@ def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
 
 def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
     todos = [{"id": "1", "content": "a", "status": "completed"}, {"id": "2", "content": "b", "status": "pending"}]
-    model = replay([
-        {"tool_calls": [call("plan_tool", {"todos": todos}, "p1")]},
-        {"content": "I stop here."}, {"content": "Still stopping."}, {"content": "Really done."},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("plan_tool", {"todos": todos}, "p1")]},
+            {"content": "I stop here."},
+            {"content": "Still stopping."},
+            {"content": "Really done."},
+        ]
+    )
 
     async def go():
         async with open_agent(model, workspace) as agent:
@@ -274,8 +327,9 @@ def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
 
 
 def test_events_cover_a_turn(replay, workspace):
-    model = replay([{"content": "looking", "tool_calls": [call("echo", {"text": "hi"}, "e")]},
-                    {"content": "the answer"}])
+    model = replay(
+        [{"content": "looking", "tool_calls": [call("echo", {"text": "hi"}, "e")]}, {"content": "the answer"}]
+    )
 
     async def go():
         async with open_agent(model, workspace, extra_tools=[echo()], builtin=False) as agent:
@@ -283,22 +337,37 @@ def test_events_cover_a_turn(replay, workspace):
             return await collect(session.run("go"))
 
     kinds = [e.type for e in asyncio.run(go())]
-    for kind in ["processing", "assistant_chunk", "assistant_stream_end", "assistant_message", "tool_call",
-                 "tool_state_change", "tool_output", "turn_complete"]:
+    for kind in [
+        "processing",
+        "assistant_chunk",
+        "assistant_stream_end",
+        "assistant_message",
+        "tool_call",
+        "tool_state_change",
+        "tool_output",
+        "turn_complete",
+    ]:
         assert kind in kinds
     assert kinds[-2:] == ["turn_complete", "ready"]
 
 
 def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, workspace):
     log: list = []
-    model = replay([
-        {"tool_calls": [call("risky", {"label": "bad"}, "same"), call("risky", {"label": "good"}, "same")]},
-        {"content": "ok"},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("risky", {"label": "bad"}, "same"), call("risky", {"label": "good"}, "same")]},
+            {"content": "ok"},
+        ]
+    )
 
     async def go():
-        async with open_agent(model, workspace, approval_mode="ask",
-                              extra_tools=[sleeper(log, risk=Risk.EXEC, name="risky")], builtin=False) as agent:
+        async with open_agent(
+            model,
+            workspace,
+            approval_mode="ask",
+            extra_tools=[sleeper(log, risk=Risk.EXEC, name="risky")],
+            builtin=False,
+        ) as agent:
             session = await agent.new_session()
             first = await collect(session.run("go"))
             calls = of_type(first, "approval_required")[0].calls
@@ -335,10 +404,15 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
         log.append(args)
         return "submitted"
 
-    job = Tool(name="job", description="", risk=Risk.REMOTE_COMPUTE, handler=handler, assess=by_cost,
-               parameters={"type": "object", "properties": {"flavor": {"type": "string"}}})
-    model = replay([{"tool_calls": [call("job", {"flavor": "cpu"}, "j1"), call("job", {}, "j2")]},
-                    {"content": "ok"}])
+    job = Tool(
+        name="job",
+        description="",
+        risk=Risk.REMOTE_COMPUTE,
+        handler=handler,
+        assess=by_cost,
+        parameters={"type": "object", "properties": {"flavor": {"type": "string"}}},
+    )
+    model = replay([{"tool_calls": [call("job", {"flavor": "cpu"}, "j1"), call("job", {}, "j2")]}, {"content": "ok"}])
 
     async def go():
         async with open_agent(model, workspace, approval_mode="ask", extra_tools=[job], builtin=False) as agent:
@@ -361,12 +435,14 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
 
 def test_a_good_call_resets_the_malformed_streak(replay, workspace):
     tool = note_tool([])
-    model = replay([
-        {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": "{bad"}},
-        {"tool_calls": [call("note", {"text": "ok"}, "m2")]},
-        {"tool_calls": [call("note", {}, "m3")], "raw_arguments": {"m3": "{bad again"}},
-        {"content": "done"},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("note", {}, "m1")], "raw_arguments": {"m1": "{bad"}},
+            {"tool_calls": [call("note", {"text": "ok"}, "m2")]},
+            {"tool_calls": [call("note", {}, "m3")], "raw_arguments": {"m3": "{bad again"}},
+            {"content": "done"},
+        ]
+    )
 
     _, messages, _ = run_turn(model, workspace, [tool])
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
@@ -390,15 +466,28 @@ def test_an_interrupted_step_gives_no_second_result_to_a_denied_call(replay, wor
         await asyncio.sleep(30)
         return "never"
 
-    tools = [Tool(name="slow", description="", risk=Risk.READ_ONLY, handler=slow,
-                  parameters={"type": "object", "properties": {}}),
-             Tool(name="banned", description="", risk=Risk.READ_ONLY, handler=slow,
-                  parameters={"type": "object", "properties": {}})]
+    tools = [
+        Tool(
+            name="slow",
+            description="",
+            risk=Risk.READ_ONLY,
+            handler=slow,
+            parameters={"type": "object", "properties": {}},
+        ),
+        Tool(
+            name="banned",
+            description="",
+            risk=Risk.READ_ONLY,
+            handler=slow,
+            parameters={"type": "object", "properties": {}},
+        ),
+    ]
     model = replay([{"tool_calls": [call("banned", {}, "d1"), call("slow", {}, "s1")]}])
 
     async def go():
-        async with open_agent(model, workspace, extra_tools=tools, builtin=False,
-                              settings={"approval": {"rules": {"banned": "deny"}}}) as agent:
+        async with open_agent(
+            model, workspace, extra_tools=tools, builtin=False, settings={"approval": {"rules": {"banned": "deny"}}}
+        ) as agent:
             session = await agent.new_session()
             task = asyncio.ensure_future(collect(session.run("go")))
             await started.wait()

@@ -9,21 +9,44 @@ from tools.base import ToolError
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = datasets.tools(None)[0]
-FEATURES = [{"name": "text", "type": {"dtype": "string", "_type": "Value"}},
-            {"name": "label", "type": {"names": ["neg", "pos"], "_type": "ClassLabel"}},
-            {"name": "tokens", "type": {"feature": {"dtype": "int32", "_type": "Value"}, "_type": "List"}}]
+FEATURES = [
+    {"name": "text", "type": {"dtype": "string", "_type": "Value"}},
+    {"name": "label", "type": {"names": ["neg", "pos"], "_type": "ClassLabel"}},
+    {"name": "tokens", "type": {"feature": {"dtype": "int32", "_type": "Value"}, "_type": "List"}},
+]
 
 
 def seed(hub, name="stanfordnlp/imdb", gated=False, n_rows=25_000, text="I rented this movie"):
-    split = {"num_rows": n_rows, "features": FEATURES,
-             "rows": [{"text": f"{text} {i}", "label": i % 2, "tokens": [i, i + 1]} for i in range(20)],
-             "statistics": [
-                 {"column_name": "label", "column_type": "class_label",
-                  "column_statistics": {"nan_count": 0, "nan_proportion": 0.0, "no_label_count": 0,
-                                        "frequencies": {"neg": 12500, "pos": 12500}}},
-                 {"column_name": "text", "column_type": "string_text",
-                  "column_statistics": {"nan_count": 0, "nan_proportion": 0.0, "min": 10, "max": 13704,
-                                        "mean": 1325.06, "median": 979.0, "std": 1003.1}}]}
+    split = {
+        "num_rows": n_rows,
+        "features": FEATURES,
+        "rows": [{"text": f"{text} {i}", "label": i % 2, "tokens": [i, i + 1]} for i in range(20)],
+        "statistics": [
+            {
+                "column_name": "label",
+                "column_type": "class_label",
+                "column_statistics": {
+                    "nan_count": 0,
+                    "nan_proportion": 0.0,
+                    "no_label_count": 0,
+                    "frequencies": {"neg": 12500, "pos": 12500},
+                },
+            },
+            {
+                "column_name": "text",
+                "column_type": "string_text",
+                "column_statistics": {
+                    "nan_count": 0,
+                    "nan_proportion": 0.0,
+                    "min": 10,
+                    "max": 13704,
+                    "mean": 1325.06,
+                    "median": 979.0,
+                    "std": 1003.1,
+                },
+            },
+        ],
+    }
     hub.viewer[name] = {"gated": gated, "configs": {"plain_text": {"train": split, "test": dict(split)}}}
 
 
@@ -37,7 +60,7 @@ async def test_overview_shows_splits_features_size_and_rows(hf_env):
     assert "plain_text: train (25,000 rows), test (25,000 rows)" in out
     assert "label: ClassLabel[neg, pos]" in out and "tokens: list[int32]" in out
     assert "Size: 50,000 rows" in out
-    assert 'First 3 rows of plain_text/train' in out and '[2] {text: "I rented this movie 2", label: 0' in out
+    assert "First 3 rows of plain_text/train" in out and '[2] {text: "I rented this movie 2", label: 0' in out
     assert "[3]" not in out
     assert "Statistics" not in out  # opt-in
 

@@ -23,13 +23,29 @@ async def fetch_doc(env, **kwargs):
 def seed_search(hub):
     base = "https://huggingface.co/docs/trl/main/en"
     hub.docs_results += [
-        {"text": "The beta parameter of DPOTrainer controls the KL penalty.", "product": "trl",
-         "heading1": "DPO Trainer", "heading2": "Loss", "source_page_url": f"{base}/dpo_trainer#loss",
-         "source_page_title": "DPO Trainer"},
-        {"text": "Use DPOConfig to set beta and the learning rate.", "product": "trl", "heading1": "DPO Trainer",
-         "heading2": "Config", "source_page_url": f"{base}/dpo_trainer#config", "source_page_title": "DPO Trainer"},
-        {"text": "LoRA adapters reduce memory; beta is unrelated.", "product": "peft", "heading1": "LoRA",
-         "source_page_url": "https://huggingface.co/docs/peft/main/en/lora", "source_page_title": "LoRA"},
+        {
+            "text": "The beta parameter of DPOTrainer controls the KL penalty.",
+            "product": "trl",
+            "heading1": "DPO Trainer",
+            "heading2": "Loss",
+            "source_page_url": f"{base}/dpo_trainer#loss",
+            "source_page_title": "DPO Trainer",
+        },
+        {
+            "text": "Use DPOConfig to set beta and the learning rate.",
+            "product": "trl",
+            "heading1": "DPO Trainer",
+            "heading2": "Config",
+            "source_page_url": f"{base}/dpo_trainer#config",
+            "source_page_title": "DPO Trainer",
+        },
+        {
+            "text": "LoRA adapters reduce memory; beta is unrelated.",
+            "product": "peft",
+            "heading1": "LoRA",
+            "source_page_url": "https://huggingface.co/docs/peft/main/en/lora",
+            "source_page_title": "LoRA",
+        },
     ]
 
 
@@ -57,17 +73,25 @@ async def test_fetch_markdown_page_in_chunks(hf_env):
 
 
 async def test_fetch_html_page_becomes_text(hf_env):
-    html = ("<html><head><title>x</title><script>var a=1;</script></head><body><nav>MENU</nav>"
-            "<h1>PEFT</h1><p>Parameter-efficient fine-tuning.</p><h2>LoRA</h2><p>Low-rank adapters.</p></body></html>")
+    html = (
+        "<html><head><title>x</title><script>var a=1;</script></head><body><nav>MENU</nav>"
+        "<h1>PEFT</h1><p>Parameter-efficient fine-tuning.</p><h2>LoRA</h2><p>Low-rank adapters.</p></body></html>"
+    )
     hf_env.hub.docs_pages["/docs/peft/index"] = (html, "text/html; charset=utf-8")
     out = await fetch_doc(hf_env, url="/docs/peft/index")
     assert out == "# PEFT\n\nParameter-efficient fine-tuning.\n\n## LoRA\nLow-rank adapters."
 
 
 async def test_non_hf_urls_are_refused_without_any_request(hf_env):
-    for url in (f"{hf_env.web.url}/page/docs", "https://evil.example/docs", "https://huggingface.co.evil.example/x",
-                "https://evilhuggingface.co/docs", "http://huggingface.co/docs/x", "file:///etc/passwd",
-                "https://huggingface.co@evil.example/docs"):
+    for url in (
+        f"{hf_env.web.url}/page/docs",
+        "https://evil.example/docs",
+        "https://huggingface.co.evil.example/x",
+        "https://evilhuggingface.co/docs",
+        "http://huggingface.co/docs/x",
+        "file:///etc/passwd",
+        "https://huggingface.co@evil.example/docs",
+    ):
         with pytest.raises(ToolError, match="Refused"):
             await fetch_doc(hf_env, url=url)
     assert not hf_env.web.requests and not hf_env.hub.requests

@@ -15,17 +15,35 @@ FIND, LIST, READ = github.tools(None)
 
 
 def seed(web):
-    trl = {"full_name": "huggingface/trl", "description": "Train transformer language models with RL.",
-           "stargazers_count": 15000, "language": "Python", "pushed_at": "2025-05-01T00:00:00Z"}
-    peft = {"full_name": "huggingface/peft", "description": "Parameter-efficient fine-tuning.",
-            "stargazers_count": 18000, "language": "Python", "pushed_at": "2025-04-01T00:00:00Z"}
+    trl = {
+        "full_name": "huggingface/trl",
+        "description": "Train transformer language models with RL.",
+        "stargazers_count": 15000,
+        "language": "Python",
+        "pushed_at": "2025-05-01T00:00:00Z",
+    }
+    peft = {
+        "full_name": "huggingface/peft",
+        "description": "Parameter-efficient fine-tuning.",
+        "stargazers_count": 18000,
+        "language": "Python",
+        "pushed_at": "2025-04-01T00:00:00Z",
+    }
     web.gh_repos["huggingface"] = [trl, peft]
-    web.gh_code.append({"name": "sft.py", "path": "examples/scripts/sft.py", "html_url": "https://github.com/x/sft.py",
-                        "repository": {"full_name": "huggingface/trl"},
-                        "_text": "trainer = SFTTrainer(model, peft_config=LoraConfig(r=16))"})
+    web.gh_code.append(
+        {
+            "name": "sft.py",
+            "path": "examples/scripts/sft.py",
+            "html_url": "https://github.com/x/sft.py",
+            "repository": {"full_name": "huggingface/trl"},
+            "_text": "trainer = SFTTrainer(model, peft_config=LoraConfig(r=16))",
+        }
+    )
     web.gh_files[("huggingface/trl", "examples/scripts/sft.py")] = b"from trl import SFTTrainer\n" + b"# pad\n" * 5000
-    web.gh_files[("huggingface/trl", "examples")] = [{"name": "scripts", "type": "dir"},
-                                                     {"name": "README.md", "type": "file", "size": 2048}]
+    web.gh_files[("huggingface/trl", "examples")] = [
+        {"name": "scripts", "type": "dir"},
+        {"name": "README.md", "type": "file", "size": 2048},
+    ]
     nb = {"cells": [{"cell_type": "code", "source": ["import trl\n", "print(trl.__version__)"], "outputs": []}]}
     web.gh_files[("huggingface/trl", "nb/demo.ipynb")] = json.dumps(nb).encode()
 
@@ -61,13 +79,15 @@ async def test_read_file_folder_notebook_and_url(hf_env):
     seed(hf_env.web)
     out = await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples/scripts/sft.py"), hf_env.ctx())
     assert out.startswith("from trl import SFTTrainer") and "call again with offset=20000" in out
-    rest = await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples/scripts/sft.py",
-                                                  offset=20000), hf_env.ctx())
+    rest = await READ.handler(
+        github.ReadFileArgs(repo="huggingface/trl", path="examples/scripts/sft.py", offset=20000), hf_env.ctx()
+    )
     assert rest.startswith("[huggingface/trl/examples/scripts/sft.py, characters 20,000-")
     folder = await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples"), hf_env.ctx())
     assert "scripts/" in folder and "README.md  2.0 KB" in folder
-    nb = await READ.handler(github.ReadFileArgs(repo="https://github.com/huggingface/trl/blob/main/nb/demo.ipynb"),
-                            hf_env.ctx())
+    nb = await READ.handler(
+        github.ReadFileArgs(repo="https://github.com/huggingface/trl/blob/main/nb/demo.ipynb"), hf_env.ctx()
+    )
     assert "--- cell 1 (code) ---\nimport trl\nprint(trl.__version__)" in nb
     assert hf_env.web.seen("GET", r"/contents/nb/demo.ipynb$")[0].query == {"ref": ["main"]}
 
@@ -95,7 +115,8 @@ async def test_github_token_stays_on_the_github_api_host(hf_env, monkeypatch):
     monkeypatch.setenv("GITHUB_TOKEN", hf_env.web.github_token)
     seed(hf_env.web)
     await READ.handler(github.ReadFileArgs(repo="huggingface/trl", path="examples"), hf_env.ctx())
-    assert hf_env.web.auth_headers() and all(h == f"Bearer {hf_env.web.github_token}"
-                                             for h in hf_env.web.auth_headers())
+    assert hf_env.web.auth_headers() and all(
+        h == f"Bearer {hf_env.web.github_token}" for h in hf_env.web.auth_headers()
+    )
     assert hf_env.hub.token not in str([r.headers for r in hf_env.web.requests])
     assert not hf_env.hub.requests

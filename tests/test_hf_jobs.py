@@ -34,15 +34,33 @@ def fast_polls_and_fresh_caches(hf_env, monkeypatch):
 
 
 async def test_run_inline_script_submits_and_returns_at_once(hf_env):
-    out = await call(hf_env, operation="run", script=SCRIPT, dependencies=["numpy"], script_args=["--lr", "1e-4"],
-                     secrets={"HF_TOKEN": "$HF_TOKEN"}, timeout="2h")
+    out = await call(
+        hf_env,
+        operation="run",
+        script=SCRIPT,
+        dependencies=["numpy"],
+        script_args=["--lr", "1e-4"],
+        secrets={"HF_TOKEN": "$HF_TOKEN"},
+        timeout="2h",
+    )
     job_id = next(iter(hf_env.hub.job_specs))
     assert f"Submitted job {job_id} on cpu-basic in alice (status SCHEDULING" in out
     assert f"URL: {hf_env.hub.url}/jobs/alice/{job_id}" in out
     spec = hf_env.hub.job_specs[job_id]
     assert spec["dockerImage"] == UV_IMAGE and spec["flavor"] == "cpu-basic" and spec["timeoutSeconds"] == 7200
-    assert spec["command"] == ["uv", "run", "--with", "numpy", "--with", "pandas>=2", "python", "-c", jobs.BOOTSTRAP,
-                               "--lr", "1e-4"]
+    assert spec["command"] == [
+        "uv",
+        "run",
+        "--with",
+        "numpy",
+        "--with",
+        "pandas>=2",
+        "python",
+        "-c",
+        jobs.BOOTSTRAP,
+        "--lr",
+        "1e-4",
+    ]
     assert spec["environment"][jobs.SCRIPT_ENV] == SCRIPT
     assert spec["secrets"] == {"HF_TOKEN": hf_env.hub.token}  # resolved locally, never written in the conversation
     assert hf_env.hub.jobs[job_id]["status"]["stage"] == "SCHEDULING"  # nobody waited for it
@@ -50,22 +68,30 @@ async def test_run_inline_script_submits_and_returns_at_once(hf_env):
 
 def test_bootstrap_runs_the_script_as_main_with_its_arguments():
     env = {**os.environ, jobs.SCRIPT_ENV: SCRIPT}
-    done = subprocess.run([sys.executable, "-c", jobs.BOOTSTRAP, "--lr", "1e-4"], env=env, capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", jobs.BOOTSTRAP, "--lr", "1e-4"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert done.stdout.strip() == "args ['--lr', '1e-4'] __main__"
 
 
 async def test_run_workspace_file_url_and_docker(hf_env):
     (hf_env.workspace / "train.py").write_text("print('train')\n")
     await call(hf_env, operation="run", script="train.py", flavor="a10g-small")
-    await call(hf_env, operation="run", script="https://huggingface.co/datasets/x/y/resolve/main/eval.py",
-               dependencies=["trl"])
+    await call(
+        hf_env, operation="run", script="https://huggingface.co/datasets/x/y/resolve/main/eval.py", dependencies=["trl"]
+    )
     await call(hf_env, operation="run", image="python:3.12", command=["python", "-c", "print(1)"])
     await call(hf_env, operation="run", image="alpine", command="nproc && free -m")
     file_spec, url_spec, docker_spec, shell_spec = hf_env.hub.job_specs.values()
     assert file_spec["environment"][jobs.SCRIPT_ENV] == "print('train')\n" and file_spec["flavor"] == "a10g-small"
     assert file_spec["labels"]["name"] == "train"
-    assert url_spec["command"] == ["uv", "run", "--with", "trl", "https://huggingface.co/datasets/x/y/resolve/main/eval.py"]
+    assert url_spec["command"] == [
+        "uv",
+        "run",
+        "--with",
+        "trl",
+        "https://huggingface.co/datasets/x/y/resolve/main/eval.py",
+    ]
     assert jobs.SCRIPT_ENV not in url_spec["environment"]
     assert docker_spec["dockerImage"] == "python:3.12" and docker_spec["command"] == ["python", "-c", "print(1)"]
     assert shell_spec["command"] == ["sh", "-c", "nproc && free -m"]
@@ -166,8 +192,9 @@ async def test_hardware_lists_prices_and_feeds_cost_estimates(hf_env, monkeypatc
 
 
 async def test_scheduled_jobs_lifecycle(hf_env):
-    out = await call(hf_env, operation="scheduled_run", script="print('nightly')", schedule="@daily",
-                     dependencies=["datasets"])
+    out = await call(
+        hf_env, operation="scheduled_run", script="print('nightly')", schedule="@daily", dependencies=["datasets"]
+    )
     sid = next(iter(hf_env.hub.scheduled))
     assert f"Scheduled job {sid} (@daily)" in out
     spec = hf_env.hub.scheduled[sid]["jobSpec"]
@@ -187,8 +214,9 @@ async def test_scheduled_jobs_lifecycle(hf_env):
 def test_approval_risk_and_cost():
     free = TOOL.assessment({"operation": "run", "flavor": "cpu-basic"})
     assert free.risk == Risk.REMOTE_COMPUTE and not free.always_ask
-    gpu = TOOL.assessment({"operation": "run", "flavor": "a10g-large", "timeout": "2h",
-                           "secrets": {"HF_TOKEN": "$HF_TOKEN"}})
+    gpu = TOOL.assessment(
+        {"operation": "run", "flavor": "a10g-large", "timeout": "2h", "secrets": {"HF_TOKEN": "$HF_TOKEN"}}
+    )
     assert gpu.risk == Risk.REMOTE_COMPUTE and gpu.always_ask
     assert gpu.details["estimated_max_cost_usd"] == 3.0 and gpu.details["secrets"] == ["HF_TOKEN"]
     assert TOOL.assessment({"operation": "run", "flavor": "cpu-upgrade"}).always_ask  # paid CPU asks too

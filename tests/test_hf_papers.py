@@ -10,14 +10,28 @@ from tools.base import ToolError
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = papers.tools(None)[0]
 
-DPO = {"id": "2305.18290", "title": "Direct Preference Optimization", "publishedAt": "2023-05-29T00:00:00.000Z",
-       "summary": "We propose DPO, a stable way to fine-tune language models from preferences.",
-       "upvotes": 42, "authors": [{"name": "Rafael Rafailov"}, {"name": "Archit Sharma"}],
-       "ai_summary": "DPO optimizes a classification loss instead of RL.", "ai_keywords": ["RLHF", "preferences"],
-       "githubRepo": "https://github.com/eric-mitchell/direct-preference-optimization", "githubStars": 2000,
-       "numTotalModels": 3, "numTotalDatasets": 1}
-LORA = {"id": "2106.09685", "title": "LoRA: Low-Rank Adaptation", "publishedAt": "2021-06-17T00:00:00.000Z",
-        "summary": "Low-rank adapters for efficient fine-tuning.", "upvotes": 7, "authors": [{"name": "Edward Hu"}]}
+DPO = {
+    "id": "2305.18290",
+    "title": "Direct Preference Optimization",
+    "publishedAt": "2023-05-29T00:00:00.000Z",
+    "summary": "We propose DPO, a stable way to fine-tune language models from preferences.",
+    "upvotes": 42,
+    "authors": [{"name": "Rafael Rafailov"}, {"name": "Archit Sharma"}],
+    "ai_summary": "DPO optimizes a classification loss instead of RL.",
+    "ai_keywords": ["RLHF", "preferences"],
+    "githubRepo": "https://github.com/eric-mitchell/direct-preference-optimization",
+    "githubStars": 2000,
+    "numTotalModels": 3,
+    "numTotalDatasets": 1,
+}
+LORA = {
+    "id": "2106.09685",
+    "title": "LoRA: Low-Rank Adaptation",
+    "publishedAt": "2021-06-17T00:00:00.000Z",
+    "summary": "Low-rank adapters for efficient fine-tuning.",
+    "upvotes": 7,
+    "authors": [{"name": "Edward Hu"}],
+}
 
 ARXIV_HTML = """<html><head><title>t</title><style>.x{color:red}</style></head><body>
 <nav class="ltx_page_navbar">NAVIGATION JUNK</nav>
@@ -43,10 +57,12 @@ async def call(env, **kwargs):
 
 def seed(hub, web, training_body="Train with beta=0.1."):
     hub.papers.update({DPO["id"]: DPO, LORA["id"]: LORA})
-    hub.daily.extend([{"paper": DPO, "title": DPO["title"], "publishedAt": "2025-03-01T10:00:00.000Z",
-                       "numComments": 3},
-                      {"paper": LORA, "title": LORA["title"], "publishedAt": "2025-03-02T10:00:00.000Z",
-                       "numComments": 0}])
+    hub.daily.extend(
+        [
+            {"paper": DPO, "title": DPO["title"], "publishedAt": "2025-03-01T10:00:00.000Z", "numComments": 3},
+            {"paper": LORA, "title": LORA["title"], "publishedAt": "2025-03-02T10:00:00.000Z", "numComments": 0},
+        ]
+    )
     web.arxiv["2305.18290"] = ARXIV_HTML.replace("TRAINING_BODY", training_body)
 
 
@@ -106,8 +122,10 @@ async def test_read_falls_back_to_the_hub_markdown_without_arxiv_html(hf_env):
 
 async def test_citations_list_models_datasets_and_spaces(hf_env):
     hub = hf_env.hub
-    hub.listings["models"] += [{"id": "alice/dpo-model", "downloads": 1234, "likes": 5, "tags": ["arxiv:2305.18290"]},
-                               {"id": "bob/other", "downloads": 9, "tags": ["arxiv:1111.11111"]}]
+    hub.listings["models"] += [
+        {"id": "alice/dpo-model", "downloads": 1234, "likes": 5, "tags": ["arxiv:2305.18290"]},
+        {"id": "bob/other", "downloads": 9, "tags": ["arxiv:1111.11111"]},
+    ]
     hub.listings["datasets"] += [{"id": "alice/prefs", "downloads": 77, "tags": ["arxiv:2305.18290"]}]
     out = await call(hf_env, operation="citations", paper_id="2305.18290")
     assert "alice/dpo-model (1,234 downloads, 5 likes)" in out and "bob/other" not in out

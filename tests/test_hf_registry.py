@@ -11,8 +11,19 @@ from configs.schema import AgentConfig
 from tools.registry import BUILTIN_TOOL_MODULES, builtin_tools
 
 HF_MODULES = [m for m in BUILTIN_TOOL_MODULES if m.startswith(("tools.hub.", "tools.web."))]
-EXPECTED = {"hf_repo_files", "hf_repo_git", "hf_inspect_dataset", "hf_papers", "explore_hf_docs", "fetch_hf_docs",
-            "hf_jobs", "github_find_examples", "github_list_repos", "github_read_file", "web_search"}
+EXPECTED = {
+    "hf_repo_files",
+    "hf_repo_git",
+    "hf_inspect_dataset",
+    "hf_papers",
+    "explore_hf_docs",
+    "fetch_hf_docs",
+    "hf_jobs",
+    "github_find_examples",
+    "github_list_repos",
+    "github_read_file",
+    "web_search",
+}
 
 
 def test_all_tools_are_registered_with_model_ready_schemas():
@@ -27,9 +38,16 @@ def test_all_tools_are_registered_with_model_ready_schemas():
 
 
 def test_importing_the_tool_modules_does_not_load_heavy_clients():
-    code = ("import sys; import " + ", ".join(HF_MODULES) + "; "
-            "heavy = [m for m in ('huggingface_hub', 'httpx', 'httpx2') if m in sys.modules]; print(heavy)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys; import " + ", ".join(HF_MODULES) + "; "
+        "heavy = [m for m in ('huggingface_hub', 'httpx', 'httpx2') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

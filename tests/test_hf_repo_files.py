@@ -18,8 +18,9 @@ async def call(env, **kwargs):
 
 
 async def test_list_shows_files_sizes_and_lfs(hf_env):
-    hf_env.hub.add_repo("alice/demo", {"config.json": "{}", "weights/model.safetensors": b"\x01" * 2048,
-                                       "README.md": "# demo"})
+    hf_env.hub.add_repo(
+        "alice/demo", {"config.json": "{}", "weights/model.safetensors": b"\x01" * 2048, "README.md": "# demo"}
+    )
     out = await call(hf_env, operation="list", repo_id="alice/demo")
     assert "3 files" in out
     assert "weights/model.safetensors  2.0 KB  [LFS]" in out
@@ -51,9 +52,13 @@ async def test_read_returns_text_and_pages_large_files(hf_env):
 
 
 async def test_read_binary_and_notebook(hf_env):
-    nb = {"cells": [{"cell_type": "markdown", "source": ["# Title"]},
-                    {"cell_type": "code", "source": ["print(1)"], "outputs": [{"text": ["1\n"]}]}],
-          "metadata": {}}
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": ["# Title"]},
+            {"cell_type": "code", "source": ["print(1)"], "outputs": [{"text": ["1\n"]}]},
+        ],
+        "metadata": {},
+    }
     hf_env.hub.add_repo("alice/demo", {"model.bin": b"\x00\x01\x02" * 100, "nb.ipynb": json.dumps(nb)})
     assert "binary file" in await call(hf_env, operation="read", repo_id="alice/demo", path="model.bin")
     out = await call(hf_env, operation="read", repo_id="alice/demo", path="nb.ipynb")
@@ -81,8 +86,7 @@ async def test_private_repo_with_a_bad_token_says_how_to_log_in(hf_env, monkeypa
 async def test_upload_file_and_folder_from_workspace(hf_env):
     repo = hf_env.hub.add_repo("alice/demo", {})
     (hf_env.workspace / "train.py").write_text("print('train')\n")
-    out = await call(hf_env, operation="upload", repo_id="alice/demo", local_path="train.py",
-                     path="scripts/train.py")
+    out = await call(hf_env, operation="upload", repo_id="alice/demo", local_path="train.py", path="scripts/train.py")
     assert "Uploaded train.py" in out and "/commit/" in out
     assert repo.files["scripts/train.py"] == b"print('train')\n"
 

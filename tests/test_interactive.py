@@ -37,12 +37,19 @@ class Chat:
     """One `ml-intern` process in a pty."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
-        full_env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40",
-                    # pexpect is not a terminal emulator: it never answers cursor-position requests.
-                    "PROMPT_TOOLKIT_NO_CPR": "1", **(env or {})}
+        full_env = {
+            **os.environ,
+            "TERM": "xterm",
+            "COLUMNS": "120",
+            "LINES": "40",
+            # pexpect is not a terminal emulator: it never answers cursor-position requests.
+            "PROMPT_TOOLKIT_NO_CPR": "1",
+            **(env or {}),
+        }
         self.log = io.StringIO()
-        self.child = pexpect.spawn(str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8",
-                                   timeout=timeout, dimensions=(40, 120))
+        self.child = pexpect.spawn(
+            str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8", timeout=timeout, dimensions=(40, 120)
+        )
         self.child.logfile_read = self.log
 
     def expect(self, pattern, timeout: float | None = None):
@@ -407,14 +414,24 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     exported = [json.loads(line) for line in (workspace / "out" / "session.jsonl").read_text().splitlines()]
     assert exported[0]["type"] == "session" and exported[0]["id"] == forked and exported[0]["parent_id"] == first
     assert [m["content"] for m in exported[1:] if m["role"] == "human"] == [
-        "first topic hf_***", "continue the first topic"]
+        "first topic hf_***",
+        "continue the first topic",
+    ]
     assert secret not in (workspace / "out" / "session.jsonl").read_text()
 
 
 def test_first_run_screen_without_any_provider(chats, workspace):
     chat = chats(cwd=workspace)  # no --model, no keys (conftest clears them), no stored HF token
-    for text in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "OLLAMA_BASE_URL", "VLLM_BASE_URL",
-                 "LLAMACPP_BASE_URL", "LM_STUDIO_BASE_URL", "--model replay:FILE"):
+    for text in (
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "HF_TOKEN",
+        "OLLAMA_BASE_URL",
+        "VLLM_BASE_URL",
+        "LLAMACPP_BASE_URL",
+        "LM_STUDIO_BASE_URL",
+        "--model replay:FILE",
+    ):
         chat.expect(re.escape(text))
     assert chat.exit_code() == 2
     assert "Traceback" not in chat.text()
@@ -434,8 +451,9 @@ class _Whoami(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/api/whoami"):
             _Whoami.seen.append(token)
         if self.path.startswith("/api/whoami") and token == "hf_" + "good" * 8:
-            body = json.dumps({"name": "tester", "type": "user",
-                               "auth": {"accessToken": {"displayName": "laptop", "role": "read"}}}).encode()
+            body = json.dumps(
+                {"name": "tester", "type": "user", "auth": {"accessToken": {"displayName": "laptop", "role": "read"}}}
+            ).encode()
             self.send_response(200)
         else:
             body = json.dumps({"error": "Invalid credentials in Authorization header"}).encode()
@@ -500,15 +518,30 @@ def test_approval_panel_shows_compute_details():
 
     from cli.approval_prompt import approval_panel
 
-    call = {"id": "j1", "name": "hf_jobs", "risk": "remote_compute",
-            "args": {"operation": "run", "script": "train.py"},
-            "details": {"script": "python train.py --epochs 3", "hardware": "a10g-large", "timeout_s": 7200,
-                        "estimated_cost_usd": 3.15}}
+    call = {
+        "id": "j1",
+        "name": "hf_jobs",
+        "risk": "remote_compute",
+        "args": {"operation": "run", "script": "train.py"},
+        "details": {
+            "script": "python train.py --epochs 3",
+            "hardware": "a10g-large",
+            "timeout_s": 7200,
+            "estimated_cost_usd": 3.15,
+        },
+    }
     console = Console(record=True, width=100, color_system=None)
     console.print(approval_panel(call, 1, 2))
     text = console.export_text()
-    for piece in ("approval needed (1/2)", "hf_jobs", "remote_compute", "python train.py --epochs 3",
-                  "a10g-large", "2.0 h", "$3.15"):
+    for piece in (
+        "approval needed (1/2)",
+        "hf_jobs",
+        "remote_compute",
+        "python train.py --epochs 3",
+        "a10g-large",
+        "2.0 h",
+        "$3.15",
+    ):
         assert piece in text, piece
 
 
@@ -523,8 +556,13 @@ def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace)
             return f"http://127.0.0.1:{s.getsockname()[1]}/v1"
 
     with FakeOpenAI([reply("hello from ollama")], models=["llama3.2:1b"]) as server:
-        env = {"OLLAMA_BASE_URL": server.base_url, "VLLM_BASE_URL": closed(), "LLAMACPP_BASE_URL": closed(),
-               "LM_STUDIO_BASE_URL": closed(), "ML_INTERN_DETECT_TIMEOUT_S": "2"}
+        env = {
+            "OLLAMA_BASE_URL": server.base_url,
+            "VLLM_BASE_URL": closed(),
+            "LLAMACPP_BASE_URL": closed(),
+            "LM_STUDIO_BASE_URL": closed(),
+            "ML_INTERN_DETECT_TIMEOUT_S": "2",
+        }
         chat = chats(cwd=workspace, env=env)
         chat.expect("using the local ollama server")
         chat.prompt()
@@ -535,8 +573,12 @@ def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace)
 
 
 def test_a_message_is_handed_back_when_the_database_is_down(chats, workspace):
-    chat = chats("-m", replay("interactive_chat.jsonl"), cwd=workspace,
-                 env={"ML_INTERN_DATABASE_URL": "postgresql://u:p@127.0.0.1:9/db"})
+    chat = chats(
+        "-m",
+        replay("interactive_chat.jsonl"),
+        cwd=workspace,
+        env={"ML_INTERN_DATABASE_URL": "postgresql://u:p@127.0.0.1:9/db"},
+    )
     chat.prompt()
     chat.send("my carefully written prompt")
     chat.expect("ML_INTERN_DATABASE_URL")

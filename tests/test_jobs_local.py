@@ -296,8 +296,9 @@ async def test_logs_without_job_id_reads_this_sessions_last_job(tmp_path, monkey
     ws.mkdir()
 
     def ctx(session):
-        return ToolContext(workspace=ws, session_dir=tmp_path / "home" / "sessions" / session, call_id="c",
-                           settings=AgentConfig())
+        return ToolContext(
+            workspace=ws, session_dir=tmp_path / "home" / "sessions" / session, call_id="c", settings=AgentConfig()
+        )
 
     run = tool.args_model.model_validate
     await tool.handler(run({"operation": "run", "command": "echo mine"}), ctx("s1"))

@@ -56,9 +56,10 @@ def test_imports_only_go_down_the_layers() -> None:
 
 def test_no_import_cycles_between_modules() -> None:
     sources = _sources()
-    graph = {module: sorted({name for name, _, type_only in _imports(path) if name in sources and not type_only}
-                            - {module})
-             for module, path in sources.items()}
+    graph = {
+        module: sorted({name for name, _, type_only in _imports(path) if name in sources and not type_only} - {module})
+        for module, path in sources.items()
+    }
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
 
@@ -66,7 +67,7 @@ def test_no_import_cycles_between_modules() -> None:
         state[module] = 1
         for target in graph[module]:
             if state.get(target) == 1:
-                cycles.append([*stack[stack.index(target):], target])
+                cycles.append([*stack[stack.index(target) :], target])
             elif target not in state:
                 visit(target, [*stack, target])
         state[module] = 2

@@ -24,12 +24,17 @@ def vllm(monkeypatch):
 
 
 def test_stream_tool_calls_and_usage_through_litellm(vllm, cli, workspace, tmp_path):
-    server = vllm([
-        reply("Let me write it.", [{"id": "call_1", "name": "write",
-                                    "args": {"path": "hello.txt", "content": "hi from the model\n"}}],
-              prompt_tokens=900, completion_tokens=30),
-        reply("Wrote hello.txt.", prompt_tokens=1000, completion_tokens=10),
-    ])
+    server = vllm(
+        [
+            reply(
+                "Let me write it.",
+                [{"id": "call_1", "name": "write", "args": {"path": "hello.txt", "content": "hi from the model\n"}}],
+                prompt_tokens=900,
+                completion_tokens=30,
+            ),
+            reply("Wrote hello.txt.", prompt_tokens=1000, completion_tokens=10),
+        ]
+    )
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"retries": {"base_delay_s": 0, "max_delay_s": 0}}))
     result = cli("-m", "vllm/test-model", "--config", str(config), "--output-format", "json", "write hello")
@@ -63,8 +68,12 @@ def test_rate_limit_is_retried_and_auth_error_stops_with_the_variable(vllm, cli,
 def test_context_overflow_from_the_provider_compacts_once(vllm, cli, tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"retries": {"base_delay_s": 0, "max_delay_s": 0}}))
-    vllm([error(400, "This model's maximum context length is 8192 tokens", code="context_length_exceeded"),
-          reply("too long again")])
+    vllm(
+        [
+            error(400, "This model's maximum context length is 8192 tokens", code="context_length_exceeded"),
+            reply("too long again"),
+        ]
+    )
     result = cli("-m", "vllm/test-model", "--config", str(config), "hi")
     # nothing older to summarise: one clear error instead of a loop
     assert result.returncode == 1 and "no older history" in result.stderr

@@ -19,15 +19,20 @@ def write_config(tmp_path, servers) -> str:
 
 def test_mcp_tools_in_a_session_keep_state_and_obey_approval(cli, replay, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_" + "s" * 30)
-    config = write_config(tmp_path, {
-        "lab": {"transport": "stdio", "command": sys.executable, "args": [LAB]},
-        "broken": {"transport": "stdio", "command": "/nonexistent/mcp-server"},
-    })
-    model = replay([
-        {"tool_calls": [call("increment", {}, "i1")]},
-        {"tool_calls": [call("increment", {}, "i2"), call("env_value", {"name": "HF_TOKEN"}, "e1")]},
-        {"content": "counted"},
-    ])
+    config = write_config(
+        tmp_path,
+        {
+            "lab": {"transport": "stdio", "command": sys.executable, "args": [LAB]},
+            "broken": {"transport": "stdio", "command": "/nonexistent/mcp-server"},
+        },
+    )
+    model = replay(
+        [
+            {"tool_calls": [call("increment", {}, "i1")]},
+            {"tool_calls": [call("increment", {}, "i2"), call("env_value", {"name": "HF_TOKEN"}, "e1")]},
+            {"content": "counted"},
+        ]
+    )
     result = cli("-m", model, "--config", config, "--output-format", "json", "count")
     assert result.returncode == 0, result.stderr
     sid = json.loads(result.stdout)["session_id"]
@@ -36,16 +41,26 @@ def test_mcp_tools_in_a_session_keep_state_and_obey_approval(cli, replay, tmp_pa
     assert results["i1"].strip() == "1" and results["i2"].strip() == "2"  # one session for the agent's life
     assert "hf_" not in results["e1"]  # the server never got the user's token
 
-    asked = cli("-m", replay([{"tool_calls": [call("increment", {}, "i3")]}, {"content": "x"}]),
-                "--config", config, "--approval", "ask", "count again")
+    asked = cli(
+        "-m",
+        replay([{"tool_calls": [call("increment", {}, "i3")]}, {"content": "x"}]),
+        "--config",
+        config,
+        "--approval",
+        "ask",
+        "count again",
+    )
     assert asked.returncode == 4 and "increment" in asked.stderr and "exec" in asked.stderr
 
 
 def test_broken_server_is_a_warning_and_mcp_list_shows_status(cli, replay, tmp_path):
-    config = write_config(tmp_path, {
-        "lab": {"transport": "stdio", "command": sys.executable, "args": [LAB]},
-        "broken": {"transport": "stdio", "command": "/nonexistent/mcp-server"},
-    })
+    config = write_config(
+        tmp_path,
+        {
+            "lab": {"transport": "stdio", "command": sys.executable, "args": [LAB]},
+            "broken": {"transport": "stdio", "command": "/nonexistent/mcp-server"},
+        },
+    )
     result = cli("-m", replay([{"content": "still here"}]), "--config", config, "hi")
     assert result.returncode == 0 and "still here" in result.stdout
     assert "broken" in result.stderr and "failed to start" in result.stderr

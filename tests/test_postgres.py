@@ -36,9 +36,20 @@ def shown(workspace, env, session_id) -> list[tuple[str, str]]:
 
 def test_one_machine_resumes_a_session_another_started(postgres_database, tmp_path, workspace, replay):
     a, b = machine(tmp_path, postgres_database, "a"), machine(tmp_path, postgres_database, "b")
-    first = run_cli(["-m", replay([{"tool_calls": [call("write", {"path": "notes.md", "content": "lr=3e-4\n"}, "w1")]},
-                                   {"content": "Saved the learning rate."}]),
-                     "note the learning rate"], cwd=workspace, env=a)
+    first = run_cli(
+        [
+            "-m",
+            replay(
+                [
+                    {"tool_calls": [call("write", {"path": "notes.md", "content": "lr=3e-4\n"}, "w1")]},
+                    {"content": "Saved the learning rate."},
+                ]
+            ),
+            "note the learning rate",
+        ],
+        cwd=workspace,
+        env=a,
+    )
     assert first.returncode == 0, first.stderr
     assert (workspace / "notes.md").read_text() == "lr=3e-4\n"
 
@@ -46,8 +57,9 @@ def test_one_machine_resumes_a_session_another_started(postgres_database, tmp_pa
     assert [(s["title"], s["status"]) for s in sessions] == [("note the learning rate", "done")]
     session_id = sessions[0]["id"]
 
-    second = run_cli(["--resume", session_id, "-m", replay([{"content": "It was 3e-4."}]), "what was it?"],
-                     cwd=workspace, env=b)
+    second = run_cli(
+        ["--resume", session_id, "-m", replay([{"content": "It was 3e-4."}]), "what was it?"], cwd=workspace, env=b
+    )
     assert second.returncode == 0, second.stderr
     assert "It was 3e-4." in second.stdout
 
@@ -63,10 +75,17 @@ def test_one_machine_resumes_a_session_another_started(postgres_database, tmp_pa
 def test_two_machines_start_at_once_on_a_fresh_database(postgres_database, tmp_path, workspace, replay):
     """Both set up the (empty) database at the same moment; both sessions land in it."""
     envs = [machine(tmp_path, postgres_database, n) for n in "ab"]
-    procs = [subprocess.Popen([str(BIN), "-m", replay([{"content": f"answer {i}"}]), f"task {i}"], cwd=workspace,
-                              env={**os.environ, **env}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-             for i, env in enumerate(envs)]
+    procs = [
+        subprocess.Popen(
+            [str(BIN), "-m", replay([{"content": f"answer {i}"}]), f"task {i}"],
+            cwd=workspace,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i, env in enumerate(envs)
+    ]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outs]
     assert sorted(s["title"] for s in listing(workspace, envs[0])) == ["task 0", "task 1"]
@@ -107,8 +126,7 @@ def test_database_that_never_answers_fails_fast(tmp_path, workspace, replay):
     threading.Thread(target=lambda: accepted.append(server.accept()[0]), daemon=True).start()
     try:
         env = machine(tmp_path, f"postgresql://intern:s3cret@127.0.0.1:{port}/sessions", "a")
-        run = run_cli(["-m", replay([{"content": "never said"}]), "train a model"], cwd=workspace, env=env,
-                      timeout=30)
+        run = run_cli(["-m", replay([{"content": "never said"}]), "train a model"], cwd=workspace, env=env, timeout=30)
         assert_one_clear_line(run, port)
         # psycopg's own connect_timeout ("connection timeout expired") or our bound ("no answer within N s")
         assert "timeout expired" in run.stderr or "no answer within" in run.stderr

@@ -6,9 +6,20 @@ from core.redact import known_secrets, redact, redact_text
 
 
 def test_token_shapes_are_redacted():
-    text = ("hf_" + "a" * 30 + " sk-proj-" + "b" * 20 + " ghp_" + "c" * 30 + " github_pat_" + "d" * 30 +
-            " AKIA" + "E" * 16 + " Authorization: Bearer abc.def.ghi123 WANDB_API_KEY=xyz123 "
-            "postgresql://ml:hunter2pass@db.example.com/x")
+    text = (
+        "hf_"
+        + "a" * 30
+        + " sk-proj-"
+        + "b" * 20
+        + " ghp_"
+        + "c" * 30
+        + " github_pat_"
+        + "d" * 30
+        + " AKIA"
+        + "E" * 16
+        + " Authorization: Bearer abc.def.ghi123 WANDB_API_KEY=xyz123 "
+        "postgresql://ml:hunter2pass@db.example.com/x"
+    )
     out = redact_text(text)
     for secret in ["a" * 30, "b" * 20, "c" * 30, "d" * 30, "E" * 16, "abc.def", "xyz123", "hunter2pass"]:
         assert secret not in out

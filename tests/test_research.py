@@ -10,15 +10,20 @@ from langchain_core.messages import ToolMessage
 
 def test_research_reads_files_in_its_own_context(replay, workspace):
     (workspace / "train.py").write_text("lr = 3e-4\nepochs = 7\n")
-    model = replay([
-        {"content": "Delegating.", "tool_calls": [call("research", {"question": "What learning rate does train.py use?"}, "r1")]},
-        # the sub-agent's turns
-        {"tool_calls": [call("read", {"path": "train.py"}, "s1")]},
-        {"tool_calls": [call("write", {"path": "hack.txt", "content": "x"}, "s2")]},
-        {"content": "train.py sets lr = 3e-4 (line 1)."},
-        # back in the main agent
-        {"content": "The learning rate is 3e-4."},
-    ])
+    model = replay(
+        [
+            {
+                "content": "Delegating.",
+                "tool_calls": [call("research", {"question": "What learning rate does train.py use?"}, "r1")],
+            },
+            # the sub-agent's turns
+            {"tool_calls": [call("read", {"path": "train.py"}, "s1")]},
+            {"tool_calls": [call("write", {"path": "hack.txt", "content": "x"}, "s2")]},
+            {"content": "train.py sets lr = 3e-4 (line 1)."},
+            # back in the main agent
+            {"content": "The learning rate is 3e-4."},
+        ]
+    )
 
     async def go():
         async with open_agent(model, workspace) as agent:
@@ -41,16 +46,19 @@ def test_research_reads_files_in_its_own_context(replay, workspace):
 
 def test_research_obeys_approval_rules(replay, workspace):
     (workspace / "secret.txt").write_text("classified\n")
-    model = replay([
-        {"tool_calls": [call("research", {"question": "read secret.txt"}, "r1")]},
-        {"tool_calls": [call("read", {"path": "secret.txt"}, "s1")]},
-        {"content": "I could not read it: it needs approval."},
-        {"content": "The sub-agent needed approval."},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("research", {"question": "read secret.txt"}, "r1")]},
+            {"tool_calls": [call("read", {"path": "secret.txt"}, "s1")]},
+            {"content": "I could not read it: it needs approval."},
+            {"content": "The sub-agent needed approval."},
+        ]
+    )
 
     async def go():
-        async with open_agent(model, workspace, approval_mode="ask",
-                              settings={"approval": {"rules": {"read": "ask"}}}) as agent:
+        async with open_agent(
+            model, workspace, approval_mode="ask", settings={"approval": {"rules": {"read": "ask"}}}
+        ) as agent:
             session = await agent.new_session()
             return await collect(session.run("go"))
 
@@ -62,11 +70,16 @@ def test_research_obeys_approval_rules(replay, workspace):
 
 
 def test_the_sub_agents_tokens_count_for_the_session(replay, workspace):
-    model = replay([
-        {"tool_calls": [call("research", {"question": "q"}, "r1")], "usage": {"input_tokens": 100, "output_tokens": 10}},
-        {"content": "sub answer", "usage": {"input_tokens": 5000, "output_tokens": 500}},
-        {"content": "done", "usage": {"input_tokens": 200, "output_tokens": 20}},
-    ])
+    model = replay(
+        [
+            {
+                "tool_calls": [call("research", {"question": "q"}, "r1")],
+                "usage": {"input_tokens": 100, "output_tokens": 10},
+            },
+            {"content": "sub answer", "usage": {"input_tokens": 5000, "output_tokens": 500}},
+            {"content": "done", "usage": {"input_tokens": 200, "output_tokens": 20}},
+        ]
+    )
 
     async def go():
         async with open_agent(model, workspace) as agent:

@@ -42,21 +42,34 @@ def test_headless_run_then_resume_and_continue(db_backend, cli, replay, workspac
     cont = cli("--continue", "-m", replay([{"content": "Third."}]), "third")
     assert cont.returncode == 0
     roles = [(m["role"], m["content"]) for m in session_json(cli, sid)["messages"]]
-    assert roles == [("human", "say hello"), ("ai", "Hello! I am ready."), ("human", "and again"),
-                     ("ai", "Second answer."), ("human", "third"), ("ai", "Third.")]
+    assert roles == [
+        ("human", "say hello"),
+        ("ai", "Hello! I am ready."),
+        ("human", "and again"),
+        ("ai", "Second answer."),
+        ("human", "third"),
+        ("ai", "Third."),
+    ]
 
 
 def test_undo_restores_files_and_goes_further_back(db_backend, cli, replay, workspace):
     (workspace / "notes.txt").write_text("original\n")
-    turn1 = replay([{"tool_calls": [call("write", {"path": "a.txt", "content": "from turn 1\n"}, "w1")]},
-                    {"content": "wrote a"}])
-    turn2 = replay([
-        {"tool_calls": [call("read", {"path": "notes.txt"}, "r1")]},
-        {"tool_calls": [call("edit", {"path": "notes.txt", "old_str": "original", "new_str": "changed"}, "e1"),
-                        call("write", {"path": "a.txt", "content": "from turn 2\n"}, "w2"),
-                        call("write", {"path": "new.txt", "content": "new\n"}, "w3")]},
-        {"content": "changed things"},
-    ])
+    turn1 = replay(
+        [{"tool_calls": [call("write", {"path": "a.txt", "content": "from turn 1\n"}, "w1")]}, {"content": "wrote a"}]
+    )
+    turn2 = replay(
+        [
+            {"tool_calls": [call("read", {"path": "notes.txt"}, "r1")]},
+            {
+                "tool_calls": [
+                    call("edit", {"path": "notes.txt", "old_str": "original", "new_str": "changed"}, "e1"),
+                    call("write", {"path": "a.txt", "content": "from turn 2\n"}, "w2"),
+                    call("write", {"path": "new.txt", "content": "new\n"}, "w3"),
+                ]
+            },
+            {"content": "changed things"},
+        ]
+    )
     assert cli("-m", turn1, "turn one").returncode == 0
     sid = only_session(cli)
     assert cli("--resume", sid, "-m", turn2, "turn two").returncode == 0
@@ -113,11 +126,17 @@ def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace):
 
 
 def test_pending_approval_survives_a_restart(db_backend, cli, replay, workspace):
-    model = replay([
-        {"tool_calls": [call("bash", {"command": "echo approved > out.txt"}, "b1"),
-                        call("bash", {"command": "echo nope > no.txt"}, "b2")]},
-        {"content": "done with approvals"},
-    ])
+    model = replay(
+        [
+            {
+                "tool_calls": [
+                    call("bash", {"command": "echo approved > out.txt"}, "b1"),
+                    call("bash", {"command": "echo nope > no.txt"}, "b2"),
+                ]
+            },
+            {"content": "done with approvals"},
+        ]
+    )
     first = cli("-m", model, "--approval", "ask", "run the commands")
     assert first.returncode == 4, first.stderr
     assert "b1" in first.stderr and "--approve" in first.stderr
@@ -137,13 +156,21 @@ def test_pending_approval_survives_a_restart(db_backend, cli, replay, workspace)
 
 
 def test_kill_9_during_a_tool_then_resume(db_backend, cli, replay, workspace):
-    model = replay([
-        {"tool_calls": [call("bash", {"command": "touch started && sleep 60"}, "slow")]},
-        {"content": "I see the command was interrupted; carrying on."},
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("bash", {"command": "touch started && sleep 60"}, "slow")]},
+            {"content": "I see the command was interrupted; carrying on."},
+        ]
+    )
     env = {**os.environ}
-    proc = subprocess.Popen([str(BIN), "-m", model, "long job"], cwd=workspace, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN), "-m", model, "long job"],
+        cwd=workspace,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.time() + 30
     while not (workspace / "started").exists():
         assert time.time() < deadline and proc.poll() is None, "the tool never started"
@@ -161,12 +188,15 @@ def test_kill_9_during_a_tool_then_resume(db_backend, cli, replay, workspace):
 
 
 def test_sigint_exits_130_and_keeps_the_session(db_backend, cli, replay, workspace):
-    model = replay([
-        {"tool_calls": [call("bash", {"command": "touch started && sleep 60"}, "slow")]},
-        {"content": "resumed fine"},
-    ])
-    proc = subprocess.Popen([str(BIN), "-m", model, "long job"], cwd=workspace,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    model = replay(
+        [
+            {"tool_calls": [call("bash", {"command": "touch started && sleep 60"}, "slow")]},
+            {"content": "resumed fine"},
+        ]
+    )
+    proc = subprocess.Popen(
+        [str(BIN), "-m", model, "long job"], cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.time() + 30
     while not (workspace / "started").exists():
         assert time.time() < deadline
@@ -180,10 +210,13 @@ def test_sigint_exits_130_and_keeps_the_session(db_backend, cli, replay, workspa
     assert resumed.returncode == 0 and "resumed fine" in resumed.stdout
 
 
-@pytest.mark.parametrize("status_turns, code", [
-    ([{"error": "auth"}], 2),
-    ([{"error": "server_error"}] * 2, 1),
-])
+@pytest.mark.parametrize(
+    "status_turns, code",
+    [
+        ([{"error": "auth"}], 2),
+        ([{"error": "server_error"}] * 2, 1),
+    ],
+)
 def test_exit_codes_for_provider_errors(db_backend, cli, replay, status_turns, code, tmp_path):
     config = tmp_path / "c.json"
     config.write_text(json.dumps({"retries": {"max_retries": 1, "base_delay_s": 0, "max_delay_s": 0}}))
@@ -255,10 +288,12 @@ def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend,
 
     from conftest import collect, of_type, open_agent
 
-    model = replay([
-        {"tool_calls": [call("bash", {"command": "echo hi"}, "b1")]},
-        {"content": "the next answer"},  # a fork continues the script where its parent was: both read this
-    ])
+    model = replay(
+        [
+            {"tool_calls": [call("bash", {"command": "echo hi"}, "b1")]},
+            {"content": "the next answer"},  # a fork continues the script where its parent was: both read this
+        ]
+    )
 
     async def go():
         async with open_agent(model, workspace, approval_mode="ask") as agent:

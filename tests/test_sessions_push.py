@@ -65,7 +65,8 @@ def test_push_uploads_the_redacted_trace_to_a_private_dataset(cli, hf_env, sessi
     assert lines[0]["type"] == "session" and lines[0]["id"] == session_id and lines[0]["title"] == "share me"
     assert [(m["role"], m["content"]) for m in lines[1:]] == [
         ("human", "remember hf_*** for later"),
-        ("ai", "Stored hf_***; the Hub token is ***; wandb key ***.")]
+        ("ai", "Stored hf_***; the Hub token is ***; wandb key ***."),
+    ]
 
     # Exactly what `sessions export` shows the user, plus the secrets only this process knows blanked.
     exported = cli("sessions", "export", session_id, env=env)
@@ -76,8 +77,10 @@ def test_push_uploads_the_redacted_trace_to_a_private_dataset(cli, hf_env, sessi
     api_calls = [r for r in hub.requests if r.path != "/api/agent-harnesses"]  # huggingface_hub's anonymous probe
     assert api_calls and all(r.headers.get("authorization") == f"Bearer {hub.token}" for r in api_calls)
     assert [r.path for r in api_calls if r.method == "POST"] == [
-        "/api/repos/create", "/api/datasets/alice/ml-intern-sessions/preupload/main",
-        "/api/datasets/alice/ml-intern-sessions/commit/main"]
+        "/api/repos/create",
+        "/api/datasets/alice/ml-intern-sessions/preupload/main",
+        "/api/datasets/alice/ml-intern-sessions/commit/main",
+    ]
     assert not hf_env.web.requests
 
     again = cli("sessions", "push", session_id, env=env)  # pushing again updates the same file
@@ -89,8 +92,9 @@ def test_missing_token_is_one_line_and_sends_nothing(cli, hf_env, session_id, mo
     monkeypatch.delenv("HF_TOKEN")
     pushed = cli("sessions", "push", session_id, env={"HF_ENDPOINT": hf_env.hub.url})
     assert pushed.returncode == 2
-    assert pushed.stderr.strip() == ("ml-intern: pushing a session needs a Hugging Face token: set HF_TOKEN or "
-                                     "run `hf auth login`")
+    assert pushed.stderr.strip() == (
+        "ml-intern: pushing a session needs a Hugging Face token: set HF_TOKEN or run `hf auth login`"
+    )
     assert hf_env.hub.requests == []
 
 
@@ -101,14 +105,20 @@ def test_bad_token_forbidden_namespace_and_public_repo_are_refused(hf_env, sessi
     monkeypatch.setenv("HF_TOKEN", "hf_" + "Wrong0Token1For2This3Hub4")
     code, out, err = push_in_process(capsys, session_id)
     assert (code, out) == (2, "")
-    assert err.strip() == (f"ml-intern: the Hub at {hub.url} rejected your token (401 Unauthorized): set HF_TOKEN "
-                           "to a valid token or run `hf auth login`")
+    assert err.strip() == (
+        f"ml-intern: the Hub at {hub.url} rejected your token (401 Unauthorized): set HF_TOKEN "
+        "to a valid token or run `hf auth login`"
+    )
 
     monkeypatch.setenv("HF_TOKEN", hub.token)
     code, out, err = push_in_process(capsys, session_id, "--repo", "bigcorp/traces")
     assert (code, out) == (2, "")
-    assert err.startswith("ml-intern: the Hub refused to write to bigcorp/traces (403 Forbidden): use a token with "
-                          "write access") and len(err.strip().splitlines()) == 1
+    assert (
+        err.startswith(
+            "ml-intern: the Hub refused to write to bigcorp/traces (403 Forbidden): use a token with write access"
+        )
+        and len(err.strip().splitlines()) == 1
+    )
 
     shared = hub.add_repo("acme/shared-traces", repo_type="dataset", private=False)
     code, out, err = push_in_process(capsys, session_id, "--repo", "acme/shared-traces")
@@ -131,5 +141,10 @@ def test_unreachable_hub_is_one_line(hf_env, session_id, capsys, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", dead)
     code, out, err = push_in_process(capsys, session_id)
     assert (code, out) == (1, "")
-    assert err.startswith("ml-intern: Pushing the session to ml-intern-sessions failed: cannot reach the Hugging "
-                          "Face endpoint") and "HF_ENDPOINT" in err and len(err.strip().splitlines()) == 1
+    assert (
+        err.startswith(
+            "ml-intern: Pushing the session to ml-intern-sessions failed: cannot reach the Hugging Face endpoint"
+        )
+        and "HF_ENDPOINT" in err
+        and len(err.strip().splitlines()) == 1
+    )

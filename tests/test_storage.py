@@ -14,16 +14,23 @@ def two_kb_tool() -> Tool:
     async def handler(args, ctx):
         return f"{args.get('i')} " + "z" * 2048
 
-    return Tool(name="out", description="", risk=Risk.READ_ONLY, handler=handler,
-                parameters={"type": "object", "properties": {"i": {"type": "integer"}}})
+    return Tool(
+        name="out",
+        description="",
+        risk=Risk.READ_ONLY,
+        handler=handler,
+        parameters={"type": "object", "properties": {"i": {"type": "integer"}}},
+    )
 
 
 def stored_bytes(db, thread_id: str) -> int:
     with sqlite3.connect(db) as conn:
-        checkpoints = conn.execute("SELECT COALESCE(SUM(LENGTH(checkpoint)), 0) FROM checkpoints "
-                                   "WHERE thread_id = ?", (thread_id,)).fetchone()[0]
-        writes = conn.execute("SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?",
-                              (thread_id,)).fetchone()[0]
+        checkpoints = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(checkpoint)), 0) FROM checkpoints WHERE thread_id = ?", (thread_id,)
+        ).fetchone()[0]
+        writes = conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(value)), 0) FROM writes WHERE thread_id = ?", (thread_id,)
+        ).fetchone()[0]
     return checkpoints + writes
 
 

@@ -25,11 +25,11 @@ def free_port() -> int:
 def start_studio(args: list[str], cwd, log_path) -> tuple[subprocess.Popen, list[str]]:
     """Start `ml-intern studio` in its own process group; return it with its stdout up to the API line."""
     err = open(log_path, "w")
-    proc = subprocess.Popen([str(BIN), "studio", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=err, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(BIN), "studio", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
+    )
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)],
-                     daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)], daemon=True).start()
     seen: list[str] = []
     while True:
         try:
@@ -64,8 +64,7 @@ async def approve_a_write(api: str, workspace) -> tuple[str, dict, dict]:
     await client.runs.wait(thread_id, "ml_intern", input={"messages": [{"role": "user", "content": "save it"}]})
     waiting = await client.threads.get_state(thread_id)
     assert not (workspace / "result.txt").exists()  # nothing runs before the approval
-    await client.runs.wait(thread_id, "ml_intern",
-                           command={"resume": {"decisions": {"*": {"action": "approve"}}}})
+    await client.runs.wait(thread_id, "ml_intern", command={"resume": {"decisions": {"*": {"action": "approve"}}}})
     return thread_id, waiting, await client.threads.get_state(thread_id)
 
 
@@ -80,11 +79,16 @@ def checkpoints_of(thread_id: str, db_backend: str, home) -> int:
 
 
 def test_studio_thread_runs_through_an_approval(db_backend, tmp_path, workspace, replay, isolated_home):
-    model = replay([{"tool_calls": [call("write", {"path": "result.txt", "content": "accuracy=0.91\n"}, "w1")]},
-                    {"content": "Saved the result."}])
+    model = replay(
+        [
+            {"tool_calls": [call("write", {"path": "result.txt", "content": "accuracy=0.91\n"}, "w1")]},
+            {"content": "Saved the result."},
+        ]
+    )
     port = free_port()
-    proc, out = start_studio(["--port", str(port), "-m", model, "--workspace", str(workspace)], tmp_path,
-                             tmp_path / "studio.err")
+    proc, out = start_studio(
+        ["--port", str(port), "-m", model, "--workspace", str(workspace)], tmp_path, tmp_path / "studio.err"
+    )
     try:
         assert out and out[-1].startswith("API:"), (out, (tmp_path / "studio.err").read_text())
         api = f"http://127.0.0.1:{port}"
@@ -117,8 +121,7 @@ def test_studio_port_in_use_is_one_line(tmp_path, workspace, replay):
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        result = run_cli(["studio", "--port", str(port), "-m", replay([{"content": "x"}])], cwd=workspace,
-                         timeout=60)
+        result = run_cli(["studio", "--port", str(port), "-m", replay([{"content": "x"}])], cwd=workspace, timeout=60)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
@@ -126,8 +129,12 @@ def test_studio_port_in_use_is_one_line(tmp_path, workspace, replay):
 
 def test_studio_with_the_database_down_is_one_line(tmp_path, workspace, replay):
     url = f"postgresql://intern:s3cret@127.0.0.1:{free_port()}/sessions"
-    result = run_cli(["studio", "--port", str(free_port()), "-m", replay([{"content": "x"}])], cwd=workspace,
-                     env={"ML_INTERN_DATABASE_URL": url}, timeout=60)
+    result = run_cli(
+        ["studio", "--port", str(free_port()), "-m", replay([{"content": "x"}])],
+        cwd=workspace,
+        env={"ML_INTERN_DATABASE_URL": url},
+        timeout=60,
+    )
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "ML_INTERN_DATABASE_URL" in lines[0] and "Traceback" not in result.stderr

@@ -168,8 +168,14 @@ async def test_notebooks_are_shown_as_cells_with_text_outputs(ctx):
             {
                 "cell_type": "code",
                 "source": "1/0",
-                "outputs": [{"output_type": "error", "ename": "ZeroDivisionError", "evalue": "division by zero",
-                             "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"]}],
+                "outputs": [
+                    {
+                        "output_type": "error",
+                        "ename": "ZeroDivisionError",
+                        "evalue": "division by zero",
+                        "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"],
+                    }
+                ],
             },  # fmt: skip
         ],
         "metadata": {},

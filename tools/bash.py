@@ -122,9 +122,7 @@ class LineLogger:
 
 class BashArgs(BaseModel):
     command: str = Field(description="The bash command to run (runs with `bash -c` in the workspace).")
-    timeout: int | None = Field(
-        None, gt=0, description="Seconds before the command is killed. Omit for the default."
-    )
+    timeout: int | None = Field(None, gt=0, description="Seconds before the command is killed. Omit for the default.")
 
 
 async def _exit_code(proc: asyncio.subprocess.Process) -> int:
@@ -236,9 +234,7 @@ def tools(settings) -> list[Tool]:
         body = output if output else "(no output)"
         return ToolResult(f"{body}\n[exit code {code}]")
 
-    secrets_note = (
-        "" if settings.bash.pass_secrets else " API keys and tokens of the agent are not in its environment."
-    )
+    secrets_note = "" if settings.bash.pass_secrets else " API keys and tokens of the agent are not in its environment."
     return [
         Tool(
             name="bash",

@@ -60,9 +60,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 def short_diff(before: str, after: str, name: str, max_lines: int = _DIFF_MAX_LINES) -> str:
     lines = list(
-        difflib.unified_diff(
-            before.splitlines(), after.splitlines(), f"a/{name}", f"b/{name}", n=2, lineterm=""
-        )
+        difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{name}", f"b/{name}", n=2, lineterm="")
     )
     if len(lines) > max_lines:
         lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more diff lines)"]
@@ -314,9 +312,7 @@ def _loose_spans(text: str, needle: str) -> list[_Span]:
     while i + len(key) <= len(lines):
         if all(lines[i + j].strip() == key[j] for j in range(len(key))):
             last = i + len(key) - 1
-            spans.append(
-                _Span(offsets[i], offsets[last] + len(lines[last]), _indent(wanted[0]), _indent(lines[i]))
-            )
+            spans.append(_Span(offsets[i], offsets[last] + len(lines[last]), _indent(wanted[0]), _indent(lines[i])))
             i += len(key)
         else:
             i += 1

@@ -25,8 +25,11 @@ def render_notebook(raw: str) -> str:
         kind = cell.get("cell_type", "code")
         parts.append(f"--- cell {i} ({kind}) ---")
         parts.append(_joined(cell.get("source")).rstrip())
-        texts = [_joined(o.get("text") or (o.get("data") or {}).get("text/plain"))
-                 for o in cell.get("outputs", []) if o.get("text") or (o.get("data") or {}).get("text/plain")]
+        texts = [
+            _joined(o.get("text") or (o.get("data") or {}).get("text/plain"))
+            for o in cell.get("outputs", [])
+            if o.get("text") or (o.get("data") or {}).get("text/plain")
+        ]
         output = "\n".join(t.rstrip() for t in texts if t.strip())
         if output:
             clipped = output if len(output) <= MAX_OUTPUT_CHARS else output[:MAX_OUTPUT_CHARS] + " [...]"

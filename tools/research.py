@@ -43,8 +43,10 @@ def research_tools(parent_tools) -> list[Tool]:
 
 def refuse_approval(payload: dict[str, Any]) -> dict[str, Any]:
     """The sub-agent's answer to an approval question: no (nobody can be asked from inside a tool)."""
-    reason = ("The research sub-agent cannot ask the user for approval; this call needs approval under the current "
-              "policy. Report that it is needed so the main agent can do it.")
+    reason = (
+        "The research sub-agent cannot ask the user for approval; this call needs approval under the current "
+        "policy. Report that it is needed so the main agent can do it."
+    )
     return {"decisions": {c["id"]: {"action": "reject", "feedback": reason} for c in payload["calls"]}}
 
 
@@ -58,9 +60,11 @@ def report_of(final: dict[str, Any]) -> ToolResult:
     if stop:
         report = f"[research stopped early: {stop}]\n{report}".strip()
     calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AIMessage))
-    return ToolResult(f"{report or '(no report)'}\n\n[research: {final.get('iteration', 0)} model calls, "
-                      f"{calls} tool calls]", is_error=bool(stop) and not report,
-                      state_update={"usage": final.get("usage") or {}})
+    return ToolResult(
+        f"{report or '(no report)'}\n\n[research: {final.get('iteration', 0)} model calls, {calls} tool calls]",
+        is_error=bool(stop) and not report,
+        state_update={"usage": final.get("usage") or {}},
+    )
 
 
 def make_research_tool(run: RunSubagent, max_iterations: Callable[[], int]) -> Tool:
@@ -72,9 +76,11 @@ def make_research_tool(run: RunSubagent, max_iterations: Callable[[], int]) -> T
 
     return Tool(
         name="research",
-        description=("Delegate a research question to a sub-agent with its own context and read-only tools "
-                     "(files, docs, papers, datasets, code search). Returns a concise report. Use it for "
-                     "open-ended lookups that would fill your context."),
+        description=(
+            "Delegate a research question to a sub-agent with its own context and read-only tools "
+            "(files, docs, papers, datasets, code search). Returns a concise report. Use it for "
+            "open-ended lookups that would fill your context."
+        ),
         risk=Risk.READ_ONLY,
         handler=handler,
         args_model=ResearchArgs,

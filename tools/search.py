@@ -22,8 +22,22 @@ from pydantic import BaseModel, Field
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.workspace_paths import display_path, resolve_path
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
-                       ".pytest_cache", ".ruff_cache", ".tox", ".ipynb_checkpoints"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".ipynb_checkpoints",
+    }
+)
 GLOB_CAP = 500
 MAX_WALK_FILES = 200_000
 _MAX_GREP_FILE_BYTES = 20_000_000

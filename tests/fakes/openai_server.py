@@ -15,13 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
-def reply(content: str = "", tool_calls: list[dict[str, Any]] | None = None, prompt_tokens: int = 100,
-          completion_tokens: int = 20) -> dict[str, Any]:
+def reply(
+    content: str = "",
+    tool_calls: list[dict[str, Any]] | None = None,
+    prompt_tokens: int = 100,
+    completion_tokens: int = 20,
+) -> dict[str, Any]:
     return {"content": content, "tool_calls": tool_calls or [], "usage": (prompt_tokens, completion_tokens)}
 
 
-def error(status: int, message: str = "error", retry_after: float | None = None,
-          code: str | None = None) -> dict[str, Any]:
+def error(
+    status: int, message: str = "error", retry_after: float | None = None, code: str | None = None
+) -> dict[str, Any]:
     return {"status": status, "message": message, "retry_after": retry_after, "code": code}
 
 
@@ -62,8 +67,11 @@ class FakeOpenAI:
                 step = outer.script.pop(0)
                 if "status" in step:
                     headers = {"retry-after": str(step["retry_after"])} if step.get("retry_after") is not None else {}
-                    self._json(step["status"], {"error": {"message": step["message"], "type": "error",
-                                                          "code": step.get("code")}}, headers)
+                    self._json(
+                        step["status"],
+                        {"error": {"message": step["message"], "type": "error", "code": step.get("code")}},
+                        headers,
+                    )
                     return
                 if body.get("stream"):
                     self._stream(body, step)
@@ -71,17 +79,26 @@ class FakeOpenAI:
                     self._json(200, self._completion(body, step))
 
             def _completion(self, body, step):
-                calls = [{"id": c["id"], "type": "function",
-                          "function": {"name": c["name"], "arguments": c.get("raw") or json.dumps(c["args"])}}
-                         for c in step["tool_calls"]]
+                calls = [
+                    {
+                        "id": c["id"],
+                        "type": "function",
+                        "function": {"name": c["name"], "arguments": c.get("raw") or json.dumps(c["args"])},
+                    }
+                    for c in step["tool_calls"]
+                ]
                 message = {"role": "assistant", "content": step["content"] or None}
                 if calls:
                     message["tool_calls"] = calls
                 p, c = step["usage"]
-                return {"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body.get("model"),
-                        "choices": [{"index": 0, "message": message,
-                                     "finish_reason": "tool_calls" if calls else "stop"}],
-                        "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}}
+                return {
+                    "id": "cmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body.get("model"),
+                    "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+                    "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+                }
 
             def _stream(self, body, step):
                 self.send_response(200)
@@ -94,21 +111,64 @@ class FakeOpenAI:
 
                 base = {"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0, "model": body.get("model")}
                 for word in (step["content"] or "").split(" ") if step["content"] else []:
-                    send({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": word + " "},
-                                               "finish_reason": None}]})
+                    send(
+                        {
+                            **base,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": {"role": "assistant", "content": word + " "},
+                                    "finish_reason": None,
+                                }
+                            ],
+                        }
+                    )
                 for i, c in enumerate(step["tool_calls"]):
                     args = c.get("raw") or json.dumps(c["args"])
                     half = len(args) // 2
-                    send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-                        {"index": i, "id": c["id"], "type": "function",
-                         "function": {"name": c["name"], "arguments": args[:half]}}]}, "finish_reason": None}]})
-                    send({**base, "choices": [{"index": 0, "delta": {"tool_calls": [
-                        {"index": i, "function": {"arguments": args[half:]}}]}, "finish_reason": None}]})
+                    send(
+                        {
+                            **base,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": {
+                                        "tool_calls": [
+                                            {
+                                                "index": i,
+                                                "id": c["id"],
+                                                "type": "function",
+                                                "function": {"name": c["name"], "arguments": args[:half]},
+                                            }
+                                        ]
+                                    },
+                                    "finish_reason": None,
+                                }
+                            ],
+                        }
+                    )
+                    send(
+                        {
+                            **base,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "delta": {"tool_calls": [{"index": i, "function": {"arguments": args[half:]}}]},
+                                    "finish_reason": None,
+                                }
+                            ],
+                        }
+                    )
                 finish = "tool_calls" if step["tool_calls"] else "stop"
                 send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
                 p, c = step["usage"]
-                send({**base, "choices": [], "usage": {"prompt_tokens": p, "completion_tokens": c,
-                                                       "total_tokens": p + c}})
+                send(
+                    {
+                        **base,
+                        "choices": [],
+                        "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+                    }
+                )
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
 

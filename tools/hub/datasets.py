@@ -35,7 +35,8 @@ class InspectDatasetArgs(BaseModel):
     split: str | None = Field(None, description="Split for rows/statistics. Default: 'train' or the first one.")
     include: list[Section] = Field(
         default_factory=lambda: ["splits", "features", "size", "rows"],
-        description="What to show; add 'statistics' for per-column statistics.")
+        description="What to show; add 'statistics' for per-column statistics.",
+    )
     rows: int = Field(5, ge=0, le=50, description="How many first rows to show.")
 
 
@@ -51,16 +52,25 @@ class _Viewer:
         self.page = f"{hf_endpoint(settings)}/datasets/{dataset}"
 
     async def get(self, route: str, **params: Any) -> Fetched:
-        return await fetch(f"{self.base}/{route}", params={"dataset": self.dataset, **params},
-                           token_for=self.token_for, timeout=60)
+        return await fetch(
+            f"{self.base}/{route}", params={"dataset": self.dataset, **params}, token_for=self.token_for, timeout=60
+        )
 
     def fail(self, resp: Fetched, route: str) -> ToolError:
         if resp.status in (401, 403, 404) and route in ("is-valid", "splits"):
             return ToolError(
                 f"Dataset '{self.dataset}' not found, or private/gated: check the name; if it is gated, accept its "
-                f"conditions at {self.page} with your account and {LOGIN_HINT}.")
-        return ToolError(status_line("Dataset viewer", resp.status, resp.error_detail(), resp.headers,
-                                     subject=f"for /{route} of {self.dataset}"))
+                f"conditions at {self.page} with your account and {LOGIN_HINT}."
+            )
+        return ToolError(
+            status_line(
+                "Dataset viewer",
+                resp.status,
+                resp.error_detail(),
+                resp.headers,
+                subject=f"for /{route} of {self.dataset}",
+            )
+        )
 
     async def json(self, route: str, **params: Any) -> Any:
         resp = await self.get(route, **params)
@@ -118,8 +128,10 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
     viewer = _Viewer(ctx.settings, args.dataset)
     validity = await viewer.json("is-valid")
     if not (validity.get("viewer") or validity.get("preview")):
-        return (f"The dataset viewer cannot read '{args.dataset}' (no viewer/preview support). Look at its files "
-                "with hf_repo_files list/read (repo_type='dataset').")
+        return (
+            f"The dataset viewer cannot read '{args.dataset}' (no viewer/preview support). Look at its files "
+            "with hf_repo_files list/read (repo_type='dataset')."
+        )
     splits_data = await viewer.json("splits")
     by_config: dict[str, list[str]] = {}
     for item in splits_data.get("splits", []):
@@ -158,13 +170,17 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
         for cfg, names in by_config.items():
             counts = [f"{n} ({rows_of[(cfg, n)]:,} rows)" if rows_of.get((cfg, n)) is not None else n for n in names]
             lines.append(f"  {cfg}: {', '.join(counts)}")
-        out.append(f"Configs and splits ({len(by_config)} configs):\n"
-                   + cap_lines(lines, MAX_CONFIGS, "configs", "pass config=... to inspect one"))
+        out.append(
+            f"Configs and splits ({len(by_config)} configs):\n"
+            + cap_lines(lines, MAX_CONFIGS, "configs", "pass config=... to inspect one")
+        )
     if "size" in want and size:
         total = size.get("size", {}).get("dataset", {})
         partial = " (partial: the viewer only processed part of it)" if size.get("partial") else ""
-        out.append(f"Size: {total.get('num_rows', 0):,} rows, {human_size(total.get('num_bytes_parquet_files'))} "
-                   f"as parquet, {human_size(total.get('num_bytes_memory'))} in memory{partial}")
+        out.append(
+            f"Size: {total.get('num_rows', 0):,} rows, {human_size(total.get('num_bytes_parquet_files'))} "
+            f"as parquet, {human_size(total.get('num_bytes_memory'))} in memory{partial}"
+        )
     info = data("info")
     if "features" in want and info:
         features = info.get("dataset_info", {}).get("features", {})
@@ -176,8 +192,10 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
             out.append(f"First rows of {config}/{split}: not available ({_why(answers.get('rows'))}).")
         else:
             shown = rows.get("rows", [])[: args.rows]
-            lines = [f"  [{r.get('row_idx')}] {{" + ", ".join(f"{k}: {_cell(v)}" for k, v in r["row"].items()) + "}"
-                     for r in shown]
+            lines = [
+                f"  [{r.get('row_idx')}] {{" + ", ".join(f"{k}: {_cell(v)}" for k, v in r["row"].items()) + "}"
+                for r in shown
+            ]
             out.append(f"First {len(shown)} rows of {config}/{split}:\n" + "\n".join(lines))
     if "statistics" in want:
         stats = data("statistics")
@@ -186,8 +204,10 @@ async def _inspect(args: InspectDatasetArgs, ctx: ToolContext) -> str:
         else:
             cols = stats.get("statistics", [])
             partial = ", partial" if stats.get("partial") else ""
-            out.append(f"Statistics of {config}/{split} ({stats.get('num_examples', 0):,} rows{partial}):\n"
-                       + cap_lines([_stat_line(c) for c in cols], MAX_COLUMNS, "columns"))
+            out.append(
+                f"Statistics of {config}/{split} ({stats.get('num_examples', 0):,} rows{partial}):\n"
+                + cap_lines([_stat_line(c) for c in cols], MAX_COLUMNS, "columns")
+            )
     return cap_text("\n".join(out), 20_000, "ask for fewer sections or rows")
 
 

@@ -22,9 +22,11 @@ from tools.output import cap_text, one_line
 from tools.web.fetch import fetch
 from tools.web.html_text import parse_html, to_markdown
 
-PRODUCTS = ("transformers, datasets, trl, peft, accelerate, hub, huggingface_hub, diffusers, tokenizers, "
-            "evaluate, optimum, sentence_transformers, text-generation-inference, inference-endpoints, "
-            "dataset-viewer, smolagents, lerobot, safetensors, bitsandbytes, kernels")
+PRODUCTS = (
+    "transformers, datasets, trl, peft, accelerate, hub, huggingface_hub, diffusers, tokenizers, "
+    "evaluate, optimum, sentence_transformers, text-generation-inference, inference-endpoints, "
+    "dataset-viewer, smolagents, lerobot, safetensors, bitsandbytes, kernels"
+)
 EXCERPT_CHARS = 400
 _CACHE: OrderedDict[str, tuple[float, str]] = OrderedDict()  # url -> (fetched at, text): paging re-reads
 _CACHE_SIZE, _CACHE_TTL = 16, 600.0
@@ -44,9 +46,12 @@ class FetchDocsArgs(BaseModel):
 
 async def _explore(args: ExploreDocsArgs, ctx: ToolContext) -> str:
     endpoint = hf_endpoint(ctx.settings)
-    resp = await fetch(f"{endpoint}/api/docs/search", params={"q": args.query, "product": args.product,
-                                                               "limit": args.limit},
-                       token_for=token_for_hf(ctx.settings), allow=lambda u: is_hf_url(u, ctx.settings))
+    resp = await fetch(
+        f"{endpoint}/api/docs/search",
+        params={"q": args.query, "product": args.product, "limit": args.limit},
+        token_for=token_for_hf(ctx.settings),
+        allow=lambda u: is_hf_url(u, ctx.settings),
+    )
     if not resp.ok:
         raise ToolError(status_line("Hugging Face docs search", resp.status, resp.error_detail(), resp.headers))
     hits = resp.json()
@@ -86,15 +91,20 @@ async def _page_text(url: str, settings: Any) -> str:
     if cached and time.monotonic() - cached[0] < _CACHE_TTL:
         _CACHE.move_to_end(url)
         return cached[1]
-    resp = await fetch(url, headers={"Accept": "text/markdown, text/plain;q=0.9, text/html;q=0.8"},
-                       token_for=token_for_hf(settings), allow=lambda u: is_hf_url(u, settings),
-                       refused="it is not a Hugging Face host, and the docs fetcher only reads Hugging Face "
-                               "documentation (use web_search for other sites)")
+    resp = await fetch(
+        url,
+        headers={"Accept": "text/markdown, text/plain;q=0.9, text/html;q=0.8"},
+        token_for=token_for_hf(settings),
+        allow=lambda u: is_hf_url(u, settings),
+        refused="it is not a Hugging Face host, and the docs fetcher only reads Hugging Face "
+        "documentation (use web_search for other sites)",
+    )
     if resp.status == 404:
         raise ToolError(f"No docs page at {url} (404): find the right URL with explore_hf_docs.")
     if not resp.ok:
-        raise ToolError(status_line("Hugging Face docs", resp.status, resp.error_detail(), resp.headers,
-                                    subject=f"for {url}"))
+        raise ToolError(
+            status_line("Hugging Face docs", resp.status, resp.error_detail(), resp.headers, subject=f"for {url}")
+        )
     kind = resp.headers.get("content-type", "")
     text = resp.text
     if "html" in kind:
@@ -108,12 +118,14 @@ async def _page_text(url: str, settings: Any) -> str:
 async def _fetch(args: FetchDocsArgs, ctx: ToolContext) -> str:
     url = _absolute(args.url, ctx.settings)
     if urlsplit(url).scheme not in ("http", "https") or not is_hf_url(url, ctx.settings):
-        raise ToolError(f"Refused to fetch {args.url}: fetch_hf_docs only reads Hugging Face documentation "
-                        "(https://huggingface.co/docs/...); use web_search for other sites.")
+        raise ToolError(
+            f"Refused to fetch {args.url}: fetch_hf_docs only reads Hugging Face documentation "
+            "(https://huggingface.co/docs/...); use web_search for other sites."
+        )
     text = await _page_text(url, ctx.settings)
     if args.offset >= len(text) > 0:
         return f"Offset {args.offset} is past the end of {url} ({len(text):,} characters)."
-    chunk = text[args.offset: args.offset + args.max_chars]
+    chunk = text[args.offset : args.offset + args.max_chars]
     end = args.offset + len(chunk)
     prefix = f"[{url}, characters {args.offset:,}-{end:,} of {len(text):,}]\n" if args.offset else ""
     more = ""

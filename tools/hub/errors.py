@@ -35,8 +35,15 @@ def retry_after_seconds(headers: Mapping[str, str]) -> int | None:
     return None
 
 
-def status_line(service: str, status: int, detail: str = "", headers: Mapping[str, str] | None = None,
-                *, subject: str = "", jobs: bool = False) -> str:
+def status_line(
+    service: str,
+    status: int,
+    detail: str = "",
+    headers: Mapping[str, str] | None = None,
+    *,
+    subject: str = "",
+    jobs: bool = False,
+) -> str:
     """The one-line explanation of an HTTP error status from a Hugging Face service."""
     detail = one_line(detail)
     said = f" ({detail})" if detail else ""
@@ -44,17 +51,25 @@ def status_line(service: str, status: int, detail: str = "", headers: Mapping[st
     if status == 401:
         return f"{service} rejected the request{what} (401: missing or invalid token){said}: {LOGIN_HINT}."
     if status == 402:
-        return (f"{service} needs billing for this{what} (402 Payment Required){said}: add a payment method or "
-                f"credits at {BILLING_URL}, or use a namespace (org) that has billing.")
+        return (
+            f"{service} needs billing for this{what} (402 Payment Required){said}: add a payment method or "
+            f"credits at {BILLING_URL}, or use a namespace (org) that has billing."
+        )
     if status == 403:
         if jobs:
-            return (f"{service} refused{what} (403 Forbidden){said}: check the namespace is your user or an org "
-                    "you can run jobs in, and that your token has the job write scope (fine-grained tokens).")
-        return (f"{service} refused{what} (403 Forbidden){said}: your token lacks permission - check you own the "
-                "repo/namespace and the token has write access (fine-grained tokens need the matching scope).")
+            return (
+                f"{service} refused{what} (403 Forbidden){said}: check the namespace is your user or an org "
+                "you can run jobs in, and that your token has the job write scope (fine-grained tokens)."
+            )
+        return (
+            f"{service} refused{what} (403 Forbidden){said}: your token lacks permission - check you own the "
+            "repo/namespace and the token has write access (fine-grained tokens need the matching scope)."
+        )
     if status == 400 and jobs:
-        return (f"{service} rejected the job{what} (400){said}: check flavor (operation=hardware lists them), "
-                "timeout, image and schedule.")
+        return (
+            f"{service} rejected the job{what} (400){said}: check flavor (operation=hardware lists them), "
+            "timeout, image and schedule."
+        )
     if status == 404:
         return f"{service}: not found{what} (404){said}."
     if status == 409:
@@ -86,17 +101,23 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
         detail = exc.server_message or ""
         if isinstance(exc, GatedRepoError):
             repo = getattr(exc, "repo_id", None) or "the repo"
-            return (f"{action} failed: {repo} is gated: accept its conditions on its Hub page with the account of "
-                    f"your token, then retry ({LOGIN_HINT} if you have not).")
+            return (
+                f"{action} failed: {repo} is gated: accept its conditions on its Hub page with the account of "
+                f"your token, then retry ({LOGIN_HINT} if you have not)."
+            )
         if isinstance(exc, RepositoryNotFoundError) and status in (401, 404):
             repo = getattr(exc, "repo_id", None)
             kind = getattr(exc, "repo_type", None) or "repo"
             name = f"{kind} '{repo}'" if repo else "the repository"
-            return (f"{action} failed: {name} not found, or private and your token cannot see it: check the id "
-                    f"and repo_type; for private repos {LOGIN_HINT}.")
+            return (
+                f"{action} failed: {name} not found, or private and your token cannot see it: check the id "
+                f"and repo_type; for private repos {LOGIN_HINT}."
+            )
         if isinstance(exc, RevisionNotFoundError):
-            return (f"{action} failed: revision not found: check the branch, tag or commit (list them with "
-                    "hf_repo_git list_refs).")
+            return (
+                f"{action} failed: revision not found: check the branch, tag or commit (list them with "
+                "hf_repo_git list_refs)."
+            )
         if isinstance(exc, RemoteEntryNotFoundError):
             return f"{action} failed: no such file or folder in the repo (list files with hf_repo_files list)."
         if status == 401 and "invalid user token" in str(exc).lower():
@@ -106,8 +127,10 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
         return f"{action} failed: {one_line(str(exc))}"
     name = type(exc).__name__
     if any(k in name for k in ("Connect", "Timeout", "Network", "Offline", "Protocol")):
-        return (f"{action} failed: cannot reach the Hugging Face endpoint ({one_line(str(exc)) or name}); check "
-                "your network or HF_ENDPOINT.")
+        return (
+            f"{action} failed: cannot reach the Hugging Face endpoint ({one_line(str(exc)) or name}); check "
+            "your network or HF_ENDPOINT."
+        )
     return f"{action} failed: {name}: {one_line(str(exc))}"
 
 

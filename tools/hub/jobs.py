@@ -35,48 +35,82 @@ from tools.hub.errors import hub_call
 from tools.output import cap_lines
 from tools.workspace_paths import display_path, resolve_path
 
-Operation = Literal["run", "ps", "logs", "inspect", "cancel", "hardware", "scheduled_run", "scheduled_ps",
-                    "scheduled_inspect", "scheduled_suspend", "scheduled_resume", "scheduled_delete"]
+Operation = Literal[
+    "run",
+    "ps",
+    "logs",
+    "inspect",
+    "cancel",
+    "hardware",
+    "scheduled_run",
+    "scheduled_ps",
+    "scheduled_inspect",
+    "scheduled_suspend",
+    "scheduled_resume",
+    "scheduled_delete",
+]
 READS = {"ps", "logs", "inspect", "hardware", "scheduled_ps", "scheduled_inspect"}
 DEFAULT_TIMEOUT = "1h"
 FREE_TIER = "cpu-basic"
 SCRIPT_ENV = "ML_INTERN_SCRIPT"
 # Started by `uv run --with deps python -c ...`: runs the script carried in the environment as __main__.
-BOOTSTRAP = (f"import os,sys;sys.argv[0]='script.py';"
-             f"exec(compile(os.environ.pop('{SCRIPT_ENV}'),'script.py','exec'))")
+BOOTSTRAP = f"import os,sys;sys.argv[0]='script.py';exec(compile(os.environ.pop('{SCRIPT_ENV}'),'script.py','exec'))"
 MAX_SCRIPT_BYTES = 100_000
 PS_LIMIT = 50
 TERMINAL = {"COMPLETED", "CANCELED", "ERROR", "DELETED"}
 # USD per hour, Hugging Face list prices; replaced by the live list once operation=hardware ran.
 PRICES_PER_HOUR = {
-    "cpu-basic": 0.01, "cpu-upgrade": 0.03, "t4-small": 0.40, "t4-medium": 0.60, "l4x1": 0.80, "l4x4": 3.80,
-    "l40sx1": 1.80, "l40sx4": 8.30, "l40sx8": 23.50, "a10g-small": 1.00, "a10g-large": 1.50,
-    "a10g-largex2": 3.00, "a10g-largex4": 5.00, "a100-large": 2.50,
+    "cpu-basic": 0.01,
+    "cpu-upgrade": 0.03,
+    "t4-small": 0.40,
+    "t4-medium": 0.60,
+    "l4x1": 0.80,
+    "l4x4": 3.80,
+    "l40sx1": 1.80,
+    "l40sx4": 8.30,
+    "l40sx8": 23.50,
+    "a10g-small": 1.00,
+    "a10g-large": 1.50,
+    "a10g-largex2": 3.00,
+    "a10g-largex4": 5.00,
+    "a100-large": 2.50,
 }
 _live_prices: dict[str, float] = {}
 _namespaces: dict[tuple[str, str], str] = {}  # (endpoint, token) -> user name, saves a whoami per call
 
 
 class HfJobsArgs(BaseModel):
-    operation: Operation = Field(description=(
-        "run: submit a job (returns at once); ps: list jobs; logs: output of a job; inspect: details; cancel; "
-        "hardware: flavors and prices; scheduled_run/scheduled_ps/scheduled_inspect/scheduled_suspend/"
-        "scheduled_resume/scheduled_delete: cron-like jobs."))
-    script: str | None = Field(None, description=(
-        "run: Python to run with uv: inline source, a .py file in the workspace, or an https URL."))
+    operation: Operation = Field(
+        description=(
+            "run: submit a job (returns at once); ps: list jobs; logs: output of a job; inspect: details; cancel; "
+            "hardware: flavors and prices; scheduled_run/scheduled_ps/scheduled_inspect/scheduled_suspend/"
+            "scheduled_resume/scheduled_delete: cron-like jobs."
+        )
+    )
+    script: str | None = Field(
+        None, description=("run: Python to run with uv: inline source, a .py file in the workspace, or an https URL.")
+    )
     dependencies: list[str] = Field(default_factory=list, description="run: pip packages, e.g. ['trl', 'peft'].")
     python: str | None = Field(None, description="run: Python version for the script, e.g. '3.12'.")
     script_args: list[str] = Field(default_factory=list, description="run: arguments passed to the script.")
     image: str | None = Field(None, description="run: Docker image (use with command instead of script).")
-    command: list[str] | str | None = Field(None, description=(
-        "run: command for the image: an argv list, or a string run with `sh -c`."))
-    flavor: str = Field(FREE_TIER, description="run: hardware, e.g. cpu-basic, cpu-upgrade, t4-small, l4x1, "
-                        "a10g-small, a10g-large, l40sx1, a100-large (operation=hardware lists all with prices).")
+    command: list[str] | str | None = Field(
+        None, description=("run: command for the image: an argv list, or a string run with `sh -c`.")
+    )
+    flavor: str = Field(
+        FREE_TIER,
+        description="run: hardware, e.g. cpu-basic, cpu-upgrade, t4-small, l4x1, "
+        "a10g-small, a10g-large, l40sx1, a100-large (operation=hardware lists all with prices).",
+    )
     timeout: str | int = Field(DEFAULT_TIMEOUT, description="run: max duration, e.g. '30m', '2h', or seconds.")
     env: dict[str, str] = Field(default_factory=dict, description="run: environment variables.")
-    secrets: dict[str, str] = Field(default_factory=dict, description=(
-        "run: secret environment variables. A value '$NAME' is taken from the local environment when the job is "
-        "submitted ('$HF_TOKEN': the user's HF token), so secrets never appear in the conversation."))
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "run: secret environment variables. A value '$NAME' is taken from the local environment when the job is "
+            "submitted ('$HF_TOKEN': the user's HF token), so secrets never appear in the conversation."
+        ),
+    )
     namespace: str | None = Field(None, description="User or org that runs (and pays for) the job. Default: you.")
     job_id: str | None = Field(None, description="logs/inspect/cancel: job id; scheduled_*: scheduled job id.")
     tail: int = Field(100, ge=1, le=2000, description="logs: how many last lines to return.")
@@ -144,8 +178,9 @@ def _assess(args: dict[str, Any]) -> Assessment:
     details = _cost_details(args)
     paid = (args.get("flavor") or FREE_TIER) != FREE_TIER
     # a run that carries secrets off the machine is always shown to the user
-    return Assessment(Risk.REMOTE_COMPUTE, always_ask=paid or op == "scheduled_run" or bool(args.get("secrets")),
-                      details=details)
+    return Assessment(
+        Risk.REMOTE_COMPUTE, always_ask=paid or op == "scheduled_run" or bool(args.get("secrets")), details=details
+    )
 
 
 # -- building a run -----------------------------------------------------------------------------
@@ -170,8 +205,10 @@ def _secrets(values: dict[str, str], settings: Any) -> dict[str, str]:
         if value.startswith("$") and len(value) > 1:
             name = value[1:]
             if name not in HF_TOKEN_NAMES and is_secret_env(name, os.environ.get(name, "")) and not pass_secrets:
-                raise ToolError(f"secret {key}: ${name} is one of the agent's own credentials and is not sent to "
-                                "jobs (only $HF_TOKEN is); the user can allow it with bash.pass_secrets in the config")
+                raise ToolError(
+                    f"secret {key}: ${name} is one of the agent's own credentials and is not sent to "
+                    "jobs (only $HF_TOKEN is); the user can allow it with bash.pass_secrets in the config"
+                )
             found = hf_token() if name in HF_TOKEN_NAMES else os.environ.get(name)
             if not found:
                 raise ToolError(f"secret {key}: ${name} is not set in the local environment; set it or pass the value.")
@@ -192,9 +229,11 @@ def _check_script_args(script_args: list[str]) -> None:
         except OSError:  # e.g. an argument too long to be a file name
             local = False
         if local or Path(arg).suffix in (".py", ".sh", ".yaml", ".yml", ".toml"):
-            raise ToolError(f"script_args '{arg}': huggingface_hub treats arguments naming files (.py/.sh/.yaml/.yml/"
-                            ".toml, or existing local files) as local files to ship, which a remote job cannot use. "
-                            "Put the file in a Hub repo and pass its URL, or inline its content in the script.")
+            raise ToolError(
+                f"script_args '{arg}': huggingface_hub treats arguments naming files (.py/.sh/.yaml/.yml/"
+                ".toml, or existing local files) as local files to ship, which a remote job cannot use. "
+                "Put the file in a Hub repo and pass its URL, or inline its content in the script."
+            )
 
 
 def _script_source(args: HfJobsArgs, ctx: ToolContext) -> tuple[str, str | None]:
@@ -211,8 +250,10 @@ def _script_source(args: HfJobsArgs, ctx: ToolContext) -> tuple[str, str | None]
     else:
         source, name = args.script or "", "ml-intern-script"
     if len(source.encode()) > MAX_SCRIPT_BYTES:
-        raise ToolError(f"script is over {MAX_SCRIPT_BYTES // 1000} KB: upload it to a Hub repo with hf_repo_files "
-                        "and pass its resolve URL as script.")
+        raise ToolError(
+            f"script is over {MAX_SCRIPT_BYTES // 1000} KB: upload it to a Hub repo with hf_repo_files "
+            "and pass its resolve URL as script."
+        )
     return name, source
 
 
@@ -228,16 +269,27 @@ async def _namespace(api: Any, args: HfJobsArgs, token: str) -> str:
 
 def _submit_kwargs(args: HfJobsArgs, ctx: ToolContext, namespace: str, token: str) -> tuple[str, dict[str, Any]]:
     """('uv' or 'docker', keyword arguments shared by run_* and create_scheduled_*)."""
-    common: dict[str, Any] = dict(env=dict(args.env), secrets=_secrets(args.secrets, ctx.settings),
-                                  flavor=args.flavor,
-                                  timeout=timeout_seconds(args.timeout), namespace=namespace, token=token)
+    common: dict[str, Any] = dict(
+        env=dict(args.env),
+        secrets=_secrets(args.secrets, ctx.settings),
+        flavor=args.flavor,
+        timeout=timeout_seconds(args.timeout),
+        namespace=namespace,
+        token=token,
+    )
     if args.script:
         if args.command:
             raise ToolError("Give either script (run with uv) or image + command, not both.")
         _check_script_args(args.script_args)
         name, source = _script_source(args, ctx)
-        kwargs = dict(common, script_args=list(args.script_args), dependencies=list(args.dependencies),
-                      python=args.python, image=args.image, name=name)
+        kwargs = dict(
+            common,
+            script_args=list(args.script_args),
+            dependencies=list(args.dependencies),
+            python=args.python,
+            image=args.image,
+            name=name,
+        )
         if source is None:
             kwargs["script"] = args.script.strip()
         else:
@@ -272,8 +324,9 @@ def _shown_env(env: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _what(job: Any) -> str:
-    command = [("<script>" if len(c) > 80 and i and job.command[i - 1] == "-c" else c)
-               for i, c in enumerate(job.command or [])]
+    command = [
+        ("<script>" if len(c) > 80 and i and job.command[i - 1] == "-c" else c) for i, c in enumerate(job.command or [])
+    ]
     text = " ".join(command)
     source = job.docker_image or (f"space {job.space_id}" if job.space_id else "?")
     return f"{source}: {text if len(text) <= 120 else text[:120] + '...'}"
@@ -284,10 +337,14 @@ def _job_line(job: Any) -> str:
 
 
 def _job_details(job: Any) -> str:
-    lines = [f"Job {job.id} ({job.url})", f"status: {job.status.stage}"
-             + (f" - {job.status.message}" if job.status.message else ""),
-             f"hardware: {job.flavor}", f"runs: {_what(job)}", f"owner: {job.owner.name}",
-             f"created: {_when(job.created_at)}, started: {_when(job.started_at)}, finished: {_when(job.finished_at)}"]
+    lines = [
+        f"Job {job.id} ({job.url})",
+        f"status: {job.status.stage}" + (f" - {job.status.message}" if job.status.message else ""),
+        f"hardware: {job.flavor}",
+        f"runs: {_what(job)}",
+        f"owner: {job.owner.name}",
+        f"created: {_when(job.created_at)}, started: {_when(job.started_at)}, finished: {_when(job.finished_at)}",
+    ]
     if job.environment:
         lines.append(f"env: {_shown_env(job.environment)}")
     if job.secrets:
@@ -308,8 +365,10 @@ def _scheduled_line(s: Any) -> str:
     last = f", last job {s.status.last_job.id}" if s.status.last_job else ""
     nxt = f", next run {_when(s.status.next_job_run_at)}" if s.status.next_job_run_at else ""
     command = " ".join("<script>" if len(c) > 80 else c for c in (spec.command or []))
-    return (f"{s.id}  {s.schedule}  {state}  {spec.flavor}  {spec.docker_image or spec.space_id}: "
-            f"{command[:100]}{last}{nxt}")
+    return (
+        f"{s.id}  {s.schedule}  {state}  {spec.flavor}  {spec.docker_image or spec.space_id}: "
+        f"{command[:100]}{last}{nxt}"
+    )
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -320,20 +379,22 @@ async def _run(args: HfJobsArgs, ctx: ToolContext, api: Any, token: str, namespa
     details = _cost_details(args.model_dump())
     cost = details.get("estimated_max_cost_usd")
     cost_text = f", at most ~${cost:.2f}" if isinstance(cost, (int, float)) else ""
-    return (f"Submitted job {job.id} on {job.flavor} in {namespace} (status {job.status.stage}; timeout "
-            f"{details['timeout']}{cost_text}).\nURL: {job.url}\n"
-            f"Watch it with hf_jobs operation=logs job_id={job.id} (follow=true to stream).")
+    return (
+        f"Submitted job {job.id} on {job.flavor} in {namespace} (status {job.status.stage}; timeout "
+        f"{details['timeout']}{cost_text}).\nURL: {job.url}\n"
+        f"Watch it with hf_jobs operation=logs job_id={job.id} (follow=true to stream)."
+    )
 
 
 async def _ps(args: HfJobsArgs, api: Any, namespace: str) -> str:
-    jobs = await hub_call(f"Listing jobs of {namespace}", lambda: list(api.list_jobs(namespace=namespace)),
-                          jobs=True)
+    jobs = await hub_call(f"Listing jobs of {namespace}", lambda: list(api.list_jobs(namespace=namespace)), jobs=True)
     if not args.all:
         jobs = [j for j in jobs if j.status.stage not in TERMINAL]
     jobs.sort(key=lambda j: j.created_at.timestamp() if j.created_at else 0, reverse=True)
     if not jobs:
         return f"No {'' if args.all else 'running or scheduling '}jobs in {namespace}" + (
-            "" if args.all else " (all=true shows finished ones).")
+            "" if args.all else " (all=true shows finished ones)."
+        )
     head = f"{len(jobs)} {'' if args.all else 'active '}jobs in {namespace}:"
     return head + "\n" + cap_lines([_job_line(j) for j in jobs], PS_LIMIT, "jobs")
 
@@ -361,24 +422,27 @@ async def _logs(args: HfJobsArgs, ctx: ToolContext, api: Any, namespace: str) ->
         while job.status.stage not in TERMINAL and time.monotonic() < deadline:
             await asyncio.sleep(min(poll, max(0.0, deadline - time.monotonic())))
             fresh = await hub_call(f"Reading logs of job {job_id}", fetch, jobs=True)
-            for line in fresh[len(lines):]:
+            for line in fresh[len(lines) :]:
                 ctx.log(line)
             lines = fresh if len(fresh) >= len(lines) else lines
-            job = await hub_call(f"Inspecting job {job_id}", api.inspect_job, job_id=job_id, namespace=namespace,
-                                 jobs=True)
+            job = await hub_call(
+                f"Inspecting job {job_id}", api.inspect_job, job_id=job_id, namespace=namespace, jobs=True
+            )
         if job.status.stage in TERMINAL:
             final = await hub_call(f"Reading logs of job {job_id}", fetch, jobs=True)
-            for line in final[len(lines):]:
+            for line in final[len(lines) :]:
                 ctx.log(line)
             lines = final if len(final) >= len(lines) else lines
         else:
             note = f"\n(still {job.status.stage} after following {args.follow_timeout_s} s; call logs again later)"
     path = _log_path(ctx, job_id)
     path.write_text("\n".join(lines) + ("\n" if lines else ""))
-    shown = lines[-args.tail:]
+    shown = lines[-args.tail :]
     message = f" - {job.status.message}" if job.status.message else ""
-    head = (f"Job {job_id} [{job.status.stage}{message}]: last {len(shown)} of {len(lines)} log lines "
-            f"(full log: {display_path(path, ctx.workspace)})")
+    head = (
+        f"Job {job_id} [{job.status.stage}{message}]: last {len(shown)} of {len(lines)} log lines "
+        f"(full log: {display_path(path, ctx.workspace)})"
+    )
     return head + "\n" + ("\n".join(shown) if shown else "(no output yet)") + note
 
 
@@ -409,25 +473,35 @@ async def _scheduled(args: HfJobsArgs, ctx: ToolContext, api: Any, token: str, n
         kind, kwargs = _submit_kwargs(args, ctx, namespace, token)
         fn = _quietly(api.create_scheduled_uv_job) if kind == "uv" else api.create_scheduled_job
         created = await hub_call(f"Scheduling the job in {namespace}", fn, schedule=args.schedule, jobs=True, **kwargs)
-        return (f"Scheduled job {created.id} ({args.schedule}) on {args.flavor} in {namespace}.\n"
-                f"{hf_endpoint(ctx.settings)}/jobs/{namespace}\nSuspend it with operation=scheduled_suspend.")
+        return (
+            f"Scheduled job {created.id} ({args.schedule}) on {args.flavor} in {namespace}.\n"
+            f"{hf_endpoint(ctx.settings)}/jobs/{namespace}\nSuspend it with operation=scheduled_suspend."
+        )
     if op == "scheduled_ps":
-        items = await hub_call(f"Listing scheduled jobs of {namespace}", api.list_scheduled_jobs,
-                               namespace=namespace, jobs=True)
+        items = await hub_call(
+            f"Listing scheduled jobs of {namespace}", api.list_scheduled_jobs, namespace=namespace, jobs=True
+        )
         if not items:
             return f"No scheduled jobs in {namespace}."
-        return f"{len(items)} scheduled jobs in {namespace}:\n" + cap_lines([_scheduled_line(s) for s in items],
-                                                                             PS_LIMIT, "scheduled jobs")
+        return f"{len(items)} scheduled jobs in {namespace}:\n" + cap_lines(
+            [_scheduled_line(s) for s in items], PS_LIMIT, "scheduled jobs"
+        )
     sid = _need_id(args)
     if op == "scheduled_inspect":
-        found = await hub_call(f"Inspecting scheduled job {sid}", api.inspect_scheduled_job, scheduled_job_id=sid,
-                               namespace=namespace, jobs=True)
+        found = await hub_call(
+            f"Inspecting scheduled job {sid}",
+            api.inspect_scheduled_job,
+            scheduled_job_id=sid,
+            namespace=namespace,
+            jobs=True,
+        )
         return _scheduled_line(found) + f"\nenv: {_shown_env(found.job_spec.environment)}"
-    action = {"scheduled_suspend": ("Suspending", api.suspend_scheduled_job, "Suspended"),
-              "scheduled_resume": ("Resuming", api.resume_scheduled_job, "Resumed"),
-              "scheduled_delete": ("Deleting", api.delete_scheduled_job, "Deleted")}[op]
-    await hub_call(f"{action[0]} scheduled job {sid}", action[1], scheduled_job_id=sid, namespace=namespace,
-                   jobs=True)
+    action = {
+        "scheduled_suspend": ("Suspending", api.suspend_scheduled_job, "Suspended"),
+        "scheduled_resume": ("Resuming", api.resume_scheduled_job, "Resumed"),
+        "scheduled_delete": ("Deleting", api.delete_scheduled_job, "Deleted"),
+    }[op]
+    await hub_call(f"{action[0]} scheduled job {sid}", action[1], scheduled_job_id=sid, namespace=namespace, jobs=True)
     return f"{action[2]} scheduled job {sid} in {namespace}."
 
 
@@ -445,12 +519,14 @@ async def _handle(args: HfJobsArgs, ctx: ToolContext) -> str:
     if op == "logs":
         return await _logs(args, ctx, api, namespace)
     if op == "inspect":
-        job = await hub_call(f"Inspecting job {_need_id(args)}", api.inspect_job, job_id=args.job_id,
-                             namespace=namespace, jobs=True)
+        job = await hub_call(
+            f"Inspecting job {_need_id(args)}", api.inspect_job, job_id=args.job_id, namespace=namespace, jobs=True
+        )
         return _job_details(job)
     if op == "cancel":
-        await hub_call(f"Cancelling job {_need_id(args)}", api.cancel_job, job_id=args.job_id, namespace=namespace,
-                       jobs=True)
+        await hub_call(
+            f"Cancelling job {_need_id(args)}", api.cancel_job, job_id=args.job_id, namespace=namespace, jobs=True
+        )
         return f"Cancelled job {args.job_id} in {namespace}."
     return await _scheduled(args, ctx, api, token, namespace)
 

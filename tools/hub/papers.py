@@ -35,8 +35,10 @@ class PapersArgs(BaseModel):
     query: str | None = Field(None, description="search: words to look for.")
     paper_id: str | None = Field(None, description="arXiv id (e.g. '2305.18290') or an arXiv / HF papers URL.")
     section: str | None = Field(
-        None, description="read: a section's number (e.g. '3' or '3.2') or words of its title; omit to get the "
-        "abstract and the table of contents.")
+        None,
+        description="read: a section's number (e.g. '3' or '3.2') or words of its title; omit to get the "
+        "abstract and the table of contents.",
+    )
     date: str | None = Field(None, description="trending: day YYYY-MM-DD (default: latest).")
     limit: int = Field(10, ge=1, le=50)
 
@@ -93,7 +95,7 @@ def pick_section(sections: list[Section], wanted: str) -> list[Section]:
     if index is None:
         raise ToolError(f"No section '{wanted}'; call read without section to see the contents.")
     chosen = [sections[index]]
-    for s in sections[index + 1:]:
+    for s in sections[index + 1 :]:
         if s.level <= sections[index].level:
             break
         chosen.append(s)
@@ -108,8 +110,9 @@ async def _load_paper(paper_id: str, settings: Any) -> tuple[str, list[Section],
         if sections:
             return title, sections, resp.url
     elif resp.status != 404:
-        raise ToolError(status_line("arXiv", resp.status, resp.error_detail(), resp.headers,
-                                    subject=f"for the HTML of {paper_id}"))
+        raise ToolError(
+            status_line("arXiv", resp.status, resp.error_detail(), resp.headers, subject=f"for the HTML of {paper_id}")
+        )
     api = hub_api(settings, hf_token())
     md = await hub_call(f"Reading paper {paper_id}", api.read_paper, _bare(paper_id))
     title, sections = parse_markdown(md)
@@ -157,8 +160,7 @@ async def _details(args: PapersArgs, settings: Any) -> str:
         lines.append(f"Code: {p.github_repo}{stars}")
     if p.project_page:
         lines.append(f"Project page: {p.project_page}")
-    counts = [f"{n} {kind}" for n, kind in ((p.num_total_models, "models"), (p.num_total_datasets, "datasets"))
-              if n]
+    counts = [f"{n} {kind}" for n, kind in ((p.num_total_models, "models"), (p.num_total_datasets, "datasets")) if n]
     if counts or p.linked_spaces:
         spaces = f"{len(p.linked_spaces)} Spaces" if p.linked_spaces else ""
         lines.append("On the Hub: " + ", ".join(counts + ([spaces] if spaces else [])) + " (operation=citations)")
@@ -170,8 +172,9 @@ async def _search(args: PapersArgs, settings: Any) -> str:
     if not args.query:
         raise ToolError("search needs query.")
     api = hub_api(settings, hf_token())
-    found = await hub_call("Searching papers", lambda: list(islice(api.list_papers(query=args.query, limit=args.limit),
-                                                                    args.limit)))
+    found = await hub_call(
+        "Searching papers", lambda: list(islice(api.list_papers(query=args.query, limit=args.limit), args.limit))
+    )
     if not found:
         return f"No papers found for '{args.query}'."
     return f"{len(found)} papers for '{args.query}':\n" + "\n".join(_paper_line(p) for p in found)
@@ -179,8 +182,10 @@ async def _search(args: PapersArgs, settings: Any) -> str:
 
 async def _trending(args: PapersArgs, settings: Any) -> str:
     api = hub_api(settings, hf_token())
-    found = await hub_call("Listing daily papers", lambda: list(islice(
-        api.list_daily_papers(date=args.date, sort="trending", limit=args.limit), args.limit)))
+    found = await hub_call(
+        "Listing daily papers",
+        lambda: list(islice(api.list_daily_papers(date=args.date, sort="trending", limit=args.limit), args.limit)),
+    )
     day = args.date or "the latest day"
     if not found:
         return f"No daily papers for {day}."
@@ -193,12 +198,18 @@ async def _citations(args: PapersArgs, settings: Any) -> str:
     tag = f"arxiv:{paper_id}"
     limit = args.limit
     models, datasets, spaces = await asyncio.gather(
-        hub_call("Listing models citing the paper",
-                 lambda: list(islice(api.list_models(filter=tag, sort="downloads", limit=limit), limit))),
-        hub_call("Listing datasets citing the paper",
-                 lambda: list(islice(api.list_datasets(filter=tag, sort="downloads", limit=limit), limit))),
-        hub_call("Listing Spaces citing the paper",
-                 lambda: list(islice(api.list_spaces(filter=tag, sort="likes", limit=limit), limit))),
+        hub_call(
+            "Listing models citing the paper",
+            lambda: list(islice(api.list_models(filter=tag, sort="downloads", limit=limit), limit)),
+        ),
+        hub_call(
+            "Listing datasets citing the paper",
+            lambda: list(islice(api.list_datasets(filter=tag, sort="downloads", limit=limit), limit)),
+        ),
+        hub_call(
+            "Listing Spaces citing the paper",
+            lambda: list(islice(api.list_spaces(filter=tag, sort="likes", limit=limit), limit)),
+        ),
     )
     out = [f"Hub repos citing arXiv {paper_id} (top {limit} each):"]
     for kind, items in (("Models", models), ("Datasets", datasets), ("Spaces", spaces)):
@@ -207,8 +218,10 @@ async def _citations(args: PapersArgs, settings: Any) -> str:
             continue
         rows = []
         for item in items:
-            stats = [f"{item.downloads:,} downloads" if getattr(item, "downloads", None) else "",
-                     f"{item.likes} likes" if getattr(item, "likes", None) else ""]
+            stats = [
+                f"{item.downloads:,} downloads" if getattr(item, "downloads", None) else "",
+                f"{item.likes} likes" if getattr(item, "likes", None) else "",
+            ]
             extra = ", ".join(s for s in stats if s)
             rows.append(f"  {item.id}" + (f" ({extra})" if extra else ""))
         out.append(f"{kind}:\n" + "\n".join(rows))
@@ -216,8 +229,7 @@ async def _citations(args: PapersArgs, settings: Any) -> str:
 
 
 async def _run(args: PapersArgs, ctx: ToolContext) -> str:
-    handlers = {"search": _search, "details": _details, "trending": _trending, "read": _read,
-                "citations": _citations}
+    handlers = {"search": _search, "details": _details, "trending": _trending, "read": _read, "citations": _citations}
     return await handlers[args.operation](args, ctx.settings)
 
 

@@ -23,8 +23,23 @@ from tools.workspace_paths import display_path, resolve_path
 MAX_LISTED = 300
 DEFAULT_READ_BYTES = 20_000
 # Never shipped to the Hub from a workspace folder unless the model names them explicitly.
-DEFAULT_IGNORE = [".env", "*/.env", ".env.*", "*/.env.*", ".netrc", "*/.netrc", "id_rsa*", "*/id_rsa*",
-                  ".venv/", "*/.venv/", "__pycache__/", "*/__pycache__/", "*.pyc", ".git/", "*/.git/"]
+DEFAULT_IGNORE = [
+    ".env",
+    "*/.env",
+    ".env.*",
+    "*/.env.*",
+    ".netrc",
+    "*/.netrc",
+    "id_rsa*",
+    "*/id_rsa*",
+    ".venv/",
+    "*/.venv/",
+    "__pycache__/",
+    "*/__pycache__/",
+    "*.pyc",
+    ".git/",
+    "*/.git/",
+]
 
 RepoType = Literal["model", "dataset", "space"]
 
@@ -35,8 +50,10 @@ class RepoFilesArgs(BaseModel):
     repo_type: RepoType = "model"
     revision: str | None = Field(None, description="Branch, tag, commit or 'refs/pr/N'. Default: main.")
     path: str | None = Field(
-        None, description="list: folder in the repo (default root). read: file in the repo. "
-        "upload: destination in the repo (default: the file's name, or the root for a folder).")
+        None,
+        description="list: folder in the repo (default root). read: file in the repo. "
+        "upload: destination in the repo (default: the file's name, or the root for a folder).",
+    )
     paths: list[str] | None = Field(None, description="delete: files, or folders ending with '/'.")
     local_path: str | None = Field(None, description="upload: file or folder in the workspace.")
     recursive: bool = Field(True, description="list: include sub-folders.")
@@ -49,8 +66,11 @@ class RepoFilesArgs(BaseModel):
 
 def _assess(args: dict[str, Any]) -> Assessment:
     op = args.get("operation")
-    details = {k: args[k] for k in ("repo_id", "repo_type", "revision", "path", "paths", "local_path", "create_pr")
-               if args.get(k) not in (None, [], False)}
+    details = {
+        k: args[k]
+        for k in ("repo_id", "repo_type", "revision", "path", "paths", "local_path", "create_pr")
+        if args.get(k) not in (None, [], False)
+    }
     if op == "delete":
         return Assessment(Risk.DESTRUCTIVE, details=details)
     if op == "upload":  # leaves the machine: never auto-approved as a mere workspace write
@@ -66,21 +86,30 @@ async def _list(args: RepoFilesArgs, settings: Any) -> str:
     api = hub_api(settings, hf_token())
 
     def fetch():
-        items = api.list_repo_tree(args.repo_id, path_in_repo=args.path or None, recursive=args.recursive,
-                                   revision=args.revision, repo_type=args.repo_type)
+        items = api.list_repo_tree(
+            args.repo_id,
+            path_in_repo=args.path or None,
+            recursive=args.recursive,
+            revision=args.revision,
+            repo_type=args.repo_type,
+        )
         return list(islice(items, 10_000))
 
     entries = await hub_call(f"Listing {args.repo_id}", fetch)
     files = [e for e in entries if isinstance(e, RepoFile)]
     folders = [e for e in entries if not isinstance(e, RepoFile)]
     total = sum(f.size or 0 for f in files)
-    lines = [f"{f.path}  {human_size(f.size)}{'  [LFS]' if getattr(f, 'lfs', None) else ''}"
-             for f in sorted(files, key=lambda f: f.path)]
+    lines = [
+        f"{f.path}  {human_size(f.size)}{'  [LFS]' if getattr(f, 'lfs', None) else ''}"
+        for f in sorted(files, key=lambda f: f.path)
+    ]
     if not args.recursive:
         lines += [f"{d.path}/" for d in sorted(folders, key=lambda d: d.path)]
     where = f"/{args.path.strip('/')}" if args.path else ""
-    head = (f"{args.repo_type} {args.repo_id}{where} @ {args.revision or 'main'}: {len(files)} files, "
-            f"{len(folders)} folders, {human_size(total)} listed")
+    head = (
+        f"{args.repo_type} {args.repo_id}{where} @ {args.revision or 'main'}: {len(files)} files, "
+        f"{len(folders)} folders, {human_size(total)} listed"
+    )
     body = cap_lines(lines, MAX_LISTED, "entries", "list a sub-folder with path=... to see them")
     return f"{head}\n{body}" if lines else f"{head}\n(empty)"
 
@@ -111,8 +140,7 @@ async def _read(args: RepoFilesArgs, settings: Any) -> str:
         from huggingface_hub import hf_hub_url
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-        url = hf_hub_url(args.repo_id, args.path, repo_type=args.repo_type, revision=args.revision,
-                         endpoint=endpoint)
+        url = hf_hub_url(args.repo_id, args.path, repo_type=args.repo_type, revision=args.revision, endpoint=endpoint)
         headers = build_hf_headers(token=token or False)
         headers["Range"] = f"bytes={args.offset}-{args.offset + args.max_bytes - 1}"
         headers["Accept-Encoding"] = "identity"
@@ -136,13 +164,15 @@ async def _read(args: RepoFilesArgs, settings: Any) -> str:
     end = args.offset + len(data)
     text = _decode(data)
     if text is None:
-        return (f"{args.path} is a binary file ({human_size(total)}): not shown. Download it in a job or script "
-                "with huggingface_hub.hf_hub_download if you need it.")
+        return (
+            f"{args.path} is a binary file ({human_size(total)}): not shown. Download it in a job or script "
+            "with huggingface_hub.hf_hub_download if you need it."
+        )
     complete = args.offset == 0 and (total is None or end >= total)
     if complete and args.path.endswith(".ipynb"):
         text = render_notebook(text)
     if total is not None and end < total:
-        text += (f"\n[... showed bytes {args.offset:,}-{end:,} of {total:,}; call read with offset={end} for more]")
+        text += f"\n[... showed bytes {args.offset:,}-{end:,} of {total:,}; call read with offset={end} for more]"
     elif args.offset:
         text = f"[bytes {args.offset:,}-{end:,} of {total if total is not None else '?'}]\n" + text
     return text
@@ -174,15 +204,29 @@ async def _upload(args: RepoFilesArgs, ctx: ToolContext) -> str:
     if local.is_dir():
         escaping = _links_leading_out(local, ctx)
         info = await hub_call(
-            f"Uploading {shown} to {args.repo_id}", api.upload_folder, repo_id=args.repo_id, folder_path=local,
-            path_in_repo=(args.path or "").strip("/") or None, repo_type=args.repo_type, revision=args.revision,
-            commit_message=message, create_pr=args.create_pr,
-            ignore_patterns=DEFAULT_IGNORE + list(args.ignore_patterns or []) + escaping)
+            f"Uploading {shown} to {args.repo_id}",
+            api.upload_folder,
+            repo_id=args.repo_id,
+            folder_path=local,
+            path_in_repo=(args.path or "").strip("/") or None,
+            repo_type=args.repo_type,
+            revision=args.revision,
+            commit_message=message,
+            create_pr=args.create_pr,
+            ignore_patterns=DEFAULT_IGNORE + list(args.ignore_patterns or []) + escaping,
+        )
     else:
         info = await hub_call(
-            f"Uploading {shown} to {args.repo_id}", api.upload_file, path_or_fileobj=str(local),
-            path_in_repo=(args.path or local.name).strip("/"), repo_id=args.repo_id, repo_type=args.repo_type,
-            revision=args.revision, commit_message=message, create_pr=args.create_pr)
+            f"Uploading {shown} to {args.repo_id}",
+            api.upload_file,
+            path_or_fileobj=str(local),
+            path_in_repo=(args.path or local.name).strip("/"),
+            repo_id=args.repo_id,
+            repo_type=args.repo_type,
+            revision=args.revision,
+            commit_message=message,
+            create_pr=args.create_pr,
+        )
     if args.create_pr:
         return f"Uploaded {shown} to {args.repo_id} in pull request {info.pr_url} (revision {info.pr_revision})."
     return f"Uploaded {shown} to {args.repo_id} ({args.revision or 'main'}): {info.commit_url}"
@@ -198,9 +242,15 @@ async def _delete(args: RepoFilesArgs, ctx: ToolContext) -> str:
     api = hub_api(ctx.settings, token)
     ops = [CommitOperationDelete(path_in_repo=p.lstrip("/")) for p in targets]
     info = await hub_call(
-        f"Deleting {', '.join(targets)} from {args.repo_id}", api.create_commit, repo_id=args.repo_id,
-        operations=ops, commit_message=args.commit_message or f"Delete {', '.join(targets)} with ml-intern",
-        repo_type=args.repo_type, revision=args.revision, create_pr=args.create_pr)
+        f"Deleting {', '.join(targets)} from {args.repo_id}",
+        api.create_commit,
+        repo_id=args.repo_id,
+        operations=ops,
+        commit_message=args.commit_message or f"Delete {', '.join(targets)} with ml-intern",
+        repo_type=args.repo_type,
+        revision=args.revision,
+        create_pr=args.create_pr,
+    )
     if args.create_pr:
         return f"Opened pull request {info.pr_url} deleting {', '.join(targets)}."
     return f"Deleted {', '.join(targets)} from {args.repo_id}: {info.commit_url}"

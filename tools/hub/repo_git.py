@@ -17,8 +17,18 @@ from tools.hub.auth import hf_token, hub_api, require_token
 from tools.hub.errors import hub_call
 
 Operation = Literal[
-    "list_refs", "list_prs", "create_branch", "delete_branch", "create_tag", "delete_tag",
-    "create_pr", "comment_pr", "merge_pr", "close_pr", "create_repo", "update_repo",
+    "list_refs",
+    "list_prs",
+    "create_branch",
+    "delete_branch",
+    "create_tag",
+    "delete_tag",
+    "create_pr",
+    "comment_pr",
+    "merge_pr",
+    "close_pr",
+    "create_repo",
+    "update_repo",
 ]
 READS = {"list_refs", "list_prs"}
 DESTRUCTIVE = {"delete_branch", "delete_tag", "merge_pr"}
@@ -59,8 +69,13 @@ def _need(value: Any, name: str, op: str) -> Any:
 
 
 async def _list_refs(args: RepoGitArgs, api: Any) -> str:
-    refs = await hub_call(f"Listing refs of {args.repo_id}", api.list_repo_refs, args.repo_id,
-                          repo_type=args.repo_type, include_pull_requests=True)
+    refs = await hub_call(
+        f"Listing refs of {args.repo_id}",
+        api.list_repo_refs,
+        args.repo_id,
+        repo_type=args.repo_type,
+        include_pull_requests=True,
+    )
     lines = ["branches: " + (", ".join(f"{b.name} ({b.target_commit[:8]})" for b in refs.branches) or "none")]
     lines.append("tags: " + (", ".join(f"{t.name} ({t.target_commit[:8]})" for t in refs.tags) or "none"))
     if refs.pull_requests:
@@ -72,15 +87,15 @@ async def _list_prs(args: RepoGitArgs, api: Any) -> str:
     status = None if args.status == "all" else args.status
 
     def fetch():
-        items = api.get_repo_discussions(args.repo_id, repo_type=args.repo_type, discussion_type="pull_request",
-                                         discussion_status=status)
+        items = api.get_repo_discussions(
+            args.repo_id, repo_type=args.repo_type, discussion_type="pull_request", discussion_status=status
+        )
         return list(islice(items, MAX_PRS + 1))
 
     prs = await hub_call(f"Listing pull requests of {args.repo_id}", fetch)
     if not prs:
         return f"No {'' if status is None else status + ' '}pull requests on {args.repo_id}."
-    lines = [f"#{p.num} [{p.status}] {p.title} (by {p.author}, {p.created_at:%Y-%m-%d}) {p.url}"
-             for p in prs[:MAX_PRS]]
+    lines = [f"#{p.num} [{p.status}] {p.title} (by {p.author}, {p.created_at:%Y-%m-%d}) {p.url}" for p in prs[:MAX_PRS]]
     if len(prs) > MAX_PRS:
         lines.append(f"[... more than {MAX_PRS} pull requests; the newest are shown - use status to narrow]")
     return "\n".join(lines)
@@ -95,8 +110,15 @@ async def _run(args: RepoGitArgs, ctx: ToolContext) -> str:
     action = f"{op} on {repo}"
     if op == "create_branch":
         branch = _need(args.branch, "branch", op)
-        await hub_call(action, api.create_branch, repo, branch=branch, revision=args.revision, repo_type=kind,
-                       exist_ok=args.exist_ok)
+        await hub_call(
+            action,
+            api.create_branch,
+            repo,
+            branch=branch,
+            revision=args.revision,
+            repo_type=kind,
+            exist_ok=args.exist_ok,
+        )
         return f"Created branch {branch} on {repo} from {args.revision or 'main'}."
     if op == "delete_branch":
         branch = _need(args.branch, "branch", op)
@@ -104,18 +126,27 @@ async def _run(args: RepoGitArgs, ctx: ToolContext) -> str:
         return f"Deleted branch {branch} of {repo}."
     if op == "create_tag":
         tag = _need(args.tag, "tag", op)
-        await hub_call(action, api.create_tag, repo, tag=tag, tag_message=args.message, revision=args.revision,
-                       repo_type=kind)
+        await hub_call(
+            action, api.create_tag, repo, tag=tag, tag_message=args.message, revision=args.revision, repo_type=kind
+        )
         return f"Tagged {args.revision or 'main'} of {repo} as {tag}."
     if op == "delete_tag":
         tag = _need(args.tag, "tag", op)
         await hub_call(action, api.delete_tag, repo, tag=tag, repo_type=kind)
         return f"Deleted tag {tag} of {repo}."
     if op == "create_pr":
-        pr = await hub_call(action, api.create_pull_request, repo, _need(args.title, "title", op),
-                            description=args.message, repo_type=kind)
-        return (f"Opened pull request #{pr.num} on {repo}: {pr.url}\nPush files to it with hf_repo_files "
-                f"upload revision='{pr.git_reference}'.")
+        pr = await hub_call(
+            action,
+            api.create_pull_request,
+            repo,
+            _need(args.title, "title", op),
+            description=args.message,
+            repo_type=kind,
+        )
+        return (
+            f"Opened pull request #{pr.num} on {repo}: {pr.url}\nPush files to it with hf_repo_files "
+            f"upload revision='{pr.git_reference}'."
+        )
     if op == "comment_pr":
         num = _need(args.pr_number, "pr_number", op)
         await hub_call(action, api.comment_discussion, repo, num, _need(args.message, "message", op), repo_type=kind)
@@ -126,14 +157,20 @@ async def _run(args: RepoGitArgs, ctx: ToolContext) -> str:
         return f"Merged pull request #{num} into {repo}."
     if op == "close_pr":
         num = _need(args.pr_number, "pr_number", op)
-        await hub_call(action, api.change_discussion_status, repo, num, "closed", comment=args.message,
-                       repo_type=kind)
+        await hub_call(action, api.change_discussion_status, repo, num, "closed", comment=args.message, repo_type=kind)
         return f"Closed pull request #{num} of {repo}."
     if op == "create_repo":
         if kind == "space" and not args.space_sdk:
             raise ToolError("create_repo of a Space needs space_sdk: gradio, docker or static.")
-        url = await hub_call(action, api.create_repo, repo, private=args.private, repo_type=kind,
-                             exist_ok=args.exist_ok, space_sdk=args.space_sdk)
+        url = await hub_call(
+            action,
+            api.create_repo,
+            repo,
+            private=args.private,
+            repo_type=kind,
+            exist_ok=args.exist_ok,
+            space_sdk=args.space_sdk,
+        )
         visibility = "private" if args.private else "public"
         return f"Created {visibility} {kind} repo {url.repo_id}: {url}"
     # update_repo

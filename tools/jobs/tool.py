@@ -43,8 +43,11 @@ class JobsArgs(BaseModel):
         None, gt=0, description=f"run: stop the job after this many seconds (default {DEFAULT_TIMEOUT_S})."
     )
     hardware: str = Field("local", description="run: only 'local' (this machine). Hugging Face hardware: hf_jobs.")
-    job_id: str | None = Field(None, description="logs/inspect/cancel: the job id (a unique prefix is enough; "
-                                  "omitted: the last job this session started).")
+    job_id: str | None = Field(
+        None,
+        description="logs/inspect/cancel: the job id (a unique prefix is enough; "
+        "omitted: the last job this session started).",
+    )
     tail: int = Field(100, ge=1, le=MAX_TAIL, description="logs: how many last lines to return.")
     follow: bool = Field(False, description="logs: stream new output until the job ends or follow_timeout_s passes.")
     follow_timeout_s: int = Field(60, ge=1, le=3600, description="logs: how long to follow at most.")

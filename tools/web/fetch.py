@@ -90,8 +90,7 @@ async def fetch(
             if token:
                 hop_headers["Authorization"] = f"Bearer {token}"
             try:
-                async with client.stream(method, url, params=query or None, headers=hop_headers,
-                                         data=data) as resp:
+                async with client.stream(method, url, params=query or None, headers=hop_headers, data=data) as resp:
                     if resp.is_redirect and "location" in resp.headers:
                         url = urljoin(str(resp.url), resp.headers["location"])
                         query, method, data = {}, "GET", None
@@ -103,8 +102,13 @@ async def fetch(
                             del body[max_bytes:]
                             truncated = True
                             break
-                    return Fetched(str(resp.url), resp.status_code, {k.lower(): v for k, v in resp.headers.items()},
-                                   bytes(body), truncated)
+                    return Fetched(
+                        str(resp.url),
+                        resp.status_code,
+                        {k.lower(): v for k, v in resp.headers.items()},
+                        bytes(body),
+                        truncated,
+                    )
             except httpx.HTTPError as exc:
                 host = urlsplit(url).netloc
                 raise ToolError(f"Cannot reach {host}: {one_line(str(exc)) or type(exc).__name__}.") from exc

@@ -49,21 +49,27 @@ def _rate_limit_line(resp: Fetched) -> str | None:
         when = time.strftime("%H:%M:%S UTC", time.gmtime(reset))
         wait = max(0, reset - int(time.time()))
         limit = headers.get("x-ratelimit-limit")
-        return (f"GitHub rate limit reached{f' ({limit} requests/hour)' if limit else ''}: it resets at {when} "
-                f"(in {wait // 60} min {wait % 60} s).{hint}")
+        return (
+            f"GitHub rate limit reached{f' ({limit} requests/hour)' if limit else ''}: it resets at {when} "
+            f"(in {wait // 60} min {wait % 60} s).{hint}"
+        )
     if headers.get("retry-after", "").isdigit():
         return f"GitHub secondary rate limit: retry in {headers['retry-after']} s.{hint}"
     return None
 
 
-async def _get(settings: Any, path: str, params: dict[str, Any] | None = None, accept: str | None = None,
-               what: str = "") -> Fetched:
+async def _get(
+    settings: Any, path: str, params: dict[str, Any] | None = None, accept: str | None = None, what: str = ""
+) -> Fetched:
     base = api_base(settings)
     token = _github_token()
     resp = await fetch(
-        f"{base}{path}", params=params,
+        f"{base}{path}",
+        params=params,
         headers={"Accept": accept or "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
-        token_for=lambda url: token if token and _same_origin(url, base) else None, timeout=30)
+        token_for=lambda url: token if token and _same_origin(url, base) else None,
+        timeout=30,
+    )
     if resp.ok:
         return resp
     limited = _rate_limit_line(resp)
@@ -100,8 +106,13 @@ async def _find(args: FindExamplesArgs, ctx: ToolContext) -> str:
         kind, note = "repositories", "(code search needs GITHUB_TOKEN; showing repositories instead)\n"
         query = " ".join([args.query, f"language:{args.language}" if args.language else ""]).strip()
     if kind == "code":
-        resp = await _get(ctx.settings, "/search/code", {"q": query, "per_page": args.limit},
-                          accept="application/vnd.github.text-match+json", what=f"code search '{query}'")
+        resp = await _get(
+            ctx.settings,
+            "/search/code",
+            {"q": query, "per_page": args.limit},
+            accept="application/vnd.github.text-match+json",
+            what=f"code search '{query}'",
+        )
         data = resp.json()
         items = data.get("items", [])
         if not items:
@@ -114,9 +125,12 @@ async def _find(args: FindExamplesArgs, ctx: ToolContext) -> str:
                 out.append("    " + one_line(match.get("fragment", ""), 240))
         out.append("Read a file with github_read_file(repo, path).")
         return "\n".join(out)
-    resp = await _get(ctx.settings, "/search/repositories",
-                      {"q": query, "sort": "stars", "order": "desc", "per_page": args.limit},
-                      what=f"repository search '{query}'")
+    resp = await _get(
+        ctx.settings,
+        "/search/repositories",
+        {"q": query, "sort": "stars", "order": "desc", "per_page": args.limit},
+        what=f"repository search '{query}'",
+    )
     items = resp.json().get("items", [])
     if not items:
         return note + f"No repositories found for '{query}'."
@@ -128,8 +142,9 @@ def _repo_line(repo: dict[str, Any]) -> str:
     updated = (repo.get("pushed_at") or repo.get("updated_at") or "")[:10]
     facts = ", ".join(x for x in (repo.get("language") or "", f"updated {updated}" if updated else "") if x)
     archived = " [archived]" if repo.get("archived") else ""
-    return (f"{repo.get('full_name')} ★{repo.get('stargazers_count', 0):,}{archived} - {desc}"
-            + (f" ({facts})" if facts else ""))
+    return f"{repo.get('full_name')} ★{repo.get('stargazers_count', 0):,}{archived} - {desc}" + (
+        f" ({facts})" if facts else ""
+    )
 
 
 # -- list repos ---------------------------------------------------------------------------------
@@ -143,8 +158,11 @@ async def _list(args: ListReposArgs, ctx: ToolContext) -> str:
     owner = args.owner.strip().strip("/")
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})", owner):
         raise ToolError(f"'{args.owner}' is not a GitHub user or organization name.")
-    params = {"per_page": 100 if args.sort == "stars" else args.limit,
-              "sort": {"updated": "pushed", "stars": "pushed", "name": "full_name"}[args.sort], "type": "owner"}
+    params = {
+        "per_page": 100 if args.sort == "stars" else args.limit,
+        "sort": {"updated": "pushed", "stars": "pushed", "name": "full_name"}[args.sort],
+        "type": "owner",
+    }
     resp = await _get(ctx.settings, f"/users/{quote(owner)}/repos", params, what=f"user or org '{owner}'")
     repos = resp.json()
     if args.sort == "stars":
@@ -174,12 +192,18 @@ def _parse_target(args: ReadFileArgs) -> tuple[str, str, str | None]:
 
 async def _read(args: ReadFileArgs, ctx: ToolContext) -> str:
     repo, path, ref = _parse_target(args)
-    resp = await _get(ctx.settings, f"/repos/{repo}/contents/{quote(path)}", {"ref": ref},
-                      accept="application/vnd.github.raw+json", what=f"{repo}/{path}" + (f"@{ref}" if ref else ""))
+    resp = await _get(
+        ctx.settings,
+        f"/repos/{repo}/contents/{quote(path)}",
+        {"ref": ref},
+        accept="application/vnd.github.raw+json",
+        what=f"{repo}/{path}" + (f"@{ref}" if ref else ""),
+    )
     if "json" in resp.headers.get("content-type", "") and resp.text.lstrip().startswith("["):
         entries = sorted(resp.json(), key=lambda e: (e.get("type") != "dir", e.get("name", "")))
-        lines = [f"{e['name']}/" if e.get("type") == "dir" else f"{e['name']}  {human_size(e.get('size'))}"
-                 for e in entries]
+        lines = [
+            f"{e['name']}/" if e.get("type") == "dir" else f"{e['name']}  {human_size(e.get('size'))}" for e in entries
+        ]
         return f"{repo}/{path or ''} ({len(entries)} entries):\n" + "\n".join(lines)
     if b"\x00" in resp.content[:8192]:
         return f"{repo}/{path} is a binary file ({human_size(len(resp.content))}): not shown."
@@ -191,7 +215,7 @@ async def _read(args: ReadFileArgs, ctx: ToolContext) -> str:
     end = min(len(text), args.offset + READ_CHARS)
     head = f"[{repo}/{path}, characters {args.offset:,}-{end:,} of {len(text):,}]\n" if args.offset else ""
     more = f"\n[... {len(text) - end:,} more characters; call again with offset={end}]" if end < len(text) else ""
-    return head + text[args.offset:end] + more
+    return head + text[args.offset : end] + more
 
 
 def tools(settings: Any) -> list[Tool]:

@@ -27,8 +27,9 @@ DEFAULT_DDG = "https://html.duckduckgo.com/html/"
 
 class WebSearchArgs(BaseModel):
     query: str = Field(min_length=2, description="Search query.")
-    allowed_domains: list[str] = Field(default_factory=list,
-                                       description="Only results from these domains (and subdomains).")
+    allowed_domains: list[str] = Field(
+        default_factory=list, description="Only results from these domains (and subdomains)."
+    )
     blocked_domains: list[str] = Field(default_factory=list, description="Never results from these domains.")
     max_results: int = Field(8, ge=1, le=20)
 
@@ -92,27 +93,42 @@ def _ddg_target(href: str) -> str:
 
 async def _duckduckgo(query: str, settings: Any) -> list[dict[str, str]]:
     base = configured(settings, "duckduckgo_url", "DUCKDUCKGO_HTML_URL", DEFAULT_DDG, base_url=False)
-    resp = await fetch(base, method="POST", data={"q": query}, timeout=20,
-                       headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"})
+    resp = await fetch(
+        base,
+        method="POST",
+        data={"q": query},
+        timeout=20,
+        headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"},
+    )
     if resp.status == 202 or not resp.ok:
         reason = "it answered with a bot check (HTTP 202)" if resp.status == 202 else f"HTTP {resp.status}"
-        raise ToolError(f"DuckDuckGo refused the search ({reason}): retry later, or configure a SearXNG instance "
-                        "with settings.extra.searxng_url or SEARXNG_URL.")
+        raise ToolError(
+            f"DuckDuckGo refused the search ({reason}): retry later, or configure a SearXNG instance "
+            "with settings.extra.searxng_url or SEARXNG_URL."
+        )
     parser = _DuckDuckGoParser()
     parser.feed(resp.text)
     return [r for r in parser.results if r["url"].startswith(("http://", "https://"))]
 
 
 async def _searxng(base: str, query: str) -> list[dict[str, str]]:
-    resp = await fetch(f"{base}/search", params={"q": query, "format": "json", "safesearch": 1}, timeout=20,
-                       headers={"Accept": "application/json"})
+    resp = await fetch(
+        f"{base}/search",
+        params={"q": query, "format": "json", "safesearch": 1},
+        timeout=20,
+        headers={"Accept": "application/json"},
+    )
     if resp.status == 403:
-        raise ToolError(f"SearXNG at {base} refused JSON output (403): enable 'json' under search.formats in its "
-                        "settings.yml.")
+        raise ToolError(
+            f"SearXNG at {base} refused JSON output (403): enable 'json' under search.formats in its settings.yml."
+        )
     if not resp.ok:
         raise ToolError(status_line("SearXNG", resp.status, resp.error_detail(), resp.headers))
-    return [{"title": r.get("title", ""), "url": r.get("url", ""), "snippet": r.get("content") or ""}
-            for r in resp.json().get("results", []) if r.get("url")]
+    return [
+        {"title": r.get("title", ""), "url": r.get("url", ""), "snippet": r.get("content") or ""}
+        for r in resp.json().get("results", [])
+        if r.get("url")
+    ]
 
 
 async def _search(args: WebSearchArgs, ctx: ToolContext) -> str:
