@@ -65,7 +65,7 @@ class Sandbox:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         return env
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         wanted = self.env()
         for key in {*HIDDEN_VARS, "ML_INTERN_HOME", "XDG_CONFIG_HOME", "HF_HOME"}:
             self._saved[key] = os.environ.get(key)
@@ -161,8 +161,8 @@ class ClockTool:
 
     def gaps(self) -> tuple[list[float], list[float]]:
         """Per-step overhead in seconds, wall and CPU: end of call k to start of call k+1."""
-        wall = [s[0] - e[0] for e, s in zip(self.ends, self.starts[1:])]
-        cpu = [s[1] - e[1] for e, s in zip(self.ends, self.starts[1:])]
+        wall = [s[0] - e[0] for e, s in zip(self.ends, self.starts[1:], strict=False)]
+        cpu = [s[1] - e[1] for e, s in zip(self.ends, self.starts[1:], strict=False)]
         return wall, cpu
 
 
@@ -181,8 +181,8 @@ async def open_agent(
     builtin: Iterable[str] = (),
 ) -> AsyncIterator[Any]:
     """An Agent on the sandbox's database with the given tools (plus named built-in tool modules)."""
-    from nodes.context import AgentDeps
     from graph.session import Agent
+    from nodes.context import AgentDeps
     from tools.registry import ToolRegistry, builtin_tools
 
     config = load_settings(settings)

@@ -148,7 +148,7 @@ def many_sessions(quick: bool) -> tuple[list[Figure], list[Check]]:
             repeats,
             full.workspace,
         )
-    ratios = [f / e for f, e in zip(times["full"], times["empty"])]
+    ratios = [f / e for f, e in zip(times["full"], times["empty"], strict=False)]
     figures = [
         Figure(f"create a session (store row + first checkpoint), {count:,} in a row", [per_create * 1000], "ms"),
         Figure(f"store.list() of {count:,} sessions", [store_list * 1000], "ms"),

@@ -135,7 +135,7 @@ def run(quick: bool) -> Section:
             Figure('floor: `python -c "import typer"`', times["typer"], "s"),
         ]
         for name in ("help", "version"):
-            ratios = [t / f for t, f in zip(times[name], times["typer"])]
+            ratios = [t / f for t, f in zip(times[name], times["typer"], strict=False)]
             section.figures.append(Figure(f"`--{name}` / typer floor", ratios, "x", f"< {FLOOR_LIMIT:g}x"))
             section.checks.append(
                 Check(

@@ -100,7 +100,7 @@ def fmt(value: float, unit: str) -> str:
     """A number with sensible precision for its size."""
     if unit == "x":
         return f"{value:.2f}x"
-    if abs(value) >= 100 or float(value).is_integer() and unit in {"tokens", "msgs", "sessions"}:
+    if abs(value) >= 100 or (float(value).is_integer() and unit in {"tokens", "msgs", "sessions"}):
         text = f"{value:,.0f}"
     elif abs(value) >= 10:
         text = f"{value:.1f}"
@@ -122,5 +122,5 @@ def slope_per(xs: list[float], ys: list[float], per: float) -> float:
     var = sum((x - mean_x) ** 2 for x in xs)
     if var == 0:
         return 0.0
-    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    cov = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=False))
     return cov / var * per

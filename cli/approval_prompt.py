@@ -16,6 +16,7 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from prompt_toolkit.formatted_text import FormattedText
@@ -127,7 +128,7 @@ def edit_args(args: dict[str, Any]) -> dict[str, Any]:
         if code != 0:
             raise EditFailed(f"the editor exited with code {code}; the call was not changed")
         try:
-            edited = json.loads(open(path).read())
+            edited = json.loads(Path(path).read_text())
         except json.JSONDecodeError as e:
             raise EditFailed(f"the edited arguments are not valid JSON (line {e.lineno}: {e.msg})") from None
         if not isinstance(edited, dict):

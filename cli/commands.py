@@ -28,7 +28,7 @@ def graph_cmd(ascii_: bool = typer.Option(False, "--ascii", help="Draw it in ASC
         import sys
 
         print("ml-intern: --ascii needs the grandalf package: pip install grandalf", file=sys.stderr)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @commands_app.command("studio", help="Serve the agent to LangGraph Studio (langgraph dev) and print its URLs.")
@@ -48,7 +48,7 @@ def studio_cmd(
         raise typer.Exit(run_studio(port, host, workspace, model, approval, config))
     except StudioError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
-        raise typer.Exit(e.code)
+        raise typer.Exit(e.code) from None
 
 
 @commands_app.command("mcp", help="MCP servers from the config: `ml-intern mcp list` shows status and tools.")
@@ -67,7 +67,7 @@ def mcp_cmd(
         settings = load_config(config)
     except ConfigError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if not settings.mcpServers:
         print('no MCP servers configured (add them under "mcpServers" in ~/.config/ml-intern/config.json)')
         return
@@ -121,4 +121,4 @@ def example_cmd(
         raise typer.Exit(run_example(name, workspace, model))
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
-        raise typer.Exit(e.code)
+        raise typer.Exit(e.code) from None

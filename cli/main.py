@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -33,9 +33,9 @@ def _version(value: bool) -> None:
 
 @app.command(help="Run the ML intern. With PROMPT it runs headless; without, it opens an interactive chat.")
 def run(
-    prompt: Annotated[Optional[str], typer.Argument(help="The task. Omit it for an interactive session.")] = None,
+    prompt: Annotated[str | None, typer.Argument(help="The task. Omit it for an interactive session.")] = None,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--model",
             "-m",
@@ -43,23 +43,19 @@ def run(
             "openai/gpt-5, huggingface/..., ollama/llama3.1, replay:FILE.",
         ),
     ] = None,
-    max_iterations: Annotated[Optional[int], typer.Option(help="Model calls allowed per turn (default 300).")] = None,
+    max_iterations: Annotated[int | None, typer.Option(help="Model calls allowed per turn (default 300).")] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print whole messages instead of streaming.")] = False,
     output_format: Annotated[str, typer.Option(help="text | json | stream-json")] = "text",
-    approval: Annotated[Optional[str], typer.Option(help="ask | yolo (headless default: yolo).")] = None,
+    approval: Annotated[str | None, typer.Option(help="ask | yolo (headless default: yolo).")] = None,
     yolo: Annotated[bool, typer.Option("--yolo", help="Same as --approval yolo.")] = False,
-    workspace: Annotated[Optional[str], typer.Option(help="Folder the agent works in (default: current).")] = None,
-    resume: Annotated[Optional[str], typer.Option(help="Resume session ID.")] = None,
+    workspace: Annotated[str | None, typer.Option(help="Folder the agent works in (default: current).")] = None,
+    resume: Annotated[str | None, typer.Option(help="Resume session ID.")] = None,
     continue_: Annotated[bool, typer.Option("--continue", help="Resume the most recent session.")] = False,
-    config: Annotated[
-        Optional[str], typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")
-    ] = None,
+    config: Annotated[str | None, typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")] = None,
     approve: Annotated[
-        Optional[list[str]], typer.Option(help="Approve pending call ID, or 'all' (with --resume).")
+        list[str] | None, typer.Option(help="Approve pending call ID, or 'all' (with --resume).")
     ] = None,
-    reject: Annotated[
-        Optional[list[str]], typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")
-    ] = None,
+    reject: Annotated[list[str] | None, typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,

@@ -8,7 +8,7 @@ import sys
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -63,10 +63,10 @@ def _run(coro) -> None:
         asyncio.run(coro)
     except SessionNotFound as e:
         print(f"ml-intern: {e}", file=sys.stderr)
-        raise typer.Exit(exit_codes.USAGE)
+        raise typer.Exit(exit_codes.USAGE) from None
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
-        raise typer.Exit(e.code)
+        raise typer.Exit(e.code) from None
 
 
 def message_dict(message) -> dict:
@@ -85,7 +85,7 @@ def message_dict(message) -> dict:
 @sessions_app.command("list", help="List sessions, most recent first.")
 def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    limit: Annotated[Optional[int], typer.Option(help="Show at most N sessions.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Show at most N sessions.")] = None,
 ) -> None:
     async def go():
         async with _store() as store:
@@ -156,7 +156,7 @@ async def redacted_trace(session) -> tuple[str, int]:
 @sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
 def export_cmd(
     session_id: str,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="File (default: stdout).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="File (default: stdout).")] = None,
 ) -> None:
     async def go():
         async with _agent() as agent:
@@ -179,7 +179,7 @@ def export_cmd(
 def push_cmd(
     session_id: str,
     repo: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(help="Dataset repo: org/name, or a name under your user (default: ml-intern-sessions)."),
     ] = None,
 ) -> None:

@@ -75,6 +75,6 @@ def push_trace(text: str, session_id: str, repo: str | None, settings: Any, toke
         )
     except UserError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every Hub or network failure becomes one line
+    except Exception as exc:
         raise _hub_failure(exc, repo_id, endpoint) from None
     return f"{endpoint}/datasets/{repo_id}/blob/main/{path}"

@@ -23,7 +23,7 @@ class Command:
     name: str
     usage: str
     help: str
-    handler: Callable[["ChatApp", str], Awaitable[bool | None]]
+    handler: Callable[[ChatApp, str], Awaitable[bool | None]]
 
 
 COMMANDS: dict[str, Command] = {}
@@ -42,7 +42,7 @@ def completions() -> list[tuple[str, str]]:
     return [(c.name, c.help) for c in COMMANDS.values()] + [("/show", "same as /output")]
 
 
-async def dispatch(app: "ChatApp", text: str) -> bool:
+async def dispatch(app: ChatApp, text: str) -> bool:
     name, _, arg = text.strip().partition(" ")
     name = ALIASES.get(name.lower(), name.lower())
     cmd = COMMANDS.get(name)
@@ -56,7 +56,7 @@ async def dispatch(app: "ChatApp", text: str) -> bool:
     return bool(await cmd.handler(app, arg.strip()))
 
 
-def _info(app: "ChatApp", message: str) -> None:
+def _info(app: ChatApp, message: str) -> None:
     app.say(message, "cyan")
 
 
@@ -64,7 +64,7 @@ def _info(app: "ChatApp", message: str) -> None:
 
 
 @command("/help", "/help", "this list")
-async def _help(app: "ChatApp", arg: str) -> None:
+async def _help(app: ChatApp, arg: str) -> None:
     table = Table.grid(padding=(0, 3))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -83,7 +83,7 @@ async def _help(app: "ChatApp", arg: str) -> None:
 
 
 @command("/status", "/status", "session, model, approval mode, context use")
-async def _status(app: "ChatApp", arg: str) -> None:
+async def _status(app: ChatApp, arg: str) -> None:
     deps = await app.engine()
     table = Table.grid(padding=(0, 2))
     table.add_column(style="dim")
@@ -109,7 +109,7 @@ async def _status(app: "ChatApp", arg: str) -> None:
 
 
 @command("/cost", "/cost", "tokens and cost of this session")
-async def _cost(app: "ChatApp", arg: str) -> None:
+async def _cost(app: ChatApp, arg: str) -> None:
     if app.session is None:
         _info(app, "no session yet: nothing spent")
         return
@@ -121,7 +121,7 @@ async def _cost(app: "ChatApp", arg: str) -> None:
 
 
 @command("/plan", "/plan", "show the agent's plan")
-async def _plan(app: "ChatApp", arg: str) -> None:
+async def _plan(app: ChatApp, arg: str) -> None:
     plan = ((await app.session.state()).values.get("plan") or []) if app.session else []
     if not plan:
         _info(app, "no plan yet")
@@ -130,7 +130,7 @@ async def _plan(app: "ChatApp", arg: str) -> None:
 
 
 @command("/output", "/output [N|ID|last]", "full output of a tool call (/show last)")
-async def _output(app: "ChatApp", arg: str) -> None:
+async def _output(app: ChatApp, arg: str) -> None:
     view = app.renderer.view_for(arg or "last")
     if view is None:
         app.say("no such tool call: give its number from the chat (e.g. /output 2), its id, or 'last'", "red")
@@ -144,7 +144,7 @@ async def _output(app: "ChatApp", arg: str) -> None:
 
 
 @command("/model", "/model [ID]", "show or switch the model (checked before switching)")
-async def _model(app: "ChatApp", arg: str) -> None:
+async def _model(app: ChatApp, arg: str) -> None:
     deps = await app.engine()
     if not arg:
         _info(
@@ -167,7 +167,7 @@ async def _model(app: "ChatApp", arg: str) -> None:
 
 
 @command("/approval", "/approval ask|yolo", "ask before risky calls, or run them (yolo)")
-async def _approval(app: "ChatApp", arg: str) -> None:
+async def _approval(app: ChatApp, arg: str) -> None:
     deps = await app.engine()
     if arg not in ("ask", "yolo"):
         _info(app, f"approval: {deps.approval_mode}  (/approval ask or /approval yolo)")
@@ -182,7 +182,7 @@ async def _approval(app: "ChatApp", arg: str) -> None:
 
 
 @command("/yolo", "/yolo", "same as /approval yolo")
-async def _yolo(app: "ChatApp", arg: str) -> None:
+async def _yolo(app: ChatApp, arg: str) -> None:
     await _approval(app, "yolo")
 
 
@@ -190,7 +190,7 @@ async def _yolo(app: "ChatApp", arg: str) -> None:
 
 
 @command("/undo", "/undo", "undo the last message and restore the files it changed")
-async def _undo(app: "ChatApp", arg: str) -> None:
+async def _undo(app: ChatApp, arg: str) -> None:
     if app.session is None:
         _info(app, "nothing to undo")
         return
@@ -206,7 +206,7 @@ async def _undo(app: "ChatApp", arg: str) -> None:
 
 
 @command("/compact", "/compact", "summarise older history to free context")
-async def _compact(app: "ChatApp", arg: str) -> None:
+async def _compact(app: ChatApp, arg: str) -> None:
     if app.session is None:
         _info(app, "nothing to compact yet")
         return
@@ -214,13 +214,13 @@ async def _compact(app: "ChatApp", arg: str) -> None:
 
 
 @command("/new", "/new", "start a new session")
-async def _new(app: "ChatApp", arg: str) -> None:
+async def _new(app: ChatApp, arg: str) -> None:
     await app.leave_session()
     _info(app, "new session: it starts with your next message")
 
 
 @command("/sessions", "/sessions", "list recent sessions")
-async def _sessions(app: "ChatApp", arg: str) -> None:
+async def _sessions(app: ChatApp, arg: str) -> None:
     infos = await app.recent_sessions()
     if not infos:
         _info(app, "no sessions yet")
@@ -228,7 +228,7 @@ async def _sessions(app: "ChatApp", arg: str) -> None:
     app.console.print(_session_lines(app, infos))
 
 
-def _session_lines(app: "ChatApp", infos: list[Any], numbered: bool = False) -> Text:
+def _session_lines(app: ChatApp, infos: list[Any], numbered: bool = False) -> Text:
     """One line per session (number, id, time, status, model, title), cut to the terminal width."""
     lines = Text(no_wrap=True, overflow="ellipsis")
     for n, info in enumerate(infos, 1):
@@ -245,7 +245,7 @@ def _session_lines(app: "ChatApp", infos: list[Any], numbered: bool = False) -> 
 
 
 @command("/resume", "/resume [ID]", "continue another session (a numbered list when no id)")
-async def _resume(app: "ChatApp", arg: str) -> None:
+async def _resume(app: ChatApp, arg: str) -> None:
     target = arg
     if not target:
         infos = await app.recent_sessions(limit=15)
@@ -268,7 +268,7 @@ async def _resume(app: "ChatApp", arg: str) -> None:
 
 
 @command("/fork", "/fork", "continue in a copy of this session (the original stays as it is)")
-async def _fork(app: "ChatApp", arg: str) -> None:
+async def _fork(app: ChatApp, arg: str) -> None:
     if app.session is None:
         _info(app, "nothing to fork yet")
         return
@@ -280,7 +280,7 @@ async def _fork(app: "ChatApp", arg: str) -> None:
 
 
 @command("/export", "/export [FILE]", "write this session as JSONL, secrets redacted")
-async def _export(app: "ChatApp", arg: str) -> None:
+async def _export(app: ChatApp, arg: str) -> None:
     if app.session is None:
         _info(app, "nothing to export yet")
         return
@@ -299,5 +299,5 @@ async def _export(app: "ChatApp", arg: str) -> None:
 
 
 @command("/exit", "/exit", "quit (Ctrl-D works too)")
-async def _exit(app: "ChatApp", arg: str) -> bool:
+async def _exit(app: ChatApp, arg: str) -> bool:
     return True

@@ -15,11 +15,10 @@ from langgraph.graph import START, StateGraph
 from langgraph.types import interrupt
 
 from core.events import parse_event
-
-from nodes.context import AgentDeps
 from core.state import AgentState
 from nodes.approval import make_approval
 from nodes.compaction import make_compaction
+from nodes.context import AgentDeps
 from nodes.doom_loop import make_doom_loop_check
 from nodes.execute_tools import make_execute_tools
 from nodes.llm_call import make_llm_call

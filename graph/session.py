@@ -20,8 +20,6 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command, Overwrite
 
-from graph.builder import compile_graph, recursion_limit, with_research
-from nodes.context import AgentDeps
 from core.events import (
     ApprovalRequired,
     AssistantChunk,
@@ -36,9 +34,11 @@ from core.events import (
     UndoComplete,
     parse_event,
 )
+from graph.builder import compile_graph, recursion_limit, with_research
+from nodes.context import AgentDeps
+from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
 from persistence.session_store import SessionInfo, SessionStore
-from nodes.execute_tools import interrupted_results
 from tools.file_changes import restore_file_changes
 
 FRESH_TURN = {
@@ -100,7 +100,7 @@ class Agent:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, deps: AgentDeps) -> AsyncIterator["Agent"]:
+    async def open(cls, deps: AgentDeps) -> AsyncIterator[Agent]:
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
             await store.setup()
@@ -135,7 +135,7 @@ class Agent:
         self._mcp_tools = {tool.name for tool in fresh}
         return warnings
 
-    async def new_session(self, title: str = "", parent_id: str | None = None) -> "Session":
+    async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         info = SessionInfo(
@@ -155,10 +155,10 @@ class Agent:
         await self.graph.aupdate_state(session.config, {"turns": [], "plan": []}, as_node="llm_call")
         return session
 
-    async def load_session(self, session_id: str) -> "Session":
+    async def load_session(self, session_id: str) -> Session:
         return Session(self, await self.store.resolve(session_id))
 
-    async def latest_session(self) -> "Session":
+    async def latest_session(self) -> Session:
         return Session(self, await self.store.resolve(None))
 
     async def delete_session(self, session_id: str) -> None:
@@ -323,10 +323,7 @@ class Session:
                 break
             if is_user_turn(message):
                 break
-        if pending:
-            status = "approval_pending"
-        else:
-            status = values.get("stop_reason") or "done"
+        status = "approval_pending" if pending else values.get("stop_reason") or "done"
         return TurnResult(status, final, pending)
 
     def _closing_events(self, result: TurnResult) -> list[Event]:
@@ -368,7 +365,7 @@ class Session:
         await self.agent.store.update(self.id, status="idle")
         return UndoComplete(restored_files=restored, skipped_files=skipped, removed_prompt=removed)
 
-    async def fork(self) -> "Session":
+    async def fork(self) -> Session:
         """A new session that starts with this one's history (undo stops at the fork point).
 
         Calls still waiting (for approval, or cut off by a crash) are answered as not run in the fork.

@@ -62,7 +62,7 @@ async def _get_json(url: str, timeout: float) -> dict | None:
     port = parts.port or 80
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port, family=socket.AF_INET), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return None
     try:
         request = f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {host}:{port}\r\nAccept: application/json\r\n\r\n"
@@ -70,7 +70,7 @@ async def _get_json(url: str, timeout: float) -> dict | None:
         await writer.drain()
         # a server that accepted the connection exists: give its answer a little longer than the connect
         raw = await asyncio.wait_for(_read_until_close(reader), timeout * 3)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return None
     finally:
         writer.close()

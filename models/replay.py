@@ -21,7 +21,7 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from models.errors import ErrorKind, ModelConfigError, ProviderError
 
@@ -102,7 +102,7 @@ class ReplayChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     path: Path
-    bound_tools: list[dict] = []
+    bound_tools: list[dict] = Field(default_factory=list)
     _script: list[dict[str, Any]] = PrivateAttr()
     _cursor: ReplayCursor = PrivateAttr()
 
@@ -115,7 +115,7 @@ class ReplayChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "replay"
 
-    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> "ReplayChatModel":
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ReplayChatModel:
         clone = self.model_copy(update={"bound_tools": list(tools)})
         clone._script, clone._cursor = self._script, self._cursor
         return clone
@@ -221,7 +221,7 @@ def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
     """Split a scripted answer into word-sized chunks; tool calls and usage ride on the last one."""
     text = str(message.content)
     words = text.split(" ")
-    for i, word in enumerate(words[:-1]):
+    for _i, word in enumerate(words[:-1]):
         yield ChatGenerationChunk(message=AIMessageChunk(content=word + " ", id=message.id))
     tool_call_chunks = [
         {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}

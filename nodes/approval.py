@@ -13,10 +13,10 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.config import get_stream_writer
 
-from nodes.context import AgentDeps
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.state import AgentState
 from models.tokens import estimate_messages
+from nodes.context import AgentDeps
 from tools.base import Risk, Tool
 
 Verdict = Literal["allow", "ask", "deny"]

@@ -16,11 +16,11 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
-from nodes.context import AgentDeps
 from core.events import Compacted, Error, ToolLog
 from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
+from nodes.context import AgentDeps
 from tools.plan import render_plan
 
 SUMMARY_PROMPT = """Summarise the conversation below for your own future use: you will continue the work \

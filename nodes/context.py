@@ -12,8 +12,8 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 
 from configs.prompts import SYSTEM_PROMPT
-from core.paths import ml_intern_home, session_dir
 from configs.schema import AgentConfig
+from core.paths import ml_intern_home, session_dir
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry

@@ -17,9 +17,9 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command, interrupt
 
-from nodes.context import AgentDeps
 from core.events import DoomLoop, Error
 from core.state import AgentState
+from nodes.context import AgentDeps
 
 
 def call_signature(name: str, args: dict[str, Any], result: str) -> str:

@@ -17,11 +17,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from pydantic import ValidationError
 
-from nodes.context import AgentDeps
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.state import AgentState, add_usage
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
+from nodes.context import AgentDeps
 from nodes.doom_loop import call_signature, corrective_message, window_size
 from tools.base import ToolContext, ToolError, ToolResult
 from tools.file_changes import FileChanges
@@ -80,7 +80,7 @@ def make_execute_tools(deps: AgentDeps):
         started = time.perf_counter()
         try:
             result = await asyncio.wait_for(tool.handler(args, ctx), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             result = ToolResult(f"Timed out after {timeout:.0f}s and was stopped.", is_error=True)
         except ToolError as e:
             result = ToolResult(str(e), is_error=True)
@@ -130,7 +130,7 @@ def make_execute_tools(deps: AgentDeps):
         doom = dict(state.get("doom") or {})
         recent = list(doom.get("recent", []))
         session_dir = deps.session_dir(config)
-        for call, (result, _elapsed) in zip(approved, outcomes):
+        for call, (result, _elapsed) in zip(approved, outcomes, strict=False):
             content, spill = cap_output(
                 result.content, deps.settings.tool_output_cap, session_dir / "outputs" / f"{call['id']}.txt"
             )

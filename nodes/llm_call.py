@@ -19,11 +19,11 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command
 
-from nodes.context import AgentDeps
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
 from core.state import AgentState, add_usage
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
+from nodes.context import AgentDeps
 
 MAX_NUDGES = 2
 STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}

@@ -99,7 +99,7 @@ async def _prepare(url: str) -> None:
         )
     except (psycopg.Error, OSError) as e:
         raise _unreachable(url, _one_line(e, url)) from None
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     try:
         async with conn, _setup_lock(conn):

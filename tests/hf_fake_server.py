@@ -40,10 +40,11 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 TOKEN = "hf_fake_token_for_tests_0123456789"
@@ -82,7 +83,7 @@ def error_reply(status: int, message: str, code: str | None = None, headers: dic
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 Handler = Callable[["Request"], Reply]
@@ -118,7 +119,7 @@ class FakeServer:
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -327,7 +328,7 @@ class FakeHub(FakeServer):
         return self._counter
 
     # -- helpers ----------------------------------------------------------------------------
-    def user_of(self, req: Request) -> str | None | Reply:
+    def user_of(self, req: Request) -> str | Reply | None:
         auth = req.headers.get("authorization")
         if not auth:
             return None

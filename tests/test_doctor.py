@@ -24,7 +24,7 @@ def test_doctor_reports_missing_keys_without_printing_secrets(cli, monkeypatch):
     assert "sk-proj" not in result.stdout
     lines = result.stdout.splitlines()
     assert any("OpenAI key" in line and line.startswith("ok") for line in lines)
-    anthropic = [line for line in lines if "Anthropic key" in line][0]
+    anthropic = next(line for line in lines if "Anthropic key" in line)
     assert anthropic.startswith("warn") and "ANTHROPIC_API_KEY is not set" in anthropic
     assert any("fix: export ANTHROPIC_API_KEY" in line for line in lines)
     assert any(line.startswith("ok") and "workspace" in line for line in lines)
@@ -36,7 +36,7 @@ def test_doctor_fails_on_a_broken_database(cli, isolated_home, monkeypatch, repl
     (isolated_home / "sessions.sqlite").write_bytes(b"this is not a database" * 100)
     result = cli("doctor", "--offline")
     assert result.returncode == 1
-    db_line = [line for line in result.stdout.splitlines() if "sessions database" in line][0]
+    db_line = next(line for line in result.stdout.splitlines() if "sessions database" in line)
     assert db_line.startswith("FAIL")
     assert "ML_INTERN_HOME" in result.stdout and "Traceback" not in result.stdout + result.stderr
     # the agent itself says the same in one line

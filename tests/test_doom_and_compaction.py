@@ -72,7 +72,7 @@ def test_a_cycle_of_two_calls_is_detected(replay, workspace):
         turns.append({"tool_calls": [call("poll", {"job": "a"}, f"a{i}")]})
         turns.append({"tool_calls": [call("poll", {"job": "b"}, f"b{i}")]})
     turns.append({"content": "I changed approach"})
-    events, messages, _ = run_turn(replay(turns), workspace, [counter_tool(["same"])])
+    events, _messages, _ = run_turn(replay(turns), workspace, [counter_tool(["same"])])
     assert len(of_type(events, "doom_loop")) == 1 and "poll -> poll" in of_type(events, "doom_loop")[0].pattern
     assert of_type(events, "turn_complete")[-1].status == "done"
 
@@ -138,7 +138,7 @@ def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, worksp
         {"content": "summary"},
         {"content": "never reached"},
     ]
-    events, messages, _ = run_turn(
+    events, _messages, _ = run_turn(
         replay(turns),
         workspace,
         [big_tool()],
@@ -151,7 +151,7 @@ def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, worksp
 def test_context_overflow_triggers_one_compaction_and_one_retry(replay, workspace):
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"error": "context_overflow"}, {"content": "summary of work"}, {"content": "after retry"}]
-    events, messages, _ = run_turn(
+    events, _messages, _ = run_turn(
         replay(turns), workspace, [big_tool()], settings={"compaction": {"keep_recent_tokens": 1200}}
     )
     assert len(of_type(events, "compacted")) == 1

@@ -168,7 +168,7 @@ def test_invalid_arguments_are_explained_to_the_model(replay, workspace):
     model = replay([{"tool_calls": [call("sleep", {"seconds": "soon"}, "v1")]}, {"content": "ok"}])
 
     _, messages, _ = run_turn(model, workspace, [sleeper([])])
-    result = [m for m in messages if isinstance(m, ToolMessage)][0]
+    result = next(m for m in messages if isinstance(m, ToolMessage))
     assert "Invalid arguments" in result.content and "seconds" in result.content
 
 
@@ -261,7 +261,7 @@ def test_denied_call_is_answered_without_running(replay, workspace):
 
     messages = asyncio.run(go())
     assert log == []
-    assert "deny" in [m for m in messages if isinstance(m, ToolMessage)][0].content
+    assert "deny" in next(m for m in messages if isinstance(m, ToolMessage)).content
 
 
 def test_iteration_cap_stops_the_turn_and_says_so(replay, workspace):
@@ -375,7 +375,7 @@ def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, w
             await collect(session.run(None, decisions={good: {"action": "approve"}}))
             return calls, await session.messages()
 
-    calls, messages = asyncio.run(go())
+    calls, _messages = asyncio.run(go())
     assert len({c["id"] for c in calls}) == 2
     assert log == [("start", "good"), ("end", "good")]  # the call the user did not approve never ran
 
@@ -424,7 +424,7 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
             third = await collect(session.run(None, decisions={"j1": {"action": "approve"}}))
             return second, ran_before_confirming, third, await session.messages()
 
-    second, ran_before, third, messages = asyncio.run(go())
+    second, ran_before, _third, messages = asyncio.run(go())
     asked_again = of_type(second, "approval_required")[0].calls
     assert [c["id"] for c in asked_again] == ["j1"] and asked_again[0]["details"] == {"flavor": "a100-large"}
     assert ran_before == []

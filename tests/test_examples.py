@@ -42,7 +42,9 @@ def test_approval_undo_tour(cli, tmp_path):
     assert "approval needed" in result.stderr and "rejected this call" in result.stderr
     assert (workspace / "data" / "raw.csv").exists()  # the rejected rm never ran
     assert not (workspace / "config.yaml").exists()  # approved, then undone
-    sid = [s for s in json.loads(cli("sessions", "list", "--json").stdout) if s["workspace"] == str(workspace)][0]["id"]
+    sid = next(s for s in json.loads(cli("sessions", "list", "--json").stdout) if s["workspace"] == str(workspace))[
+        "id"
+    ]
     assert json.loads(cli("sessions", "show", sid, "--json").stdout)["messages"] == []
 
 

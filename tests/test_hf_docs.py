@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tools.hub import docs
 
 from tools.base import ToolError
+from tools.hub import docs
 from tools.hub.auth import is_hf_url
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture

@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
-from tools.web import github
 
 from tools.base import ToolError
+from tools.web import github
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 FIND, LIST, READ = github.tools(None)

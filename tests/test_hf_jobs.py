@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from tools.hub import jobs
 
 from tools.base import Risk, ToolError
+from tools.hub import jobs
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = jobs.tools(None)[0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tools.hub import papers
 
 from tools.base import ToolError
+from tools.hub import papers
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = papers.tools(None)[0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from tools.hub import repo_files
 
 from tools.base import Risk, ToolError
+from tools.hub import repo_files
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = repo_files.tools(None)[0]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tools.hub import repo_git
 
 from tools.base import Risk, ToolError
+from tools.hub import repo_git
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = repo_git.tools(None)[0]

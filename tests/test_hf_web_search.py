@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tools.web import search as web_search
 
 from tools.base import ToolError
+from tools.web import search as web_search
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 TOOL = web_search.tools(None)[0]

@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pexpect
 import pytest
@@ -444,9 +445,9 @@ def test_first_run_screen_without_any_provider(chats, workspace):
 
 
 class _Whoami(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         token = self.headers.get("authorization", "").removeprefix("Bearer ")
         if self.path.startswith("/api/whoami"):
             _Whoami.seen.append(token)

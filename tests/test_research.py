@@ -32,7 +32,7 @@ def test_research_reads_files_in_its_own_context(replay, workspace):
             return events, await session.messages()
 
     events, messages = asyncio.run(go())
-    report = [m for m in messages if isinstance(m, ToolMessage) and m.tool_call_id == "r1"][0].content
+    report = next(m for m in messages if isinstance(m, ToolMessage) and m.tool_call_id == "r1").content
     assert "3e-4" in report and "[research:" in report
     # the sub-agent's messages stay out of the main context
     assert not any(isinstance(m, ToolMessage) and m.tool_call_id == "s1" for m in messages)

@@ -176,7 +176,7 @@ async def test_notebooks_are_shown_as_cells_with_text_outputs(ctx):
                         "traceback": ["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"],
                     }
                 ],
-            },  # fmt: skip
+            },
         ],
         "metadata": {},
         "nbformat": 4,
@@ -233,7 +233,7 @@ CODE = """def train(model, data):
 
 async def test_edit_requires_a_prior_read(ctx):
     (ctx.workspace / "t.py").write_text(CODE)
-    with pytest.raises(ToolError, match="Read t.py with the read tool before editing"):
+    with pytest.raises(ToolError, match=r"Read t\.py with the read tool before editing"):
         await call(ctx, "edit", path="t.py", old_str="range(3)", new_str="range(5)")
     assert (ctx.workspace / "t.py").read_text() == CODE
 
@@ -287,7 +287,7 @@ async def test_edit_ambiguous_and_missing_matches_are_clear_errors(ctx):
     with pytest.raises(ToolError, match=r"matches 2 places in t.py \(lines 1, 3\).*replace_all") as err:
         await call(ctx, "edit", path="t.py", old_str="x = 1", new_str="x = 2")
     assert "surrounding lines" in str(err.value)
-    with pytest.raises(ToolError, match="not found in t.py.*closest line is 2: 'y = 2'"):
+    with pytest.raises(ToolError, match=r"not found in t\.py.*closest line is 2: 'y = 2'"):
         await call(ctx, "edit", path="t.py", old_str="y = 3", new_str="y = 4")
     result = await call(ctx, "edit", path="t.py", old_str="x = 1", new_str="x = 2", replace_all=True)
     assert "2 matches" in result.content
@@ -354,7 +354,7 @@ async def test_undo_never_reaches_outside_the_workspace(ctx, tmp_path):
     (ctx.workspace / "a.txt").unlink()
     (ctx.workspace / "a.txt").symlink_to(outside / ".bashrc")
 
-    restored, skipped = restore_file_changes(tmp_path / "undo", ctx.workspace)
+    _restored, skipped = restore_file_changes(tmp_path / "undo", ctx.workspace)
     assert (outside / ".bashrc").read_text() == "precious\n"
     assert skipped == [str(ctx.workspace / "d" / ".bashrc")]
     assert not (ctx.workspace / "a.txt").exists()  # the link itself was removed, not its target

@@ -63,7 +63,7 @@ def short_diff(before: str, after: str, name: str, max_lines: int = _DIFF_MAX_LI
         difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{name}", f"b/{name}", n=2, lineterm="")
     )
     if len(lines) > max_lines:
-        lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more diff lines)"]
+        lines = [*lines[:max_lines], f"... ({len(lines) - max_lines} more diff lines)"]
     return "\n".join(lines)
 
 

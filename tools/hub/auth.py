@@ -10,7 +10,6 @@ attaches a token asks `is_hf_url` first; nothing else decides.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 

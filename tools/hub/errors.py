@@ -143,5 +143,5 @@ async def hub_call(action: str, fn: Callable[..., T], *args: Any, jobs: bool = F
         return await asyncio.to_thread(fn, *args, **kwargs)
     except ToolError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a readable tool error
+    except Exception as exc:
         raise ToolError(hub_error_message(exc, action, jobs=jobs)) from exc

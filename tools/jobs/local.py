@@ -42,8 +42,8 @@ def build_argv(script: Path | None, command: str | None, dependencies: list[str]
     for dep in dependencies:
         argv += ["--with", dep]
     if script is not None:
-        return argv + ["python", str(script)]
-    return argv + ["--", *inner]
+        return [*argv, "python", str(script)]
+    return [*argv, "--", *inner]
 
 
 async def detect_gpus() -> list[str]:

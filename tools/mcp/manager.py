@@ -80,7 +80,7 @@ class McpManager:
             was_running = {s.name: (s.state == "running", s.loss_reason()) for s in todo}
             results = await asyncio.gather(*(self._start(s) for s in todo))
         warnings = []
-        for server, error in zip(todo, results):
+        for server, error in zip(todo, results, strict=False):
             line = self._start_report(server, error, *was_running[server.name])
             if line:
                 warnings.append(line)
@@ -181,10 +181,7 @@ class McpManager:
         from mcp.shared.exceptions import McpError
 
         server = self._servers[server_name]
-        if isinstance(args, BaseModel):
-            arguments = args.model_dump(exclude_unset=True)
-        else:
-            arguments = dict(args or {})
+        arguments = args.model_dump(exclude_unset=True) if isinstance(args, BaseModel) else dict(args or {})
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             amount = f"{done:g}/{total:g}" if total else f"{done:g}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import ClassVar
 
 
 @dataclass
@@ -25,8 +26,32 @@ class Section:
 class _SectionParser(HTMLParser):
     """Splits HTML into sections at its h1-h6 headings; page chrome dropped, math as its LaTeX."""
 
-    SKIP = {"head", "script", "style", "nav", "header", "footer", "button", "svg", "noscript", "form"}
-    BLOCKS = {"p", "div", "li", "br", "tr", "figcaption", "section", "blockquote", "pre", "table", "ul", "ol"}
+    SKIP: ClassVar[set[str]] = {
+        "head",
+        "script",
+        "style",
+        "nav",
+        "header",
+        "footer",
+        "button",
+        "svg",
+        "noscript",
+        "form",
+    }
+    BLOCKS: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "li",
+        "br",
+        "tr",
+        "figcaption",
+        "section",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
