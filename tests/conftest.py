@@ -1,20 +1,15 @@
-"""Shared test fixtures: an isolated ML_INTERN_HOME, replay scripts, the real CLI binary, and an
-in-process agent for engine tests. Everything is offline and deterministic."""
+"""Shared fixtures: an isolated ML_INTERN_HOME, replay scripts, the CLI runner, the database backends.
+Everything is offline and deterministic; shared helper functions are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import run_cli, write_replay
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent / "ml-intern"
 SECRET_VARS = (
     "ANTHROPIC_API_KEY",
     "OPENAI_API_KEY",
@@ -44,11 +39,6 @@ def workspace(tmp_path):
     return ws
 
 
-def write_replay(path: Path, turns: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(t) + "\n" for t in turns))
-    return path
-
-
 @pytest.fixture
 def replay(tmp_path):
     """replay([...turns]) -> 'replay:/path' model id."""
@@ -61,77 +51,12 @@ def replay(tmp_path):
     return make
 
 
-def call(name: str, args: dict[str, Any], call_id: str) -> dict[str, Any]:
-    return {"name": name, "args": args, "id": call_id}
-
-
-def run_cli(
-    args: list[str], cwd: Path, input: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [str(BIN), *args], cwd=cwd, input=input, capture_output=True, text=True, timeout=timeout, env=full_env
-    )
-
-
 @pytest.fixture
 def cli(workspace):
     def run(*args: str, **kw) -> subprocess.CompletedProcess:
         return run_cli(list(args), cwd=kw.pop("cwd", workspace), **kw)
 
     return run
-
-
-@asynccontextmanager
-async def open_agent(
-    model_id: str,
-    workspace: Path,
-    approval_mode: str = "yolo",
-    extra_tools=(),
-    settings: dict[str, Any] | None = None,
-    interactive: bool = False,
-    builtin: bool = True,
-):
-    from configs.loader import load_config
-    from graph.session import Agent
-    from nodes.context import AgentDeps
-    from tools.registry import ToolRegistry, builtin_tools
-
-    config = load_config(overrides=settings or {})
-    registry = builtin_tools(config) if builtin else ToolRegistry()
-    for tool in extra_tools:
-        registry.add(tool)
-    deps = AgentDeps(
-        settings=config,
-        model_id=model_id,
-        tools=registry,
-        workspace=workspace,
-        approval_mode=approval_mode,
-        interactive=interactive,
-    )
-    async with Agent.open(deps) as agent:
-        yield agent
-
-
-def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
-    """One turn in a new session: (events, messages, session)."""
-    import asyncio
-
-    async def go():
-        async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run(prompt))
-            return events, await session.messages(), session
-
-    return asyncio.run(go())
-
-
-async def collect(events) -> list:
-    return [e async for e in events]
-
-
-def of_type(events, kind: str) -> list:
-    return [e for e in events if e.type == kind]
 
 
 POSTGRES_SKIP = (

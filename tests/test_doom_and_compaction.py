@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import call, collect, of_type, open_agent, run_turn
+from helpers import call, collect, of_type, open_agent, run_turn
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from nodes.doom_loop import find_loop

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import call
+from helpers import call
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 

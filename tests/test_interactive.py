@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import pexpect
 import pytest
-from conftest import BIN, run_cli
+from helpers import BIN, run_cli
 
 REPLAYS = Path(__file__).parent / "replays"
 SESSION_RE = r"session (\d{8}-\d{6}-[0-9a-f]{6})"

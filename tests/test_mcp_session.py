@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from conftest import call
+from helpers import call
 
 LAB = str(Path(__file__).parent / "mcp_servers" / "lab_server.py")
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import threading
 
-from conftest import BIN, call, run_cli
+from helpers import BIN, call, run_cli
 
 
 def machine(tmp_path, url: str, name: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import call, collect, of_type, open_agent
+from helpers import call, collect, of_type, open_agent
 from langchain_core.messages import ToolMessage
 
 

@@ -12,7 +12,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import BIN, call
+from helpers import BIN, call
 
 
 def session_json(cli, session_id):
@@ -109,7 +109,7 @@ def test_export_redacts_secrets_and_delete_removes(db_backend, cli, replay, work
 def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace):
     import asyncio
 
-    from conftest import collect, open_agent
+    from helpers import collect, open_agent
 
     async def go():
         async with open_agent(replay([{"content": "one"}, {"content": "two"}]), workspace) as agent:
@@ -286,7 +286,7 @@ def _valid_history(messages) -> bool:
 def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend, replay, workspace):
     import asyncio
 
-    from conftest import collect, of_type, open_agent
+    from helpers import collect, of_type, open_agent
 
     model = replay(
         [
@@ -317,7 +317,7 @@ def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend,
 def test_a_prompt_while_the_doom_loop_question_waits_is_a_new_turn(db_backend, replay, workspace):
     import asyncio
 
-    from conftest import collect, of_type, open_agent
+    from helpers import collect, of_type, open_agent
 
     turns = [{"tool_calls": [call("plan_tool", {"todos": []}, f"p{i}")]} for i in range(10)]
     turns += [{"content": "new direction taken"}]

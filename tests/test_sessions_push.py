@@ -12,7 +12,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import collect, open_agent
+from helpers import collect, open_agent
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-from conftest import call, collect, open_agent
+from helpers import call, collect, open_agent
 
 from tools.base import Risk, Tool
 

@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import threading
 
-from conftest import BIN, call, run_cli
+from helpers import BIN, call, run_cli
 
 
 def free_port() -> int:
