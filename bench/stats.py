@@ -109,10 +109,6 @@ def fmt(value: float, unit: str) -> str:
     return f"{text} {unit}".rstrip()
 
 
-def window_median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
 def slope_per(xs: list[float], ys: list[float], per: float) -> float:
     """Least-squares slope of ys over xs, scaled to a change in y per `per` units of x."""
     n = len(xs)

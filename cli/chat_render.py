@@ -182,7 +182,6 @@ class ChatRenderer:
         self.tools: dict[str, ToolView] = {}
         self.order: list[ToolView] = []
         self.plan: list[dict[str, Any]] | None = None
-        self.last_usage: dict[str, Any] = {}
         self.busy = Spinner("dots", text=Text("thinking…", style="dim"), style="cyan")
         self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
@@ -298,10 +297,6 @@ class ChatRenderer:
         if event.agent == "main" and event.todos != self.plan:
             self.plan = list(event.todos)
             self._print(plan_panel(self.plan))
-
-    def on_usage(self, event) -> None:
-        if event.agent == "main":
-            self.last_usage = event.model_dump()
 
     def on_compacted(self, event) -> None:
         self._print(

@@ -58,9 +58,6 @@ class ToolRegistry:
     def schemas(self) -> list[dict[str, Any]]:
         return [tool.schema() for tool in self._tools.values()]
 
-    def subset(self, names: Iterable[str]) -> ToolRegistry:
-        return ToolRegistry(self._tools[n] for n in names if n in self._tools)
-
 
 def builtin_tools(settings: Any, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
     registry = ToolRegistry()
