@@ -2,6 +2,8 @@
 
 Loopback only, all servers probed in parallel, ~300 ms in all; plain asyncio sockets so nothing heavy is
 imported. A remote provider is never picked silently: only servers on this machine are considered.
+ML_INTERN_PROBE_DEFAULT_PORTS=0 probes only the servers named by their variable (the test suite sets it, so a
+server that happens to run on this machine cannot change a test's result).
 """
 
 from __future__ import annotations
@@ -45,11 +47,13 @@ def _is_loopback(host: str) -> bool:
 
 
 def candidates() -> list[tuple[str, str]]:
-    """(provider, base URL) pairs to probe: each server's env var if it points at loopback, else its usual port."""
+    """(provider, base URL) pairs to probe: each server's env var if it points at loopback, else its usual port
+    (unless ML_INTERN_PROBE_DEFAULT_PORTS=0)."""
+    defaults = os.environ.get("ML_INTERN_PROBE_DEFAULT_PORTS", "1") != "0"
     found = []
     for provider, (var, default) in LOCAL_SERVERS.items():
-        url = os.environ.get(var) or default
-        if _is_loopback(urlsplit(url).hostname or ""):
+        url = os.environ.get(var) or (default if defaults else "")
+        if url and _is_loopback(urlsplit(url).hostname or ""):
             found.append((provider, url.rstrip("/")))
     return found
 

@@ -18,16 +18,22 @@ SECRET_VARS = (
     "GITHUB_TOKEN",
     "ML_INTERN_DATABASE_URL",
 )
+LOCAL_SERVER_VARS = ("OLLAMA_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "LM_STUDIO_BASE_URL")
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """Every test gets its own ML_INTERN_HOME and config dir, and no provider keys."""
+    """Every test gets its own ML_INTERN_HOME and config dir, no provider keys, and no local model server
+    unless it names one: a server running on this machine's usual ports (Ollama 11434, llama.cpp 8080, ...)
+    is never probed (models/autodetect.py), and the <NAME>_BASE_URL variables are unset."""
     home = tmp_path / "home"
     monkeypatch.setenv("ML_INTERN_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     for var in SECRET_VARS:  # db_backend / postgres_database set ML_INTERN_DATABASE_URL again
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ML_INTERN_PROBE_DEFAULT_PORTS", "0")
+    for var in LOCAL_SERVER_VARS:
         monkeypatch.delenv(var, raising=False)
     return home
 

@@ -295,10 +295,10 @@ def test_ctrl_c_twice_mid_answer_keeps_the_partial_answer_and_quits(chats, works
     chat.prompt()
     chat.send("recite")
     chat.expect("gamma")
-    # Ctrl-C twice within a second, mid-answer: stop the turn and quit. (A pause, like a person's: two
-    # SIGINTs raised at the same instant merge into one.)
+    # Ctrl-C twice within a second, mid-answer: stop the turn and quit. The second press waits until the
+    # first one has been handled (two SIGINTs raised at the same instant merge into one).
     chat.child.sendintr()
-    time.sleep(0.2)
+    chat.expect("interrupted —")
     chat.child.sendintr()
     assert chat.exit_code() == 0
     session_id = json.loads(run_cli(["sessions", "list", "--json"], cwd=workspace).stdout)[0]["id"]
