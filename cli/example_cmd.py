@@ -16,7 +16,9 @@ from pathlib import Path
 from cli import exit_codes
 from cli.bootstrap import UserError
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+_HERE = Path(__file__).resolve().parent
+# An installed wheel ships examples/ inside this package (pyproject: force-include); a checkout has it at the top.
+EXAMPLES = next((p for p in (_HERE / "examples", _HERE.parent / "examples") if p.is_dir()), _HERE / "examples")
 
 
 def available() -> dict[str, Path]:
