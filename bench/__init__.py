@@ -1,1 +1,1 @@
-"""ml-intern's benchmark suite: `uv run python -m bench` (full, writes README) or `--quick` (CI gates)."""
+"""ml-intern's benchmark suite: `uv run python -m bench` (full, writes bench/README.md) or `--quick` (CI gates)."""

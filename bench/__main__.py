@@ -1,5 +1,5 @@
-"""Run the benchmark suite: `uv run python -m bench` (full, ~3-5 min on 2 cores, writes the README
-results) or `uv run python -m bench --quick` (< 60 s, the CI gates; exits 1 when a gate is broken).
+"""Run the benchmark suite: `uv run python -m bench` (full, ~3-5 min on 2 cores, writes the results
+into bench/README.md) or `uv run python -m bench --quick` (< 60 s, the CI gates; exits 1 when a gate is broken).
 
 Prints one markdown table per benchmark (median and min-max over repeated runs) and saves the raw
 samples as JSON (bench/results/latest.json by default).
@@ -39,9 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         dest="readme",
         action="store_true",
         default=None,
-        help="write the results into README.md (default for a full run of every benchmark)",
+        help="write the results into bench/README.md (default for a full run of every benchmark)",
     )
-    readme.add_argument("--no-readme", dest="readme", action="store_false", help="leave README.md alone")
+    readme.add_argument("--no-readme", dest="readme", action="store_false", help="leave bench/README.md alone")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = [name for name in args.only if name not in BENCHMARKS]
@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if args.readme:
-        write_readme(ROOT / "README.md", results)
-        print("bench: results written to README.md (Benchmarks)", file=sys.stderr)
+        write_readme(ROOT / "bench" / "README.md", results)
+        print("bench: results written to bench/README.md", file=sys.stderr)
     for check in failed:
         print(
             f"bench: GATE BROKEN: {check.name} = {check.value:.2f} (limit {check.limit:g}): {check.why}",

@@ -1,7 +1,7 @@
-"""Results as markdown: one table per benchmark plus the gates, and the README block they live in.
+"""Results as markdown: one table per benchmark plus the gates, and the block of bench/README.md they live in.
 
-The README's Benchmarks section keeps its prose; only the text between RESULTS_START and RESULTS_END
-is rewritten by a full run (the section is appended to the end of the README when missing).
+The README keeps its prose; only the text between RESULTS_START and RESULTS_END is rewritten by a full
+run (a Benchmarks section holding the block is appended to the end of the file when it is missing).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def machine_line(machine: dict[str, str]) -> str:
 
 def section_markdown(section: Section) -> str:
     lines = [
-        f"#### {section.title}",
+        f"### {section.title}",
         "",
         "| Measure | Median | Spread (min–max) | Runs | Budget | Status |",
         "|---|---:|---|---:|---|---|",
@@ -44,7 +44,7 @@ def section_markdown(section: Section) -> str:
 
 def checks_markdown(sections: list[Section]) -> str:
     lines = [
-        "#### Gates (ratios within one run; `--quick` fails when one is broken)",
+        "### Gates (ratios within one run; `--quick` fails when one is broken)",
         "",
         "| Gate | Value | Limit | Pass |",
         "|---|---:|---:|---|",
@@ -65,7 +65,7 @@ def results_markdown(sections: list[Section], machine: dict[str, str], quick: bo
 
 
 def write_readme(readme: Path, results: str) -> None:
-    """Replace the results block of README's Benchmarks section (append the section when missing)."""
+    """Replace the results block of `readme` (append a Benchmarks section holding it when missing)."""
     text = readme.read_text()
     block = f"{RESULTS_START}\n{results}{RESULTS_END}"
     if RESULTS_START in text and RESULTS_END in text:

@@ -1,7 +1,7 @@
 """`ml-intern sessions push`: share a session's redacted trace in a PRIVATE Hugging Face dataset repo.
 
 Nothing leaves the machine unless the user runs this command. What is uploaded is exactly the
-trace `sessions export` writes (graph/redact.py: token patterns and the literal values of the secrets
+trace `sessions export` writes (core/redact.py: token patterns and the literal values of the secrets
 this process holds). The repo is
 created private; an existing repo that is not private is refused rather than leaking the trace.
 The token goes only to the configured endpoint (settings.extra["hf_endpoint"], else HF_ENDPOINT).

@@ -29,7 +29,7 @@ STUDIO_PAGE = "https://smith.langchain.com/studio/"
 DEFAULT_CONFIG = {
     "dependencies": ["."],
     "graphs": {"ml_intern": "./graph/studio.py:make_graph"},
-    "checkpointer": {"path": "./graph/checkpointer.py:make_saver"},
+    "checkpointer": {"path": "./persistence/checkpointer.py:make_saver"},
 }
 READY_TIMEOUT_S = 120
 

@@ -7,6 +7,7 @@ never importable."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -53,3 +54,11 @@ def test_the_installed_wheel_runs_the_example_from_an_empty_folder(installed, tm
     result = run(installed / "ml-intern", "example", "tiny-classifier", cwd=empty, env=env)
     (workspace,) = (empty / "ml-intern-examples").iterdir()
     assert {"train.py", "model.json", "MODEL_CARD.md"} <= {p.name for p in workspace.iterdir()}, result.stderr
+
+
+def test_the_studio_config_for_installs_without_langgraph_json_mirrors_it():
+    from cli.studio_cmd import DEFAULT_CONFIG
+
+    shipped = json.loads((ROOT / "langgraph.json").read_text())
+    shipped.pop("env", None)  # dropped by server_config either way
+    assert shipped == DEFAULT_CONFIG
