@@ -7,12 +7,11 @@ pattern knows is still blanked.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from core.secrets import is_secret_env
+from core import credentials
 
 MIN_SECRET_CHARS = 8  # shorter values ("1", "true") are settings; blanking them would garble the text
 
@@ -30,13 +29,8 @@ _PATTERNS = [
 
 def known_secrets(extra: Iterable[str | None] = ()) -> list[str]:
     """Secret values this process holds, longest first (a secret containing another is blanked whole)."""
-    values = {v for v in extra if v}
-    values.update(
-        value
-        for name, value in os.environ.items()
-        if is_secret_env(name, value) and len(value.strip()) >= MIN_SECRET_CHARS
-    )
-    return sorted({v.strip() for v in values if v.strip()}, key=len, reverse=True)
+    values = {v for v in extra if v} | credentials.secret_values()
+    return sorted({v.strip() for v in values if len(v.strip()) >= MIN_SECRET_CHARS}, key=len, reverse=True)
 
 
 def redact_text(text: str, secrets: Sequence[str] = ()) -> str:

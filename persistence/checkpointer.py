@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from core import credentials
 from persistence.database import DatabaseError, database_url, redact_url, sqlite_path
 from persistence.postgres import PostgresSessionStore, open_postgres_saver
 from persistence.session_store import SessionStore, SqliteSessionStore
@@ -83,7 +84,9 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
 
 @asynccontextmanager
 async def make_saver() -> AsyncIterator:
-    """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`."""
+    """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`.
+    It may run before the graph factory, so it takes the keys out of the environment first too."""
+    credentials.start()
     async with open_saver() as saver:
         yield saver
 
