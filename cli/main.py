@@ -152,7 +152,12 @@ def secure_start(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    argv = secure_start(list(sys.argv[1:] if argv is None else argv))
+    """The console script: secure the process, then run the command."""
+    dispatch(secure_start(list(sys.argv[1:] if argv is None else argv)))
+
+
+def dispatch(argv: list[str]) -> None:
+    """Run a command line in an already secured process (tests call this in-process)."""
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in SUBCOMMANDS and argv and argv[0] == first:
         from cli.commands import commands_app
