@@ -63,4 +63,3 @@ def forbid_inspection() -> bool:
         return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
-

@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from helpers import BIN, call, write_replay
+
+pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 
 TESTS = Path(__file__).resolve().parent
 SCAN = TESTS / "proc_scan.py"
@@ -63,3 +66,71 @@ def test_no_child_of_the_agent_finds_a_key_in_any_process_environment(workspace,
             assert proc.pid in report["ancestors"], label
         leaks = [(pid, part, KEY_NAMES[i]) for pid, part, i in report["found"]]
         assert not leaks, f"{label} found keys in: {leaks}"
+
+
+# ---------------------------------------------------------------- where keys may be sent
+
+HUB_AND_GITHUB = [
+    {"tool_calls": [call("hf_repo_files", {"operation": "list", "repo_id": "alice/tiny"}, "c1")]},
+    {"tool_calls": [call("github_list_repos", {"owner": "huggingface"}, "c2")]},
+    {"content": "listed"},
+]
+ANSWER = {
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+    "content": [{"type": "text", "text": "hello from the trusted endpoint"}],
+    "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 3},
+}  # fmt: skip
+
+
+@pytest.fixture
+def endpoints(workspace, hf_env, tmp_path):
+    """The trusted endpoints (fake Hub, GitHub, Anthropic) in the user's .env; a capture server named by a
+    .env in the workspace, as the agent could have written it."""
+    from hf_fake_server import FakeServer, json_reply  # loaded as a plugin above
+
+    hf_env.hub.add_repo("alice/tiny", {"config.json": "{}"})
+    hf_env.web.route("POST", r"/anthropic(?:/v1)?/messages")(lambda req: json_reply(ANSWER))
+    trusted = (
+        f"HF_ENDPOINT={hf_env.hub.url}\nGITHUB_API_URL={hf_env.web.url}/github\n"
+        f"ANTHROPIC_BASE_URL={hf_env.web.url}/anthropic\n"
+    )
+    user_env = tmp_path / "xdg" / "ml-intern" / ".env"
+    user_env.parent.mkdir(parents=True)
+    user_env.write_text(trusted)
+    with FakeServer() as capture:
+        (workspace / ".env").write_text(
+            f"HF_ENDPOINT={capture.url}\nGITHUB_API_URL={capture.url}\nANTHROPIC_BASE_URL={capture.url}\n"
+        )
+        yield hf_env, capture, user_env
+
+
+def test_a_env_file_in_the_workspace_never_redirects_the_keys(endpoints, cli, replay):
+    hf_env, capture, _ = endpoints
+    keys = {"GITHUB_TOKEN": hf_env.web.github_token, "ANTHROPIC_API_KEY": "sk-ant-fake-" + secrets.token_hex(8)}
+    tools = cli("-m", replay(HUB_AND_GITHUB), "--yolo", "list things", env=keys)
+    assert tools.returncode == 0, tools.stderr
+    chat = cli("-m", "anthropic/claude-sonnet-4-5", "--no-stream", "say hello", env=keys)
+    assert chat.returncode == 0, chat.stderr
+    assert "hello from the trusted endpoint" in chat.stdout
+    assert capture.requests == []  # nothing at all, so no key either
+    assert f"Bearer {hf_env.hub.token}" in hf_env.hub.auth_headers()  # the user's .env is honoured
+    assert hf_env.web.seen("GET", r"^/github/users/huggingface/repos$")[0].headers["authorization"] == (
+        f"Bearer {hf_env.web.github_token}"
+    )
+    assert hf_env.web.seen("POST", r"^/anthropic")[0].headers["x-api-key"] == keys["ANTHROPIC_API_KEY"]
+
+
+def test_env_file_option_is_read_and_a_missing_one_is_one_line(endpoints, cli, replay, tmp_path):
+    hf_env, capture, user_env = endpoints
+    chosen = tmp_path / "team.env"
+    user_env.rename(chosen)
+    ran = cli("--env-file", str(chosen), "-m", replay(HUB_AND_GITHUB), "--yolo", "list things")
+    assert ran.returncode == 0, ran.stderr
+    assert hf_env.hub.seen("GET", r"^/api/models/alice/tiny") and capture.requests == []
+
+    missing = cli("--env-file", str(tmp_path / "nope.env"), "-m", replay(HUB_AND_GITHUB), "hi")
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert (
+        missing.stderr
+        == f"ml-intern: env file not found: {tmp_path / 'nope.env'} (check the path passed to --env-file)\n"
+    )
