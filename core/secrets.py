@@ -12,6 +12,7 @@ its name: a URL carrying a password (`redis://:pw@host`) or the shape of a known
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Known credentials, whatever their value.
@@ -55,6 +56,7 @@ def name_words(name: str) -> list[str]:
     return [w.upper() for w in _WORD_SPLIT.split(_CAMEL.sub("_", name)) if w]
 
 
+@functools.lru_cache(maxsize=4096)  # redaction asks for every field name of a trace
 def is_secret_env_name(name: str) -> bool:
     if name.upper() in SECRET_ENV_NAMES:
         return True
