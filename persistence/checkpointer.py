@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core import credentials
+from core.paths import PRIVATE_FILE, private_dir, private_file, tighten
 from persistence.database import DatabaseError, database_url, redact_url, sqlite_path
 from persistence.postgres import PostgresSessionStore, open_postgres_saver
 from persistence.session_store import SessionStore, SqliteSessionStore
@@ -51,7 +52,8 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
 
     path = sqlite_path(home)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # $ML_INTERN_HOME 0700, the database 0600 (SQLite gives -wal/-shm its mode)
+        private_file(path)
         conn = await aiosqlite.connect(str(path), timeout=30)
     except Exception as e:
         raise DatabaseError(
@@ -64,6 +66,8 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
             await conn.execute("PRAGMA busy_timeout=30000")
         except Exception as e:
             raise _unusable(path, e) from None
+        for suffix in ("-wal", "-shm"):  # left readable by an older version
+            tighten(path.with_name(path.name + suffix), PRIVATE_FILE)
         yield conn
     finally:
         await conn.close()
