@@ -134,3 +134,32 @@ def test_env_file_option_is_read_and_a_missing_one_is_one_line(endpoints, cli, r
         missing.stderr
         == f"ml-intern: env file not found: {tmp_path / 'nope.env'} (check the path passed to --env-file)\n"
     )
+
+
+def test_keys_the_config_passes_on_purpose_still_arrive(workspace, tmp_path):
+    """bash.pass_secrets and an MCP server's own `env` get their keys from the agent's holder."""
+    keys = fake_keys()
+    config = tmp_path / "xdg" / "ml-intern" / "config.json"
+    config.parent.mkdir(parents=True)
+    lab = TESTS / "mcp_servers" / "lab_server.py"
+    config.write_text(
+        json.dumps(
+            {
+                "bash": {"pass_secrets": True},
+                "mcpServers": {"lab": {"command": sys.executable, "args": [str(lab)], "env": {"TOKEN": "${HF_TOKEN}"}}},
+            }
+        )
+    )
+    script = write_replay(
+        tmp_path / "on-purpose.jsonl",
+        [
+            {"tool_calls": [call("bash", {"command": "echo $MY_API_KEYS > bash.txt"}, "c1")]},
+            {"tool_calls": [call("env_value", {"name": "TOKEN"}, "c2")]},
+            {"content": "done"},
+        ],
+    )
+    proc = start_cli(["-m", f"replay:{script}", "--yolo", "--output-format", "stream-json", "go"], workspace, keys)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert (workspace / "bash.txt").read_text().strip() == keys["MY_API_KEYS"]
+    assert repr(keys["HF_TOKEN"]) in out  # the MCP tool's answer: the server got the key its entry names
