@@ -75,11 +75,24 @@ HUB_AND_GITHUB = [
     {"tool_calls": [call("github_list_repos", {"owner": "huggingface"}, "c2")]},
     {"content": "listed"},
 ]
-ANSWER = {
-    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-    "content": [{"type": "text", "text": "hello from the trusted endpoint"}],
-    "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 3},
-}  # fmt: skip
+
+
+def anthropic_turns() -> list[dict]:
+    """What the fake Anthropic API answers, in order: the same two tool calls, then the final text."""
+    usage = {"input_tokens": 5, "output_tokens": 3}
+    calls = [
+        {"type": "tool_use", "id": "toolu_1", "name": "hf_repo_files", "input": {"operation": "list", "repo_id": "alice/tiny"}},
+        {"type": "tool_use", "id": "toolu_2", "name": "github_list_repos", "input": {"owner": "huggingface"}},
+    ]  # fmt: skip
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5", "usage": usage}
+    return [
+        {**message, "content": calls, "stop_reason": "tool_use", "stop_sequence": None},
+        {
+            **message,
+            "content": [{"type": "text", "text": "hello from the trusted endpoint"}],
+            "stop_reason": "end_turn",
+        },
+    ]
 
 
 @pytest.fixture
@@ -89,7 +102,8 @@ def endpoints(workspace, hf_env, tmp_path):
     from hf_fake_server import FakeServer, json_reply  # loaded as a plugin above
 
     hf_env.hub.add_repo("alice/tiny", {"config.json": "{}"})
-    hf_env.web.route("POST", r"/anthropic(?:/v1)?/messages")(lambda req: json_reply(ANSWER))
+    answers = anthropic_turns()
+    hf_env.web.route("POST", r"/anthropic(?:/v1)?/messages")(lambda req: json_reply(answers.pop(0)))
     trusted = (
         f"HF_ENDPOINT={hf_env.hub.url}\nGITHUB_API_URL={hf_env.web.url}/github\n"
         f"ANTHROPIC_BASE_URL={hf_env.web.url}/anthropic\n"
@@ -104,20 +118,19 @@ def endpoints(workspace, hf_env, tmp_path):
         yield hf_env, capture, user_env
 
 
-def test_a_env_file_in_the_workspace_never_redirects_the_keys(endpoints, cli, replay):
+def test_a_env_file_in_the_workspace_never_redirects_the_keys(endpoints, cli):
+    """The model (Anthropic), the Hub and GitHub are all called with their keys: only the trusted ones answer."""
     hf_env, capture, _ = endpoints
     keys = {"GITHUB_TOKEN": hf_env.web.github_token, "ANTHROPIC_API_KEY": "sk-ant-fake-" + secrets.token_hex(8)}
-    tools = cli("-m", replay(HUB_AND_GITHUB), "--yolo", "list things", env=keys)
-    assert tools.returncode == 0, tools.stderr
-    chat = cli("-m", "anthropic/claude-sonnet-4-5", "--no-stream", "say hello", env=keys)
-    assert chat.returncode == 0, chat.stderr
-    assert "hello from the trusted endpoint" in chat.stdout
+    ran = cli("-m", "anthropic/claude-sonnet-4-5", "--no-stream", "list things", env=keys)
+    assert ran.returncode == 0, ran.stderr
+    assert "hello from the trusted endpoint" in ran.stdout
     assert capture.requests == []  # nothing at all, so no key either
     assert f"Bearer {hf_env.hub.token}" in hf_env.hub.auth_headers()  # the user's .env is honoured
     assert hf_env.web.seen("GET", r"^/github/users/huggingface/repos$")[0].headers["authorization"] == (
         f"Bearer {hf_env.web.github_token}"
     )
-    assert hf_env.web.seen("POST", r"^/anthropic")[0].headers["x-api-key"] == keys["ANTHROPIC_API_KEY"]
+    assert {r.headers["x-api-key"] for r in hf_env.web.seen("POST", r"^/anthropic")} == {keys["ANTHROPIC_API_KEY"]}
 
 
 def test_env_file_option_is_read_and_a_missing_one_is_one_line(endpoints, cli, replay, tmp_path):
