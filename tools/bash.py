@@ -35,9 +35,8 @@ def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str,
     Pagers are disabled (nothing can answer them) and Python output is unbuffered so lines stream.
     """
     pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
-    env = {k: v for k, v in os.environ.items() if not is_secret_env(k, v)}
-    if pass_secrets:  # asked for in the config: the held keys (core.credentials), no longer in os.environ
-        env.update({k: v for k, v in os.environ.items() if is_secret_env(k, v)})
+    env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env(k, v)}
+    if pass_secrets:  # asked for in the config: the keys held out of os.environ (core.credentials) too
         env.update(credentials.held())
     env.update({"PAGER": "cat", "GIT_PAGER": "cat", "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})
