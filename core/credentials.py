@@ -55,10 +55,11 @@ def start(env_file: Path | str | None = None, *, inspectable: bool = False) -> N
         if is_secret_env(name, value):
             _held[name] = value
             del os.environ[name]
-    try:
-        blank_initial_environ(is_secret_env)
-    except OSError as e:
-        print(f"ml-intern: warning: keys may stay readable in /proc/{os.getpid()}/environ ({e})", file=sys.stderr)
+    if _held and sys.platform.startswith("linux"):  # elsewhere there is no /proc/<pid>/environ to read
+        try:
+            blank_initial_environ(is_secret_env)
+        except OSError as e:
+            print(f"ml-intern: warning: keys may stay readable in /proc/{os.getpid()}/environ ({e})", file=sys.stderr)
     for name, value in _held.items():
         if _KEEP_IN_PROCESS.match(name):
             os.environ[name] = value  # a fresh copy on the heap, not in the block children can read
@@ -72,7 +73,7 @@ def get(name: str) -> str | None:
 
 
 def held() -> Mapping[str, str]:
-    """Every secret variable taken out of the environment at start (read-only view)."""
+    """Every secret variable taken out of the environment at start (a copy)."""
     return dict(_held)
 
 
