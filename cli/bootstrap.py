@@ -5,7 +5,6 @@ Every user mistake here becomes a UserError with one line naming the fix and exi
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +35,7 @@ class HeadlessOptions:
 
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
+    from core import credentials
     from models.errors import MissingCredentials, ModelConfigError
     from models.factory import KEYED_PROVIDERS, check_model_id
     from nodes.context import AgentDeps
@@ -54,7 +54,7 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
     try:
         check_model_id(model_id)
     except MissingCredentials as e:
-        if explicit or any(os.environ.get(var) for var in KEYED_PROVIDERS.values()):
+        if explicit or any(credentials.get(var) for var in KEYED_PROVIDERS.values()):
             raise UserError(str(e)) from None  # a key for another provider: pick its model, don't go local
         model_id = local_model_or_fail(str(e))
     except ModelConfigError as e:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import platform
 import sqlite3
 import sys
@@ -60,17 +59,18 @@ def check_python() -> list[Check]:
 
 
 def check_providers() -> list[Check]:
+    from core import credentials
     from models.factory import _hf_token
 
     checks = []
     for label, var in PROVIDER_KEYS.items():
-        present = bool(os.environ.get(var)) or (var == "HF_TOKEN" and bool(_hf_token()))
+        present = bool(credentials.get(var)) or (var == "HF_TOKEN" and bool(_hf_token()))
         checks.append(
             Check(
                 f"{label} key",
                 present,
                 f"{var} is set" if present else f"{var} is not set",
-                f"export {var}=... (or add it to .env)",
+                f"export {var}=... (or add it to ~/.config/ml-intern/.env)",
                 warn=True,
             )
         )

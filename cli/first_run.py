@@ -18,6 +18,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from core import credentials
 from models.errors import MissingCredentials, ModelConfigError
 from models.factory import KEYED_PROVIDERS, LOCAL_SERVERS, check_model_id
 
@@ -39,8 +40,8 @@ def stored_hf_token() -> str | None:
 
 def configured_providers() -> list[str]:
     """The variables (or the stored HF login) that point at some provider."""
-    found = [var for var in KEYED_PROVIDERS.values() if os.environ.get(var)]
-    if os.environ.get("HUGGING_FACE_HUB_TOKEN") and "HF_TOKEN" not in found:
+    found = [var for var in KEYED_PROVIDERS.values() if credentials.get(var)]
+    if credentials.get("HUGGING_FACE_HUB_TOKEN") and "HF_TOKEN" not in found:
         found.append("HF_TOKEN")
     found += [var for var, _ in LOCAL_SERVERS.values() if os.environ.get(var)]
     if "HF_TOKEN" not in found and stored_hf_token():
@@ -57,7 +58,7 @@ async def local_model_instead(model_id: str, console: Console) -> str:
         pass
     except ModelConfigError:
         return model_id  # ensure_model explains it
-    if any(os.environ.get(var) for var in KEYED_PROVIDERS.values()):
+    if any(credentials.get(var) for var in KEYED_PROVIDERS.values()):
         return model_id  # another provider is set up: ensure_model says which model to pick
     from models.autodetect import detect, use
 
@@ -99,7 +100,8 @@ def first_run_screen(console: Console, config_hint: str) -> None:
         local,
         Text("\nOr play a scripted conversation (tests, demos): ml-intern --model replay:FILE.jsonl"),
         Text(
-            f"\nKeys can also go in a .env file in this folder. The default model is model_name in {config_hint}; "
+            "\nKeys can also go in ~/.config/ml-intern/.env (or a file named with --env-file; a .env in this "
+            f"folder is never read). The default model is model_name in {config_hint}; "
             "a Hugging Face token saved by `hf auth login` is found too.",
             style="dim",
         ),

@@ -17,6 +17,8 @@ from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.history import FileHistory, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings
 
+from core.paths import private_dir, private_file
+
 PROMPT = FormattedText([("ansicyan bold", "› ")])
 CONTINUATION = FormattedText([("ansibrightblack", "· ")])
 
@@ -75,7 +77,8 @@ class InputLine:
     """One PromptSession for chat messages (file history) and one for short answers (no history)."""
 
     def __init__(self, history_file: Path, completer: Completer):
-        history_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(history_file.parent)  # $ML_INTERN_HOME: the user's alone, past messages too
+        private_file(history_file)
         self.history = FileHistory(str(history_file))
         self.session: PromptSession = PromptSession(
             history=self.history,

@@ -52,6 +52,14 @@ def run(
     resume: Annotated[str | None, typer.Option(help="Resume session ID.")] = None,
     continue_: Annotated[bool, typer.Option("--continue", help="Resume the most recent session.")] = False,
     config: Annotated[str | None, typer.Option(help="Config file (default ~/.config/ml-intern/config.json).")] = None,
+    env_file: Annotated[
+        str | None,
+        typer.Option(
+            "--env-file",
+            help="Read variables (keys) from this file instead of ~/.config/ml-intern/.env; "
+            "a .env in the working folder is never read. Works before any subcommand too.",
+        ),
+    ] = None,
     approve: Annotated[
         list[str] | None, typer.Option(help="Approve pending call ID, or 'all' (with --resume).")
     ] = None,
@@ -102,8 +110,54 @@ def _usage(message: str) -> None:
     raise typer.Exit(exit_codes.USAGE)
 
 
+def _take_env_file(argv: list[str]) -> tuple[list[str], str | None]:
+    """Remove `--env-file PATH` / `--env-file=PATH` (before any `--`): a global option, read before keys are."""
+    rest, env_file, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--env-file":
+            if i + 1 >= len(argv):
+                _fail("--env-file needs a path: --env-file PATH")
+            env_file, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--env-file="):
+            env_file = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, env_file
+
+
+def _fail(message: str) -> None:
+    print(f"ml-intern: {message}", file=sys.stderr)
+    raise SystemExit(exit_codes.USAGE)
+
+
+def secure_start(argv: list[str]) -> list[str]:
+    """Before anything reads a key: load the env file, take the keys out of the environment and hide
+    the process (core.credentials). `--help`/`--version` only print, so they skip the prctl."""
+    from configs.environment import ConfigError
+    from core import credentials
+
+    argv, env_file = _take_env_file(argv)
+    only_prints = any(a in ("-h", "--help", "--version") for a in argv)
+    try:
+        credentials.start(env_file, inspectable=only_prints)
+    except ConfigError as e:
+        _fail(str(e))
+    return argv
+
+
 def main(argv: list[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The console script: secure the process, then run the command."""
+    dispatch(secure_start(list(sys.argv[1:] if argv is None else argv)))
+
+
+def dispatch(argv: list[str]) -> None:
+    """Run a command line in an already secured process (tests call this in-process)."""
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in SUBCOMMANDS and argv and argv[0] == first:
         from cli.commands import commands_app

@@ -127,29 +127,19 @@ async def redacted_trace(session) -> tuple[str, int]:
     """(JSONL text, number of messages): a session header line, then one line per message, secrets redacted.
 
     Shared by `export` and `push`, so what is shared is exactly what the user can inspect with export."""
-    from core.redact import known_secrets, redact
+    from core.redact import known_secrets, redact_many
     from models.factory import _hf_token
 
     secrets = known_secrets([_hf_token()])
     state = (await session.state()).values
-    lines = [
-        json.dumps(
-            redact(
-                {
-                    "type": "session",
-                    **session.info.to_dict(),
-                    "plan": state.get("plan") or [],
-                    "usage": state.get("usage") or {},
-                },
-                secrets,
-            ),
-            default=str,
-        )
-    ]
-    lines += [
-        json.dumps(redact({"type": "message", **message_dict(m)}, secrets), default=str)
-        for m in state.get("messages", [])
-    ]
+    header = {
+        "type": "session",
+        **session.info.to_dict(),
+        "plan": state.get("plan") or [],
+        "usage": state.get("usage") or {},
+    }
+    records = [header] + [{"type": "message", **message_dict(m)} for m in state.get("messages", [])]
+    lines = [json.dumps(record, default=str) for record in redact_many(records, secrets)]
     return "\n".join(lines) + "\n", len(lines) - 1
 
 

@@ -50,7 +50,8 @@ def studio_urls(host: str, port: int) -> tuple[str, str]:
 
 def server_config(root: Path) -> dict:
     """langgraph.json with its ./paths made absolute, so the server can run from another folder.
-    "env" is dropped: ml-intern loads the workspace's .env itself and the server inherits it."""
+    An "env" entry is dropped: langgraph dev would load that file relative to its working folder; the
+    server's graph factory loads the user's .env itself and gets the keys handed over (core.credentials)."""
     source = root / "langgraph.json"
     config = json.loads(source.read_text()) if source.exists() else json.loads(json.dumps(DEFAULT_CONFIG))
 
@@ -145,13 +146,14 @@ def run_studio(
     port: int, host: str, workspace: str | None, model: str | None, approval: str | None, config: str | None
 ) -> int:
     from configs.loader import ConfigError, load_config
+    from core import credentials
     from core.paths import ml_intern_home
     from persistence.database import describe_database
 
     if approval not in {None, "ask", "yolo"}:
         raise StudioError(f"--approval must be ask or yolo (got '{approval}')")
     try:
-        settings = load_config(config)  # also reads ./.env, which the server inherits
+        settings = load_config(config)
     except ConfigError as e:
         raise StudioError(str(e)) from None
     folder = Path(workspace or ".").expanduser().resolve()
@@ -171,8 +173,10 @@ def run_studio(
     config_file.write_text(json.dumps(server_config(root), indent=2) + "\n")
     log = studio_dir / "server.log"
 
+    handover, fds = credentials.hand_over()  # the keys go through a pipe, not the server's environment
     env = {
         **os.environ,
+        **handover,
         "LANGGRAPH_CLI_NO_ANALYTICS": "1",
         "LANGGRAPH_NO_VERSION_CHECK": "true",
         "ML_INTERN_HOME": str(home),
@@ -202,7 +206,13 @@ def run_studio(
     ]
     studio_url, api = studio_urls(host, port)
     with log.open("w") as out:
-        proc = subprocess.Popen(command, cwd=studio_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            proc = subprocess.Popen(
+                command, cwd=studio_dir, env=env, stdout=out, stderr=subprocess.STDOUT, pass_fds=fds
+            )
+        finally:
+            for fd in fds:
+                os.close(fd)
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         _wait_ready(proc, api, log)

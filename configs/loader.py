@@ -1,40 +1,32 @@
 """Load the agent config: packaged defaults, then the user's file (or --config), with ${VAR} and
-${VAR:-default} taken from the environment and .env, validated against configs.schema."""
+${VAR:-default} taken from configs.environment (the environment, .env and the held keys), validated
+against configs.schema."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from configs.environment import ConfigError, user_config_dir, variables
 from configs.schema import AgentConfig
+
+__all__ = ["ConfigError", "load_config", "substitute", "user_config_path"]
 
 DEFAULTS_PATH = Path(__file__).with_name("cli_agent_config.json")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-class ConfigError(Exception):
-    """A configuration mistake the user must fix; the message names the key or variable."""
-
-
 def user_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "ml-intern" / "config.json"
+    return user_config_dir() / "config.json"
 
 
-def load_dotenv_once(path: Path | None = None) -> None:
-    """Read .env from the current directory without overriding the real environment."""
-    from dotenv import load_dotenv
-
-    load_dotenv(path or Path.cwd() / ".env", override=False)
-
-
-def substitute(value: Any, env: dict[str, str] | None = None) -> Any:
-    env = os.environ if env is None else env
+def substitute(value: Any, env: Mapping[str, str] | None = None) -> Any:
+    env = variables() if env is None else env
     if isinstance(value, str):
 
         def repl(m: re.Match[str]) -> str:
@@ -76,7 +68,6 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> AgentConfig:
-    load_dotenv_once()
     data = _read_json(DEFAULTS_PATH)
     user_file = Path(path) if path else user_config_path()
     if path or user_file.exists():

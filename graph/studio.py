@@ -24,8 +24,11 @@ _build_lock: asyncio.Lock | None = None
 
 def studio_deps():
     from configs.loader import load_config
+    from core import credentials
     from nodes.context import AgentDeps
     from tools.registry import builtin_tools
+
+    credentials.start()  # the server's entry into our code: keys out of its environment first
 
     settings = load_config(os.environ.get("ML_INTERN_CONFIG") or None)
     return AgentDeps(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import credentials
 from models.errors import MissingCredentials, ModelConfigError
 
 KEYED_PROVIDERS = {
@@ -57,7 +58,8 @@ class ModelHandle:
 
 
 def _hf_token() -> str | None:
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    """HF_TOKEN (held or set), else the token `hf auth login` stored."""
+    token = credentials.get("HF_TOKEN") or credentials.get("HUGGING_FACE_HUB_TOKEN")
     if token:
         return token
     try:
@@ -101,10 +103,11 @@ def check_model_id(model_id: str) -> None:
         raise ModelConfigError(f"unknown model id '{model_id}': use one of {_KNOWN}")
     if provider in KEYED_PROVIDERS:
         var = KEYED_PROVIDERS[provider]
-        present = _hf_token() if provider == "huggingface" else os.environ.get(var)
+        present = _hf_token() if provider == "huggingface" else credentials.get(var)
         if not present:
             raise MissingCredentials(
-                f"{model_id} needs {var}: export {var}=... (or put it in .env), or pick another model with --model"
+                f"{model_id} needs {var}: export {var}=... (or put it in ~/.config/ml-intern/.env), "
+                "or pick another model with --model"
             )
 
 
@@ -130,12 +133,13 @@ def make_model(model_id: str, session_dir: Path | None = None, streaming: bool =
     if provider in LOCAL_SERVERS:
         var, default = LOCAL_SERVERS[provider]
         kwargs["api_base"] = os.environ.get(var, default)
-        kwargs["api_key"] = os.environ.get(f"{provider.upper()}_API_KEY", "local")
+        kwargs["api_key"] = credentials.get(f"{provider.upper()}_API_KEY") or "local"
         litellm_model, key_hint = f"openai/{name}", var
     elif provider == "huggingface":
         kwargs["api_key"] = _hf_token()
         litellm_model, key_hint = model_id, "HF_TOKEN"
-    else:
+    else:  # the key goes to litellm explicitly: it is no longer in os.environ (core.credentials)
+        kwargs["api_key"] = credentials.get(KEYED_PROVIDERS[provider])
         litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
     chat = ChatLiteLLM(model=litellm_model, **kwargs)
     return ModelHandle(

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from core import credentials
+from core.paths import PRIVATE_FILE, private_dir, private_file, tighten
 from persistence.database import DatabaseError, database_url, redact_url, sqlite_path
 from persistence.postgres import PostgresSessionStore, open_postgres_saver
 from persistence.session_store import SessionStore, SqliteSessionStore
@@ -50,7 +52,8 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
 
     path = sqlite_path(home)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # $ML_INTERN_HOME 0700, the database 0600 (SQLite gives -wal/-shm its mode)
+        private_file(path)
         conn = await aiosqlite.connect(str(path), timeout=30)
     except Exception as e:
         raise DatabaseError(
@@ -63,6 +66,8 @@ async def _sqlite(home: Path | None = None) -> AsyncIterator:
             await conn.execute("PRAGMA busy_timeout=30000")
         except Exception as e:
             raise _unusable(path, e) from None
+        for suffix in ("-wal", "-shm"):  # left readable by an older version
+            tighten(path.with_name(path.name + suffix), PRIVATE_FILE)
         yield conn
     finally:
         await conn.close()
@@ -83,7 +88,9 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
 
 @asynccontextmanager
 async def make_saver() -> AsyncIterator:
-    """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`."""
+    """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`.
+    It may run before the graph factory, so it takes the keys out of the environment first too."""
+    credentials.start()
     async with open_saver() as saver:
         yield saver
 

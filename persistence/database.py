@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from core import credentials
 from core.paths import ml_intern_home
 
 
@@ -13,7 +13,7 @@ class DatabaseError(Exception):
 
 
 def database_url() -> str | None:
-    return os.environ.get("ML_INTERN_DATABASE_URL") or None
+    return credentials.get("ML_INTERN_DATABASE_URL")
 
 
 def sqlite_path(home: Path | None = None) -> Path:

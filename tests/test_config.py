@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from configs.environment import load_env_file
 from configs.loader import ConfigError, load_config, substitute
 
 
@@ -20,12 +21,14 @@ def test_defaults_and_substitution(tmp_path, monkeypatch):
     assert config.compaction.threshold_ratio == 0.9
 
 
-def test_user_file_overrides_defaults_and_reads_dotenv(tmp_path, monkeypatch):
+def test_user_file_overrides_defaults_and_reads_the_users_dotenv_not_the_working_folders(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("SERVER_TOKEN=from-dotenv\n")
-    monkeypatch.delenv("SERVER_TOKEN", raising=False)
+    (tmp_path / ".env").write_text("SERVER_TOKEN=from-the-working-folder\n")
+    monkeypatch.setenv("SERVER_TOKEN", "")
+    monkeypatch.delenv("SERVER_TOKEN")  # recorded, so the value .env sets is undone after the test
     user = tmp_path / "xdg" / "ml-intern" / "config.json"
     user.parent.mkdir(parents=True)
+    (user.parent / ".env").write_text("SERVER_TOKEN=from-dotenv\n")
     user.write_text(
         json.dumps(
             {
@@ -41,6 +44,7 @@ def test_user_file_overrides_defaults_and_reads_dotenv(tmp_path, monkeypatch):
             }
         )
     )
+    assert load_env_file() == user.parent / ".env"
     config = load_config()
     assert config.max_iterations == 50
     assert config.approval.rules == {"bash": "allow"}

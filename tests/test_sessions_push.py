@@ -39,10 +39,10 @@ def session_id(hf_env, replay, monkeypatch) -> str:
 
 
 def push_in_process(capsys, *args: str) -> tuple[int, str, str]:
-    from cli.main import main
+    from cli.main import dispatch
 
     with pytest.raises(SystemExit) as exited:
-        main(["sessions", "push", *args])
+        dispatch(["sessions", "push", *args])
     out = capsys.readouterr()
     return exited.value.code or 0, out.out, out.err
 

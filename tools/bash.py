@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from core import credentials
 from core.secrets import is_secret_env
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.workspace_paths import resolve_path
@@ -35,6 +36,8 @@ def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str,
     """
     pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
     env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env(k, v)}
+    if pass_secrets:  # asked for in the config: the keys held out of os.environ (core.credentials) too
+        env.update(credentials.held())
     env.update({"PAGER": "cat", "GIT_PAGER": "cat", "PYTHONUNBUFFERED": "1"})
     env.update(extra or {})
     return env

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from core import credentials
 from tools.base import ToolError
 from tools.endpoints import configured
 
@@ -29,7 +30,10 @@ def hf_endpoint(settings: Any) -> str:
 
 
 def hf_token() -> str | None:
-    """HF_TOKEN from the environment, else the token stored by `hf auth login`."""
+    """HF_TOKEN (held by core.credentials, or set), else the token stored by `hf auth login`."""
+    token = credentials.get("HF_TOKEN") or credentials.get("HUGGING_FACE_HUB_TOKEN")
+    if token:
+        return token
     from huggingface_hub import get_token
 
     return get_token()

@@ -18,7 +18,6 @@ Prices come from the live hardware list once fetched (operation=hardware), else 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 import tomllib
@@ -28,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from core import credentials
 from core.secrets import HF_TOKEN_NAMES, is_secret_env
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hub.auth import hf_endpoint, hf_token, hub_api, require_token
@@ -204,12 +204,13 @@ def _secrets(values: dict[str, str], settings: Any) -> dict[str, str]:
     for key, value in values.items():
         if value.startswith("$") and len(value) > 1:
             name = value[1:]
-            if name not in HF_TOKEN_NAMES and is_secret_env(name, os.environ.get(name, "")) and not pass_secrets:
+            held = credentials.get(name) or ""
+            if name not in HF_TOKEN_NAMES and is_secret_env(name, held) and not pass_secrets:
                 raise ToolError(
                     f"secret {key}: ${name} is one of the agent's own credentials and is not sent to "
                     "jobs (only $HF_TOKEN is); the user can allow it with bash.pass_secrets in the config"
                 )
-            found = hf_token() if name in HF_TOKEN_NAMES else os.environ.get(name)
+            found = hf_token() if name in HF_TOKEN_NAMES else held
             if not found:
                 raise ToolError(f"secret {key}: ${name} is not set in the local environment; set it or pass the value.")
             resolved[key] = found

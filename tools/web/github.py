@@ -8,7 +8,6 @@ x-ratelimit-remaining: 0) are reported with the reset time.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field
 
+from core import credentials
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.endpoints import configured
 from tools.notebook import render_notebook
@@ -31,7 +31,7 @@ def api_base(settings: Any) -> str:
 
 
 def _github_token() -> str | None:
-    return os.environ.get("GITHUB_TOKEN") or None
+    return credentials.get("GITHUB_TOKEN")
 
 
 def _same_origin(a: str, b: str) -> bool:
