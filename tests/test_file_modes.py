@@ -41,7 +41,7 @@ def test_loose_modes_left_by_an_older_version_are_tightened(cli, replay, isolate
 
 
 def test_a_token_pasted_on_first_run_is_stored_for_the_user_alone(workspace, tmp_path):
-    from hf_fake_server import TOKEN, FakeHub
+    from fakes.hub import TOKEN, FakeHub
 
     hf_home = Path(os.environ["HF_HOME"])
     with FakeHub() as hub:

@@ -99,7 +99,7 @@ def anthropic_turns() -> list[dict]:
 def endpoints(workspace, hf_env, tmp_path):
     """The trusted endpoints (fake Hub, GitHub, Anthropic) in the user's .env; a capture server named by a
     .env in the workspace, as the agent could have written it."""
-    from hf_fake_server import FakeServer, json_reply  # loaded as a plugin above
+    from fakes.hub.server import FakeServer, json_reply
 
     hf_env.hub.add_repo("alice/tiny", {"config.json": "{}"})
     answers = anthropic_turns()
