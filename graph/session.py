@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
 from core.events import (
@@ -214,7 +215,7 @@ class Session:
         and marks unfinished tool calls as interrupted; the session stays resumable.
         """
         self.activate()
-        snapshot = await self.state()
+        snapshot = await self._settled_state()
         if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
             # a new prompt while asked whether to go on: stop the looping turn, then take the prompt
             async for event in self.run(None, doom_answer="no"):
@@ -289,6 +290,24 @@ class Session:
             return None  # the turn ended with an answer: there is nothing to continue
         return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
 
+    async def _settled_state(self):
+        """The state, after keeping the work of a step that was cut off (kill -9, power loss, disk full)
+        between saving a node's writes and saving the checkpoint that follows.
+
+        Those writes are pending on the last checkpoint; any update of the state on top of it would drop
+        them (and with them an assistant message or tool results). Applying them as LangGraph would on
+        resume, and clearing the tasks that never finished, makes them part of the history first.
+        A step waiting for a human answer (an interrupt) is not cut off: its writes wait for the answer.
+        """
+        snapshot = await self.state()
+        if snapshot.interrupts:
+            return snapshot
+        saved = await self.agent.saver.aget_tuple(self.config)
+        if saved is None or not saved.pending_writes:
+            return snapshot
+        await self.graph.aupdate_state(self.config, None, as_node=END)
+        return await self.state()
+
     async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
         """Give every unanswered tool call an 'interrupted' result and close the broken run."""
         message, answered = unanswered_calls(messages)
@@ -298,7 +317,7 @@ class Session:
         )
 
     async def _after_interrupt(self, partial_text: str, reason: str = "interrupted") -> None:
-        messages = await self.messages()
+        messages = list((await self._settled_state()).values.get("messages", []))
         message, answered = unanswered_calls(messages)
         new: list[BaseMessage] = []
         if partial_text.strip():
@@ -389,7 +408,7 @@ class Session:
     async def compact(self) -> AsyncIterator[Event]:
         """Manual compaction (works below the threshold too)."""
         self.activate()
-        snapshot = await self.state()
+        snapshot = await self._settled_state()
         if snapshot.interrupts:
             yield Error(message="answer the pending question first (or /undo the turn), then compact", kind="usage")
             return
