@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from cli import exit_codes
-from cli.bootstrap import HeadlessOptions, UserError, build_deps, parse_decisions
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, parse_decisions
 
 
 class TextRenderer:
@@ -93,6 +93,7 @@ async def open_session(agent, options: HeadlessOptions):
 
 async def _resumed_session_info(options: HeadlessOptions):
     """The stored info of the session being resumed: it keeps its model and approval mode."""
+    check_resume_id(options)
     if not (options.resume or options.continue_last):
         return None
     from persistence.checkpointer import open_session_store
@@ -124,6 +125,7 @@ async def _run(options: HeadlessOptions) -> int:
 async def _drive(session, options: HeadlessOptions) -> int:
     from core.events import Shutdown
     from models.errors import ModelConfigError
+    from nodes.approval import InvalidDecisions
 
     decisions = parse_decisions(options.approve, options.reject)
     render = TextRenderer(options.stream) if options.output_format == "text" else None
@@ -150,7 +152,7 @@ async def _drive(session, options: HeadlessOptions) -> int:
         final["status"] = "interrupted"
         if options.output_format == "text":
             _err(f"interrupted; resume with: ml-intern --resume {session.id}")
-    except ModelConfigError as e:
+    except (ModelConfigError, InvalidDecisions) as e:
         raise UserError(str(e)) from None
     finally:
         loop.remove_signal_handler(signal.SIGINT)

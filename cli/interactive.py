@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cli import exit_codes, slash_commands
-from cli.bootstrap import HeadlessOptions, UserError, build_deps
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
@@ -134,6 +134,7 @@ class ChatApp:
             raise UserError(f"workspace folder not found: {workspace} (pass an existing folder to --workspace)")
         if self.options.max_iterations is not None and self.options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")
+        check_resume_id(self.options)
         resume_info = None
         if self.options.resume or self.options.continue_last:
             with self.console.status("opening the session…", spinner="dots"):

@@ -36,6 +36,7 @@ from core.events import (
     parse_event,
 )
 from graph.builder import compile_graph, recursion_limit, with_research
+from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
@@ -271,10 +272,16 @@ class Session:
             if kind == "doom_loop":
                 return None if doom_answer is None else Command(resume=doom_answer)
             if decisions is not None:
+                pending = [c["id"] for i in interrupts for c in i.get("calls") or []]
+                problem = answer_problem({"decisions": decisions}, pending)
+                if problem is not None:
+                    raise InvalidDecisions(problem)
                 return Command(resume={"decisions": decisions})
             if prompt:  # typed text while asked: reject the pending calls with it as feedback
                 return Command(resume={"decisions": {"*": {"action": "reject", "feedback": prompt}}})
             return None  # still waiting: the caller shows the approval again
+        if decisions is not None:
+            raise InvalidDecisions(f"session {self.id} is not waiting for an approval: there is nothing to decide")
         head_config = snapshot.config
         messages = values.get("messages", [])
         if snapshot.next or _has_unanswered(messages):  # a run that crashed or was killed mid-step

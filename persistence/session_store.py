@@ -82,29 +82,42 @@ class SessionStore:
         return SessionInfo(*rows[0]) if rows else None
 
     async def find(self, prefix: str) -> list[SessionInfo]:
+        """Sessions whose id starts with `prefix`, taken literally: no LIKE, so '%' and '_' are just
+        characters and case matters on both backends."""
         rows = await self._fetch(
             self._q(
-                f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"
+                f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE substr(id, 1, length(?)) = ? "
+                "ORDER BY updated_at DESC LIMIT 5"
             ),
-            (prefix + "%",),
+            (prefix, prefix),
         )
         return [SessionInfo(*r) for r in rows]
 
     async def resolve(self, session_id: str | None) -> SessionInfo:
-        """The session with this id or unique id prefix; None means the most recent one."""
+        """The session with this id or unique id prefix; None means the most recent one.
+
+        An empty id (an unset shell variable) or a prefix of several sessions is refused, never guessed."""
         if session_id is None:
             latest = await self.list(limit=1)
             if not latest:
                 raise SessionNotFound('there is no session to continue yet: start one with `ml-intern "PROMPT"`')
             return latest[0]
+        if not session_id.strip():
+            raise SessionNotFound(
+                "the session id is empty (an unset variable?): pass one from `ml-intern sessions list`"
+            )
         info = await self.get(session_id)
         if info is not None:
             return info
         matches = await self.find(session_id)
         if len(matches) == 1:
             return matches[0]
-        hint = "; candidates: " + ", ".join(m.id for m in matches) if matches else ""
-        raise SessionNotFound(f"no session '{session_id}'{hint} (see `ml-intern sessions list`)")
+        if matches:
+            raise SessionNotFound(
+                f"the session id '{session_id}' is ambiguous: it starts "
+                f"{', '.join(m.id for m in matches)}{' and more' if len(matches) == 5 else ''} (give more characters)"
+            )
+        raise SessionNotFound(f"no session '{session_id}' (see `ml-intern sessions list`)")
 
     async def list(self, limit: int | None = None) -> list[SessionInfo]:
         sql = f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions ORDER BY updated_at DESC"
