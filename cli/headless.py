@@ -12,6 +12,8 @@ from typing import Any
 from cli import exit_codes
 from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, parse_decisions
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
 
 class TextRenderer:
     """The answer on stdout; tool activity and errors on stderr, one compact line each."""
@@ -65,7 +67,10 @@ class TextRenderer:
 
 
 def _err(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): the session is saved all the same
+        pass
 
 
 def run_headless(options: HeadlessOptions) -> int:
@@ -79,14 +84,16 @@ def run_headless(options: HeadlessOptions) -> int:
 
 
 async def open_session(agent, options: HeadlessOptions):
+    """The session to drive, already locked: a second driver stops here, before it changes anything."""
+    from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
-        if options.resume:
-            return await agent.load_session(options.resume)
-        if options.continue_last:
-            return await agent.latest_session()
-    except SessionNotFound as e:
+        if options.resume or options.continue_last:
+            session = await (agent.load_session(options.resume) if options.resume else agent.latest_session())
+            await session.acquire()
+            return session
+    except (SessionNotFound, SessionBusy) as e:
         raise UserError(str(e)) from None
     return await agent.new_session(title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else "")
 
@@ -144,8 +151,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
 
     task = asyncio.ensure_future(consume())
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, task.cancel)
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    for sig in STOP_SIGNALS:  # Ctrl-C, kill, a closed terminal: keep the partial answer, status interrupted
+        loop.add_signal_handler(sig, task.cancel)
     try:
         await task
     except asyncio.CancelledError:
@@ -155,8 +162,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     except (ModelConfigError, InvalidDecisions) as e:
         raise UserError(str(e)) from None
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        loop.remove_signal_handler(signal.SIGTERM)
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
     await session.finish()
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":

@@ -154,7 +154,7 @@ class ChatApp:
         self._banner(model_id, approval)
         if resume_info is not None:
             try:
-                await self.switch_to(resume_info.id)
+                await self.switch_to(resume_info.id, at_start=True)
             except (UserError, asyncio.CancelledError):
                 raise
             except Exception as e:
@@ -432,19 +432,26 @@ class ChatApp:
     async def leave_session(self) -> None:
         if self.session is not None:
             await self.session.finish()
+            await self.session.release()  # another process may drive it now
             self.session = None
         self.renderer.plan = None
 
-    async def switch_to(self, session_id: str) -> None:
-        """Open another session: its model (unless --model was given), a recap, a pending approval."""
+    async def switch_to(self, session_id: str, at_start: bool = False) -> None:
+        """Open another session: its model (unless --model was given), a recap, a pending approval.
+
+        A session another process drives is refused: at start (--resume) that ends the chat with exit 2."""
         from models.errors import ModelConfigError
         from models.factory import check_model_id
+        from persistence.session_lock import SessionBusy
         from persistence.session_store import SessionNotFound
 
         deps = await self.engine()
         try:
             session = await self.agent.load_session(session_id)
-        except SessionNotFound as e:
+            await session.acquire()
+        except (SessionNotFound, SessionBusy) as e:
+            if at_start:
+                raise UserError(str(e)) from None
             self.say(str(e), "red")
             return
         await self.leave_session()

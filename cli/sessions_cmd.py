@@ -57,11 +57,12 @@ async def _store():
 
 def _run(coro) -> None:
     from cli.bootstrap import UserError
+    from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
         asyncio.run(coro)
-    except SessionNotFound as e:
+    except (SessionNotFound, SessionBusy) as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(exit_codes.USAGE) from None
     except UserError as e:

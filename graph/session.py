@@ -40,6 +40,8 @@ from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
+from persistence.session_lock import Lease, SessionBusy
+from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
@@ -99,6 +101,7 @@ class Agent:
         self.graph = compile_graph(with_research(deps), checkpointer=saver)
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
         self._mcp_tools: set[str] = set()
+        self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
 
     @classmethod
     @asynccontextmanager
@@ -110,8 +113,41 @@ class Agent:
             try:
                 yield agent
             finally:
-                if agent.mcp is not None:
-                    await agent.mcp.aclose()
+                try:
+                    if agent.mcp is not None:
+                        await agent.mcp.aclose()
+                finally:
+                    await agent.release_all()
+
+    async def hold(self, session_id: str) -> Lease:
+        """Become the driver of a session (shared by this agent's Session objects of that id)."""
+        if session_id in self._leases:
+            lease, count = self._leases[session_id]
+            if not lease.lost:
+                self._leases[session_id] = (lease, count + 1)
+                return lease
+        lease = await acquire_lease(self.store, session_id)
+        self._leases[session_id] = (lease, 1)
+        return lease
+
+    async def unhold(self, session_id: str) -> None:
+        lease, count = self._leases.get(session_id, (None, 0))
+        if lease is None:
+            return
+        if count > 1:
+            self._leases[session_id] = (lease, count - 1)
+            return
+        del self._leases[session_id]
+        await lease.release()
+
+    async def release_all(self) -> None:
+        """Give up every lease (closing): the next process need not wait for anything."""
+        leases, self._leases = [lease for lease, _ in self._leases.values()], {}
+        for lease in leases:
+            try:
+                await lease.release()
+            except Exception:  # the database is gone (disk full, server down): the lease dies with us
+                pass
 
     async def refresh_mcp(self) -> list[str]:
         """Start (or restart) the configured MCP servers and offer their tools; returns warning lines."""
@@ -153,6 +189,7 @@ class Agent:
         )
         await self.store.create(info)
         session = Session(self, info)
+        await session.acquire()
         # An empty first checkpoint: the undo point of the first turn.
         await self.graph.aupdate_state(session.config, {"turns": [], "plan": []}, as_node="llm_call")
         return session
@@ -165,9 +202,12 @@ class Agent:
 
     async def delete_session(self, session_id: str) -> None:
         session = await self.load_session(session_id)
+        await session.acquire()  # never pull a session from under its driver
         await self.saver.adelete_thread(session.id)
         await self.store.delete(session.id)
         shutil.rmtree(session.dir, ignore_errors=True)
+        self._leases.pop(session.id, None)
+        session._holding = False
 
 
 class Session:
@@ -180,6 +220,24 @@ class Session:
             "recursion_limit": recursion_limit(agent.deps.settings.max_iterations),
         }
         self.last_result: TurnResult | None = None
+        self._holding = False
+
+    async def acquire(self) -> None:
+        """Become this session's only driver (SessionBusy when another live process is): every front end
+        runs, undoes and compacts through here, so they all take the same lock. Held until release()."""
+        if not self._holding:
+            await self.agent.hold(self.id)
+            self._holding = True
+
+    async def release(self) -> None:
+        if self._holding:
+            self._holding = False
+            await self.agent.unhold(self.id)
+
+    def _check_lease(self) -> None:
+        lease = self.agent._leases.get(self.id, (None, 0))[0]
+        if lease is not None and lease.lost:
+            raise SessionBusy(f"session {self.id} was taken over by another ml-intern while this one was stalled")
 
     def activate(self) -> None:
         """Build the model for this session (the replay model keeps its position in the session folder)."""
@@ -215,6 +273,7 @@ class Session:
         crashed, or retries after an error. Cancelling the iteration (Ctrl-C) keeps the partial answer
         and marks unfinished tool calls as interrupted; the session stays resumable.
         """
+        await self.acquire()
         self.activate()
         snapshot = await self._settled_state()
         if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
@@ -242,6 +301,7 @@ class Session:
         partial: list[str] = []
         try:
             async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+                self._check_lease()
                 event = parse_event(chunk) if isinstance(chunk, dict) else None
                 if event is None:
                     continue
@@ -253,6 +313,8 @@ class Session:
         except asyncio.CancelledError:
             await asyncio.shield(self._after_interrupt("".join(partial)))
             raise
+        except SessionBusy:
+            raise  # the session is someone else's now: write nothing
         except Exception as exc:  # an engine bug must not lose the session
             await self._after_interrupt("".join(partial), reason=f"Not run: the agent failed ({exc}).")
             self.last_result = TurnResult("error:agent")
@@ -261,6 +323,7 @@ class Session:
             yield TurnComplete(status="error:agent")
             return
         result = self._result_from(await self.state())
+        await self.agent.store.update(self.id, status=result.status)  # never left at "running"
         for event in self._closing_events(result):
             yield event
 
@@ -372,6 +435,7 @@ class Session:
 
     async def undo(self) -> UndoComplete | Error:
         """Fork from the checkpoint before the last user turn and restore the files it changed."""
+        await self.acquire()
         snapshot = await self.state()
         turns = list(snapshot.values.get("turns") or [])
         if not turns:
@@ -414,6 +478,7 @@ class Session:
 
     async def compact(self) -> AsyncIterator[Event]:
         """Manual compaction (works below the threshold too)."""
+        await self.acquire()
         self.activate()
         snapshot = await self._settled_state()
         if snapshot.interrupts:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import time
 
-from helpers import call, collect, open_agent
+from helpers import BIN, call, collect, open_agent
 
 
 def listing(cli) -> list[dict]:
@@ -36,21 +40,34 @@ def one_clear_line(result) -> str:
 def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backend, cli, replay, workspace):
     from langgraph.types import Command
 
+    from persistence.session_store import SessionNotFound
+
     model = replay([{"tool_calls": [call("bash", {"command": "echo hi > out.txt"}, "b1")]}, {"content": "ran it"}])
-    assert cli("-m", model, "--approval", "ask", "run it").returncode == 4
-    sid = listing(cli)[0]["id"]
 
-    for args in (["delete", ""], ["delete", "%"], ["undo", "_"], ["show", sid[:4] + "%"], ["show", sid[:4] + "_"]):
-        refused = cli("sessions", *args)
-        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
-        one_clear_line(refused)
-    assert cli("sessions", "show", sid[:6]).returncode == 0  # a real prefix still works
-    assert cli("--resume", "", "-m", model, "go on").returncode == 2  # an unset $ID is not a new session
+    async def setup():
+        async with open_agent(model, workspace, approval_mode="ask") as agent:
+            session = await agent.new_session()
+            await collect(session.run("run it"))  # waits for approval of b1
+            twin = await agent.new_session()  # same second: the ids share a long prefix
+            refused = {}
+            for wrong in ("", " ", "%", "_", session.id[:4] + "%", session.id[:4] + "_", session.id[:15]):
+                try:
+                    await agent.store.resolve(wrong)
+                except SessionNotFound as e:
+                    refused[wrong] = str(e)
+            found = (await agent.store.resolve(session.id[:-1])).id
+            return session.id, twin.id, refused, found
 
-    wrong = cli("--resume", sid, "-m", model, "--approve", "b9")
+    sid, twin, refused, found = asyncio.run(setup())
+    assert len(refused) == 7 and "ambiguous" in refused[sid[:15]] and found == sid
+
+    for args in (["sessions", "delete", ""], ["sessions", "undo", "_"], ["--resume", "", "-m", model, "go on"]):
+        refused_cli = cli(*args)  # an unset $ID never acts on (or starts) a session
+        assert refused_cli.returncode == 2, (args, refused_cli.stdout, refused_cli.stderr)
+        one_clear_line(refused_cli)
+    wrong = cli("--resume", sid, "-m", model, "--approve", "b9", "--reject", "b1")
     assert wrong.returncode == 2 and "b9" in one_clear_line(wrong)
-    assert cli("--resume", sid, "-m", model, "--reject", "b9=no").returncode == 2
-    assert listing(cli)[0]["status"] == "approval_pending" and len(listing(cli)) == 1
+    assert {i["id"]: i["status"] for i in listing(cli)} == {sid: "approval_pending", twin: "idle"}
 
     async def runtime():
         async with open_agent(model, workspace, approval_mode="ask") as agent:
@@ -72,3 +89,71 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
     assert asked and asked[0]["kind"] == "approval" and "decisions" in asked[0]["error"]
     assert [m.type for m in messages] == ["human", "ai"]  # nothing was decided
     assert not (workspace / "out.txt").exists()
+
+
+def wait_for(path, proc, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, "the driver never got there"
+        time.sleep(0.05)
+
+
+def test_one_driver_per_session_and_a_killed_drivers_lock_is_taken_over(db_backend, cli, replay, workspace):
+    from persistence.session_lock import SessionBusy
+
+    model = replay(
+        [
+            {"tool_calls": [call("bash", {"command": "touch started && sleep 60"}, "slow")]},
+            {"content": "taken over and finished"},
+        ]
+    )
+    first = subprocess.Popen(
+        [str(BIN), "-m", model, "long job"],
+        cwd=workspace,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    wait_for(workspace / "started", first)
+    sid = listing(cli)[0]["id"]
+
+    second = cli("--resume", sid, "-m", replay([{"content": "a second driver"}]), "me too")
+    assert second.returncode == 2 and str(first.pid) in one_clear_line(second)
+
+    async def in_process():  # every front end goes through the runtime, which takes the same lock
+        async with open_agent(model, workspace) as agent:
+            try:
+                await collect((await agent.load_session(sid)).run("from a library"))
+            except SessionBusy as e:
+                return str(e)
+        return None
+
+    assert str(first.pid) in asyncio.run(in_process())
+
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert listing(cli)[0]["status"] == "interrupted"  # its driver is gone: not "running" forever
+
+    third = cli("--resume", sid, "-m", model, "--output-format", "json")
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["final_response"] == "taken over and finished"
+    messages = stored_messages(model, workspace, sid)
+    assert [m.type for m in messages] == ["human", "ai", "tool", "ai"]
+    assert messages[0].content == "long job" and "Interrupted" in messages[2].content
+
+
+def test_sighup_ends_a_headless_turn_as_interrupted_with_the_partial_answer(cli, replay, workspace):
+    words = " ".join(f"word{i}" for i in range(100))
+    model = replay([{"content": words, "delay_s": 20}, {"content": "resumed fine"}])
+    proc = subprocess.Popen(
+        [str(BIN), "-m", model, "talk slowly"], cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.read(6) == "word0 "  # the answer has started
+    proc.send_signal(signal.SIGHUP)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "--resume" in err
+    info = listing(cli)[0]
+    assert info["status"] == "interrupted"
+    messages = stored_messages(model, workspace, info["id"])
+    assert messages[-1].content.startswith("word0 ") and messages[-1].content.endswith("[interrupted]")
+    assert cli("--resume", info["id"], "-m", model, "go on").returncode == 0
