@@ -113,6 +113,18 @@ async def _resumed_session_info(options: HeadlessOptions):
             raise UserError(str(e)) from None
 
 
+def _session_workspace(info, options: HeadlessOptions):
+    """The resumed session's own folder (see graph.session.resume_workspace); a mismatch is a usage error."""
+    from pathlib import Path
+
+    from graph.session import WorkspaceMismatch, resume_workspace
+
+    try:
+        return resume_workspace(info.id, info.workspace, options.workspace, Path.cwd().resolve())
+    except WorkspaceMismatch as e:
+        raise UserError(str(e)) from None
+
+
 async def _run(options: HeadlessOptions) -> int:
     from graph.session import Agent
     from persistence.checkpointer import DatabaseError
@@ -121,9 +133,16 @@ async def _run(options: HeadlessOptions) -> int:
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
             options.approval = info.approval_mode
+        if info:
+            workspace, note = _session_workspace(info, options)
+            options.workspace = str(workspace)
+            if note:
+                _err(f"ml-intern: {note}")
         deps = build_deps(options, interactive=False, model_id=info.model if info else None)
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
+            if session.info.workspace != str(deps.workspace):
+                await session.move_to(deps.workspace)
             return await _drive(session, options)
     except DatabaseError as e:
         raise UserError(str(e), exit_codes.AGENT_ERROR) from None

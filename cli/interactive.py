@@ -98,6 +98,7 @@ class ChatApp:
         self._closing: asyncio.Event | None = None
         self._engine_task: asyncio.Task | None = None
         self.terminal = TerminalModes()
+        self.launch_dir = Path(options.workspace or ".").expanduser().resolve()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -434,12 +435,15 @@ class ChatApp:
             await self.session.finish()
             await self.session.release()  # another process may drive it now
             self.session = None
+        if self.deps is not None:
+            self.deps.workspace = self.launch_dir  # a new session starts where the chat was opened
         self.renderer.plan = None
 
     async def switch_to(self, session_id: str, at_start: bool = False) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval.
 
         A session another process drives is refused: at start (--resume) that ends the chat with exit 2."""
+        from graph.session import WorkspaceMismatch, resume_workspace
         from models.errors import ModelConfigError
         from models.factory import check_model_id
         from persistence.session_lock import SessionBusy
@@ -448,14 +452,20 @@ class ChatApp:
         deps = await self.engine()
         try:
             session = await self.agent.load_session(session_id)
+            workspace, note = resume_workspace(
+                session.id, session.info.workspace, self.options.workspace if at_start else None, self.launch_dir
+            )
             await session.acquire()
-        except (SessionNotFound, SessionBusy) as e:
+        except (SessionNotFound, SessionBusy, WorkspaceMismatch) as e:
             if at_start:
                 raise UserError(str(e)) from None
             self.say(str(e), "red")
             return
         await self.leave_session()
         self.session = session
+        if str(workspace) != session.info.workspace:
+            await session.move_to(workspace)
+        deps.workspace = workspace  # the session's tools run in its own folder
         model = session.info.model
         if not self.options.model and model and model != deps.model_id:
             try:
@@ -466,10 +476,8 @@ class ChatApp:
                     f"this session used {model}, which is not available ({e}); staying on {deps.model_id}", "yellow"
                 )
         await self._recap(session)
-        if session.info.workspace and Path(session.info.workspace) != Path(deps.workspace):
-            self.say(
-                f"note: this session was started in {session.info.workspace}; working in {deps.workspace}", "yellow"
-            )
+        if note:
+            self.say(note, "yellow")
         if session.info.status == "approval_pending":
             await self.drive(None)
 

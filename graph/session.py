@@ -84,6 +84,36 @@ def _pending_kind(snapshot) -> str | None:
     return kinds[0] if kinds else None
 
 
+class WorkspaceMismatch(ValueError):
+    """A resume that would run a session's tools in another folder than its own; the message says why."""
+
+
+def resume_workspace(session_id: str, stored: str, requested: str | None, here: Path) -> tuple[Path, str | None]:
+    """Where a resumed session works, and a line to show when that is not where the user is.
+
+    A session keeps the folder it started in: its tools, its undo backups and the model's picture of the
+    files all refer to it. Another --workspace is refused, unless the session's folder is gone (a moved
+    project): then --workspace moves the session, and says so.
+    """
+    wanted = Path(requested).expanduser().resolve() if requested else None
+    if not stored:  # a session from before workspaces were stored
+        return wanted or here, None
+    home = Path(stored)
+    if home.is_dir():
+        if wanted is not None and wanted != home:
+            raise WorkspaceMismatch(
+                f"session {session_id} works in {home}, not {wanted}: drop --workspace (a session keeps its "
+                "folder, so undo restores the right files), or start a new session there"
+            )
+        return home, None if here == home else f"session {session_id} works in {home}: running there"
+    if wanted is None:
+        raise WorkspaceMismatch(
+            f"the workspace of session {session_id}, {home}, no longer exists: pass --workspace DIR to continue "
+            "it in another folder"
+        )
+    return wanted, f"session {session_id} now works in {wanted} (its folder {home} no longer exists)"
+
+
 @dataclass
 class TurnResult:
     status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
@@ -239,9 +269,17 @@ class Session:
         if lease is not None and lease.lost:
             raise SessionBusy(f"session {self.id} was taken over by another ml-intern while this one was stalled")
 
+    async def move_to(self, workspace: Path) -> None:
+        """Work in another folder from now on (see resume_workspace: only when the old one is gone)."""
+        self.info.workspace = str(workspace)
+        await self.agent.store.update(self.id, workspace=self.info.workspace)
+
     def activate(self) -> None:
-        """Build the model for this session (the replay model keeps its position in the session folder)."""
+        """Work in the session's folder and build its model (the replay model keeps its position in the
+        session folder)."""
         deps = self.agent.deps
+        if self.info.workspace and Path(self.info.workspace).is_dir():
+            deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
             from models.factory import make_model
 
@@ -433,8 +471,11 @@ class Session:
 
     # -- history operations --------------------------------------------------------------------
 
-    async def undo(self) -> UndoComplete | Error:
-        """Fork from the checkpoint before the last user turn and restore the files it changed."""
+    async def undo(self, force: bool = False) -> UndoComplete | Error:
+        """Fork from the checkpoint before the last user turn and restore the files it changed.
+
+        A file changed since the turn is kept as it is (its pre-turn version saved in the session folder)
+        unless `force`: undo never silently destroys later work."""
         await self.acquire()
         snapshot = await self.state()
         turns = list(snapshot.values.get("turns") or [])
@@ -446,14 +487,24 @@ class Session:
                 removed = str(message.content)
                 break
         undo_dir = self.dir / "undo" / str(len(turns))
-        restored, skipped = restore_file_changes(
-            undo_dir, Path(self.info.workspace or self.agent.deps.workspace), self.agent.deps.settings
+        files = restore_file_changes(
+            undo_dir,
+            Path(self.info.workspace or self.agent.deps.workspace),
+            self.agent.deps.settings,
+            keep_dir=self.dir / "undone" / time.strftime(f"turn{len(turns)}-%Y%m%d-%H%M%S"),
+            force=force,
         )
-        shutil.rmtree(undo_dir, ignore_errors=True)
+        shutil.rmtree(undo_dir, ignore_errors=True)  # what undo left alone has its original in keep_dir
         target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
         await self.graph.aupdate_state(target, None, as_node="__copy__")
         await self.agent.store.update(self.id, status="idle")
-        return UndoComplete(restored_files=restored, skipped_files=skipped, removed_prompt=removed)
+        return UndoComplete(
+            restored_files=files.restored,
+            skipped_files=files.skipped,
+            kept_files=files.kept,
+            originals=files.originals,
+            removed_prompt=removed,
+        )
 
     async def fork(self) -> Session:
         """A new session that starts with this one's history (undo stops at the fork point).

@@ -157,3 +157,75 @@ def test_sighup_ends_a_headless_turn_as_interrupted_with_the_partial_answer(cli,
     messages = stored_messages(model, workspace, info["id"])
     assert messages[-1].content.startswith("word0 ") and messages[-1].content.endswith("[interrupted]")
     assert cli("--resume", info["id"], "-m", model, "go on").returncode == 0
+
+
+def test_undo_keeps_the_users_later_edits_unless_forced(cli, replay, workspace):
+    (workspace / "notes.txt").write_text("original\n")
+    model = replay(
+        [
+            {
+                "tool_calls": [
+                    call("write", {"path": "notes.txt", "content": "by the turn\n"}, "w1"),
+                    call("write", {"path": "new.txt", "content": "created by the turn\n"}, "w2"),
+                    call("write", {"path": "plain.txt", "content": "left alone since\n"}, "w3"),
+                ]
+            },
+            {"content": "turn one done"},
+            {"tool_calls": [call("write", {"path": "notes.txt", "content": "turn two\n"}, "w4")]},
+            {"content": "turn two done"},
+        ]
+    )
+
+    async def turn(prompt: str, session_id: str | None = None) -> str:
+        async with open_agent(model, workspace) as agent:
+            session = await agent.load_session(session_id) if session_id else await agent.new_session()
+            await collect(session.run(prompt))
+            return session.id
+
+    sid = asyncio.run(turn("one"))
+    (workspace / "notes.txt").write_text("the user's edit\n")
+    with (workspace / "new.txt").open("a") as f:
+        f.write("the user's line\n")
+
+    undo = cli("sessions", "undo", sid)
+    assert undo.returncode == 0, undo.stderr
+    assert (workspace / "notes.txt").read_text() == "the user's edit\n"
+    assert (workspace / "new.txt").read_text() == "created by the turn\nthe user's line\n"
+    assert not (workspace / "plain.txt").exists()  # unchanged since the turn: undone
+    kept = [line for line in undo.stdout.splitlines() if "kept" in line]
+    assert len(kept) == 2 and all("--force" in line for line in kept)
+    saved = next(line for line in kept if "notes.txt" in line).split(" saved at ")[1].split(" ")[0]
+    assert open(saved).read() == "original\n"  # the version before the turn is not lost either
+
+    asyncio.run(turn("two", sid))
+    (workspace / "notes.txt").write_text("edited again\n")
+    forced = cli("sessions", "undo", "--force", sid)
+    assert forced.returncode == 0, forced.stderr
+    assert (workspace / "notes.txt").read_text() == "the user's edit\n"
+
+
+def test_a_resumed_session_works_in_its_own_workspace(cli, replay, workspace, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    model = replay(
+        [
+            {"content": "started"},
+            {"tool_calls": [call("write", {"path": "made.txt", "content": "made\n"}, "w1")]},
+            {"content": "wrote it"},
+        ]
+    )
+    assert cli("-m", model, "start here").returncode == 0
+    sid = listing(cli)[0]["id"]
+
+    resumed = cli("--resume", sid, "-m", model, "write a file", cwd=elsewhere)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (workspace / "made.txt").exists() and not (elsewhere / "made.txt").exists()
+    assert [line for line in resumed.stderr.splitlines() if str(workspace) in line] == [
+        f"ml-intern: session {sid} works in {workspace}: running there"
+    ]
+
+    moved = cli("--resume", sid, "--workspace", str(elsewhere), "-m", model, "go on", cwd=elsewhere)
+    assert moved.returncode == 2 and str(workspace) in one_clear_line(moved)
+
+    undo = cli("sessions", "undo", sid, cwd=elsewhere)
+    assert undo.returncode == 0 and not (workspace / "made.txt").exists()
