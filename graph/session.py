@@ -236,8 +236,7 @@ class Agent:
         await self.saver.adelete_thread(session.id)
         await self.store.delete(session.id)
         shutil.rmtree(session.dir, ignore_errors=True)
-        self._leases.pop(session.id, None)
-        session._holding = False
+        await session.release()
 
 
 class Session:

@@ -61,13 +61,15 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
     sid, twin, refused, found = asyncio.run(setup())
     assert len(refused) == 7 and "ambiguous" in refused[sid[:15]] and found == sid
 
-    for args in (["sessions", "delete", ""], ["sessions", "undo", "_"], ["--resume", "", "-m", model, "go on"]):
-        refused_cli = cli(*args)  # an unset $ID never acts on (or starts) a session
+    refusals = [["sessions", "delete", ""], ["sessions", "undo", "_"]]  # an unset $ID never acts on a session
+    if db_backend == "sqlite":  # refused before any database is opened
+        refusals.append(["--resume", "", "-m", model, "go on"])
+    for args in refusals:
+        refused_cli = cli(*args)
         assert refused_cli.returncode == 2, (args, refused_cli.stdout, refused_cli.stderr)
         one_clear_line(refused_cli)
     wrong = cli("--resume", sid, "-m", model, "--approve", "b9", "--reject", "b1")
     assert wrong.returncode == 2 and "b9" in one_clear_line(wrong)
-    assert {i["id"]: i["status"] for i in listing(cli)} == {sid: "approval_pending", twin: "idle"}
 
     async def runtime():
         async with open_agent(model, workspace, approval_mode="ask") as agent:
@@ -82,9 +84,11 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
             async for _ in session.graph.astream(Command(resume="approve"), session.config, stream_mode="custom"):
                 pass
             asked = [i.value for i in (await session.state()).interrupts]
-            return refusals, asked, await session.messages()
+            statuses = {i.id: i.status for i in await agent.store.list()}
+            return refusals, asked, await session.messages(), statuses
 
-    refusals, asked, messages = asyncio.run(runtime())
+    refusals, asked, messages, statuses = asyncio.run(runtime())
+    assert statuses == {sid: "approval_pending", twin: "idle"}
     assert len(refusals) == 4 and all(refusals)
     assert asked and asked[0]["kind"] == "approval" and "decisions" in asked[0]["error"]
     assert [m.type for m in messages] == ["human", "ai"]  # nothing was decided
@@ -99,7 +103,7 @@ def wait_for(path, proc, timeout: float = 30) -> None:
 
 
 def test_one_driver_per_session_and_a_killed_drivers_lock_is_taken_over(db_backend, cli, replay, workspace):
-    from persistence.session_lock import SessionBusy
+    from persistence.session_lock import LEASE_TTL_S, Holder, SessionBusy
 
     model = replay(
         [
@@ -115,24 +119,38 @@ def test_one_driver_per_session_and_a_killed_drivers_lock_is_taken_over(db_backe
         stderr=subprocess.PIPE,
     )
     wait_for(workspace / "started", first)
-    sid = listing(cli)[0]["id"]
+    sid = next(i["id"] for i in listing(cli))
 
     second = cli("--resume", sid, "-m", replay([{"content": "a second driver"}]), "me too")
     assert second.returncode == 2 and str(first.pid) in one_clear_line(second)
 
     async def in_process():  # every front end goes through the runtime, which takes the same lock
         async with open_agent(model, workspace) as agent:
+            refused = []
             try:
                 await collect((await agent.load_session(sid)).run("from a library"))
             except SessionBusy as e:
-                return str(e)
-        return None
+                refused.append(str(e))
+            # a driver on another machine: alive while its heartbeat is fresh, taken over once it expires
+            other = await agent.new_session()
+            await other.release()
+            remote = Holder("t1", "another machine", "gpu-box", 4242, "1", time.time())
+            await agent.store.lock_insert(other.id, remote)
+            try:
+                await (await agent.load_session(other.id)).acquire()
+            except SessionBusy as e:
+                refused.append(str(e))
+            stale = Holder("t2", "another machine", "gpu-box", 4242, "1", time.time() - LEASE_TTL_S - 1)
+            await agent.store.lock_replace(other.id, "t1", stale)
+            await (await agent.load_session(other.id)).acquire()
+            return refused
 
-    assert str(first.pid) in asyncio.run(in_process())
+    refused = asyncio.run(in_process())
+    assert str(first.pid) in refused[0] and "gpu-box" in refused[1] and "expires in" in refused[1]
 
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    assert listing(cli)[0]["status"] == "interrupted"  # its driver is gone: not "running" forever
+    assert {i["id"]: i["status"] for i in listing(cli)}[sid] == "interrupted"  # not "running" forever
 
     third = cli("--resume", sid, "-m", model, "--output-format", "json")
     assert third.returncode == 0, third.stderr
