@@ -91,7 +91,8 @@ def answer_problem(answer: Any, pending_ids: list[str]) -> str | None:
         if call_id != "*" and call_id not in pending_ids:
             return f"no pending call '{call_id}' (pending: {', '.join(pending_ids) or 'none'})"
         if not isinstance(decision, dict) or decision.get("action") not in ACTIONS:
-            return f'the decision for \'{call_id}\' must be {{"action": "approve" | "reject" | "edit"}} (got {_shown(decision)})'
+            actions = " | ".join(f'"{a}"' for a in ACTIONS)
+            return f"the decision for '{call_id}' must be {{\"action\": {actions}}} (got {_shown(decision)})"
         if "args" in decision and not isinstance(decision["args"], dict):
             return f"the edited args for '{call_id}' must be an object (got {_shown(decision['args'])})"
     return None
