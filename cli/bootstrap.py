@@ -33,6 +33,14 @@ class HeadlessOptions:
     reject: list[str] = field(default_factory=list)
 
 
+def check_resume_id(options: HeadlessOptions) -> None:
+    """`--resume "$ID"` with ID unset must not quietly start a new session."""
+    if options.resume is not None and not options.resume.strip():
+        raise UserError(
+            "--resume got an empty session id (an unset variable?): pass one from `ml-intern sessions list`"
+        )
+
+
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
     from core import credentials

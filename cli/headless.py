@@ -10,7 +10,9 @@ import sys
 from typing import Any
 
 from cli import exit_codes
-from cli.bootstrap import HeadlessOptions, UserError, build_deps, parse_decisions
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, parse_decisions
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class TextRenderer:
@@ -65,7 +67,10 @@ class TextRenderer:
 
 
 def _err(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:  # the terminal is gone (SIGHUP): the session is saved all the same
+        pass
 
 
 def run_headless(options: HeadlessOptions) -> int:
@@ -79,20 +84,23 @@ def run_headless(options: HeadlessOptions) -> int:
 
 
 async def open_session(agent, options: HeadlessOptions):
+    """The session to drive, already locked: a second driver stops here, before it changes anything."""
+    from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
-        if options.resume:
-            return await agent.load_session(options.resume)
-        if options.continue_last:
-            return await agent.latest_session()
-    except SessionNotFound as e:
+        if options.resume or options.continue_last:
+            session = await (agent.load_session(options.resume) if options.resume else agent.latest_session())
+            await session.acquire()
+            return session
+    except (SessionNotFound, SessionBusy) as e:
         raise UserError(str(e)) from None
     return await agent.new_session(title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else "")
 
 
 async def _resumed_session_info(options: HeadlessOptions):
     """The stored info of the session being resumed: it keeps its model and approval mode."""
+    check_resume_id(options)
     if not (options.resume or options.continue_last):
         return None
     from persistence.checkpointer import open_session_store
@@ -105,6 +113,18 @@ async def _resumed_session_info(options: HeadlessOptions):
             raise UserError(str(e)) from None
 
 
+def _session_workspace(info, options: HeadlessOptions):
+    """The resumed session's own folder (see graph.session.resume_workspace); a mismatch is a usage error."""
+    from pathlib import Path
+
+    from graph.session import WorkspaceMismatch, resume_workspace
+
+    try:
+        return resume_workspace(info.id, info.workspace, options.workspace, Path.cwd().resolve())
+    except WorkspaceMismatch as e:
+        raise UserError(str(e)) from None
+
+
 async def _run(options: HeadlessOptions) -> int:
     from graph.session import Agent
     from persistence.checkpointer import DatabaseError
@@ -113,9 +133,16 @@ async def _run(options: HeadlessOptions) -> int:
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
             options.approval = info.approval_mode
+        if info:
+            workspace, note = _session_workspace(info, options)
+            options.workspace = str(workspace)
+            if note:
+                _err(f"ml-intern: {note}")
         deps = build_deps(options, interactive=False, model_id=info.model if info else None)
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
+            if session.info.workspace != str(deps.workspace):
+                await session.move_to(deps.workspace)
             return await _drive(session, options)
     except DatabaseError as e:
         raise UserError(str(e), exit_codes.AGENT_ERROR) from None
@@ -124,6 +151,7 @@ async def _run(options: HeadlessOptions) -> int:
 async def _drive(session, options: HeadlessOptions) -> int:
     from core.events import Shutdown
     from models.errors import ModelConfigError
+    from nodes.approval import InvalidDecisions
 
     decisions = parse_decisions(options.approve, options.reject)
     render = TextRenderer(options.stream) if options.output_format == "text" else None
@@ -142,19 +170,19 @@ async def _drive(session, options: HeadlessOptions) -> int:
 
     task = asyncio.ensure_future(consume())
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, task.cancel)
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    for sig in STOP_SIGNALS:  # Ctrl-C, kill, a closed terminal: keep the partial answer, status interrupted
+        loop.add_signal_handler(sig, task.cancel)
     try:
         await task
     except asyncio.CancelledError:
         final["status"] = "interrupted"
         if options.output_format == "text":
             _err(f"interrupted; resume with: ml-intern --resume {session.id}")
-    except ModelConfigError as e:
+    except (ModelConfigError, InvalidDecisions) as e:
         raise UserError(str(e)) from None
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
-        loop.remove_signal_handler(signal.SIGTERM)
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
     await session.finish()
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cli import exit_codes, slash_commands
-from cli.bootstrap import HeadlessOptions, UserError, build_deps
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
@@ -98,6 +98,7 @@ class ChatApp:
         self._closing: asyncio.Event | None = None
         self._engine_task: asyncio.Task | None = None
         self.terminal = TerminalModes()
+        self.launch_dir = Path(options.workspace or ".").expanduser().resolve()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -134,6 +135,7 @@ class ChatApp:
             raise UserError(f"workspace folder not found: {workspace} (pass an existing folder to --workspace)")
         if self.options.max_iterations is not None and self.options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")
+        check_resume_id(self.options)
         resume_info = None
         if self.options.resume or self.options.continue_last:
             with self.console.status("opening the session…", spinner="dots"):
@@ -153,7 +155,7 @@ class ChatApp:
         self._banner(model_id, approval)
         if resume_info is not None:
             try:
-                await self.switch_to(resume_info.id)
+                await self.switch_to(resume_info.id, at_start=True)
             except (UserError, asyncio.CancelledError):
                 raise
             except Exception as e:
@@ -431,23 +433,39 @@ class ChatApp:
     async def leave_session(self) -> None:
         if self.session is not None:
             await self.session.finish()
+            await self.session.release()  # another process may drive it now
             self.session = None
+        if self.deps is not None:
+            self.deps.workspace = self.launch_dir  # a new session starts where the chat was opened
         self.renderer.plan = None
 
-    async def switch_to(self, session_id: str) -> None:
-        """Open another session: its model (unless --model was given), a recap, a pending approval."""
+    async def switch_to(self, session_id: str, at_start: bool = False) -> None:
+        """Open another session: its model (unless --model was given), a recap, a pending approval.
+
+        A session another process drives is refused: at start (--resume) that ends the chat with exit 2."""
+        from graph.session import WorkspaceMismatch, resume_workspace
         from models.errors import ModelConfigError
         from models.factory import check_model_id
+        from persistence.session_lock import SessionBusy
         from persistence.session_store import SessionNotFound
 
         deps = await self.engine()
         try:
             session = await self.agent.load_session(session_id)
-        except SessionNotFound as e:
+            workspace, note = resume_workspace(
+                session.id, session.info.workspace, self.options.workspace if at_start else None, self.launch_dir
+            )
+            await session.acquire()
+        except (SessionNotFound, SessionBusy, WorkspaceMismatch) as e:
+            if at_start:
+                raise UserError(str(e)) from None
             self.say(str(e), "red")
             return
         await self.leave_session()
         self.session = session
+        if str(workspace) != session.info.workspace:
+            await session.move_to(workspace)
+        deps.workspace = workspace  # the session's tools run in its own folder
         model = session.info.model
         if not self.options.model and model and model != deps.model_id:
             try:
@@ -458,10 +476,8 @@ class ChatApp:
                     f"this session used {model}, which is not available ({e}); staying on {deps.model_id}", "yellow"
                 )
         await self._recap(session)
-        if session.info.workspace and Path(session.info.workspace) != Path(deps.workspace):
-            self.say(
-                f"note: this session was started in {session.info.workspace}; working in {deps.workspace}", "yellow"
-            )
+        if note:
+            self.say(note, "yellow")
         if session.info.status == "approval_pending":
             await self.drive(None)
 

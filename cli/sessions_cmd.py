@@ -57,11 +57,12 @@ async def _store():
 
 def _run(coro) -> None:
     from cli.bootstrap import UserError
+    from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
         asyncio.run(coro)
-    except SessionNotFound as e:
+    except (SessionNotFound, SessionBusy) as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(exit_codes.USAGE) from None
     except UserError as e:
@@ -201,19 +202,44 @@ def delete_cmd(session_id: str) -> None:
     _run(go())
 
 
-@sessions_app.command("undo", help="Undo the last user turn of a session (restores files it changed).")
-def undo_cmd(session_id: str) -> None:
+@sessions_app.command(
+    "undo",
+    help="Undo the last user turn of a session: restores the files it changed, "
+    "except files changed since (those are kept; --force restores them too).",
+)
+def undo_cmd(
+    session_id: str,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also restore files changed after the turn (their changes are lost).")
+    ] = False,
+) -> None:
     async def go():
         async with _agent() as agent:
             session = await agent.load_session(session_id)
-            result = await session.undo()
+            result = await session.undo(force=force)
         if result.type == "error":
             print(f"ml-intern: {result.message}", file=sys.stderr)
             raise typer.Exit(exit_codes.USAGE)
         print(f"undid the turn: {result.removed_prompt[:100]!r}")
-        for path in result.restored_files:
-            print(f"  reverted {path}")
-        for path in result.skipped_files:
-            print(f"  skipped {path} (its folder now leads outside the workspace)")
+        for line in undo_lines(result):
+            print(f"  {line}")
 
     _run(go())
+
+
+def undo_lines(result) -> list[str]:
+    """One line per file an undo touched or left alone (shared with the chat's /undo)."""
+    lines = [f"restored {path}" for path in result.restored_files]
+    for path in result.kept_files:
+        saved = result.originals.get(path)
+        lines.append(
+            f"kept {path}: it changed after the turn; its version before the turn is saved at {saved} "
+            "(undo --force restores it)"
+            if saved
+            else f"kept {path}: the turn created it and it changed since (undo --force deletes it)"
+        )
+    for path in result.skipped_files:
+        saved = result.originals.get(path)
+        where = f"; its version before the turn is saved at {saved}" if saved else ""
+        lines.append(f"skipped {path}: its folder now leads outside the workspace{where}")
+    return lines

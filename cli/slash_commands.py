@@ -189,19 +189,28 @@ async def _yolo(app: ChatApp, arg: str) -> None:
 # -- history -----------------------------------------------------------------------------------
 
 
-@command("/undo", "/undo", "undo the last message and restore the files it changed")
+@command(
+    "/undo",
+    "/undo [--force]",
+    "undo the last message and restore the files it changed (files you changed since are kept unless --force)",
+)
 async def _undo(app: ChatApp, arg: str) -> None:
+    from cli.sessions_cmd import undo_lines
+
     if app.session is None:
         _info(app, "nothing to undo")
         return
-    result = await app.session.undo()
+    if arg.strip() not in ("", "--force"):
+        app.say("usage: /undo [--force]", "yellow")
+        return
+    result = await app.session.undo(force=arg.strip() == "--force")
     if result.type == "error":
         app.say(result.message, "yellow")
         return
     prompt = result.removed_prompt.strip().splitlines()[0][:80] if result.removed_prompt.strip() else ""
     _info(app, f"↶ undid: {prompt!r}")
-    for path in result.restored_files:
-        app.say(f"  restored {path}", "dim")
+    for line in undo_lines(result):
+        app.say(f"  {line}", "dim" if line.startswith("restored") else "yellow")
     app.renderer.plan = None
 
 

@@ -105,6 +105,8 @@ class UndoComplete(Event):
     type: ClassVar[str] = "undo_complete"
     restored_files: list[str] = []
     skipped_files: list[str] = []  # left alone: their folder now leads outside the workspace
+    kept_files: list[str] = []  # left alone: changed since the turn (undo with force restores them)
+    originals: dict[str, str] = {}  # kept or skipped file -> where its version before the turn was saved
     removed_prompt: str = ""
 
 

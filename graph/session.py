@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
 from core.events import (
@@ -35,9 +36,12 @@ from core.events import (
     parse_event,
 )
 from graph.builder import compile_graph, recursion_limit, with_research
+from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
+from persistence.session_lock import Lease, SessionBusy
+from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
@@ -80,6 +84,36 @@ def _pending_kind(snapshot) -> str | None:
     return kinds[0] if kinds else None
 
 
+class WorkspaceMismatch(ValueError):
+    """A resume that would run a session's tools in another folder than its own; the message says why."""
+
+
+def resume_workspace(session_id: str, stored: str, requested: str | None, here: Path) -> tuple[Path, str | None]:
+    """Where a resumed session works, and a line to show when that is not where the user is.
+
+    A session keeps the folder it started in: its tools, its undo backups and the model's picture of the
+    files all refer to it. Another --workspace is refused, unless the session's folder is gone (a moved
+    project): then --workspace moves the session, and says so.
+    """
+    wanted = Path(requested).expanduser().resolve() if requested else None
+    if not stored:  # a session from before workspaces were stored
+        return wanted or here, None
+    home = Path(stored)
+    if home.is_dir():
+        if wanted is not None and wanted != home:
+            raise WorkspaceMismatch(
+                f"session {session_id} works in {home}, not {wanted}: drop --workspace (a session keeps its "
+                "folder, so undo restores the right files), or start a new session there"
+            )
+        return home, None if here == home else f"session {session_id} works in {home}: running there"
+    if wanted is None:
+        raise WorkspaceMismatch(
+            f"the workspace of session {session_id}, {home}, no longer exists: pass --workspace DIR to continue "
+            "it in another folder"
+        )
+    return wanted, f"session {session_id} now works in {wanted} (its folder {home} no longer exists)"
+
+
 @dataclass
 class TurnResult:
     status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
@@ -97,6 +131,7 @@ class Agent:
         self.graph = compile_graph(with_research(deps), checkpointer=saver)
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
         self._mcp_tools: set[str] = set()
+        self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
 
     @classmethod
     @asynccontextmanager
@@ -108,8 +143,41 @@ class Agent:
             try:
                 yield agent
             finally:
-                if agent.mcp is not None:
-                    await agent.mcp.aclose()
+                try:
+                    if agent.mcp is not None:
+                        await agent.mcp.aclose()
+                finally:
+                    await agent.release_all()
+
+    async def hold(self, session_id: str) -> Lease:
+        """Become the driver of a session (shared by this agent's Session objects of that id)."""
+        if session_id in self._leases:
+            lease, count = self._leases[session_id]
+            if not lease.lost:
+                self._leases[session_id] = (lease, count + 1)
+                return lease
+        lease = await acquire_lease(self.store, session_id)
+        self._leases[session_id] = (lease, 1)
+        return lease
+
+    async def unhold(self, session_id: str) -> None:
+        lease, count = self._leases.get(session_id, (None, 0))
+        if lease is None:
+            return
+        if count > 1:
+            self._leases[session_id] = (lease, count - 1)
+            return
+        del self._leases[session_id]
+        await lease.release()
+
+    async def release_all(self) -> None:
+        """Give up every lease (closing): the next process need not wait for anything."""
+        leases, self._leases = [lease for lease, _ in self._leases.values()], {}
+        for lease in leases:
+            try:
+                await lease.release()
+            except Exception:  # the database is gone (disk full, server down): the lease dies with us
+                pass
 
     async def refresh_mcp(self) -> list[str]:
         """Start (or restart) the configured MCP servers and offer their tools; returns warning lines."""
@@ -151,6 +219,7 @@ class Agent:
         )
         await self.store.create(info)
         session = Session(self, info)
+        await session.acquire()
         # An empty first checkpoint: the undo point of the first turn.
         await self.graph.aupdate_state(session.config, {"turns": [], "plan": []}, as_node="llm_call")
         return session
@@ -163,9 +232,11 @@ class Agent:
 
     async def delete_session(self, session_id: str) -> None:
         session = await self.load_session(session_id)
+        await session.acquire()  # never pull a session from under its driver
         await self.saver.adelete_thread(session.id)
         await self.store.delete(session.id)
         shutil.rmtree(session.dir, ignore_errors=True)
+        await session.release()
 
 
 class Session:
@@ -178,10 +249,36 @@ class Session:
             "recursion_limit": recursion_limit(agent.deps.settings.max_iterations),
         }
         self.last_result: TurnResult | None = None
+        self._holding = False
+
+    async def acquire(self) -> None:
+        """Become this session's only driver (SessionBusy when another live process is): every front end
+        runs, undoes and compacts through here, so they all take the same lock. Held until release()."""
+        if not self._holding:
+            await self.agent.hold(self.id)
+            self._holding = True
+
+    async def release(self) -> None:
+        if self._holding:
+            self._holding = False
+            await self.agent.unhold(self.id)
+
+    def _check_lease(self) -> None:
+        lease = self.agent._leases.get(self.id, (None, 0))[0]
+        if lease is not None and lease.lost:
+            raise SessionBusy(f"session {self.id} was taken over by another ml-intern while this one was stalled")
+
+    async def move_to(self, workspace: Path) -> None:
+        """Work in another folder from now on (see resume_workspace: only when the old one is gone)."""
+        self.info.workspace = str(workspace)
+        await self.agent.store.update(self.id, workspace=self.info.workspace)
 
     def activate(self) -> None:
-        """Build the model for this session (the replay model keeps its position in the session folder)."""
+        """Work in the session's folder and build its model (the replay model keeps its position in the
+        session folder)."""
         deps = self.agent.deps
+        if self.info.workspace and Path(self.info.workspace).is_dir():
+            deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
             from models.factory import make_model
 
@@ -213,8 +310,9 @@ class Session:
         crashed, or retries after an error. Cancelling the iteration (Ctrl-C) keeps the partial answer
         and marks unfinished tool calls as interrupted; the session stays resumable.
         """
+        await self.acquire()
         self.activate()
-        snapshot = await self.state()
+        snapshot = await self._settled_state()
         if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
             # a new prompt while asked whether to go on: stop the looping turn, then take the prompt
             async for event in self.run(None, doom_answer="no"):
@@ -240,6 +338,7 @@ class Session:
         partial: list[str] = []
         try:
             async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+                self._check_lease()
                 event = parse_event(chunk) if isinstance(chunk, dict) else None
                 if event is None:
                     continue
@@ -251,6 +350,8 @@ class Session:
         except asyncio.CancelledError:
             await asyncio.shield(self._after_interrupt("".join(partial)))
             raise
+        except SessionBusy:
+            raise  # the session is someone else's now: write nothing
         except Exception as exc:  # an engine bug must not lose the session
             await self._after_interrupt("".join(partial), reason=f"Not run: the agent failed ({exc}).")
             self.last_result = TurnResult("error:agent")
@@ -259,6 +360,7 @@ class Session:
             yield TurnComplete(status="error:agent")
             return
         result = self._result_from(await self.state())
+        await self.agent.store.update(self.id, status=result.status)  # never left at "running"
         for event in self._closing_events(result):
             yield event
 
@@ -270,10 +372,16 @@ class Session:
             if kind == "doom_loop":
                 return None if doom_answer is None else Command(resume=doom_answer)
             if decisions is not None:
+                pending = [c["id"] for i in interrupts for c in i.get("calls") or []]
+                problem = answer_problem({"decisions": decisions}, pending)
+                if problem is not None:
+                    raise InvalidDecisions(problem)
                 return Command(resume={"decisions": decisions})
             if prompt:  # typed text while asked: reject the pending calls with it as feedback
                 return Command(resume={"decisions": {"*": {"action": "reject", "feedback": prompt}}})
             return None  # still waiting: the caller shows the approval again
+        if decisions is not None:
+            raise InvalidDecisions(f"session {self.id} is not waiting for an approval: there is nothing to decide")
         head_config = snapshot.config
         messages = values.get("messages", [])
         if snapshot.next or _has_unanswered(messages):  # a run that crashed or was killed mid-step
@@ -289,6 +397,24 @@ class Session:
             return None  # the turn ended with an answer: there is nothing to continue
         return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
 
+    async def _settled_state(self):
+        """The state, after keeping the work of a step that was cut off (kill -9, power loss, disk full)
+        between saving a node's writes and saving the checkpoint that follows.
+
+        Those writes are pending on the last checkpoint; any update of the state on top of it would drop
+        them (and with them an assistant message or tool results). Applying them as LangGraph would on
+        resume, and clearing the tasks that never finished, makes them part of the history first.
+        A step waiting for a human answer (an interrupt) is not cut off: its writes wait for the answer.
+        """
+        snapshot = await self.state()
+        if snapshot.interrupts:
+            return snapshot
+        saved = await self.agent.saver.aget_tuple(self.config)
+        if saved is None or not saved.pending_writes:
+            return snapshot
+        await self.graph.aupdate_state(self.config, None, as_node=END)
+        return await self.state()
+
     async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
         """Give every unanswered tool call an 'interrupted' result and close the broken run."""
         message, answered = unanswered_calls(messages)
@@ -298,7 +424,7 @@ class Session:
         )
 
     async def _after_interrupt(self, partial_text: str, reason: str = "interrupted") -> None:
-        messages = await self.messages()
+        messages = list((await self._settled_state()).values.get("messages", []))
         message, answered = unanswered_calls(messages)
         new: list[BaseMessage] = []
         if partial_text.strip():
@@ -344,8 +470,12 @@ class Session:
 
     # -- history operations --------------------------------------------------------------------
 
-    async def undo(self) -> UndoComplete | Error:
-        """Fork from the checkpoint before the last user turn and restore the files it changed."""
+    async def undo(self, force: bool = False) -> UndoComplete | Error:
+        """Fork from the checkpoint before the last user turn and restore the files it changed.
+
+        A file changed since the turn is kept as it is (its pre-turn version saved in the session folder)
+        unless `force`: undo never silently destroys later work."""
+        await self.acquire()
         snapshot = await self.state()
         turns = list(snapshot.values.get("turns") or [])
         if not turns:
@@ -356,14 +486,24 @@ class Session:
                 removed = str(message.content)
                 break
         undo_dir = self.dir / "undo" / str(len(turns))
-        restored, skipped = restore_file_changes(
-            undo_dir, Path(self.info.workspace or self.agent.deps.workspace), self.agent.deps.settings
+        files = restore_file_changes(
+            undo_dir,
+            Path(self.info.workspace or self.agent.deps.workspace),
+            self.agent.deps.settings,
+            keep_dir=self.dir / "undone" / time.strftime(f"turn{len(turns)}-%Y%m%d-%H%M%S"),
+            force=force,
         )
-        shutil.rmtree(undo_dir, ignore_errors=True)
+        shutil.rmtree(undo_dir, ignore_errors=True)  # what undo left alone has its original in keep_dir
         target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
         await self.graph.aupdate_state(target, None, as_node="__copy__")
         await self.agent.store.update(self.id, status="idle")
-        return UndoComplete(restored_files=restored, skipped_files=skipped, removed_prompt=removed)
+        return UndoComplete(
+            restored_files=files.restored,
+            skipped_files=files.skipped,
+            kept_files=files.kept,
+            originals=files.originals,
+            removed_prompt=removed,
+        )
 
     async def fork(self) -> Session:
         """A new session that starts with this one's history (undo stops at the fork point).
@@ -388,8 +528,9 @@ class Session:
 
     async def compact(self) -> AsyncIterator[Event]:
         """Manual compaction (works below the threshold too)."""
+        await self.acquire()
         self.activate()
-        snapshot = await self.state()
+        snapshot = await self._settled_state()
         if snapshot.interrupts:
             yield Error(message="answer the pending question first (or /undo the turn), then compact", kind="usage")
             return

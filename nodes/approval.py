@@ -68,6 +68,36 @@ def last_ai_message(messages: list) -> AIMessage:
     raise ValueError("no assistant message to approve")
 
 
+ACTIONS = ("approve", "reject", "edit")
+ANSWER_SHAPE = '{"decisions": {CALL_ID or "*": {"action": "approve" | "reject" | "edit", ...}}}'
+
+
+class InvalidDecisions(ValueError):
+    """An approval answer that cannot be used; the message says what is wrong."""
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def answer_problem(answer: Any, pending_ids: list[str]) -> str | None:
+    """Why an approval answer cannot be used, or None. A wrong shape or an unknown call id must never
+    read as "reject everything": the caller refuses it (front ends) or asks again (the graph)."""
+    decisions = answer.get("decisions") if isinstance(answer, dict) else None
+    if not isinstance(decisions, dict):
+        return f"an approval answer must be {ANSWER_SHAPE} (got {_shown(answer)})"
+    for call_id, decision in decisions.items():
+        if call_id != "*" and call_id not in pending_ids:
+            return f"no pending call '{call_id}' (pending: {', '.join(pending_ids) or 'none'})"
+        if not isinstance(decision, dict) or decision.get("action") not in ACTIONS:
+            actions = " | ".join(f'"{a}"' for a in ACTIONS)
+            return f"the decision for '{call_id}' must be {{\"action\": {actions}}} (got {_shown(decision)})"
+        if "args" in decision and not isinstance(decision["args"], dict):
+            return f"the edited args for '{call_id}' must be an object (got {_shown(decision['args'])})"
+    return None
+
+
 def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
     assessment = tool.assessment(call["args"]) if tool else None
     return {
@@ -85,6 +115,20 @@ def _args_of(message: AIMessage, call_id: str) -> dict[str, Any]:
 
 def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
     return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
+
+
+def ask_until_valid(ask_human, deps: AgentDeps, pending: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ask about `pending` until the answer is usable; an unusable one is asked again with the reason
+    (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every resume)."""
+    question: dict[str, Any] = {
+        "kind": "approval",
+        "agent": deps.agent,
+        "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
+    }
+    ids = [c["id"] for c in pending]
+    while (problem := answer_problem(answer := ask_human(question), ids)) is not None:
+        question = {**question, "error": problem}
+    return answer["decisions"]
 
 
 def make_approval(deps: AgentDeps, ask_human):
@@ -115,14 +159,7 @@ def make_approval(deps: AgentDeps, ask_human):
         for _ in range(MAX_ASK_ROUNDS):
             if not pending:
                 break
-            answer = ask_human(
-                {
-                    "kind": "approval",
-                    "agent": deps.agent,
-                    "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
-                }
-            )
-            decisions = (answer or {}).get("decisions", {}) if isinstance(answer, dict) else {}
+            decisions = ask_until_valid(ask_human, deps, pending)
             asked, pending = pending, []
             for call in asked:
                 named = decisions.get(call["id"])

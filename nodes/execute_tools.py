@@ -52,14 +52,13 @@ def _format_validation(error: ValidationError) -> str:
 
 def make_execute_tools(deps: AgentDeps):
     async def run_one(
-        call: dict[str, Any], state: AgentState, config: RunnableConfig, emit
+        call: dict[str, Any], state: AgentState, config: RunnableConfig, emit, changes: FileChanges
     ) -> tuple[ToolResult, float]:
         tool = deps.tools.get(call["name"])
         if tool is None:
             known = ", ".join(deps.tools.names)
             return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True), 0.0
         session_dir = deps.session_dir(config)
-        turn = len(state.get("turns") or [])
         ctx = ToolContext(
             workspace=deps.workspace,
             session_dir=session_dir,
@@ -67,7 +66,7 @@ def make_execute_tools(deps: AgentDeps):
             settings=deps.settings,
             state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
             emit=emit,
-            changes=FileChanges(session_dir / "undo" / str(turn), deps.workspace),
+            changes=changes,
             agent=deps.agent,
         )
         args: Any = call["args"]
@@ -125,7 +124,12 @@ def make_execute_tools(deps: AgentDeps):
         for call in approved:
             emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent))
             emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent))
-        outcomes = await asyncio.gather(*(run_one(c, state, config, emit) for c in approved))
+        turn = len(state.get("turns") or [])
+        changes = FileChanges(deps.session_dir(config) / "undo" / str(turn), deps.workspace)
+        try:
+            outcomes = await asyncio.gather(*(run_one(c, state, config, emit, changes) for c in approved))
+        finally:  # also when stopped: undo compares against what the turn really left
+            changes.record_left()
 
         doom = dict(state.get("doom") or {})
         recent = list(doom.get("recent", []))

@@ -160,9 +160,9 @@ class PostgresSessionStore(SessionStore):
     def __init__(self, pool):  # psycopg_pool.AsyncConnectionPool, shared with the saver
         self.conn = pool
 
-    async def _execute(self, sql: str, params: tuple = ()) -> None:
+    async def _execute(self, sql: str, params: tuple = ()) -> int:
         async with self.conn.connection() as conn:
-            await conn.execute(sql, params or None)
+            return (await conn.execute(sql, params or None)).rowcount
 
     async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
         from psycopg.rows import tuple_row

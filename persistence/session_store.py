@@ -7,12 +7,20 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from persistence.session_lock import LOCK_COLUMNS, LOCK_SCHEMA, Holder, is_alive
+
 COLUMNS = ("id", "created_at", "updated_at", "model", "workspace", "title", "status", "parent_id", "approval_mode")
 SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_sessions (
     id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
     model TEXT NOT NULL DEFAULT '', workspace TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT, approval_mode TEXT NOT NULL DEFAULT '')"""
 INDEX = "CREATE INDEX IF NOT EXISTS ml_intern_sessions_updated ON ml_intern_sessions (updated_at DESC)"
+
+
+SELECT_WITH_HOLDER = (
+    f"SELECT {', '.join('s.' + c for c in COLUMNS)}, {', '.join('l.' + c for c in LOCK_COLUMNS[1:])} "
+    "FROM ml_intern_sessions s LEFT JOIN ml_intern_session_locks l ON l.session_id = s.id"
+)
 
 
 class SessionNotFound(Exception):
@@ -35,12 +43,23 @@ class SessionInfo:
         return asdict(self)
 
 
+def _info(row: tuple) -> SessionInfo:
+    """A session row with its lease holder's columns: "running" only while a live process drives it
+    (a driver killed, out of disk or hung up on never wrote its last status)."""
+    info = SessionInfo(*row[: len(COLUMNS)])
+    holder = Holder(*row[len(COLUMNS) :]) if row[len(COLUMNS)] is not None else None
+    if info.status == "running" and (holder is None or not is_alive(holder)):
+        info.status = "interrupted"
+    return info
+
+
 class SessionStore:
     """Backend-neutral SQL; subclasses run it on SQLite (aiosqlite) or PostgreSQL (psycopg pool)."""
 
     placeholder = "?"
 
-    async def _execute(self, sql: str, params: tuple = ()) -> None:
+    async def _execute(self, sql: str, params: tuple = ()) -> int:
+        """Run one statement; the number of rows it changed."""
         raise NotImplementedError
 
     async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
@@ -52,6 +71,7 @@ class SessionStore:
     async def setup(self) -> None:
         await self._execute(SCHEMA)
         await self._execute(INDEX)
+        await self._execute(LOCK_SCHEMA)
         await self._migrate()
 
     async def _migrate(self) -> None:
@@ -76,53 +96,112 @@ class SessionStore:
         )
 
     async def get(self, session_id: str) -> SessionInfo | None:
-        rows = await self._fetch(
-            self._q(f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id = ?"), (session_id,)
-        )
-        return SessionInfo(*rows[0]) if rows else None
+        rows = await self._fetch(self._q(f"{SELECT_WITH_HOLDER} WHERE s.id = ?"), (session_id,))
+        return _info(rows[0]) if rows else None
 
     async def find(self, prefix: str) -> list[SessionInfo]:
+        """Sessions whose id starts with `prefix`, taken literally: no LIKE, so '%' and '_' are just
+        characters and case matters on both backends."""
         rows = await self._fetch(
-            self._q(
-                f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions WHERE id LIKE ? ORDER BY updated_at DESC LIMIT 5"
-            ),
-            (prefix + "%",),
+            self._q(f"{SELECT_WITH_HOLDER} WHERE substr(s.id, 1, length(?)) = ? ORDER BY s.updated_at DESC LIMIT 5"),
+            (prefix, prefix),
         )
-        return [SessionInfo(*r) for r in rows]
+        return [_info(r) for r in rows]
 
     async def resolve(self, session_id: str | None) -> SessionInfo:
-        """The session with this id or unique id prefix; None means the most recent one."""
+        """The session with this id or unique id prefix; None means the most recent one.
+
+        An empty id (an unset shell variable) or a prefix of several sessions is refused, never guessed."""
         if session_id is None:
             latest = await self.list(limit=1)
             if not latest:
                 raise SessionNotFound('there is no session to continue yet: start one with `ml-intern "PROMPT"`')
             return latest[0]
+        if not session_id.strip():
+            raise SessionNotFound(
+                "the session id is empty (an unset variable?): pass one from `ml-intern sessions list`"
+            )
         info = await self.get(session_id)
         if info is not None:
             return info
         matches = await self.find(session_id)
         if len(matches) == 1:
             return matches[0]
-        hint = "; candidates: " + ", ".join(m.id for m in matches) if matches else ""
-        raise SessionNotFound(f"no session '{session_id}'{hint} (see `ml-intern sessions list`)")
+        if matches:
+            raise SessionNotFound(
+                f"the session id '{session_id}' is ambiguous: it starts "
+                f"{', '.join(m.id for m in matches)}{' and more' if len(matches) == 5 else ''} (give more characters)"
+            )
+        raise SessionNotFound(f"no session '{session_id}' (see `ml-intern sessions list`)")
 
     async def list(self, limit: int | None = None) -> list[SessionInfo]:
-        sql = f"SELECT {', '.join(COLUMNS)} FROM ml_intern_sessions ORDER BY updated_at DESC"
+        sql = f"{SELECT_WITH_HOLDER} ORDER BY s.updated_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return [SessionInfo(*r) for r in await self._fetch(sql)]
+        return [_info(r) for r in await self._fetch(sql)]
 
     async def delete(self, session_id: str) -> None:
         await self._execute(self._q("DELETE FROM ml_intern_sessions WHERE id = ?"), (session_id,))
+        await self._execute(self._q("DELETE FROM ml_intern_session_locks WHERE session_id = ?"), (session_id,))
+
+    # -- the driver lease (persistence.session_lock) -------------------------------------------
+
+    async def lock_insert(self, session_id: str, holder: Holder) -> bool:
+        values = (session_id, *(getattr(holder, c) for c in LOCK_COLUMNS[1:]))
+        return bool(
+            await self._execute(
+                self._q(
+                    f"INSERT INTO ml_intern_session_locks ({', '.join(LOCK_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(LOCK_COLUMNS))}) ON CONFLICT (session_id) DO NOTHING"
+                ),
+                values,
+            )
+        )
+
+    async def lock_get(self, session_id: str) -> Holder | None:
+        rows = await self._fetch(
+            self._q(f"SELECT {', '.join(LOCK_COLUMNS[1:])} FROM ml_intern_session_locks WHERE session_id = ?"),
+            (session_id,),
+        )
+        return Holder(*rows[0]) if rows else None
+
+    async def lock_replace(self, session_id: str, old_token: str, holder: Holder) -> bool:
+        """Take the lease over from `old_token` (a holder found dead); False when someone else was faster."""
+        columns = LOCK_COLUMNS[1:]
+        return bool(
+            await self._execute(
+                self._q(
+                    f"UPDATE ml_intern_session_locks SET {', '.join(f'{c} = ?' for c in columns)} "
+                    "WHERE session_id = ? AND token = ?"
+                ),
+                (*(getattr(holder, c) for c in columns), session_id, old_token),
+            )
+        )
+
+    async def lock_touch(self, session_id: str, token: str, now: float) -> bool:
+        """The heartbeat; False when the lease is no longer ours."""
+        return bool(
+            await self._execute(
+                self._q("UPDATE ml_intern_session_locks SET heartbeat = ? WHERE session_id = ? AND token = ?"),
+                (now, session_id, token),
+            )
+        )
+
+    async def lock_delete(self, session_id: str, token: str) -> None:
+        await self._execute(
+            self._q("DELETE FROM ml_intern_session_locks WHERE session_id = ? AND token = ?"), (session_id, token)
+        )
 
 
 class SqliteSessionStore(SessionStore):
     def __init__(self, conn):  # aiosqlite.Connection shared with the checkpoint saver
         self.conn = conn
 
-    async def _execute(self, sql: str, params: tuple = ()) -> None:
-        await self.conn.execute(sql, params)
+    async def _execute(self, sql: str, params: tuple = ()) -> int:
+        cursor = await self.conn.execute(sql, params)
+        count = cursor.rowcount
         await self.conn.commit()
+        return count
 
     async def _fetch(self, sql: str, params: tuple = ()) -> list[tuple]:
         async with self.conn.execute(sql, params) as cursor:
