@@ -18,6 +18,7 @@ from langgraph.config import get_stream_writer
 from pydantic import ValidationError
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
+from core.paths import outputs_dir, safe_file_name
 from core.state import AgentState, add_usage
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
@@ -132,7 +133,9 @@ def make_execute_tools(deps: AgentDeps):
         session_dir = deps.session_dir(config)
         for call, (result, _elapsed) in zip(approved, outcomes, strict=False):
             content, spill = cap_output(
-                result.content, deps.settings.tool_output_cap, session_dir / "outputs" / f"{call['id']}.txt"
+                result.content,
+                deps.settings.tool_output_cap,
+                outputs_dir(session_dir) / f"{safe_file_name(call['id'])}.txt",
             )
             if call.get("edited"):  # the history shows the model's arguments: say what really ran
                 content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.paths import outputs_dir
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.workspace_paths import display_path, resolve_path
 
@@ -176,7 +177,7 @@ def _read_tool(settings) -> Tool:
     char_budget = max(4000, int(settings.tool_output_cap) - 1000)
 
     async def _read(args: ReadArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve_path(args.path, ctx.workspace, ctx.settings)
+        path = resolve_path(args.path, ctx.workspace, ctx.settings, readable=[outputs_dir(ctx.session_dir)])
         shown = display_path(path, ctx.workspace)
         start = args.offset or 1
         limit = args.limit or DEFAULT_READ_LIMIT

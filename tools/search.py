@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from core.paths import outputs_dir
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.workspace_paths import display_path, resolve_path
 
@@ -400,7 +401,7 @@ def _grep_python(args: GrepArgs, root: Path, files: list[str], prefix: str) -> t
 
 
 async def _grep(args: GrepArgs, ctx: ToolContext) -> str:
-    root = resolve_path(args.path or ".", ctx.workspace, ctx.settings)
+    root = resolve_path(args.path or ".", ctx.workspace, ctx.settings, readable=[outputs_dir(ctx.session_dir)])
     if not root.exists():
         raise ToolError(f"Path not found: {args.path}.")
     if not args.pattern:
