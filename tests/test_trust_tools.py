@@ -4,10 +4,14 @@ and Hub calls side by side with the endpoint unreachable."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
+import stat
 from pathlib import Path
 
 import pytest
-from helpers import call, collect, open_agent, run_turn
+from helpers import call, run_cli, run_turn
 from langchain_core.messages import ToolMessage
 
 from configs.schema import AgentConfig
@@ -62,3 +66,70 @@ def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_
             asyncio.run(_run_tool("read", ctx, path=path))
     with pytest.raises(ToolError, match="outside the workspace"):
         asyncio.run(_run_tool("write", ctx, path=str(outputs / "new.txt"), content="x"))
+
+
+def _special_files(workspace: Path) -> list[str]:
+    """A FIFO, a socket and (as root) a character device in the workspace; their names."""
+    os.mkfifo(workspace / "pipe")
+    here = os.getcwd()
+    os.chdir(workspace)  # a relative bind: AF_UNIX paths are limited to 108 bytes
+    try:
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind("sock")
+    finally:
+        os.chdir(here)
+    names = ["pipe", "sock"]
+    try:
+        os.mknod(workspace / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        names.append("null")
+    except (PermissionError, OSError):
+        pass
+    return names
+
+
+def test_special_files_are_refused_and_skipped_and_the_run_ends(replay, workspace):
+    names = _special_files(workspace)
+    (workspace / "notes.txt").write_text("needle here\n")
+    calls = [call("read", {"path": n}, f"r-{n}") for n in names]
+    calls += [call("write", {"path": n, "content": "x"}, f"w-{n}") for n in names]
+    calls += [call("edit", {"path": n, "old_str": "a", "new_str": "b"}, f"e-{n}") for n in names]
+    calls += [call("grep", {"pattern": "needle"}, "g"), call("grep", {"pattern": "x", "path": "pipe"}, "g2")]
+    calls += [call("glob", {"pattern": "*"}, "l")]
+    model = replay([{"tool_calls": calls}, {"content": "done"}])
+    result = run_cli(
+        ["-m", model, "--output-format", "stream-json", "go"], cwd=workspace, timeout=120, env={"PYTHONUNBUFFERED": "1"}
+    )
+    assert result.returncode == 0, result.stderr
+    outputs = {
+        e["data"]["tool_call_id"]: e["data"]
+        for e in map(json.loads, result.stdout.splitlines())
+        if e["type"] == "tool_output"
+    }
+    for name in names:
+        for kind in "rwe":
+            out = outputs[f"{kind}-{name}"]
+            assert out["is_error"] and "not a regular file" in out["content"], out
+            assert "\n" not in out["content"].strip()
+    assert outputs["g"]["content"] == "notes.txt:1:needle here"
+    assert "not a regular file" in outputs["g2"]["content"]
+    assert outputs["l"]["content"] == "notes.txt"
+    assert stat.S_ISFIFO((workspace / "pipe").lstat().st_mode)  # refused, not replaced
+
+
+async def test_edit_keeps_every_byte_outside_the_edited_span(tmp_path):
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
+    original = b"caf\xe9 = 1\r\nname = 'x'\nbad \xff\xfe bytes\r\ntail \xe2\x82\n"
+    (workspace / "latin1.txt").write_bytes(original)
+    read = await _run_tool("read", ctx, path="latin1.txt")
+    assert "caf\ufffd = 1" in read.content and "bad \ufffd\ufffd bytes" in read.content
+    ctx.state["files_read"] = read.state_update["files_read"]
+
+    edited = await _run_tool("edit", ctx, path="latin1.txt", old_str="name = 'x'", new_str="name = 'y'")
+    assert not edited.is_error
+    assert (workspace / "latin1.txt").read_bytes() == original.replace(b"'x'", b"'y'")
+    ctx.state["files_read"] = edited.state_update["files_read"]
+    # a line the model copied from read, replacement characters and all, still matches its bytes
+    await _run_tool("edit", ctx, path="latin1.txt", old_str="bad \ufffd\ufffd bytes", new_str="good bytes")
+    assert (workspace / "latin1.txt").read_bytes() == (b"caf\xe9 = 1\r\nname = 'y'\ngood bytes\r\ntail \xe2\x82\n")
