@@ -133,3 +133,16 @@ async def test_edit_keeps_every_byte_outside_the_edited_span(tmp_path):
     # a line the model copied from read, replacement characters and all, still matches its bytes
     await _run_tool("edit", ctx, path="latin1.txt", old_str="bad \ufffd\ufffd bytes", new_str="good bytes")
     assert (workspace / "latin1.txt").read_bytes() == (b"caf\xe9 = 1\r\nname = 'y'\ngood bytes\r\ntail \xe2\x82\n")
+
+
+async def test_the_line_logger_holds_a_bounded_line_whatever_the_output():
+    from tools.bash import LineLogger
+
+    logged: list[str] = []
+    logger = LineLogger(logged.append, interval_s=0)
+    for _ in range(160):  # 10 MB without a newline: what is kept of the line must not grow with it
+        logger.feed(b"x" * 65536)
+        assert len(logger.partial) <= 1001
+    logger.feed(b"\nprogress 10%\rprogress 20%\r\nlast\r")
+    logger.flush(final=True)
+    assert logged == ["x" * 1000 + " ...", "progress 20%", "last"]
