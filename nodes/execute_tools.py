@@ -24,7 +24,9 @@ from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
 from nodes.context import AgentDeps
 from nodes.doom_loop import call_signature, corrective_message, window_size
+from nodes.stored_args import FULL_ARGS_KEY, ArgumentsLost, full_args
 from tools.base import ToolContext, ToolError, ToolResult
+from tools.blocking import off_loop
 from tools.file_changes import FileChanges
 
 
@@ -53,13 +55,18 @@ def _format_validation(error: ValidationError) -> str:
 
 def make_execute_tools(deps: AgentDeps):
     async def run_one(
-        call: dict[str, Any], state: AgentState, config: RunnableConfig, emit
+        call: dict[str, Any], message: AIMessage, state: AgentState, config: RunnableConfig, emit
     ) -> tuple[ToolResult, float]:
         tool = deps.tools.get(call["name"])
         if tool is None:
             known = ", ".join(deps.tools.names)
             return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True), 0.0
         session_dir = deps.session_dir(config)
+        if FULL_ARGS_KEY in message.additional_kwargs:  # stored capped: run with the saved whole arguments
+            try:
+                call = {**call, "args": await off_loop(full_args, message, call, session_dir)}
+            except ArgumentsLost as e:
+                return ToolResult(str(e), is_error=True), 0.0
         turn = len(state.get("turns") or [])
         ctx = ToolContext(
             workspace=deps.workspace,
@@ -126,7 +133,7 @@ def make_execute_tools(deps: AgentDeps):
         for call in approved:
             emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent))
             emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent))
-        outcomes = await asyncio.gather(*(run_one(c, state, config, emit) for c in approved))
+        outcomes = await asyncio.gather(*(run_one(c, message, state, config, emit) for c in approved))
 
         doom = dict(state.get("doom") or {})
         recent = list(doom.get("recent", []))

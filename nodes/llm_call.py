@@ -24,6 +24,8 @@ from core.state import AgentState, add_usage
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
 from nodes.context import AgentDeps
+from nodes.stored_args import needs_capping, store_capped
+from tools.blocking import off_loop
 
 MAX_NUDGES = 2
 STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
@@ -169,6 +171,9 @@ def make_llm_call(deps: AgentDeps):
             emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
 
+        cap = deps.settings.tool_output_cap
+        if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
+            response = await off_loop(store_capped, response, cap, deps.session_dir(config))
         meta = response.usage_metadata or {}
         input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
         delta = {

@@ -146,3 +146,33 @@ async def test_the_line_logger_holds_a_bounded_line_whatever_the_output():
     logger.feed(b"\nprogress 10%\rprogress 20%\r\nlast\r")
     logger.flush(final=True)
     assert logged == ["x" * 1000 + " ...", "progress 20%", "last"]
+
+
+def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
+    from helpers import collect, open_agent
+    from langchain_core.messages import AIMessage
+
+    content = "".join(f"line {i}\n" for i in range(40_000))  # ~350 KB
+    model = replay(
+        [
+            {"tool_calls": [call("write", {"path": "big.txt", "content": content}, "w/1")]},
+            {"content": "written"},
+        ]
+    )
+
+    async def go():
+        settings = {"tool_output_cap": 2000}
+        async with open_agent(model, workspace, approval_mode="ask", settings=settings) as agent:
+            session = await agent.new_session()
+            first = await collect(session.run("write it"))
+            second = await collect(session.run(None, decisions={"*": {"action": "approve"}}))
+            return first + second, await session.messages()
+
+    events, messages = asyncio.run(go())
+    assert (workspace / "big.txt").read_text() == content
+    stored = next(m for m in messages if isinstance(m, AIMessage) and m.tool_calls).tool_calls[0]
+    assert stored["args"]["path"] == "big.txt"
+    assert len(stored["args"]["content"]) < 2000 and "the call ran with the full" in stored["args"]["content"]
+    assert stored["args"]["content"].startswith("line 0\n")
+    shown = [e for e in events if e.type in ("approval_required", "tool_call", "assistant_message")]
+    assert shown and all(len(e.model_dump_json()) < 5000 for e in shown)
