@@ -102,7 +102,20 @@ def _usage(message: str) -> None:
     raise typer.Exit(exit_codes.USAGE)
 
 
+def _never_fail_on_encoding() -> None:
+    """Whatever the text (a lone surrogate from a model, a terminal that is not UTF-8), writing it to
+    stdout or stderr must not raise: what cannot be encoded is written as a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
+
+
 def main(argv: list[str] | None = None) -> None:
+    _never_fail_on_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     if first in SUBCOMMANDS and argv and argv[0] == first:

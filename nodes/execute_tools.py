@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.paths import outputs_dir, safe_file_name
 from core.state import AgentState, add_usage
+from core.unicode_safe import scrub
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
 from nodes.context import AgentDeps
@@ -31,18 +32,20 @@ from tools.file_changes import FileChanges
 
 
 def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
-    """Keep head and tail of an over-long output; the full text goes to `spill_path`."""
+    """Keep head and tail of an over-long output; the full text goes to `spill_path` when it can."""
     if len(text) <= cap:
         return text, None
-    spill_path.parent.mkdir(parents=True, exist_ok=True)
-    spill_path.write_text(text)
+    try:
+        spill_path.parent.mkdir(parents=True, exist_ok=True)
+        spill_path.write_text(text, encoding="utf-8", errors="replace")
+        saved: str | None = str(spill_path)
+        where = f"is saved at {spill_path}: use read with offset/limit, or grep, to see the rest"
+    except OSError as exc:
+        saved, where = None, f"could not be saved ({exc.strerror or exc}): rerun with a narrower command"
     head, tail = text[: cap * 2 // 3], text[-(cap // 3) :]
     omitted = len(text) - len(head) - len(tail)
-    note = (
-        f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) is saved at "
-        f"{spill_path}: use read with offset/limit, or grep, to see the rest ...]\n\n"
-    )
-    return head + note + tail, str(spill_path)
+    note = f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) {where} ...]\n\n"
+    return head + note + tail, saved
 
 
 def _format_validation(error: ValidationError) -> str:
@@ -98,6 +101,7 @@ def make_execute_tools(deps: AgentDeps):
             result = ToolResult(f"Tool error: {type(e).__name__}: {e}", is_error=True)
         if isinstance(result, str):
             result = ToolResult(result)
+        result.content = scrub(result.content)  # a tool may return lone surrogates: keep the history encodable
         return result, time.perf_counter() - started
 
     async def execute_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import BinaryIO, Literal
 from pydantic import BaseModel, Field
 
 from core.paths import outputs_dir
+from core.unicode_safe import scrub
 from tools.base import ChangeRecorder, Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.blocking import off_loop
 from tools.regular_files import (
@@ -31,7 +32,6 @@ from tools.regular_files import (
     encode_exact,
     open_regular,
     read_regular,
-    scrub,
     shown_text,
 )
 from tools.workspace_paths import display_path, resolve_path

@@ -22,7 +22,6 @@ from typing import BinaryIO
 from tools.base import ToolError
 
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _KINDS = (
     (stat.S_ISDIR, "a directory"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -104,11 +103,6 @@ def encode_exact(text: str) -> bytes:
 def shown_text(text: str) -> str:
     """decode_exact text as the model sees it: one U+FFFD per byte that is not UTF-8 (same length)."""
     return _ESCAPED_BYTE.sub("\ufffd", text)
-
-
-def scrub(text: str) -> str:
-    """Text from the model with any lone surrogate made U+FFFD, so it encodes as UTF-8."""
-    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
