@@ -38,3 +38,22 @@ def test_lone_surrogates_in_model_text_and_tool_results_are_printed_and_the_turn
     summary = json.loads(result.stdout)
     assert summary["status"] == "done" and summary["final_response"] == "answer \ufffd done"
     assert _status(cli, summary["session_id"]) == "done"
+
+
+def test_global_options_before_a_subcommand_never_make_it_a_prompt(cli, replay, workspace):
+    model = replay([{"content": "I AM THE MODEL"}] * 3)
+    config = workspace / "cfg.json"
+    config.write_text(json.dumps({"model_name": model}))
+
+    doctor = cli("--config", str(config), "doctor", "--offline")
+    assert "I AM THE MODEL" not in doctor.stdout and "sessions database" in doctor.stdout
+
+    refused = cli("-m", model, "doctor")
+    assert refused.returncode == 2 and "I AM THE MODEL" not in refused.stdout
+    assert len(refused.stderr.strip().splitlines()) == 1 and "-- doctor" in refused.stderr
+
+    as_prompt = cli("-m", model, "--", "doctor")
+    assert as_prompt.returncode == 0 and "I AM THE MODEL" in as_prompt.stdout
+
+    helped = cli("--help").stdout
+    assert all(name in helped for name in ("sessions", "mcp", "studio", "graph", "doctor", "example"))
