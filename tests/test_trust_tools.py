@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,46 @@ def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
     assert stored["args"]["content"].startswith("line 0\n")
     shown = [e for e in events if e.type in ("approval_required", "tool_call", "assistant_message")]
     assert shown and all(len(e.model_dump_json()) < 5000 for e in shown)
+
+
+def test_hub_calls_side_by_side_with_the_endpoint_unreachable_each_say_so_in_one_line(replay, workspace):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    calls = [
+        call("hf_repo_files", {"operation": "list", "repo_id": "acme/a"}, "h1"),
+        call("hf_repo_git", {"operation": "list_refs", "repo_id": "acme/b"}, "h2"),
+    ]
+    model = replay([{"tool_calls": calls}, {"content": "done"}])
+    env = {"HF_ENDPOINT": dead, "HF_TOKEN": "hf_test", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    result = run_cli(["-m", model, "go"], cwd=workspace, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("> ")]
+    assert len(errors) == 2 and all("cannot reach the Hugging Face endpoint" in line for line in errors), errors
+
+    # the mechanism: a call that closes huggingface_hub's shared client leaves the other call's client open
+    from huggingface_hub.utils import close_session, get_session
+
+    from tools.hub.errors import hub_call
+
+    got, closed, used = threading.Event(), threading.Event(), threading.Event()
+
+    def closer():
+        got.wait(10)
+        close_session()  # what the library's retry loop does after a connection error
+        closed.set()
+        used.wait(10)
+
+    def user():
+        client = get_session()
+        got.set()
+        closed.wait(10)
+        try:
+            return client.is_closed
+        finally:
+            used.set()
+
+    async def side_by_side():
+        return await asyncio.gather(hub_call("closing", closer), hub_call("using", user))
+
+    assert asyncio.run(side_by_side())[1] is False
