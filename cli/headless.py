@@ -7,6 +7,8 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cli import exit_codes
@@ -105,11 +107,29 @@ async def _resumed_session_info(options: HeadlessOptions):
             raise UserError(str(e)) from None
 
 
-async def _run(options: HeadlessOptions) -> int:
-    from graph.session import Agent
-    from persistence.checkpointer import DatabaseError
+@contextmanager
+def storage_failures_as_one_line(session_id: str | None = None) -> Iterator[None]:
+    """The sessions database failing (locked, full, damaged, unreachable) becomes a UserError: one line
+    naming the fix and how to go on. Any other error passes through."""
+    from persistence.database import database_failure
 
     try:
+        yield
+    except UserError:
+        raise
+    except Exception as e:
+        line = database_failure(e)
+        if line is None:
+            raise
+        if session_id:
+            line += f"; the session keeps every step saved before this: continue with ml-intern --resume {session_id}"
+        raise UserError(line, exit_codes.AGENT_ERROR) from None
+
+
+async def _run(options: HeadlessOptions) -> int:
+    from graph.session import Agent
+
+    with storage_failures_as_one_line():
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
             options.approval = info.approval_mode
@@ -117,8 +137,6 @@ async def _run(options: HeadlessOptions) -> int:
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
             return await _drive(session, options)
-    except DatabaseError as e:
-        raise UserError(str(e), exit_codes.AGENT_ERROR) from None
 
 
 async def _drive(session, options: HeadlessOptions) -> int:
@@ -145,7 +163,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     loop.add_signal_handler(signal.SIGINT, task.cancel)
     loop.add_signal_handler(signal.SIGTERM, task.cancel)
     try:
-        await task
+        with storage_failures_as_one_line(session.id):
+            await task
     except asyncio.CancelledError:
         final["status"] = "interrupted"
         if options.output_format == "text":
@@ -155,7 +174,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGTERM)
-    await session.finish()
+    with storage_failures_as_one_line(session.id):
+        await session.finish()
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)

@@ -105,12 +105,26 @@ def run(
         from cli.interactive import run_interactive
 
         raise typer.Exit(run_interactive(options))
-    if prompt is None and not (resume or continue_):
-        piped = sys.stdin.read() if not sys.stdin.isatty() else ""
+    if prompt is not None:
+        options.prompt = _utf8_prompt(prompt.encode("utf-8", "surrogateescape"), "the prompt argument")
+    elif not (resume or continue_):
+        piped = _utf8_prompt(sys.stdin.buffer.read(), "the prompt on stdin") if not sys.stdin.isatty() else ""
         if not piped.strip():
             _usage("no prompt given: pass PROMPT, pipe it on stdin, or run in a terminal for a chat")
         options.prompt = piped.strip()
     raise typer.Exit(run_headless(options))
+
+
+def _utf8_prompt(data: bytes, where: str) -> str:
+    """The prompt as text; bytes that are not UTF-8 are refused in one line, never guessed or dropped."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        _usage(
+            f"{where} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}): convert it, "
+            "e.g. iconv -f latin1 -t utf-8, and send it again"
+        )
+        raise  # not reached: _usage exits
 
 
 def _usage(message: str) -> None:

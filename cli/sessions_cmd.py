@@ -57,10 +57,12 @@ async def _store():
 
 def _run(coro) -> None:
     from cli.bootstrap import UserError
+    from cli.headless import storage_failures_as_one_line
     from persistence.session_store import SessionNotFound
 
     try:
-        asyncio.run(coro)
+        with storage_failures_as_one_line():
+            asyncio.run(coro)
     except SessionNotFound as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(exit_codes.USAGE) from None
@@ -153,6 +155,17 @@ async def redacted_trace(session) -> tuple[str, int]:
     return "\n".join(lines) + "\n", len(lines) - 1
 
 
+def _write_export(path: Path, text: str) -> None:
+    from cli.bootstrap import UserError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        missing = isinstance(e, FileNotFoundError) and not path.parent.is_dir()
+        why = f"the folder {path.parent} does not exist" if missing else (e.strerror or str(e))
+        raise UserError(f"cannot write {path}: {why} (nothing was exported)", exit_codes.AGENT_ERROR) from None
+
+
 @sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
 def export_cmd(
     session_id: str,
@@ -163,7 +176,7 @@ def export_cmd(
             session = await agent.load_session(session_id)
             text, count = await redacted_trace(session)
         if output:
-            Path(output).write_text(text)
+            _write_export(Path(output), text)
             print(f"exported {count} messages to {output}", file=sys.stderr)
         else:
             sys.stdout.write(text)

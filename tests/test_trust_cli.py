@@ -57,3 +57,201 @@ def test_global_options_before_a_subcommand_never_make_it_a_prompt(cli, replay, 
 
     helped = cli("--help").stdout
     assert all(name in helped for name in ("sessions", "mcp", "studio", "graph", "doctor", "example"))
+
+
+def _one_line(result) -> str:
+    """The single stderr line of a failed command (no traceback, nothing else)."""
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("> ")]
+    assert len(lines) == 1 and lines[0].startswith("ml-intern: "), result.stderr
+    return lines[0]
+
+
+def test_a_misplaced_or_damaged_database_is_one_line(cli, replay, isolated_home):
+    model = replay([{"content": "hi"}] * 3)
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "sessions.sqlite").mkdir()
+    result = cli("-m", model, "go")
+    assert result.returncode == 1 and "is a directory" in _one_line(result)
+
+    (isolated_home / "sessions.sqlite").rmdir()
+    assert cli("-m", model, "go").returncode == 0
+    database = isolated_home / "sessions.sqlite"
+    with open(database, "r+b") as f:  # garbage over every page but the header page
+        f.seek(4096)
+        f.write(b"\xde\xad\xbe\xef" * (database.stat().st_size // 4))
+    result = cli("-m", model, "go")
+    assert result.returncode == 1 and "damaged" in _one_line(result)
+
+
+def test_a_database_locked_longer_than_the_timeout_is_one_line(cli, replay, isolated_home):
+    import sqlite3
+
+    model = replay([{"content": "hi"}] * 3)
+    assert cli("-m", model, "go").returncode == 0
+    holder = sqlite3.connect(isolated_home / "sessions.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = cli("-m", model, "--continue", "again", env={"ML_INTERN_DB_TIMEOUT_S": "1"})
+    finally:
+        holder.rollback()
+        holder.close()
+    line = _one_line(result)
+    assert result.returncode == 1 and "locked" in line and "ML_INTERN_DB_TIMEOUT_S" in line
+
+
+def test_config_files_export_targets_and_prompts_that_cannot_be_read_are_one_line(cli, replay, workspace):
+    import subprocess
+
+    from helpers import BIN
+
+    model = replay([{"content": "hi"}] * 3)
+    latin1 = workspace / "latin1.json"
+    latin1.write_bytes(b'{"model_name": "caf\xe9"}')
+    (workspace / "folder.json").mkdir()
+    for config, words in ((latin1, "UTF-8"), (workspace / "folder.json", "directory")):
+        result = cli("-m", model, "--config", str(config), "go")
+        assert result.returncode == 2 and words in _one_line(result)
+
+    session_id = json.loads(cli("-m", model, "--output-format", "json", "go").stdout)["session_id"]
+    result = cli("sessions", "export", session_id, "-o", str(workspace / "missing" / "trace.jsonl"))
+    assert result.returncode == 1 and "missing" in _one_line(result)
+
+    argv = subprocess.run([BIN, "-m", model, b"caf\xe9 au lait"], cwd=workspace, capture_output=True, timeout=60)
+    piped = subprocess.run([BIN, "-m", model], cwd=workspace, input=b"caf\xe9", capture_output=True, timeout=60)
+    for result in (argv, piped):
+        err = result.stderr.decode()
+        assert result.returncode == 2 and len(err.strip().splitlines()) == 1 and "UTF-8" in err, err
+
+
+def _run_until_tool_starts(args: list[str], cwd, env: dict[str, str]):
+    """Start ml-intern (stream-json) and return (process, stdout lines) once its first tool call runs."""
+    import os
+    import subprocess
+
+    from helpers import BIN
+
+    proc = subprocess.Popen(
+        [str(BIN), *args, "--output-format", "stream-json"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if json.loads(line)["type"] == "tool_state_change":
+            return proc, seen
+    proc.wait(30)
+    raise AssertionError(f"no tool started: {seen} {proc.stderr.read()}")
+
+
+def _waiting_call(gate) -> dict:
+    """A bash call that waits until the test creates `gate`: the moment to break the storage."""
+    return call("bash", {"command": f"while [ ! -e {gate} ]; do sleep 0.05; done; echo ran"}, "b1")
+
+
+def _mount_tmpfs(where, size: str) -> bool:
+    import subprocess
+
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    return mounted.returncode == 0
+
+
+def _fill(folder) -> None:
+    with open(folder / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def test_disk_full_while_writing_a_checkpoint_is_one_line_and_the_session_goes_on(cli, replay, workspace, tmp_path):
+    import subprocess
+
+    gate = tmp_path / "gate"
+    model = replay([{"tool_calls": [_waiting_call(gate)]}, {"content": "final answer"}])
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "2m"):
+        return _disk_full_through_a_saver_wrapper(model, workspace, gate)
+    try:
+        env = {"ML_INTERN_HOME": str(disk / "home")}
+        proc, seen = _run_until_tool_starts(["-m", model, "go"], workspace, env)
+        _fill(disk)
+        gate.touch()
+        _, err = proc.communicate(timeout=60)
+        session_id = json.loads(seen[0])["session_id"]
+        assert proc.returncode == 1, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "no space left" in lines[0] and f"--resume {session_id}" in lines[0], err
+        (disk / "filler").unlink()
+        resumed = cli("--resume", session_id, "--no-stream", env=env)
+        assert resumed.returncode == 0 and "final answer" in resumed.stdout, resumed.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
+    """Where no tmpfs can be mounted: a saver whose writes fail with ENOSPC after the first tool starts."""
+    import asyncio
+    import errno
+
+    from helpers import collect
+
+    from cli.bootstrap import UserError
+    from cli.headless import storage_failures_as_one_line
+    from configs.loader import load_config
+    from graph.session import Agent
+    from nodes.context import AgentDeps
+    from persistence.checkpointer import open_saver, store_for
+    from tools.registry import builtin_tools
+
+    def full_disk(real):
+        """The real saver (same state), with writes that fail while `full` is set."""
+
+        class FullDisk(type(real)):
+            full = False
+
+            async def aput_writes(self, *args, **kwargs):
+                if self.full:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return await super().aput_writes(*args, **kwargs)
+
+            async def aput(self, *args, **kwargs):
+                if self.full:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return await super().aput(*args, **kwargs)
+
+        saver = FullDisk.__new__(FullDisk)
+        saver.__dict__.update(real.__dict__)
+        return saver
+
+    async def go():
+        config = load_config()
+        deps = AgentDeps(settings=config, model_id=model, tools=builtin_tools(config), workspace=workspace)
+        async with open_saver(deps.home) as real:
+            saver = full_disk(real)
+            store = store_for(real)
+            await store.setup()
+            agent = Agent(deps, saver, store)
+            session = await agent.new_session()
+            message = ""
+            try:
+                with storage_failures_as_one_line(session.id):
+                    async for event in session.run("go"):
+                        if event.type == "tool_state_change":  # the model's call is stored: now the disk fills
+                            saver.full = True
+                            gate.touch()
+            except UserError as e:
+                message = str(e)
+            saver.full = False
+            events = await collect(session.run(None))
+            return message, events
+
+    message, events = asyncio.run(go())
+    assert "no space left" in message and "--resume" in message and "\n" not in message
+    assert [e for e in events if e.type == "turn_complete"][-1].final_response == "final answer"
