@@ -255,3 +255,87 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
     message, events = asyncio.run(go())
     assert "no space left" in message and "--resume" in message and "\n" not in message
     assert [e for e in events if e.type == "turn_complete"][-1].final_response == "final answer"
+
+
+class _Proxy:
+    """A TCP proxy to PostgreSQL that the test can take down (every connection cut, new ones refused)."""
+
+    def __init__(self, target: tuple[str, int], port: int = 0):
+        import socket
+        import threading
+
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list = []
+        self.up = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while self.up:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def down(self) -> None:
+        import socket
+
+        self.up = False
+        self.listener.close()
+        for s in self.sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+
+def test_postgres_down_longer_than_the_pool_timeout_is_one_line_and_the_session_goes_on(
+    cli, replay, workspace, tmp_path, postgres_database
+):
+    from urllib.parse import urlsplit, urlunsplit
+
+    real = urlsplit(postgres_database)
+    proxy = _Proxy((real.hostname, real.port or 5432))
+    netloc = f"{real.username}:{real.password}@127.0.0.1:{proxy.port}"
+    env = {"ML_INTERN_DATABASE_URL": urlunsplit(real._replace(netloc=netloc)), "ML_INTERN_DB_TIMEOUT_S": "2"}
+    gate = tmp_path / "gate"
+    model = replay([{"tool_calls": [_waiting_call(gate)]}, {"content": "final answer"}])
+    proc, seen = _run_until_tool_starts(["-m", model, "go"], workspace, env)
+    proxy.down()
+    gate.touch()
+    _, err = proc.communicate(timeout=90)
+    session_id = json.loads(seen[0])["session_id"]
+    lines = err.strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err
+    assert "lost the sessions database" in lines[0] and f"--resume {session_id}" in lines[0]
+    assert real.password not in err
+
+    back = _Proxy((real.hostname, real.port or 5432), proxy.port)
+    try:
+        resumed = cli("--resume", session_id, "--no-stream", env=env)
+        assert resumed.returncode == 0 and "final answer" in resumed.stdout, resumed.stderr
+    finally:
+        back.down()
