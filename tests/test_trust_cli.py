@@ -269,19 +269,24 @@ class _Proxy:
         self.port = self.listener.getsockname()[1]
         self.sockets: list = []
         self.up = True
+        self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
         import socket
         import threading
 
-        while self.up:
+        while True:
             try:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(self.target)
-            self.sockets += [client, server]
+            with self.lock:  # a connection accepted while going down must not survive it
+                if not self.up:
+                    client.close()
+                    return
+                server = socket.create_connection(self.target)
+                self.sockets += [client, server]
             for a, b in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -302,9 +307,11 @@ class _Proxy:
     def down(self) -> None:
         import socket
 
-        self.up = False
-        self.listener.close()
-        for s in self.sockets:
+        with self.lock:
+            self.up = False
+            self.listener.close()
+            sockets = list(self.sockets)
+        for s in sockets:
             try:
                 s.shutdown(socket.SHUT_RDWR)
                 s.close()
@@ -326,10 +333,10 @@ def test_postgres_down_longer_than_the_pool_timeout_is_one_line_and_the_session_
     proc, seen = _run_until_tool_starts(["-m", model, "go"], workspace, env)
     proxy.down()
     gate.touch()
-    _, err = proc.communicate(timeout=90)
+    out, err = proc.communicate(timeout=90)
     session_id = json.loads(seen[0])["session_id"]
     lines = err.strip().splitlines()
-    assert proc.returncode == 1 and len(lines) == 1, err
+    assert proc.returncode == 1 and len(lines) == 1, (err, out[-2000:])
     assert "lost the sessions database" in lines[0] and f"--resume {session_id}" in lines[0]
     assert real.password not in err
 

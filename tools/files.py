@@ -167,12 +167,21 @@ def _page(lines: Iterable[str], start: int, limit: int, budget: int) -> tuple[li
     return out, end, False, seen
 
 
+@dataclass
+class _Page:
+    lines: list[str]  # rendered, numbered
+    end: int  # last line shown
+    more: bool  # more lines follow
+    seen: int  # lines looked at
+    header: str  # what precedes the lines (notebooks)
+    total: int | None  # lines in the file, when known (not for streamed files)
+    mtime: float  # of the file as it was read
+
+
 def _read_tool(settings) -> Tool:
     char_budget = max(4000, int(settings.tool_output_cap) - 1000)
 
-    def _read_page(
-        path: Path, shown: str, start: int, limit: int
-    ) -> tuple[list[str], int, bool, int, str, int | None, float]:
+    def read_page(path: Path, shown: str, start: int, limit: int) -> _Page:
         """Everything read does with the file, in one worker thread."""
         header, total = "", None
         fh, info = open_regular(path, shown)
@@ -196,23 +205,22 @@ def _read_tool(settings) -> Tool:
                 listed.pop()
             lines, total = [line.removesuffix("\r") for line in listed], len(listed)
         out, end, more, seen = _page(lines, start, limit, char_budget)
-        return out, end, more, seen, header, total, info.st_mtime
+        return _Page(out, end, more, seen, header, total, info.st_mtime)
 
     async def _read(args: ReadArgs, ctx: ToolContext) -> ToolResult:
         path = resolve_path(args.path, ctx.workspace, ctx.settings, readable=[outputs_dir(ctx.session_dir)])
         shown = display_path(path, ctx.workspace)
         start = args.offset or 1
-        limit = args.limit or DEFAULT_READ_LIMIT
-        out, end, more, seen, header, total, mtime = await off_loop(_read_page, path, shown, start, limit)
-        state = {"files_read": {str(path): mtime}}
-        if not out:
-            if seen == 0:
+        page = await off_loop(read_page, path, shown, start, args.limit or DEFAULT_READ_LIMIT)
+        state = {"files_read": {str(path): page.mtime}}
+        if not page.lines:
+            if page.seen == 0:
                 return ToolResult(f"{shown} is empty.", state_update=state)
-            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(seen, 'line')}).")
-        body = header + "\n".join(out)
-        if more:
-            of_total = f" of {total}" if total is not None else ""
-            body += f"\n(Showing lines {start}-{end}{of_total}. Call read with offset={end + 1} to see more.)"
+            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(page.seen, 'line')}).")
+        body = page.header + "\n".join(page.lines)
+        if page.more:
+            of_total = f" of {page.total}" if page.total is not None else ""
+            body += f"\n(Showing lines {start}-{page.end}{of_total}. Call read with offset={page.end + 1} to see more.)"
         return ToolResult(body, state_update=state)
 
     return Tool(
