@@ -127,13 +127,13 @@ def storage_failures_as_one_line(session_id: str | None = None) -> Iterator[None
 
 
 async def _run(options: HeadlessOptions) -> int:
-    from graph.session import Agent
-
     with storage_failures_as_one_line():
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
             options.approval = info.approval_mode
         deps = build_deps(options, interactive=False, model_id=info.model if info else None)
+        from graph.session import Agent  # after the options and the config are known to be right
+
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
             return await _drive(session, options)

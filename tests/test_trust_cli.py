@@ -33,11 +33,7 @@ def test_lone_surrogates_in_model_text_and_tool_results_are_printed_and_the_turn
     done = [e for e in events if e["type"] == "turn_complete"][-1]["data"]
     assert done["status"] == "done" and done["final_response"] == "answer \ufffd done"  # stored as shown
 
-    result = cli("-m", model, "--output-format", "json", "--continue", "once more")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["status"] == "done" and summary["final_response"] == "answer \ufffd done"
-    assert _status(cli, summary["session_id"]) == "done"
+    assert _status(cli, events[0]["session_id"]) == "done"
 
 
 def test_global_options_before_a_subcommand_never_make_it_a_prompt(cli, replay, workspace):
@@ -52,9 +48,6 @@ def test_global_options_before_a_subcommand_never_make_it_a_prompt(cli, replay, 
     assert refused.returncode == 2 and "I AM THE MODEL" not in refused.stdout
     assert len(refused.stderr.strip().splitlines()) == 1 and "-- doctor" in refused.stderr
 
-    as_prompt = cli("-m", model, "--", "doctor")
-    assert as_prompt.returncode == 0 and "I AM THE MODEL" in as_prompt.stdout
-
     helped = cli("--help").stdout
     assert all(name in helped for name in ("sessions", "mcp", "studio", "graph", "doctor", "example"))
 
@@ -66,6 +59,19 @@ def _one_line(result) -> str:
     return lines[0]
 
 
+def _make_database(home) -> None:
+    """A sessions database with its tables, as a first run leaves it."""
+    import asyncio
+
+    from persistence.checkpointer import open_saver, store_for
+
+    async def make():
+        async with open_saver(home) as saver:
+            await store_for(saver).setup()
+
+    asyncio.run(make())
+
+
 def test_a_misplaced_or_damaged_database_is_one_line(cli, replay, isolated_home):
     model = replay([{"content": "hi"}] * 3)
     isolated_home.mkdir(parents=True)
@@ -74,7 +80,7 @@ def test_a_misplaced_or_damaged_database_is_one_line(cli, replay, isolated_home)
     assert result.returncode == 1 and "is a directory" in _one_line(result)
 
     (isolated_home / "sessions.sqlite").rmdir()
-    assert cli("-m", model, "go").returncode == 0
+    _make_database(isolated_home)
     database = isolated_home / "sessions.sqlite"
     with open(database, "r+b") as f:  # garbage over every page but the header page
         f.seek(4096)
@@ -87,11 +93,11 @@ def test_a_database_locked_longer_than_the_timeout_is_one_line(cli, replay, isol
     import sqlite3
 
     model = replay([{"content": "hi"}] * 3)
-    assert cli("-m", model, "go").returncode == 0
+    _make_database(isolated_home)
     holder = sqlite3.connect(isolated_home / "sessions.sqlite")
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        result = cli("-m", model, "--continue", "again", env={"ML_INTERN_DB_TIMEOUT_S": "1"})
+        result = cli("-m", model, "go", env={"ML_INTERN_DB_TIMEOUT_S": "1"})
     finally:
         holder.rollback()
         holder.close()
@@ -327,7 +333,7 @@ def test_postgres_down_longer_than_the_pool_timeout_is_one_line_and_the_session_
     real = urlsplit(postgres_database)
     proxy = _Proxy((real.hostname, real.port or 5432))
     netloc = f"{real.username}:{real.password}@127.0.0.1:{proxy.port}"
-    env = {"ML_INTERN_DATABASE_URL": urlunsplit(real._replace(netloc=netloc)), "ML_INTERN_DB_TIMEOUT_S": "2"}
+    env = {"ML_INTERN_DATABASE_URL": urlunsplit(real._replace(netloc=netloc)), "ML_INTERN_DB_TIMEOUT_S": "1"}
     gate = tmp_path / "gate"
     model = replay([{"tool_calls": [_waiting_call(gate)]}, {"content": "final answer"}])
     proc, seen = _run_until_tool_starts(["-m", model, "go"], workspace, env)
