@@ -38,6 +38,8 @@ def redact_url(url: str) -> str:
 
 
 DEFAULT_TIMEOUT_S = 30.0
+# psycopg / psycopg_pool errors that mean the server is gone or unreachable (not a bad query)
+_CONNECTION_ERRORS = {"OperationalError", "InterfaceError", "PoolTimeout", "PoolClosed"}
 
 
 def db_timeout_s() -> float:
@@ -95,7 +97,8 @@ def database_failure(error: BaseException, home: Path | None = None) -> str | No
             found = _sqlite_failure(cause, where)
             if found:
                 return found
-        if module.startswith(("psycopg", "psycopg_pool")):
+        lineage = {klass.__name__ for klass in type(cause).__mro__}
+        if module.startswith(("psycopg", "psycopg_pool")) and lineage & _CONNECTION_ERRORS:
             first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
             return (
                 f"lost the sessions database ML_INTERN_DATABASE_URL={where} ({first}): check that PostgreSQL "

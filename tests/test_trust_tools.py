@@ -239,3 +239,29 @@ async def test_an_mcp_server_that_hangs_at_start_is_not_retried_every_turn_until
         assert starts.read_text().count("start") == 2
     finally:
         await manager.aclose()
+
+
+async def test_parallel_writes_of_one_step_are_all_recorded_for_undo(tmp_path):
+    from tools.file_changes import FileChanges, restore_file_changes
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    changes = FileChanges(tmp_path / "undo", workspace)  # one per turn, shared by the calls of a step
+    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
+    ctx.changes = changes
+    names = [f"f{i}.txt" for i in range(12)]
+    await asyncio.gather(*(_run_tool("write", ctx, path=name, content="x\n") for name in names))
+    restored, _ = restore_file_changes(tmp_path / "undo", workspace)
+    assert len(restored) == len(names) and not any((workspace / name).exists() for name in names)
+
+    # two edits of one file in one step: one applies, the other is told to read again; none is lost silently
+    (workspace / "shared.txt").write_text("alpha\nbeta\n")
+    ctx.state["files_read"] = (await _run_tool("read", ctx, path="shared.txt")).state_update["files_read"]
+    outcomes = await asyncio.gather(
+        _run_tool("edit", ctx, path="shared.txt", old_str="alpha", new_str="ALPHA"),
+        _run_tool("edit", ctx, path="shared.txt", old_str="beta", new_str="BETA"),
+        return_exceptions=True,
+    )
+    refused = [o for o in outcomes if isinstance(o, ToolError)]
+    assert len(refused) == 1 and "read it again" in str(refused[0])
+    assert (workspace / "shared.txt").read_text() in ("ALPHA\nbeta\n", "alpha\nBETA\n")

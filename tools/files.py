@@ -14,6 +14,7 @@ import bisect
 import difflib
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,27 @@ def _read_exact(path: Path, shown: str) -> tuple[str, float]:
 
 def _mtime(path: Path) -> float:
     return path.stat().st_mtime
+
+
+_RECORD_LOCK = threading.Lock()
+_PATH_LOCKS: dict[Path, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    """One lock per file: the calls of a step run in parallel threads, and a read-check-write of a file
+    must not interleave with another (two edits of one file would both pass the mtime check and the
+    second would silently undo the first). A call stuck on one file holds up only that file."""
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(path, threading.Lock())
+
+
+def _record(changes: ChangeRecorder | None, path: Path) -> None:
+    """Tell the undo record about a write. Calls of one step run in parallel threads and share the
+    turn's manifest, which is read, extended and rewritten: one at a time."""
+    if changes is not None:
+        with _RECORD_LOCK:
+            changes.before_write(path)
 
 
 def _plural(n: int, word: str) -> str:
@@ -246,13 +268,19 @@ class WriteArgs(BaseModel):
 
 def _write_file(path: Path, shown: str, content: str, changes: ChangeRecorder | None) -> tuple[str | None, bool, float]:
     """Write `content` (the model's text, made encodable) to `path`: (text before, existed, new mtime)."""
+    with _path_lock(path):
+        return _write_locked(path, shown, content, changes)
+
+
+def _write_locked(
+    path: Path, shown: str, content: str, changes: ChangeRecorder | None
+) -> tuple[str | None, bool, float]:
     before: str | None = None
     existed = check_regular(path, shown) is not None
     if existed:
         data, _ = read_regular(path, shown)
         before = None if _looks_binary(data) else shown_text(decode_exact(data))
-    if changes is not None:
-        changes.before_write(path)
+    _record(changes, path)
     try:
         atomic_write(path, content.encode("utf-8"))
     except OSError as exc:
@@ -435,6 +463,13 @@ def _edit_file(
     path: Path, shown: str, args: EditArgs, read_at: float, changes: ChangeRecorder | None
 ) -> tuple[str, float]:
     """Find and change the text, in one worker thread: (the result text, the file's new mtime)."""
+    with _path_lock(path):
+        return _edit_locked(path, shown, args, read_at, changes)
+
+
+def _edit_locked(
+    path: Path, shown: str, args: EditArgs, read_at: float, changes: ChangeRecorder | None
+) -> tuple[str, float]:
     raw, mtime = _read_exact(path, shown)
     if mtime != read_at:
         raise ToolError(f"{shown} changed on disk since you read it; read it again before editing.")
@@ -461,8 +496,7 @@ def _edit_file(
     updated = endings.apply(splices)
     if updated == raw:
         raise ToolError("The edit would not change the file.")
-    if changes is not None:
-        changes.before_write(path)
+    _record(changes, path)
     try:
         atomic_write(path, encode_exact(updated))
     except OSError as exc:
