@@ -43,16 +43,17 @@ def check_resume_id(options: HeadlessOptions) -> None:
 
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
+
+    try:  # before the heavier imports below: a config mistake is reported at once
+        settings = load_config(options.config)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
     from core import credentials
     from models.errors import MissingCredentials, ModelConfigError
     from models.factory import KEYED_PROVIDERS, check_model_id
     from nodes.context import AgentDeps
     from tools.registry import builtin_tools
 
-    try:
-        settings = load_config(options.config)
-    except ConfigError as e:
-        raise UserError(str(e)) from None
     if options.max_iterations is not None:
         if options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")

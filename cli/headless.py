@@ -7,6 +7,8 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cli import exit_codes
@@ -125,11 +127,27 @@ def _session_workspace(info, options: HeadlessOptions):
         raise UserError(str(e)) from None
 
 
-async def _run(options: HeadlessOptions) -> int:
-    from graph.session import Agent
-    from persistence.checkpointer import DatabaseError
+@contextmanager
+def storage_failures_as_one_line(session_id: str | None = None) -> Iterator[None]:
+    """The sessions database failing (locked, full, damaged, unreachable) becomes a UserError: one line
+    naming the fix and how to go on. Any other error passes through."""
+    from persistence.database import database_failure
 
     try:
+        yield
+    except UserError:
+        raise
+    except Exception as e:
+        line = database_failure(e)
+        if line is None:
+            raise
+        if session_id:
+            line += f"; the session keeps every step saved before this: continue with ml-intern --resume {session_id}"
+        raise UserError(line, exit_codes.AGENT_ERROR) from None
+
+
+async def _run(options: HeadlessOptions) -> int:
+    with storage_failures_as_one_line():
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
             options.approval = info.approval_mode
@@ -139,13 +157,13 @@ async def _run(options: HeadlessOptions) -> int:
             if note:
                 _err(f"ml-intern: {note}")
         deps = build_deps(options, interactive=False, model_id=info.model if info else None)
+        from graph.session import Agent  # after the options and the config are known to be right
+
         async with Agent.open(deps) as agent:
             session = await open_session(agent, options)
             if session.info.workspace != str(deps.workspace):
                 await session.move_to(deps.workspace)
             return await _drive(session, options)
-    except DatabaseError as e:
-        raise UserError(str(e), exit_codes.AGENT_ERROR) from None
 
 
 async def _drive(session, options: HeadlessOptions) -> int:
@@ -173,7 +191,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     for sig in STOP_SIGNALS:  # Ctrl-C, kill, a closed terminal: keep the partial answer, status interrupted
         loop.add_signal_handler(sig, task.cancel)
     try:
-        await task
+        with storage_failures_as_one_line(session.id):
+            await task
     except asyncio.CancelledError:
         final["status"] = "interrupted"
         if options.output_format == "text":
@@ -183,7 +202,8 @@ async def _drive(session, options: HeadlessOptions) -> int:
     finally:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
-    await session.finish()
+    with storage_failures_as_one_line(session.id):
+        await session.finish()
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)

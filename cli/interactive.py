@@ -335,8 +335,11 @@ class ChatApp:
             outcome.status = "error:config"
             self.renderer.error(str(e), "config")
         except Exception as e:
+            from persistence.database import database_failure
+
             outcome.status = "error:agent"
-            self.renderer.error(f"{type(e).__name__}: {e}\n(details in {self._log(e)})", "agent")
+            stored = database_failure(e)  # locked, full, damaged, unreachable: say what to do, once
+            self.renderer.error(stored or f"{type(e).__name__}: {e}\n(details in {self._log(e)})", "agent")
         finally:
             self.renderer.end()
         return outcome

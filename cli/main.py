@@ -1,7 +1,9 @@
 """The `ml-intern` entry point. Kept light: `--help` and `--version` import nothing heavy.
 
 `ml-intern [OPTIONS] PROMPT` runs headless; with no prompt on a terminal it opens the interactive chat;
-`ml-intern sessions|mcp|studio|graph|doctor ...` are subcommands.
+`ml-intern sessions|mcp|studio|graph|doctor ...` are subcommands. Options may come before a
+subcommand when it takes them (`ml-intern --config F doctor`); otherwise the line is refused, never
+read as a prompt: `ml-intern [OPTIONS] -- doctor` sends the word itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,19 @@ import typer
 
 from cli import exit_codes
 
-SUBCOMMANDS = {"sessions", "mcp", "studio", "graph", "doctor", "example"}
+SUBCOMMANDS = {
+    "sessions": "list, show, export, push, delete or undo stored sessions",
+    "mcp": "MCP servers from the config: status and tools",
+    "studio": "serve the agent to LangGraph Studio",
+    "graph": "print the agent graph as Mermaid",
+    "doctor": "check the set-up",
+    "example": "replay a recorded example session (no key needed)",
+}
+_EPILOG = (
+    "\b\nSubcommands (ml-intern COMMAND --help for their options):\n"
+    + "\n".join(f"  {name:<9} {what}" for name, what in SUBCOMMANDS.items())
+    + "\n\nA prompt that is a subcommand's name: ml-intern [OPTIONS] -- doctor"
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -31,7 +45,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command(help="Run the ML intern. With PROMPT it runs headless; without, it opens an interactive chat.")
+@app.command(
+    help="Run the ML intern. With PROMPT it runs headless; without, it opens an interactive chat.", epilog=_EPILOG
+)
 def run(
     prompt: Annotated[str | None, typer.Argument(help="The task. Omit it for an interactive session.")] = None,
     model: Annotated[
@@ -97,12 +113,26 @@ def run(
         from cli.interactive import run_interactive
 
         raise typer.Exit(run_interactive(options))
-    if prompt is None and not (resume or continue_):
-        piped = sys.stdin.read() if not sys.stdin.isatty() else ""
+    if prompt is not None:
+        options.prompt = _utf8_prompt(prompt.encode("utf-8", "surrogateescape"), "the prompt argument")
+    elif not (resume or continue_):
+        piped = _utf8_prompt(sys.stdin.buffer.read(), "the prompt on stdin") if not sys.stdin.isatty() else ""
         if not piped.strip():
             _usage("no prompt given: pass PROMPT, pipe it on stdin, or run in a terminal for a chat")
         options.prompt = piped.strip()
     raise typer.Exit(run_headless(options))
+
+
+def _utf8_prompt(data: bytes, where: str) -> str:
+    """The prompt as text; bytes that are not UTF-8 are refused in one line, never guessed or dropped."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        _usage(
+            f"{where} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}): convert it, "
+            "e.g. iconv -f latin1 -t utf-8, and send it again"
+        )
+        raise  # not reached: _usage exits
 
 
 def _usage(message: str) -> None:
@@ -151,18 +181,80 @@ def secure_start(argv: list[str]) -> list[str]:
     return argv
 
 
+def _never_fail_on_encoding() -> None:
+    """Whatever the text (a lone surrogate from a model, a terminal that is not UTF-8), writing it to
+    stdout or stderr must not raise: what cannot be encoded is written as a backslash escape."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a closed or detached stream
+                pass
+
+
+def _option_names(command) -> tuple[set[str], set[str]]:
+    """(options that take a value, all option names) of a (typer's) click command."""
+    valued, names = set(), set()
+    for param in command.params:
+        if param.param_type_name == "option":
+            opts = {*param.opts, *param.secondary_opts}
+            names |= opts
+            if not (param.is_flag or param.count):
+                valued |= opts
+    return valued, names
+
+
+def _leading_options(argv: list[str]) -> tuple[list[str], list[str], int]:
+    """How the run command reads argv up to its first positional: (option names, all their tokens, the
+    positional's index, or len(argv) when there is none; a '--' counts as a positional)."""
+    valued, _ = _option_names(typer.main.get_command(app))
+    names: list[str] = []
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] not in ("-", "--"):
+        name = argv[i].split("=", 1)[0]
+        names.append(name)
+        i += 2 if name in valued and "=" not in argv[i] else 1
+    return names, argv[:i], i
+
+
+def _subcommand_argv(argv: list[str]) -> list[str] | None:
+    """argv for the subcommands app when argv names one (its options moved after its name), else None."""
+    if not SUBCOMMANDS.keys() & set(argv):
+        return None
+    names, leading, i = _leading_options(argv)
+    if i >= len(argv) or argv[i] not in SUBCOMMANDS or {"-h", "--help", "--version"} & set(names):
+        return None
+    sub = argv[i]
+    if leading:
+        from cli.commands import commands_app
+
+        _, accepted = _option_names(typer.main.get_command(commands_app).commands[sub])
+        refused = [n for n in names if n not in accepted]
+        if refused:
+            _usage(
+                f"'{sub}' is a subcommand and does not take {', '.join(refused)}: write ml-intern {sub} [OPTIONS]; "
+                f"to send '{sub}' as the prompt, write ml-intern [OPTIONS] -- {sub}"
+            )
+    return [sub, *leading, *argv[i + 1 :]]
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console script: secure the process, then run the command."""
+    _never_fail_on_encoding()
     dispatch(secure_start(list(sys.argv[1:] if argv is None else argv)))
 
 
 def dispatch(argv: list[str]) -> None:
     """Run a command line in an already secured process (tests call this in-process)."""
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first in SUBCOMMANDS and argv and argv[0] == first:
+    try:
+        routed = _subcommand_argv(argv)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    if routed is not None:
         from cli.commands import commands_app
 
-        commands_app(args=argv, prog_name="ml-intern")
+        commands_app(args=routed, prog_name="ml-intern")
         return
     app(args=argv, prog_name="ml-intern")
 

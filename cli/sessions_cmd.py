@@ -57,11 +57,13 @@ async def _store():
 
 def _run(coro) -> None:
     from cli.bootstrap import UserError
+    from cli.headless import storage_failures_as_one_line
     from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
-        asyncio.run(coro)
+        with storage_failures_as_one_line():
+            asyncio.run(coro)
     except (SessionNotFound, SessionBusy) as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(exit_codes.USAGE) from None
@@ -144,6 +146,17 @@ async def redacted_trace(session) -> tuple[str, int]:
     return "\n".join(lines) + "\n", len(lines) - 1
 
 
+def _write_export(path: Path, text: str) -> None:
+    from cli.bootstrap import UserError
+
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        missing = isinstance(e, FileNotFoundError) and not path.parent.is_dir()
+        why = f"the folder {path.parent} does not exist" if missing else (e.strerror or str(e))
+        raise UserError(f"cannot write {path}: {why} (nothing was exported)", exit_codes.AGENT_ERROR) from None
+
+
 @sessions_app.command("export", help="Export a session as JSONL, secrets redacted.")
 def export_cmd(
     session_id: str,
@@ -154,7 +167,7 @@ def export_cmd(
             session = await agent.load_session(session_id)
             text, count = await redacted_trace(session)
         if output:
-            Path(output).write_text(text)
+            _write_export(Path(output), text)
             print(f"exported {count} messages to {output}", file=sys.stderr)
         else:
             sys.stdout.write(text)

@@ -9,7 +9,9 @@ older version is tightened when it is next opened.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -61,3 +63,23 @@ def tighten(path: Path, wanted: int) -> None:
             path.chmod(current & wanted)
     except OSError:
         pass
+
+
+def outputs_dir(session_dir: Path) -> Path:
+    """Where a session's spilled tool outputs go: the one part of the session folder the model may read."""
+    return session_dir / "outputs"
+
+
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_file_name(name: str, max_chars: int = 80) -> str:
+    """`name` (a tool-call id: the model picks it) as a single file name that stays in its folder.
+
+    Anything but letters, digits, '.', '_' and '-' becomes '_', leading dots go (no '.', '..' or hidden
+    files); a changed or shortened name gets a digest of the original so two ids never share a file."""
+    cleaned = _UNSAFE_NAME_CHARS.sub("_", name)[:max_chars].lstrip(".")
+    if cleaned == name and cleaned:
+        return cleaned
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{cleaned or 'id'}-{digest}"

@@ -18,28 +18,34 @@ from langgraph.config import get_stream_writer
 from pydantic import ValidationError
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
+from core.paths import outputs_dir, safe_file_name
 from core.state import AgentState, add_usage
+from core.unicode_safe import scrub
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
 from nodes.context import AgentDeps
 from nodes.doom_loop import call_signature, corrective_message, window_size
+from nodes.stored_args import FULL_ARGS_KEY, ArgumentsLost, full_args
 from tools.base import ToolContext, ToolError, ToolResult
+from tools.blocking import off_loop
 from tools.file_changes import FileChanges
 
 
 def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
-    """Keep head and tail of an over-long output; the full text goes to `spill_path`."""
+    """Keep head and tail of an over-long output; the full text goes to `spill_path` when it can."""
     if len(text) <= cap:
         return text, None
-    spill_path.parent.mkdir(parents=True, exist_ok=True)
-    spill_path.write_text(text)
+    try:
+        spill_path.parent.mkdir(parents=True, exist_ok=True)
+        spill_path.write_text(text, encoding="utf-8", errors="replace")
+        saved: str | None = str(spill_path)
+        where = f"is saved at {spill_path}: use read with offset/limit, or grep, to see the rest"
+    except OSError as exc:
+        saved, where = None, f"could not be saved ({exc.strerror or exc}): rerun with a narrower command"
     head, tail = text[: cap * 2 // 3], text[-(cap // 3) :]
     omitted = len(text) - len(head) - len(tail)
-    note = (
-        f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) is saved at "
-        f"{spill_path}: use read with offset/limit, or grep, to see the rest ...]\n\n"
-    )
-    return head + note + tail, str(spill_path)
+    note = f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) {where} ...]\n\n"
+    return head + note + tail, saved
 
 
 def _format_validation(error: ValidationError) -> str:
@@ -52,13 +58,23 @@ def _format_validation(error: ValidationError) -> str:
 
 def make_execute_tools(deps: AgentDeps):
     async def run_one(
-        call: dict[str, Any], state: AgentState, config: RunnableConfig, emit, changes: FileChanges
+        call: dict[str, Any],
+        message: AIMessage,
+        state: AgentState,
+        config: RunnableConfig,
+        emit,
+        changes: FileChanges,
     ) -> tuple[ToolResult, float]:
         tool = deps.tools.get(call["name"])
         if tool is None:
             known = ", ".join(deps.tools.names)
             return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True), 0.0
         session_dir = deps.session_dir(config)
+        if FULL_ARGS_KEY in message.additional_kwargs:  # stored capped: run with the saved whole arguments
+            try:
+                call = {**call, "args": await off_loop(full_args, message, call, session_dir)}
+            except ArgumentsLost as e:
+                return ToolResult(str(e), is_error=True), 0.0
         ctx = ToolContext(
             workspace=deps.workspace,
             session_dir=session_dir,
@@ -89,6 +105,7 @@ def make_execute_tools(deps: AgentDeps):
             result = ToolResult(f"Tool error: {type(e).__name__}: {e}", is_error=True)
         if isinstance(result, str):
             result = ToolResult(result)
+        result.content = scrub(result.content)  # a tool may return lone surrogates: keep the history encodable
         return result, time.perf_counter() - started
 
     async def execute_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
@@ -127,7 +144,7 @@ def make_execute_tools(deps: AgentDeps):
         turn = len(state.get("turns") or [])
         changes = FileChanges(deps.session_dir(config) / "undo" / str(turn), deps.workspace)
         try:
-            outcomes = await asyncio.gather(*(run_one(c, state, config, emit, changes) for c in approved))
+            outcomes = await asyncio.gather(*(run_one(c, message, state, config, emit, changes) for c in approved))
         finally:  # also when stopped: undo compares against what the turn really left
             changes.record_left()
 
@@ -136,7 +153,9 @@ def make_execute_tools(deps: AgentDeps):
         session_dir = deps.session_dir(config)
         for call, (result, _elapsed) in zip(approved, outcomes, strict=False):
             content, spill = cap_output(
-                result.content, deps.settings.tool_output_cap, session_dir / "outputs" / f"{call['id']}.txt"
+                result.content,
+                deps.settings.tool_output_cap,
+                outputs_dir(session_dir) / f"{safe_file_name(call['id'])}.txt",
             )
             if call.get("edited"):  # the history shows the model's arguments: say what really ran
                 content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"

@@ -21,9 +21,12 @@ from langgraph.types import Command
 
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
 from core.state import AgentState, add_usage
+from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
 from nodes.context import AgentDeps
+from nodes.stored_args import needs_capping, store_capped
+from tools.blocking import off_loop
 
 MAX_NUDGES = 2
 STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
@@ -76,6 +79,21 @@ def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) ->
     )
 
 
+def scrubbed(message: AIMessage) -> AIMessage:
+    """The message with lone surrogates (a provider's JSON can carry them) made U+FFFD everywhere."""
+    update = {
+        "content": scrub_value(message.content),
+        "tool_calls": [
+            {**c, "name": scrub(c["name"]), "id": scrub(c["id"]), "args": scrub_value(c["args"])}
+            for c in message.tool_calls
+        ],
+        "additional_kwargs": scrub_value(message.additional_kwargs),
+    }
+    if all(update[k] == getattr(message, k) for k in update):
+        return message
+    return message.model_copy(update=update)
+
+
 def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [t for t in plan or [] if t.get("status") != "completed"]
 
@@ -89,7 +107,7 @@ def make_llm_call(deps: AgentDeps):
         full: AIMessageChunk | None = None
         async for chunk in chat.astream(prompt):
             if chunk.content and isinstance(chunk.content, str):
-                emit(AssistantChunk(content=chunk.content, agent=deps.agent))
+                emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent))
             full = chunk if full is None else full + chunk
         emit(AssistantStreamEnd(agent=deps.agent))
         if full is None:
@@ -169,6 +187,10 @@ def make_llm_call(deps: AgentDeps):
             emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
 
+        response = scrubbed(response)
+        cap = deps.settings.tool_output_cap
+        if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
+            response = await off_loop(store_capped, response, cap, deps.session_dir(config))
         meta = response.usage_metadata or {}
         input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
         delta = {

@@ -3,13 +3,14 @@ ML_INTERN_DATABASE_URL=postgresql://... is set. `make_saver` is the factory lang
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core import credentials
 from core.paths import PRIVATE_FILE, private_dir, private_file, tighten
-from persistence.database import DatabaseError, database_url, redact_url, sqlite_path
+from persistence.database import DatabaseError, database_failure, database_url, db_timeout_s, redact_url, sqlite_path
 from persistence.postgres import PostgresSessionStore, open_postgres_saver
 from persistence.session_store import SessionStore, SqliteSessionStore
 
@@ -41,29 +42,66 @@ async def _set_up(thing, path: Path):
 
 
 def _unusable(path: Path, error: Exception) -> DatabaseError:
+    known = database_failure(error, path.parent)  # locked, full, damaged: say which
     return DatabaseError(
-        f"the sessions database {path} is unusable: {error} (move it away or set ML_INTERN_HOME to another folder)"
+        known
+        or f"the sessions database {path} is unusable: {error} (move it away or set ML_INTERN_HOME to another folder)"
     )
+
+
+def _check_is_file(path: Path) -> None:
+    """Something else where the database should be (a folder, a FIFO) is one clear error, before SQLite
+    tries to open it."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise DatabaseError(f"cannot open the sessions database {path}: {e.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise DatabaseError(
+            f"the sessions database {path} is {kind}: move it away, or set ML_INTERN_HOME to another folder"
+        )
+
+
+async def _connect(path: Path):
+    """An aiosqlite connection, or DatabaseError; a failed one has its worker thread stopped first (else
+    the thread reports into a closed event loop at exit)."""
+    import aiosqlite
+
+    conn = aiosqlite.connect(str(path), timeout=db_timeout_s())
+    try:
+        return await conn
+    except Exception as e:
+        thread = getattr(conn, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.get_running_loop().run_in_executor(None, thread.join, 5)
+        raise DatabaseError(
+            f"cannot open the sessions database {path}: {e} (set ML_INTERN_HOME to a writable folder)"
+        ) from None
 
 
 @asynccontextmanager
 async def _sqlite(home: Path | None = None) -> AsyncIterator:
-    import aiosqlite
-
     path = sqlite_path(home)
+    _check_is_file(path)
     try:
         private_dir(path.parent)  # $ML_INTERN_HOME 0700, the database 0600 (SQLite gives -wal/-shm its mode)
         private_file(path)
-        conn = await aiosqlite.connect(str(path), timeout=30)
-    except Exception as e:
+    except OSError as e:
         raise DatabaseError(
-            f"cannot open the sessions database {path}: {e} (set ML_INTERN_HOME to a writable folder)"
+            f"cannot create the folder of the sessions database {path}: {e.strerror} "
+            "(set ML_INTERN_HOME to a writable folder)"
         ) from None
+    conn = await _connect(path)
     try:  # the connection's thread must be closed on every path, or the process never exits
         try:
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA busy_timeout=30000")
+            await conn.execute(f"PRAGMA busy_timeout={int(db_timeout_s() * 1000)}")
         except Exception as e:
             raise _unusable(path, e) from None
         for suffix in ("-wal", "-shm"):  # left readable by an older version

@@ -8,10 +8,11 @@ ML_INTERN_DATABASE_URL and the host, password redacted, before any user input is
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from persistence.database import DatabaseError, redact_url
+from persistence.database import DatabaseError, db_timeout_s, redact_url
 from persistence.session_store import SessionStore
 
 CONNECT_TIMEOUT_S = 3  # libpq's minimum is 2
@@ -116,6 +117,16 @@ async def _prepare(url: str) -> None:
         ) from None
 
 
+def _quiet_driver_logs() -> None:
+    """psycopg_pool logs every failed reconnection attempt (19 lines while a server is down) and Python's
+    last-resort handler prints them over the user's output. The failure itself reaches the user as one
+    line (persistence.database.database_failure). An app that configures logging still gets them."""
+    for name in ("psycopg", "psycopg.pool"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
 @asynccontextmanager
 async def open_postgres_saver(url: str) -> AsyncIterator:
     """Yield an AsyncPostgresSaver on a small connection pool, tables created."""
@@ -123,13 +134,14 @@ async def open_postgres_saver(url: str) -> AsyncIterator:
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+    _quiet_driver_logs()
     await _prepare(url)
     pool = AsyncConnectionPool(
         url,
         min_size=1,
         max_size=POOL_MAX_SIZE,
         open=False,
-        timeout=30,
+        timeout=db_timeout_s(),  # how long a query waits for a connection while the server is away
         # A connection the server dropped (restart, failover, idle timeout) is replaced before use,
         # so a long interactive session survives a database restart.
         check=AsyncConnectionPool.check_connection,

@@ -13,6 +13,7 @@ import codecs
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -82,22 +83,48 @@ class _KeptOutput:
 class LineLogger:
     """Turns a byte stream into tool_log lines, at most a few batches a second.
 
-    A carriage return rewrites the current line (progress bars), as a terminal would show it.
+    A carriage return rewrites the current line (progress bars), as a terminal would show it. Work is
+    linear in the output: of the current line only what can be shown is kept (a line is cut at
+    _LOG_LINE_CHARS), and of the lines between two flushes only the last _LOG_LINES_PER_FLUSH.
     """
 
     def __init__(self, log: Callable[[str], None], interval_s: float = _LOG_INTERVAL_S):
         self.log = log
         self.interval_s = interval_s
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self.partial = ""
-        self.pending: list[str] = []
+        self.partial = ""  # the visible start of the current line, at most _LOG_LINE_CHARS + 1 characters
+        self.cr = False  # the current line's text so far ended with '\r': new text overwrites it
+        self.pending: deque[str] = deque(maxlen=_LOG_LINES_PER_FLUSH)
+        self.dropped = 0  # complete lines that fell out of `pending` since the last flush
         self.last_flush = 0.0
         self.timer: asyncio.TimerHandle | None = None
 
+    def _extend(self, segment: str) -> None:
+        """Add text without a newline to the current line."""
+        if not segment:
+            return
+        if self.cr:  # '\r' then text: the terminal starts the line over
+            self.partial, self.cr = "", False
+        stripped = segment.rstrip("\r")
+        if len(stripped) < len(segment):
+            self.cr = True
+        if "\r" in stripped:
+            self.partial = stripped.rsplit("\r", 1)[-1][: _LOG_LINE_CHARS + 1]
+        elif len(self.partial) <= _LOG_LINE_CHARS:
+            self.partial = (self.partial + stripped[: _LOG_LINE_CHARS + 1])[: _LOG_LINE_CHARS + 1]
+
+    def _end_line(self) -> None:
+        if len(self.pending) == self.pending.maxlen:
+            self.dropped += 1
+        self.pending.append(self.partial)
+        self.partial, self.cr = "", False
+
     def feed(self, chunk: bytes) -> None:
-        text = self.partial + self.decoder.decode(chunk)
-        *lines, self.partial = text.split("\n")
-        self.pending.extend(line.rsplit("\r", 1)[-1] if "\r" in line else line for line in lines)
+        *lines, rest = self.decoder.decode(chunk).split("\n")
+        for segment in lines:
+            self._extend(segment)
+            self._end_line()
+        self._extend(rest)
         if not self.pending:
             return
         if time.monotonic() - self.last_flush >= self.interval_s:
@@ -110,15 +137,16 @@ class LineLogger:
             self.timer.cancel()
             self.timer = None
         if final:
-            rest = self.partial + self.decoder.decode(b"", final=True)
-            self.partial = ""
-            if rest.strip():
-                self.pending.append(rest.rsplit("\r", 1)[-1])
-        lines, self.pending = self.pending, []
+            self._extend(self.decoder.decode(b"", final=True))
+            if self.partial.strip():
+                self._end_line()
+            self.partial, self.cr = "", False
+        lines, dropped = list(self.pending), self.dropped
+        self.pending.clear()
+        self.dropped = 0
         self.last_flush = time.monotonic()
-        if len(lines) > _LOG_LINES_PER_FLUSH:
-            self.log(f"... ({len(lines) - _LOG_LINES_PER_FLUSH} lines)")
-            lines = lines[-_LOG_LINES_PER_FLUSH:]
+        if dropped:
+            self.log(f"... ({dropped} lines)")
         for line in lines:
             self.log(line if len(line) <= _LOG_LINE_CHARS else line[:_LOG_LINE_CHARS] + " ...")
 

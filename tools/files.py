@@ -3,24 +3,38 @@
 read pages large files and records what was read (files_read in graph state); edit refuses a file
 the model has not read, or one that changed on disk since, so it never edits from a stale memory.
 Writes are atomic (temp file + os.replace) and announced to ctx.changes first so /undo can restore.
+Only regular files are opened (tools.regular_files); the file work runs in a thread the engine can
+abandon (tools.blocking), so a timeout or Ctrl-C always ends the call. edit keeps every byte outside
+the text it changes, including bytes that are not UTF-8 and the file's line endings.
 """
 
 from __future__ import annotations
 
-import asyncio
+import bisect
 import difflib
 import json
-import os
 import re
-import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from core.paths import outputs_dir
+from core.unicode_safe import scrub
+from tools.base import ChangeRecorder, Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.blocking import off_loop
+from tools.regular_files import (
+    atomic_write,
+    check_regular,
+    decode_exact,
+    encode_exact,
+    open_regular,
+    read_regular,
+    shown_text,
+)
 from tools.workspace_paths import display_path, resolve_path
 
 DEFAULT_READ_LIMIT = 2000
@@ -38,26 +52,6 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in data[:_BINARY_PROBE]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temp file in the same folder, keeping the file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = None
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies to new files
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def short_diff(before: str, after: str, name: str, max_lines: int = _DIFF_MAX_LINES) -> str:
     lines = list(
         difflib.unified_diff(before.splitlines(), after.splitlines(), f"a/{name}", f"b/{name}", n=2, lineterm="")
@@ -67,22 +61,45 @@ def short_diff(before: str, after: str, name: str, max_lines: int = _DIFF_MAX_LI
     return "\n".join(lines)
 
 
-def _read_text(path: Path, shown: str) -> str:
-    if not path.exists():
-        raise ToolError(f"File not found: {shown}. Use glob to find the right path.")
-    if path.is_dir():
-        raise ToolError(f"{shown} is a directory; use glob to list its files.")
-    data = path.read_bytes()
+def _binary_error(shown: str, size: int) -> ToolError:
+    return ToolError(
+        f"{shown} is a binary file ({size} bytes); inspect it with bash (e.g. `xxd {shown} | head`) "
+        "or a Python library for its format."
+    )
+
+
+def _read_exact(path: Path, shown: str) -> tuple[str, float]:
+    """The text of a regular text file, decoded so that every byte survives (see regular_files), and
+    the mtime it had when read."""
+    data, info = read_regular(path, shown)
     if _looks_binary(data):
-        raise ToolError(
-            f"{shown} is a binary file ({len(data)} bytes); inspect it with bash (e.g. `xxd {shown} | head`) "
-            "or a Python library for its format."
-        )
-    return data.decode("utf-8", errors="replace")
+        raise _binary_error(shown, len(data))
+    return decode_exact(data), info.st_mtime
 
 
 def _mtime(path: Path) -> float:
     return path.stat().st_mtime
+
+
+_RECORD_LOCK = threading.Lock()
+_PATH_LOCKS: dict[Path, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: Path) -> threading.Lock:
+    """One lock per file: the calls of a step run in parallel threads, and a read-check-write of a file
+    must not interleave with another (two edits of one file would both pass the mtime check and the
+    second would silently undo the first). A call stuck on one file holds up only that file."""
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(path, threading.Lock())
+
+
+def _record(changes: ChangeRecorder | None, path: Path) -> None:
+    """Tell the undo record about a write. Calls of one step run in parallel threads and share the
+    turn's manifest, which is read, extended and rewritten: one at a time."""
+    if changes is not None:
+        with _RECORD_LOCK:
+            changes.before_write(path)
 
 
 def _plural(n: int, word: str) -> str:
@@ -138,15 +155,15 @@ def render_notebook(text: str, shown: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _stream_lines(path: Path) -> Iterator[str]:
+def _stream_lines(fh: BinaryIO) -> Iterator[str]:
     """Lines of a big file without loading it; a giant line is cut at _LINE_READ_CAP bytes."""
-    with path.open("rb") as fh:
+    with fh:
         while raw := fh.readline(_LINE_READ_CAP):
             if not raw.endswith(b"\n"):  # cut at the cap (or the last line): skip the rest of it
                 while more := fh.readline(_LINE_READ_CAP):
                     if more.endswith(b"\n"):
                         break
-            yield raw.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace")
+            yield shown_text(decode_exact(raw.rstrip(b"\n").rstrip(b"\r")))
 
 
 def _page(lines: Iterable[str], start: int, limit: int, budget: int) -> tuple[list[str], int, bool, int]:
@@ -172,22 +189,36 @@ def _page(lines: Iterable[str], start: int, limit: int, budget: int) -> tuple[li
     return out, end, False, seen
 
 
+@dataclass
+class _Page:
+    lines: list[str]  # rendered, numbered
+    end: int  # last line shown
+    more: bool  # more lines follow
+    seen: int  # lines looked at
+    header: str  # what precedes the lines (notebooks)
+    total: int | None  # lines in the file, when known (not for streamed files)
+    mtime: float  # of the file as it was read
+
+
 def _read_tool(settings) -> Tool:
     char_budget = max(4000, int(settings.tool_output_cap) - 1000)
 
-    async def _read(args: ReadArgs, ctx: ToolContext) -> ToolResult:
-        path = resolve_path(args.path, ctx.workspace, ctx.settings)
-        shown = display_path(path, ctx.workspace)
-        start = args.offset or 1
-        limit = args.limit or DEFAULT_READ_LIMIT
+    def read_page(path: Path, shown: str, start: int, limit: int) -> _Page:
+        """Everything read does with the file, in one worker thread."""
         header, total = "", None
-        if path.is_file() and path.stat().st_size > _STREAM_ABOVE_BYTES and path.suffix != ".ipynb":
-            with path.open("rb") as fh:
-                if _looks_binary(fh.read(_BINARY_PROBE)):
-                    _read_text(path, shown)  # raises the binary-file error
-            lines: Iterable[str] = _stream_lines(path)
+        fh, info = open_regular(path, shown)
+        if info.st_size > _STREAM_ABOVE_BYTES and path.suffix != ".ipynb":
+            if _looks_binary(fh.read(_BINARY_PROBE)):
+                fh.close()
+                raise _binary_error(shown, info.st_size)
+            fh.seek(0)
+            lines: Iterable[str] = _stream_lines(fh)
         else:
-            text = _read_text(path, shown)
+            with fh:
+                data = fh.read()
+            if _looks_binary(data):
+                raise _binary_error(shown, len(data))
+            text = shown_text(decode_exact(data))
             if path.suffix == ".ipynb":
                 text = render_notebook(text, shown)
                 header = f"(notebook {shown} shown as cells; edit works on its raw JSON)\n"
@@ -195,17 +226,23 @@ def _read_tool(settings) -> Tool:
             if listed[-1] == "":
                 listed.pop()
             lines, total = [line.removesuffix("\r") for line in listed], len(listed)
-        mtime = _mtime(path)
-        state = {"files_read": {str(path): mtime}}
-        out, end, more, seen = await asyncio.to_thread(_page, lines, start, limit, char_budget)
-        if not out:
-            if seen == 0:
+        out, end, more, seen = _page(lines, start, limit, char_budget)
+        return _Page(out, end, more, seen, header, total, info.st_mtime)
+
+    async def _read(args: ReadArgs, ctx: ToolContext) -> ToolResult:
+        path = resolve_path(args.path, ctx.workspace, ctx.settings, readable=[outputs_dir(ctx.session_dir)])
+        shown = display_path(path, ctx.workspace)
+        start = args.offset or 1
+        page = await off_loop(read_page, path, shown, start, args.limit or DEFAULT_READ_LIMIT)
+        state = {"files_read": {str(path): page.mtime}}
+        if not page.lines:
+            if page.seen == 0:
                 return ToolResult(f"{shown} is empty.", state_update=state)
-            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(seen, 'line')}).")
-        body = header + "\n".join(out)
-        if more:
-            of_total = f" of {total}" if total is not None else ""
-            body += f"\n(Showing lines {start}-{end}{of_total}. Call read with offset={end + 1} to see more.)"
+            raise ToolError(f"offset {start} is past the end of {shown} ({_plural(page.seen, 'line')}).")
+        body = page.header + "\n".join(page.lines)
+        if page.more:
+            of_total = f" of {page.total}" if page.total is not None else ""
+            body += f"\n(Showing lines {start}-{page.end}{of_total}. Call read with offset={page.end + 1} to see more.)"
         return ToolResult(body, state_update=state)
 
     return Tool(
@@ -229,33 +266,42 @@ class WriteArgs(BaseModel):
     content: str = Field(description="The complete new content of the file.")
 
 
+def _write_file(path: Path, shown: str, content: str, changes: ChangeRecorder | None) -> tuple[str | None, bool, float]:
+    """Write `content` (the model's text, made encodable) to `path`: (text before, existed, new mtime)."""
+    with _path_lock(path):
+        return _write_locked(path, shown, content, changes)
+
+
+def _write_locked(
+    path: Path, shown: str, content: str, changes: ChangeRecorder | None
+) -> tuple[str | None, bool, float]:
+    before: str | None = None
+    existed = check_regular(path, shown) is not None
+    if existed:
+        data, _ = read_regular(path, shown)
+        before = None if _looks_binary(data) else shown_text(decode_exact(data))
+    _record(changes, path)
+    try:
+        atomic_write(path, content.encode("utf-8"))
+    except OSError as exc:
+        raise ToolError(f"Could not write {shown}: {exc.strerror or exc}") from exc
+    return before, existed, _mtime(path)
+
+
 async def _write(args: WriteArgs, ctx: ToolContext) -> ToolResult:
     path = resolve_path(args.path, ctx.workspace, ctx.settings)
     shown = display_path(path, ctx.workspace)
-    if path.is_dir():
-        raise ToolError(f"{shown} is a directory; give a file path.")
-    before: str | None = None
-    if path.exists():
-        data = path.read_bytes()
-        before = None if _looks_binary(data) else data.decode("utf-8", errors="replace")
-        existed = True
-    else:
-        existed = False
-    if ctx.changes is not None:
-        ctx.changes.before_write(path)
-    try:
-        atomic_write(path, args.content)
-    except OSError as exc:
-        raise ToolError(f"Could not write {shown}: {exc.strerror or exc}") from exc
-    n_lines = len(args.content.splitlines())
-    state = {"files_read": {str(path): _mtime(path)}}
+    content = scrub(args.content)
+    before, existed, mtime = await off_loop(_write_file, path, shown, content, ctx.changes)
+    n_lines = len(content.splitlines())
+    state = {"files_read": {str(path): mtime}}
     if not existed:
         return ToolResult(f"Created {shown} ({_plural(n_lines, 'line')}).", state_update=state)
     if before is None:
         return ToolResult(f"Overwrote binary file {shown} ({_plural(n_lines, 'line')}).", state_update=state)
-    if before == args.content:
+    if before == content:
         return ToolResult(f"Overwrote {shown} (content unchanged).", state_update=state)
-    diff = short_diff(before, args.content, shown)
+    diff = short_diff(before, content, shown)
     return ToolResult(f"Overwrote {shown} ({_plural(n_lines, 'line')}):\n{diff}", state_update=state)
 
 
@@ -342,33 +388,59 @@ def _indented(new: str, indent: str) -> str:
     return "\n".join(indent + line if line.strip() else line for line in new.split("\n"))
 
 
-def _apply(text: str, span: _Span, new: str, mode: str) -> str:
-    """Replace the span, or insert new_str as whole lines before/after the lines it covers
-    (literally, when the match sits mid-line between other text)."""
+def _splice(text: str, span: _Span, new: str, mode: str) -> tuple[int, int, str]:
+    """(start, end, replacement) that replaces the span, or inserts new_str as whole lines before/after
+    the lines it covers (literally, when the match sits mid-line between other text)."""
     new = _reindent(new, span)
     if mode == "replace":
-        return text[: span.start] + new + text[span.end :]
+        return span.start, span.end, new
     if mode == "insert_before":
         line_start = text.rfind("\n", 0, span.start) + 1
         indent = text[line_start : span.start]
         if indent.strip():
-            return text[: span.start] + new + text[span.start :]
+            return span.start, span.start, new
         piece = _indented(new, indent)
-        piece = piece if piece.endswith("\n") else piece + "\n"
-        return text[:line_start] + piece + text[line_start:]
+        return line_start, line_start, piece if piece.endswith("\n") else piece + "\n"
     last_line_start = text.rfind("\n", 0, span.end - 1) + 1
     indent = _indent(text[last_line_start : span.end])
     if text[span.end - 1] == "\n":  # the match ends with its line break
         piece = _indented(new, indent)
-        piece = piece if piece.endswith("\n") else piece + "\n"
-        return text[: span.end] + piece + text[span.end :]
+        return span.end, span.end, piece if piece.endswith("\n") else piece + "\n"
     line_end = text.find("\n", span.end)
     line_end = len(text) if line_end == -1 else line_end
     if text[span.end : line_end].strip():
-        return text[: span.end] + new + text[span.end :]
+        return span.end, span.end, new
     piece = _indented(new, indent)
-    piece = piece if piece.startswith("\n") else "\n" + piece
-    return text[:line_end] + piece + text[line_end:]
+    return line_end, line_end, piece if piece.startswith("\n") else "\n" + piece
+
+
+def _spliced(text: str, splices: list[tuple[int, int, str]]) -> str:
+    """`text` with the splices applied (back to front keeps earlier offsets valid)."""
+    for start, end, piece in reversed(splices):
+        text = text[:start] + piece + text[end:]
+    return text
+
+
+class _LineEndings:
+    """CRLF hidden for matching, kept exactly on disk: offsets in the LF view map back to the file."""
+
+    def __init__(self, raw: str):
+        self.raw = raw
+        self.crlf = "\r\n" in raw
+        self.view = raw.replace("\r\n", "\n") if self.crlf else raw
+        # the LF-view offset of each '\n' that stands for '\r\n' on disk
+        self.cr_at = [m.start() - i for i, m in enumerate(re.finditer("\r\n", raw))] if self.crlf else []
+
+    def to_raw(self, offset: int) -> int:
+        return offset + bisect.bisect_left(self.cr_at, offset)
+
+    def apply(self, splices: list[tuple[int, int, str]]) -> str:
+        """The raw text with the splices (LF-view offsets) applied; new lines take the file's CRLF style."""
+        mapped = [
+            (self.to_raw(a), self.to_raw(b), piece.replace("\n", "\r\n") if self.crlf else piece)
+            for a, b, piece in splices
+        ]
+        return _spliced(self.raw, mapped)
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -387,28 +459,24 @@ def _not_found_hint(text: str, old: str) -> str:
     return f" The closest line is {number}: {close[0][:200]!r}."
 
 
-async def _edit(args: EditArgs, ctx: ToolContext) -> ToolResult:
-    path = resolve_path(args.path, ctx.workspace, ctx.settings)
-    shown = display_path(path, ctx.workspace)
-    if not path.exists():
-        raise ToolError(f"File not found: {shown}. Use write to create a new file.")
-    if path.is_dir():
-        raise ToolError(f"{shown} is a directory; give a file path.")
-    read_at = (ctx.state.get("files_read") or {}).get(str(path))
-    if read_at is None:
-        raise ToolError(f"Read {shown} with the read tool before editing it.")
-    if _mtime(path) != read_at:
-        raise ToolError(f"{shown} changed on disk since you read it; read it again before editing.")
-    if args.old_str == "":
-        raise ToolError("old_str is empty: copy the text to find from the file (use write to replace a whole file).")
-    if args.mode == "replace" and args.old_str == args.new_str:
-        raise ToolError("old_str and new_str are identical: nothing to change.")
+def _edit_file(
+    path: Path, shown: str, args: EditArgs, read_at: float, changes: ChangeRecorder | None
+) -> tuple[str, float]:
+    """Find and change the text, in one worker thread: (the result text, the file's new mtime)."""
+    with _path_lock(path):
+        return _edit_locked(path, shown, args, read_at, changes)
 
-    original = _read_text(path, shown)
-    crlf = "\r\n" in original
-    text = original.replace("\r\n", "\n") if crlf else original
-    old = args.old_str.replace("\r\n", "\n")
-    new = args.new_str.replace("\r\n", "\n")
+
+def _edit_locked(
+    path: Path, shown: str, args: EditArgs, read_at: float, changes: ChangeRecorder | None
+) -> tuple[str, float]:
+    raw, mtime = _read_exact(path, shown)
+    if mtime != read_at:
+        raise ToolError(f"{shown} changed on disk since you read it; read it again before editing.")
+    endings = _LineEndings(raw)
+    text = shown_text(endings.view)  # what the model saw: same length, bad bytes as U+FFFD
+    old = scrub(args.old_str).replace("\r\n", "\n")
+    new = scrub(args.new_str).replace("\r\n", "\n")
 
     spans, loose = _exact_spans(text, old), False
     if not spans:
@@ -424,26 +492,35 @@ async def _edit(args: EditArgs, ctx: ToolContext) -> ToolResult:
             f"old_str matches {len(spans)} places in {shown} (lines {where}). Include more surrounding "
             "lines to make it unique, or set replace_all=true to change all of them."
         )
-    updated = text
-    for span in reversed(spans):  # back to front keeps earlier offsets valid
-        updated = _apply(updated, span, new, args.mode)
-    if updated == text:
+    splices = [_splice(text, span, new, args.mode) for span in spans]
+    updated = endings.apply(splices)
+    if updated == raw:
         raise ToolError("The edit would not change the file.")
-
-    if ctx.changes is not None:
-        ctx.changes.before_write(path)
+    _record(changes, path)
     try:
-        atomic_write(path, updated.replace("\n", "\r\n") if crlf else updated)
+        atomic_write(path, encode_exact(updated))
     except OSError as exc:
         raise ToolError(f"Could not write {shown}: {exc.strerror or exc}") from exc
 
     verb = {"replace": "Replaced", "insert_after": "Inserted after", "insert_before": "Inserted before"}[args.mode]
     count = f"{_plural(len(spans), 'match')}" + (" (matched ignoring whitespace differences)" if loose else "")
-    summary = f"{verb} {count} in {shown}."
-    return ToolResult(
-        f"{summary}\n{short_diff(text, updated, shown)}",
-        state_update={"files_read": {str(path): _mtime(path)}},
-    )
+    return f"{verb} {count} in {shown}.\n{short_diff(text, _spliced(text, splices), shown)}", _mtime(path)
+
+
+async def _edit(args: EditArgs, ctx: ToolContext) -> ToolResult:
+    path = resolve_path(args.path, ctx.workspace, ctx.settings)
+    shown = display_path(path, ctx.workspace)
+    if await off_loop(check_regular, path, shown) is None:
+        raise ToolError(f"File not found: {shown}. Use write to create a new file.")
+    read_at = (ctx.state.get("files_read") or {}).get(str(path))
+    if read_at is None:
+        raise ToolError(f"Read {shown} with the read tool before editing it.")
+    if args.old_str == "":
+        raise ToolError("old_str is empty: copy the text to find from the file (use write to replace a whole file).")
+    if args.mode == "replace" and args.old_str == args.new_str:
+        raise ToolError("old_str and new_str are identical: nothing to change.")
+    summary, mtime = await off_loop(_edit_file, path, shown, args, read_at, ctx.changes)
+    return ToolResult(summary, state_update={"files_read": {str(path): mtime}})
 
 
 # ---------------------------------------------------------------- registration

@@ -3,7 +3,9 @@
 File lists come from `rg --files` when ripgrep is installed, else `git ls-files` in a git repo
 (both exact about .gitignore), else a directory walk with a simple .gitignore reading. grep uses
 ripgrep when installed and a Python scan otherwise. Both tools cap their results and say so;
-the slow parts (walks, stat, Python scans) run in threads so the event loop keeps going.
+the slow parts (walks, stat, Python scans) run in threads the engine can abandon (tools.blocking),
+so the event loop keeps going and a timeout ends the call. Only regular files are listed or read:
+a FIFO, socket or device in the tree is skipped (reading one could block forever).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import os
 import re
 import shutil
 import signal
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from core.paths import outputs_dir
 from tools.base import Risk, Tool, ToolContext, ToolError
+from tools.blocking import off_loop
+from tools.regular_files import not_regular, open_regular, read_regular
 from tools.workspace_paths import display_path, resolve_path
 
 SKIP_DIRS = frozenset(
@@ -109,9 +115,10 @@ class _IgnoreRule:
 
 def _parse_gitignore(path: Path, base: str) -> list[_IgnoreRule]:
     try:
-        text = path.read_text(errors="replace")
-    except OSError:
+        data, _ = read_regular(path, path.name)
+    except ToolError:  # missing, unreadable or not a regular file
         return []
+    text = data.decode("utf-8", errors="replace")
     rules = []
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -177,6 +184,8 @@ def _walk(root: Path, workspace: Path) -> tuple[list[str], bool]:
         dirnames[:] = keep
         for f in sorted(filenames):
             rel = f"{rel_dir}/{f}" if rel_dir else f
+            if not _is_regular(Path(dirpath) / f):
+                continue
             if not _ignored(rules, rel, False):
                 files.append(rel[cut:])
                 if len(files) >= MAX_WALK_FILES:
@@ -226,8 +235,28 @@ async def _rg_files(rg: str, root: Path) -> list[str] | None:
     return [n.removeprefix("./") for n in names if n]
 
 
+def _is_regular(path: Path) -> bool:
+    """A regular file, or a symlink to one (what `ls` would list as a file)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _search_root(path: str | None, ctx: ToolContext) -> Path:
+    """The folder or regular file to search; ToolError for a missing path or a special file."""
+    root = resolve_path(path or ".", ctx.workspace, ctx.settings, readable=[outputs_dir(ctx.session_dir)])
+    try:
+        mode = os.stat(root).st_mode
+    except OSError:
+        raise ToolError(f"Path not found: {path}.") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise not_regular(display_path(root, ctx.workspace), mode)
+    return root
+
+
 async def list_files(root: Path, workspace: Path) -> tuple[list[str], bool]:
-    """Files under root, relative to it, skipping ignored ones; (files, truncated)."""
+    """Regular files under root, relative to it, skipping ignored ones; (files, truncated)."""
     if root.is_file():
         return [root.name], False
     rg = _ripgrep()
@@ -236,7 +265,7 @@ async def list_files(root: Path, workspace: Path) -> tuple[list[str], bool]:
     listed = await _git_files(root)
     if listed:  # empty: an ignored folder the model asked for by name, so walk it
         return sorted(listed), False
-    return await asyncio.to_thread(_walk, root, workspace)
+    return await off_loop(_walk, root, workspace)
 
 
 def _where(root: Path, workspace: Path) -> str:
@@ -257,9 +286,7 @@ class GlobArgs(BaseModel):
 
 
 async def _glob(args: GlobArgs, ctx: ToolContext) -> str:
-    root = resolve_path(args.path or ".", ctx.workspace, ctx.settings)
-    if not root.exists():
-        raise ToolError(f"Path not found: {args.path}.")
+    root = _search_root(args.path, ctx)
     pattern = args.pattern.strip()
     if not pattern:
         raise ToolError("Empty pattern: try '**/*.py'.")
@@ -268,16 +295,18 @@ async def _glob(args: GlobArgs, ctx: ToolContext) -> str:
     prefix = display_path(base, ctx.workspace)
 
     def newest_first_matches() -> list[str]:
-        def mtime(rel: str) -> float:
-            try:
-                return (base / rel).stat().st_mtime
-            except OSError:
-                return 0.0
+        found: dict[str, float] = {}
+        for rel in files:
+            if glob_matches(pattern, rel):
+                try:
+                    info = os.stat(base / rel)
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):  # a listing may name a FIFO or socket (git, ripgrep)
+                    found[rel] = info.st_mtime
+        return sorted(found, key=lambda rel: (-found[rel], rel))
 
-        found = [rel for rel in files if glob_matches(pattern, rel)]
-        return sorted(found, key=lambda rel: (-mtime(rel), rel))
-
-    hits = await asyncio.to_thread(newest_first_matches)  # thousands of stat() calls stay off the loop
+    hits = await off_loop(newest_first_matches)  # thousands of stat() calls stay off the loop
     where = _where(root, ctx.workspace)
     if not hits:
         return f"No files match '{pattern}' in {where}." + (" (file listing was cut short)" if truncated else "")
@@ -379,11 +408,16 @@ def _grep_python(args: GrepArgs, root: Path, files: list[str], prefix: str) -> t
         if path.is_symlink() or not _is_within(path.resolve(), root if root.is_dir() else base):
             continue  # a link could lead out of the workspace (ripgrep does not follow links either)
         try:
-            if path.stat().st_size > _MAX_GREP_FILE_BYTES:
-                continue
-            data = path.read_bytes()
-        except OSError:
+            reader, info = open_regular(path, rel)  # FIFOs, sockets and devices are skipped
+        except ToolError:
             continue
+        with reader:
+            if info.st_size > _MAX_GREP_FILE_BYTES:
+                continue
+            try:
+                data = reader.read()
+            except OSError:
+                continue
         if b"\x00" in data[:8192]:
             continue
         text = data.decode("utf-8", errors="replace")
@@ -400,9 +434,7 @@ def _grep_python(args: GrepArgs, root: Path, files: list[str], prefix: str) -> t
 
 
 async def _grep(args: GrepArgs, ctx: ToolContext) -> str:
-    root = resolve_path(args.path or ".", ctx.workspace, ctx.settings)
-    if not root.exists():
-        raise ToolError(f"Path not found: {args.path}.")
+    root = _search_root(args.path, ctx)
     if not args.pattern:
         raise ToolError("Empty pattern.")
     rg = _ripgrep()
@@ -412,7 +444,7 @@ async def _grep(args: GrepArgs, ctx: ToolContext) -> str:
     else:
         files, truncated_listing = await list_files(root, ctx.workspace)
         prefix = display_path(root.parent if root.is_file() else root, ctx.workspace)
-        lines, capped = await asyncio.to_thread(_grep_python, args, root, files, prefix)
+        lines, capped = await off_loop(_grep_python, args, root, files, prefix)
     where = _where(root, ctx.workspace)
     if not lines:
         return f"No matches for /{args.pattern}/ in {where}."

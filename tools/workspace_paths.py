@@ -3,12 +3,14 @@
 Paths are taken relative to the workspace; absolute paths are fine when they point inside it.
 The check is made on the fully resolved path (symlinks followed), so `..` tricks and symlinks
 that lead out are refused alike. settings.workspace.allowed_paths lists extra trees (by prefix)
-the user has opened up on purpose, e.g. a dataset cache.
+the user has opened up on purpose, e.g. a dataset cache. Reading tools may also pass `readable`:
+trees open to them only, such as the session's spilled outputs that a truncation notice points to.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +27,11 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
 
 
-def resolve_path(path: str, workspace: Path, settings: Any = None) -> Path:
+def resolve_path(path: str, workspace: Path, settings: Any = None, readable: Iterable[Path] = ()) -> Path:
     """The resolved absolute path for `path`, or ToolError if it leaves the workspace.
 
     The file need not exist (write creates it); its nearest existing ancestor is what the
-    symlink check sees.
+    symlink check sees. `readable` roots are accepted too: only read-only tools pass them.
     """
     if not isinstance(path, str) or not path.strip():
         raise ToolError("Empty path: give a path relative to the workspace, e.g. 'src/train.py'.")
@@ -44,7 +46,7 @@ def resolve_path(path: str, workspace: Path, settings: Any = None) -> Path:
         raise ToolError(f"Cannot resolve '{path}': {exc}.") from exc
     if _is_within(resolved, root):
         return resolved
-    for allowed in _allowed_roots(settings):
+    for allowed in [*_allowed_roots(settings), *(Path(r).resolve() for r in readable)]:
         if _is_within(resolved, allowed):
             return resolved
     how = "points outside" if candidate.is_symlink() or _has_symlink_ancestor(candidate, root) else "is outside"

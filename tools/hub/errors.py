@@ -2,19 +2,21 @@
 
 huggingface_hub raises multi-paragraph HfHubHTTPErrors; here they become a single line naming the
 cause and the fix (log in, billing, namespace, scope, retry time). Blocking HfApi calls run in a
-worker thread through `hub_call`, so the event loop keeps streaming while the Hub answers.
+worker thread through `hub_call`, so the event loop keeps streaming while the Hub answers, each with its
+own HTTP client (see tools.hub.http_client).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from tools.base import ToolError
+from tools.blocking import off_loop
 from tools.hub.auth import LOGIN_HINT
+from tools.hub.http_client import HubUnreachable, own_client
 from tools.output import one_line
 
 T = TypeVar("T")
@@ -94,6 +96,11 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
         RevisionNotFoundError,
     )
 
+    if isinstance(exc, HubUnreachable):
+        return (
+            f"{action} failed: cannot reach the Hugging Face endpoint ({one_line(str(exc))}); check your network "
+            "or HF_ENDPOINT."
+        )
     if isinstance(exc, LocalTokenNotFoundError):
         return f"{action} failed: no Hugging Face token found: {LOGIN_HINT}."
     if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
@@ -134,13 +141,19 @@ def hub_error_message(exc: BaseException, action: str, *, jobs: bool = False) ->
     return f"{action} failed: {name}: {one_line(str(exc))}"
 
 
+def _with_own_client(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with own_client():
+        return fn(*args, **kwargs)
+
+
 async def hub_call(action: str, fn: Callable[..., T], *args: Any, jobs: bool = False, **kwargs: Any) -> T:
-    """Run a blocking HfApi call in a thread; failures become a ToolError with one clear line.
+    """Run a blocking HfApi call in its own thread with its own HTTP client (tools.hub.http_client), which
+    the engine abandons on timeout or cancellation; failures become a ToolError with one clear line.
 
     Generators must be consumed inside `fn` (wrap them in a lambda with list/islice).
     """
     try:
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        return await off_loop(_with_own_client, fn, *args, **kwargs)
     except ToolError:
         raise
     except Exception as exc:

@@ -5,15 +5,17 @@ Usage (the session runtime, on ONE event loop for the whole session):
 
     manager = McpManager(settings.mcpServers, emit=warn, reserved=builtin_names,
                          call_timeout=settings.tool_timeout_s, log_dir=session_dir)
-    for line in await manager.ensure_started():   # before every turn
+    for line in await manager.ensure_started():   # before every turn (retry=True when the user asks: /mcp)
         show(line)
     registry_tools = manager.tools()              # after ensure_started; changes when servers come and go
     ...
     await manager.aclose()                        # at shutdown
 
 A server that fails to start or dies is a warning, never a crash: the agent carries on without its
-tools and the next ensure_started retries it. `emit(line)` gets the same warning lines plus losses
-noticed in the middle of a turn (a call to a server that just died).
+tools. A server that dies is restarted at the next ensure_started; one that failed to start (or to
+restart) is remembered and left alone until asked (ensure_started(retry=True): /mcp in the chat, or
+the next start), so a server that hangs at start-up does not stall every turn for the startup timeout.
+`emit(line)` gets the same warning lines plus losses noticed in the middle of a turn.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tools.mcp.results import render_result
 
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 MAX_TOOL_NAME = 64  # providers reject longer function names
+RETRY_HINT = "/mcp in the chat (or the next start) tries it again"
 
 # The SDK logs transport hiccups (a dead server) itself; without this, Python's last-resort handler
 # would print them over the user's terminal. An app that configures logging still gets them.
@@ -62,21 +65,25 @@ class McpManager:
         }
         self._lock: asyncio.Lock | None = None
         self._reported: dict[str, str] = {}  # last failure reported per server: say it once, not every turn
+        self._given_up: set[str] = set()  # failed to start: not retried until ensure_started(retry=True)
         self._loss_noticed: set[str] = set()  # servers whose mid-turn loss was already emitted
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
-    async def ensure_started(self) -> list[str]:
-        """Start servers that are not running (first call), check the running ones, restart the dead.
+    async def ensure_started(self, retry: bool = False) -> list[str]:
+        """Start servers that are not running (first call), check the running ones, restart the dead;
+        with retry, also try again those that failed to start.
 
         Returns warning lines for the user (also passed to emit). Call it before every turn.
         """
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
+            if retry:
+                self._given_up.clear()
             running = [s for s in self._servers.values() if s.alive]
             await asyncio.gather(*(s.check(self.ping_timeout) for s in running))
-            todo = [s for s in self._servers.values() if not s.alive]
+            todo = [s for s in self._servers.values() if not s.alive and s.name not in self._given_up]
             was_running = {s.name: (s.state == "running", s.loss_reason()) for s in todo}
             results = await asyncio.gather(*(self._start(s) for s in todo))
         warnings = []
@@ -91,6 +98,7 @@ class McpManager:
         try:
             await server.start()
         except ServerUnavailable as e:
+            self._given_up.add(server.name)
             return str(e)
         self._loss_noticed.discard(server.name)
         return None
@@ -107,11 +115,11 @@ class McpManager:
         if was_running:
             self._reported[name] = error
             why = f": {error}" if error == loss else f" ({loss}) and could not be restarted: {error}"
-            return f"MCP server '{name}' stopped{why}. Continuing without its tools; retrying next turn."
+            return f"MCP server '{name}' stopped{why}. Continuing without its tools; {RETRY_HINT}."
         if self._reported.get(name) == error:
             return None  # same failure as last turn: already said
         self._reported[name] = error
-        return f"MCP server '{name}' failed to start: {error}. Continuing without its tools; retrying next turn."
+        return f"MCP server '{name}' failed to start: {error}. Continuing without its tools; {RETRY_HINT}."
 
     async def aclose(self) -> None:
         await asyncio.gather(*(s.close(final=True) for s in self._servers.values()), return_exceptions=True)
