@@ -43,7 +43,17 @@ def load_env_file(path: Path | str | None = None) -> Path | None:
     from dotenv import load_dotenv
 
     load_dotenv(file, override=False)
+    global _loaded_env_file
+    _loaded_env_file = file.absolute()
     return file
+
+
+_loaded_env_file: Path | None = None
+
+
+def loaded_env_file() -> Path | None:
+    """The .env file this process read its keys from, if any (a command sandbox hides it)."""
+    return _loaded_env_file
 
 
 _held_variables: Mapping[str, str] = {}

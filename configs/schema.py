@@ -39,6 +39,27 @@ class WorkspaceConfig(_Strict):
     allowed_paths: list[str] = []  # extra paths outside the workspace that tools may touch
 
 
+class SpaceSandboxConfig(_Strict):
+    """A remote sandbox on a Hugging Face Space (created by the sandbox_create tool, deleted with the session)."""
+
+    hardware: str = "cpu-basic"  # default flavor when sandbox_create names none
+    namespace: str | None = None  # user or org that owns (and pays for) the Space; default: you
+    idle_timeout_s: float = Field(1800, gt=0)  # deleted after this long without a call
+    start_timeout_s: float = Field(900, gt=0)  # how long to wait for the Space to build and run
+
+
+class SandboxConfig(_Strict):
+    """Where the session's commands (bash, jobs, MCP stdio servers) run on this machine.
+
+    auto: in bubblewrap when it works here, else unconfined with one warning; bubblewrap: required (a
+    session refuses to start without it); local: unconfined, as your own shell."""
+
+    backend: Literal["auto", "bubblewrap", "local"] = "auto"
+    network: bool = True  # false: commands get no network at all (--unshare-net)
+    bwrap: str = "bwrap"  # the bubblewrap binary: a name on PATH or a path
+    space: SpaceSandboxConfig = SpaceSandboxConfig()
+
+
 class RetryConfig(_Strict):
     max_retries: int = Field(4, ge=0)
     base_delay_s: float = Field(1.0, ge=0)
@@ -70,6 +91,7 @@ class AgentConfig(_Strict):
     tool_timeout_s: float = Field(600, gt=0)
     bash: BashConfig = BashConfig()
     workspace: WorkspaceConfig = WorkspaceConfig()
+    sandbox: SandboxConfig = SandboxConfig()
     retries: RetryConfig = RetryConfig()
     doom_loop: DoomLoopConfig = DoomLoopConfig()
     mcpServers: dict[str, McpServerConfig] = {}

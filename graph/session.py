@@ -186,13 +186,19 @@ class Agent:
             return []
         if self.mcp is None:
             from tools.mcp.manager import McpManager
+            from tools.sandbox.local import SandboxUnavailable, server_wrapper
 
+            try:  # stdio servers run in the same command sandbox as bash
+                wrap = server_wrapper(self.deps.settings, lambda: self.deps.workspace)
+            except SandboxUnavailable as exc:
+                return [f"MCP servers not started: {exc}"]
             builtin = [name for name in self.deps.tools.names if name not in self._mcp_tools]
             self.mcp = McpManager(
                 servers,
                 reserved=builtin,
                 call_timeout=self.deps.settings.tool_timeout_s,
                 log_dir=self.deps.home / "mcp-logs",
+                wrap=wrap,
             )
         warnings = await self.mcp.ensure_started()
         for name in self._mcp_tools:

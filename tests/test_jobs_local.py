@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from configs.schema import AgentConfig
+from configs.schema import AgentConfig, SandboxConfig
 from core.events import ToolLog
 from tools.base import ToolContext, ToolError
 from tools.jobs import registry
@@ -149,6 +149,7 @@ async def test_job_outlives_the_process_that_started_it(ctx, home):
 
 
 async def test_cancel_stops_the_whole_process_group(ctx):
+    ctx.settings = AgentConfig(sandbox=SandboxConfig(backend="local"))  # pids the job writes mean something here
     out = await jobs(ctx, operation="run", command="sleep 1000 & echo $! > child.pid; sleep 1000")
     job_id = _job_id(out)
     await wait_file(ctx.workspace / "child.pid")
@@ -202,7 +203,7 @@ async def test_logs_follow_gives_up_after_its_timeout(ctx):
 
 
 async def test_dependencies_run_through_uv(ctx, tmp_path):
-    wheel = tmp_path / "tinydep-0.1-py3-none-any.whl"
+    wheel = ctx.workspace / "tinydep-0.1-py3-none-any.whl"  # a sandboxed job reads the workspace, not /tmp
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("tinydep/__init__.py", "VALUE = 'from tinydep'\n")
         zf.writestr("tinydep-0.1.dist-info/METADATA", "Metadata-Version: 2.1\nName: tinydep\nVersion: 0.1\n")

@@ -42,7 +42,9 @@ def test_no_child_of_the_agent_finds_a_key_in_any_process_environment(workspace,
     needles.write_text(json.dumps([v.encode().hex() for v in keys.values()]))
     config = tmp_path / "xdg" / "ml-intern" / "config.json"
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"mcpServers": {"scanner": {"command": sys.executable, "args": [str(SCAN_SERVER)]}}}))
+    servers = {"scanner": {"command": sys.executable, "args": [str(SCAN_SERVER)]}}
+    # unconfined: the agent is visible, so this checks /proc itself (tests/test_sandbox_local.py: the sandbox)
+    config.write_text(json.dumps({"mcpServers": servers, "sandbox": {"backend": "local"}}))
     scan = f"{sys.executable} {SCAN} {needles}"
     wait_for_job = "for i in $(seq 200); do [ -s job.json ] && break; sleep 0.1; done; cat job.json >/dev/null"
     script = write_replay(

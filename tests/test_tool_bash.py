@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from configs.schema import AgentConfig, BashConfig
+from configs.schema import AgentConfig, BashConfig, SandboxConfig
 from core.events import ToolLog
 from tools import bash as bash_module
 from tools.base import ToolContext
@@ -24,6 +24,11 @@ def _ctx(tmp_path: Path, settings: AgentConfig | None = None, events: list | Non
         settings=settings or AgentConfig(),
         emit=(events.append if events is not None else (lambda e: None)),
     )
+
+
+# Process-group mechanics of the unconfined backend: pids written by a command mean something outside it.
+# (In bubblewrap the command's pids are its own namespace's: tests/test_sandbox_local.py covers that case.)
+UNCONFINED = AgentConfig(sandbox=SandboxConfig(backend="local"))
 
 
 def _tool(settings: AgentConfig | None = None):
@@ -94,7 +99,7 @@ async def test_log_batches_are_bounded_for_chatty_commands(tmp_path):
 
 
 async def test_timeout_kills_the_whole_process_group(tmp_path):
-    ctx = _ctx(tmp_path)
+    ctx = _ctx(tmp_path, UNCONFINED)
     pids = ctx.workspace / "pids"
     command = (
         "sleep 1000 & echo $! >> pids; "
@@ -123,7 +128,7 @@ async def test_timeout_is_capped_by_settings(tmp_path):
 
 
 async def test_cancellation_kills_the_process_group_and_propagates(tmp_path):
-    ctx = _ctx(tmp_path)
+    ctx = _ctx(tmp_path, UNCONFINED)
     pids = ctx.workspace / "pids"
     command = "echo $$ >> pids; sleep 1000 & echo $! >> pids; sleep 1000 & echo $! >> pids; wait"
     task = asyncio.create_task(_call(ctx, command=command, timeout=600))
@@ -139,7 +144,7 @@ async def test_cancellation_kills_the_process_group_and_propagates(tmp_path):
 
 
 async def test_background_children_do_not_outlive_the_command(tmp_path):
-    ctx = _ctx(tmp_path)
+    ctx = _ctx(tmp_path, UNCONFINED)
     result = await _call(ctx, command="sleep 1000 & echo $!", timeout=30)
     assert not result.is_error and "[exit code 0]" in result.content
     pid = int(result.content.split()[0])

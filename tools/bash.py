@@ -4,6 +4,8 @@ The command runs in its own process group so a timeout or a Ctrl-C (task cancell
 everything it started, not just the shell. Output streams to the front end as tool_log lines
 while it runs; the model gets the whole output and the exit code at the end. The agent's own
 credentials are stripped from the environment unless settings.bash.pass_secrets is set.
+Where it runs is tools.sandbox.local's choice: in bubblewrap (confined to the workspace, its own
+PID namespace, killed with the agent) or unconfined; /tmp is the session's own in the sandbox.
 """
 
 from __future__ import annotations
@@ -19,29 +21,15 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core import credentials
-from core.secrets import is_secret_env
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.sandbox.env import command_env as command_env  # re-exported: jobs and tests import it from here
+from tools.sandbox.local import CommandSandbox, SandboxUnavailable, for_settings
 from tools.workspace_paths import resolve_path
 
 _MAX_KEPT_BYTES = 1_000_000  # head and tail each; the engine caps what the model sees anyway
 _LOG_INTERVAL_S = 0.25
 _LOG_LINES_PER_FLUSH = 20
 _LOG_LINE_CHARS = 1000
-
-
-def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a command the agent runs: ours minus secrets, plus `extra`.
-
-    Pagers are disabled (nothing can answer them) and Python output is unbuffered so lines stream.
-    """
-    pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
-    env = {k: v for k, v in os.environ.items() if pass_secrets or not is_secret_env(k, v)}
-    if pass_secrets:  # asked for in the config: the keys held out of os.environ (core.credentials) too
-        env.update(credentials.held())
-    env.update({"PAGER": "cat", "GIT_PAGER": "cat", "PYTHONUNBUFFERED": "1"})
-    env.update(extra or {})
-    return env
 
 
 def kill_process_group(pgid: int) -> None:
@@ -180,17 +168,17 @@ async def run_command(
     env: dict[str, str],
     timeout_s: float,
     log: Callable[[str], None] = lambda line: None,
+    argv: list[str] | None = None,
 ) -> tuple[int | None, str, bool]:
     """Run `command` in a new process group; returns (exit code, output, timed_out).
 
-    Whatever is left of the group when the shell exits (stray `&` children) is killed too, so
-    no process outlives the call and holds its output pipe open. On cancellation the group is
-    killed and CancelledError propagates.
+    `argv` replaces `bash -c command` (the same command wrapped in a sandbox). Whatever is left of
+    the group when the shell exits (stray `&` children) is killed too, so no process outlives the
+    call and holds its output pipe open. On cancellation the group is killed and CancelledError
+    propagates.
     """
     proc = await asyncio.create_subprocess_exec(
-        "bash",
-        "-c",
-        command,
+        *(argv or ["bash", "-c", command]),
         cwd=str(cwd),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -233,6 +221,23 @@ async def run_command(
     return (None if timed_out else proc.returncode), kept.text(), timed_out
 
 
+def _sandbox_note(settings: Any) -> str:
+    """What the model must know about where commands run (so it does not fight the sandbox)."""
+    try:
+        sandbox: CommandSandbox = for_settings(settings)
+    except SandboxUnavailable:
+        return ""
+    if not sandbox.confined:
+        return ""
+    net = "" if sandbox.network else " There is no network."
+    return (
+        " It runs in a sandbox: only the workspace, /tmp (kept for this session) and the Hugging Face/pip/uv "
+        "caches are writable; the rest of the file system is read-only and other processes are invisible. "
+        "Install Python packages into a virtual environment in the workspace (uv venv, python -m venv) or use "
+        "`uv run --with PKG`." + net
+    )
+
+
 def tools(settings) -> list[Tool]:
     default_timeout = float(settings.bash.default_timeout_s)
     max_timeout = float(settings.bash.max_timeout_s)
@@ -250,8 +255,15 @@ def tools(settings) -> list[Tool]:
         cwd = resolve_path(".", ctx.workspace, ctx.settings)
         timeout_s = effective_timeout(args.timeout)
         try:
+            sandbox = for_settings(ctx.settings)
+        except SandboxUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        argv = sandbox.command(
+            ["bash", "-c", args.command], workspace=cwd, settings=ctx.settings, tmp=ctx.session_dir / "sandbox-tmp"
+        )
+        try:
             code, output, timed_out = await run_command(
-                args.command, cwd=cwd, env=command_env(ctx.settings), timeout_s=timeout_s, log=ctx.log
+                args.command, cwd=cwd, env=sandbox.env(ctx.settings), timeout_s=timeout_s, log=ctx.log, argv=argv
             )
         except OSError as exc:
             raise ToolError(f"Could not start bash: {exc}") from exc
@@ -266,6 +278,7 @@ def tools(settings) -> list[Tool]:
         return ToolResult(f"{body}\n[exit code {code}]")
 
     secrets_note = "" if settings.bash.pass_secrets else " API keys and tokens of the agent are not in its environment."
+    secrets_note += _sandbox_note(settings)
     return [
         Tool(
             name="bash",

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.base import ToolError
@@ -81,11 +82,14 @@ async def start_job(
     gpus: list[str] | None = None,
     home: Path | None = None,
     session: str | None = None,
+    confine: Callable[[Path], list[str]] | None = None,
 ) -> tuple[Path, JobRecord]:
     """Record and launch a job; returns once it runs (or failed to start). `env` is the job's
-    whole environment: it reaches the job through the runner's process, never the disk."""
+    whole environment: it reaches the job through the runner's process, never the disk.
+    `confine(job_dir)` gives the arguments that put the job in a sandbox of its own (tools.sandbox.local)."""
     job_id = registry.new_job_id()
     directory = registry.job_dir(job_id, home)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     record = JobRecord(
         id=job_id,
         command=argv,
@@ -95,6 +99,7 @@ async def start_job(
         dependencies=list(dependencies or []),
         gpus=list(gpus or []),
         session=session,
+        sandbox=confine(directory) if confine is not None else [],
     )
     registry.save(directory, record)
     with registry.log_path(directory).open("ab") as log:

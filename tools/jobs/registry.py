@@ -25,7 +25,7 @@ _TAIL_LINE_CHARS = 2000
 @dataclass
 class JobRecord:
     id: str
-    command: list[str]  # argv the runner executes
+    command: list[str]  # argv of the job itself
     display: str  # what was asked for, for humans: the script path or shell command
     cwd: str
     status: str = "starting"  # starting | running | succeeded | failed | timed_out | cancelled | lost
@@ -41,6 +41,7 @@ class JobRecord:
     error: str | None = None
     gpus: list[str] = field(default_factory=list)
     session: str | None = None  # the agent session that started it: "the last job" means this session's
+    sandbox: list[str] = field(default_factory=list)  # the runner starts [*sandbox, *command] (bwrap's arguments)
 
     @classmethod
     def from_dict(cls, data: dict) -> JobRecord:

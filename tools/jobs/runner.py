@@ -10,6 +10,7 @@ The job's environment is the runner's own environment, so secrets never touch th
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def run(directory: Path, ready_fd: int | None = None) -> int:
             return -signal.SIGTERM
         try:
             child = subprocess.Popen(
-                record.command,
+                [*record.sandbox, *record.command],
                 cwd=record.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -99,6 +100,7 @@ def run(directory: Path, ready_fd: int | None = None) -> int:
                 pass
         code = child.wait()
         _kill_group(child.pid, signal.SIGKILL)  # stray background processes of the job
+    shutil.rmtree(directory / "tmp", ignore_errors=True)  # a sandboxed job's /tmp
 
     record = registry.load(directory)  # keep fields others may have added (never the status)
     record.runner_pid = os.getpid()

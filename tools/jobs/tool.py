@@ -17,8 +17,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError, ToolResult
-from tools.bash import LineLogger, command_env
+from tools.bash import LineLogger
 from tools.jobs import local, registry
+from tools.sandbox.local import SandboxUnavailable, for_settings
 from tools.workspace_paths import display_path, resolve_path
 
 DEFAULT_TIMEOUT_S = 24 * 3600
@@ -115,11 +116,21 @@ async def _run(args: JobsArgs, ctx: ToolContext) -> str:
     gpus = await local.detect_gpus()
     timeout_s = args.timeout_s or DEFAULT_TIMEOUT_S
     display = display_path(script, ctx.workspace) if script else (args.command or "")
+    try:
+        sandbox = for_settings(ctx.settings)
+    except SandboxUnavailable as exc:
+        raise ToolError(str(exc)) from None
+
+    def confine(job_dir: Path) -> list[str]:
+        # its own sandbox, tied to the runner (which outlives the agent), not to the agent
+        return sandbox.command([], workspace=workspace, settings=ctx.settings, tmp=job_dir / "tmp")
+
     directory, record = await local.start_job(
         argv=argv,
         display=display,
         cwd=workspace,
-        env=command_env(ctx.settings, args.env),
+        env=sandbox.env(ctx.settings, args.env),
+        confine=confine if sandbox.confined else None,
         timeout_s=timeout_s,
         dependencies=deps,
         gpus=gpus,
@@ -208,6 +219,7 @@ async def _follow(directory: Path, path: Path, timeout_s: float, ctx: ToolContex
 async def _inspect(args: JobsArgs, ctx: ToolContext) -> str:
     directory, record = _lookup(args.job_id, ctx)
     data = asdict(record)
+    data["sandbox"] = "bubblewrap" if record.sandbox else "none (unconfined)"
     data["status"] = registry.live_status(record)
     for key in ("created_at", "started_at", "ended_at"):
         data[key] = _when(data[key]) if data[key] else None

@@ -6,7 +6,8 @@ task. Other tasks await the session's methods directly; every request races agai
 connection and a timeout, so a dead or frozen server gives an error instead of a hang.
 
 Secrets stay home: a stdio server starts with a minimal environment (PATH, HOME, LANG, TMPDIR and the
-variables its config entry names), an http/sse server gets only the headers its entry names.
+variables its config entry names), an http/sse server gets only the headers its entry names. With a
+command sandbox (`wrap`, from tools.sandbox.local), a stdio server runs inside it, killed with the agent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +32,8 @@ if TYPE_CHECKING:  # the mcp SDK costs ~0.35 s to import: only when a server sta
 # named in the server's own `env`. (The mcp SDK adds HOME, LOGNAME, PATH, SHELL, TERM, USER on its own.)
 INHERITED_ENV_VARS = ("PATH", "HOME", "LANG", "TMPDIR")
 CLOSE_TIMEOUT_S = 10.0  # the SDK's stdio shutdown escalates stdin-close -> SIGTERM -> SIGKILL in ~4 s
+# argv, working folder -> the argv that starts it inside the command sandbox
+Wrap = Callable[[list[str], Path | None], list[str]]
 
 
 class ServerUnavailable(Exception):
@@ -53,9 +58,12 @@ def server_env(configured: dict[str, str]) -> dict[str, str]:
 
 
 class ServerConnection:
-    def __init__(self, name: str, config: Any, *, startup_timeout: float, log_dir: Path | None = None):
+    def __init__(
+        self, name: str, config: Any, *, startup_timeout: float, log_dir: Path | None = None, wrap: Wrap | None = None
+    ):
         self.name = name
         self.config = config
+        self.wrap = wrap
         self.startup_timeout = startup_timeout
         self.log_dir = log_dir
         self.state = "stopped"
@@ -193,9 +201,11 @@ class ServerConnection:
 
             if not c.command:
                 raise ServerUnavailable(f"add a 'command' to mcpServers.{self.name} (stdio transport)")
-            params = StdioServerParameters(
-                command=c.command, args=list(c.args), env=server_env(c.env), cwd=getattr(c, "cwd", None)
-            )
+            cwd = getattr(c, "cwd", None)
+            argv, env = [c.command, *c.args], server_env(c.env)
+            if self.wrap is not None:
+                argv, env = self._confined(argv, env, cwd)
+            params = StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd=cwd)
             return stdio_client(params, errlog=self._open_errlog())
         if not c.url:
             raise ServerUnavailable(f"add a 'url' to mcpServers.{self.name} ({c.transport} transport)")
@@ -210,6 +220,17 @@ class ServerConnection:
             httpx.AsyncClient(headers=dict(c.headers), timeout=httpx.Timeout(30, read=300))
         )
         return streamable_http_client(c.url, http_client=client)
+
+    def _confined(self, argv: list[str], env: dict[str, str], cwd: str | None) -> tuple[list[str], dict[str, str]]:
+        """The server's argv inside the sandbox; its command looked up here, to report a missing one clearly."""
+        assert self.wrap is not None
+        command = argv[0]
+        if os.sep in command and not os.path.isabs(command) and cwd:
+            command = os.path.join(cwd, command)
+        found = shutil.which(command, path=env.get("PATH") or os.environ.get("PATH"))
+        if found is None:
+            raise ServerUnavailable(f"command not found: {self.config.command} (check 'command' and PATH)")
+        return self.wrap([found, *argv[1:]], Path(cwd) if cwd else None), {**env, "TMPDIR": "/tmp"}
 
     def _open_errlog(self) -> IO[bytes]:
         """The server's stderr goes to a file (never our terminal); its tail explains failures."""

@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
-from tools.mcp.connection import ServerConnection, ServerStatus, ServerUnavailable, describe_error
+from tools.mcp.connection import ServerConnection, ServerStatus, ServerUnavailable, Wrap, describe_error
 from tools.mcp.results import render_result
 
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -54,13 +54,14 @@ class McpManager:
         call_timeout: float = 600.0,  # backstop: a call never waits longer, even if the engine would
         ping_timeout: float = 5.0,
         log_dir: Path | None = None,  # servers' stderr goes to <log_dir>/mcp-<name>.log (else a temp file)
+        wrap: Wrap | None = None,  # stdio servers start inside this command sandbox (tools.sandbox.local)
     ):
         self._emit = emit or (lambda line: None)
         self.reserved = set(reserved)
         self.call_timeout = call_timeout
         self.ping_timeout = ping_timeout
         self._servers = {
-            name: ServerConnection(name, config, startup_timeout=startup_timeout, log_dir=log_dir)
+            name: ServerConnection(name, config, startup_timeout=startup_timeout, log_dir=log_dir, wrap=wrap)
             for name, config in servers.items()
         }
         self._lock: asyncio.Lock | None = None
@@ -229,9 +230,11 @@ def _clean_name(name: str) -> str:
     return _INVALID_NAME_CHARS.sub("_", name)[:MAX_TOOL_NAME] or "tool"
 
 
-async def probe(servers: Mapping[str, Any], startup_timeout: float = 20.0) -> list[ServerStatus]:
+async def probe(
+    servers: Mapping[str, Any], startup_timeout: float = 20.0, wrap: Wrap | None = None
+) -> list[ServerStatus]:
     """Start every server once, report its status and tools, and stop them (`mcp list`, `doctor`)."""
-    manager = McpManager(servers, startup_timeout=startup_timeout)
+    manager = McpManager(servers, startup_timeout=startup_timeout, wrap=wrap)
     try:
         await manager.ensure_started()
         return manager.status()
