@@ -41,6 +41,18 @@ def check_resume_id(options: HeadlessOptions) -> None:
         )
 
 
+def check_sandbox(settings) -> str | None:
+    """Refuse to start when the config requires bubblewrap and it does not work here (one line naming the
+    fix); otherwise the warning to show once when `auto` falls back to unconfined commands, or None."""
+    from tools.sandbox.local import SandboxUnavailable, fallback_warning, for_settings
+
+    try:
+        for_settings(settings)
+    except SandboxUnavailable as e:
+        raise UserError(str(e)) from None
+    return fallback_warning(settings)
+
+
 def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
 
@@ -48,6 +60,11 @@ def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None
         settings = load_config(options.config)
     except ConfigError as e:
         raise UserError(str(e)) from None
+    warning = check_sandbox(settings)
+    if warning and not interactive:  # the chat shows it itself, before its prompt
+        import sys
+
+        print(f"ml-intern: warning: {warning}", file=sys.stderr)
     from core import credentials
     from models.errors import MissingCredentials, ModelConfigError
     from models.factory import KEYED_PROVIDERS, check_model_id

@@ -171,6 +171,28 @@ def check_mcp(settings) -> list[Check]:
     ]
 
 
+def check_command_sandbox(settings) -> Check:
+    """Which backend runs bash, jobs and MCP stdio servers, and how to get the sandbox when it is off."""
+    from tools.sandbox import bwrap
+    from tools.sandbox.local import SandboxUnavailable, for_settings
+
+    config = settings.sandbox
+    name = "command sandbox"
+    try:
+        active = for_settings(settings)
+    except SandboxUnavailable:
+        found = bwrap.probe(config.bwrap)
+        return Check(name, False, f"sandbox.backend is bubblewrap but {found.detail}", found.fix)
+    if active.confined:
+        found = bwrap.probe(config.bwrap)
+        return Check(name, True, f"{active.describe()}; {found.detail}")
+    if config.backend == "local":
+        fix = "set sandbox.backend to auto to confine commands with bubblewrap"
+        return Check(name, False, "local: commands run unconfined (sandbox.backend is local)", fix, warn=True)
+    found = bwrap.probe(config.bwrap)
+    return Check(name, False, f"local: commands run unconfined ({found.detail})", found.fix, warn=True)
+
+
 def check_local_servers() -> Check:
     from models.autodetect import detect_sync
 
@@ -212,6 +234,7 @@ def run_doctor(workspace: Path, config: str | None, online: bool) -> int:
         checks.append(check_hf_token())
     checks.append(check_database())
     if settings is not None:
+        checks.append(check_command_sandbox(settings))
         checks += check_mcp(settings)
     checks.append(check_local_servers())
     checks.append(check_workspace(workspace))

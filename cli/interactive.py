@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.text import Text
 
 from cli import exit_codes, slash_commands
-from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id
+from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, check_sandbox
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
@@ -136,6 +136,7 @@ class ChatApp:
         if self.options.max_iterations is not None and self.options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")
         check_resume_id(self.options)
+        sandbox_warning = check_sandbox(settings)
         resume_info = None
         if self.options.resume or self.options.continue_last:
             with self.console.status("opening the session…", spinner="dots"):
@@ -153,6 +154,8 @@ class ChatApp:
         self._engine_task = asyncio.create_task(self._run_engine(model_id))
         approval = self.options.approval or settings.approval.mode or "ask"
         self._banner(model_id, approval)
+        if sandbox_warning:
+            self.console.print(Text(f"warning: {sandbox_warning}", style="yellow"))
         if resume_info is not None:
             try:
                 await self.switch_to(resume_info.id, at_start=True)
