@@ -1,4 +1,4 @@
-"""Subcommands: sessions, mcp, studio, graph, doctor."""
+"""Subcommands: sessions, sandboxes, mcp, studio, graph, doctor."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ commands_app = typer.Typer(
 from cli.sessions_cmd import sessions_app  # noqa: E402
 
 commands_app.add_typer(sessions_app, name="sessions")
+
+from cli.sandboxes_cmd import sandboxes_app  # noqa: E402
+
+commands_app.add_typer(sandboxes_app, name="sandboxes")
 
 
 @commands_app.command("graph", help="Print the agent graph as Mermaid (--ascii: as a drawing for the terminal).")

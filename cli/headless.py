@@ -160,6 +160,7 @@ async def _run(options: HeadlessOptions) -> int:
         from graph.session import Agent  # after the options and the config are known to be right
 
         async with Agent.open(deps) as agent:
+            agent.set_on_note(lambda line: _err(f"ml-intern: {line}"))  # sandboxes deleted at start or end
             session = await open_session(agent, options)
             if session.info.workspace != str(deps.workspace):
                 await session.move_to(deps.workspace)

@@ -211,6 +211,7 @@ class ChatApp:
 
             try:
                 async with Agent.open(deps) as agent:
+                    agent.set_on_note(lambda line: self.say(line, "dim"))  # sandboxes deleted at start or end
                     self.deps, self.agent = deps, agent
                     self._ready.set_result(None)
                     await self.refresh_session_ids()

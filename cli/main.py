@@ -17,6 +17,7 @@ from cli import exit_codes
 
 SUBCOMMANDS = {
     "sessions": "list, show, export, push, delete or undo stored sessions",
+    "sandboxes": "list or delete the sandbox Spaces this machine created",
     "mcp": "MCP servers from the config: status and tools",
     "studio": "serve the agent to LangGraph Studio",
     "graph": "print the agent graph as Mermaid",

@@ -130,6 +130,8 @@ class Agent:
         self.store = store
         self.graph = compile_graph(with_research(deps), checkpointer=saver)
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
+        self.notes: list[str] = []  # lines for the user waiting for a front end (see note)
+        self.on_note = None
         self._mcp_tools: set[str] = set()
         self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
 
@@ -140,6 +142,7 @@ class Agent:
             store = store_for(saver)
             await store.setup()
             agent = cls(deps, saver, store)
+            reaper = asyncio.create_task(agent._reap_sandboxes(), name="sandbox-reaper")
             try:
                 yield agent
             finally:
@@ -147,7 +150,50 @@ class Agent:
                     if agent.mcp is not None:
                         await agent.mcp.aclose()
                 finally:
-                    await agent.release_all()
+                    try:
+                        await agent._close_sandboxes(reaper)
+                    finally:
+                        await agent.release_all()
+
+    def note(self, line: str) -> None:
+        """A line for the user outside any turn (sandboxes deleted at start or at the end): given to
+        `on_note` (a front end sets it) or kept in `notes` until one is set."""
+        if self.on_note is not None:
+            self.on_note(line)
+        else:
+            self.notes.append(line)
+
+    def set_on_note(self, on_note) -> None:
+        self.on_note = on_note
+        pending, self.notes = self.notes, []
+        for line in pending:
+            on_note(line)
+
+    async def _reap_sandboxes(self) -> None:
+        """Delete sandbox Spaces left behind by sessions whose process died (none: no network call)."""
+        from tools.sandbox import records
+
+        if "sandbox_create" not in self.deps.tools or not records.orphans():
+            return  # only an agent that can create sandboxes cleans up after crashed ones
+        from tools.sandbox.space import reap
+
+        try:
+            for line in await reap(self.deps.settings):
+                self.note(line)
+        except Exception as exc:  # never in the way of the session
+            self.note(f"could not clean up old sandbox Spaces: {exc}")
+
+    async def _close_sandboxes(self, reaper: asyncio.Task) -> None:
+        """Delete the sandbox Spaces this process created (a session's end), and let the reaper finish."""
+        from tools.sandbox import active
+
+        for line in await active.close_all():
+            self.note(line)
+        if not reaper.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(reaper), 30)
+            except TimeoutError:
+                reaper.cancel()
 
     async def hold(self, session_id: str) -> Lease:
         """Become the driver of a session (shared by this agent's Session objects of that id)."""

@@ -1,5 +1,7 @@
 """The set of tools a session offers the model. Each tool module exposes `tools(settings)`;
-the registry imports them lazily so `ml-intern --help` never pays for them."""
+the registry imports them lazily so `ml-intern --help` never pays for them. A module may also
+expose `adapt(registry)`, called once every module's tools are in (the sandbox routes bash and
+the file tools through it)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ BUILTIN_TOOL_MODULES = [
     "tools.files",
     "tools.search",
     "tools.jobs.tool",
+    "tools.sandbox.tool",
     "tools.hub.repo_files",
     "tools.hub.repo_git",
     "tools.hub.datasets",
@@ -61,8 +64,12 @@ class ToolRegistry:
 
 def builtin_tools(settings: Any, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
     registry = ToolRegistry()
-    for module_name in modules:
-        module = importlib.import_module(module_name)
+    loaded = [importlib.import_module(module_name) for module_name in modules]
+    for module in loaded:
         for tool in module.tools(settings):
             registry.add(tool)
+    for module in loaded:
+        adapt = getattr(module, "adapt", None)
+        if adapt is not None:
+            adapt(registry)
     return registry

@@ -20,7 +20,9 @@ In pytest, `pytest_plugins = ["hf_fake_server"]` gives the `hf_env` fixture (tes
   the route tables of its API areas, one module each: accounts.py (the valid token `TOKEN`, user "alice",
   member of org "acme"; whoami), repos.py (repo info, creation, settings, listings), repo_files.py (tree,
   resolve with Range, preupload/commit), repo_git.py (refs, branches, tags, discussions and PRs), papers.py,
-  docs.py, jobs.py (Jobs and scheduled Jobs, SSE logs) and datasets_viewer.py (under `/datasets-server`).
+  docs.py, jobs.py (Jobs and scheduled Jobs, SSE logs), spaces.py (Spaces: creation, hardware, runtime stages,
+  secrets, Space tokens, deletion; `hub.run_space` starts what a Space runs) and datasets_viewer.py (under
+  `/datasets-server`).
   A route is a function `(hub, request) -> Reply` listed in its module's ROUTES.
   Jobs a test has to name before they exist (a replay script that follows a job it submits): put ids in
   `hub.next_job_ids` (handed out in order by the next submissions) and seed `job_logs`, `more_logs` or

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fakes.hub import accounts, datasets_viewer, docs, jobs, papers, repo_files, repo_git, repos
+from fakes.hub import accounts, datasets_viewer, docs, jobs, papers, repo_files, repo_git, repos, spaces
 from fakes.hub.accounts import TOKEN, USER
 from fakes.hub.repos import Repo
 from fakes.hub.server import FakeServer, now_iso
 
 # In this order: the first route whose pattern matches a path answers it (/api/jobs/hardware before
-# /api/jobs/<namespace>, /api/papers/search before /api/papers/<id>).
-AREAS = [accounts, repos, repo_files, repo_git, papers, docs, jobs, datasets_viewer]
+# /api/jobs/<namespace>, /api/papers/search before /api/papers/<id>, a Space's info before any repo's).
+AREAS = [accounts, spaces, repos, repo_files, repo_git, papers, docs, jobs, datasets_viewer]
 
 
 class FakeHub(FakeServer):
@@ -39,6 +40,14 @@ class FakeHub(FakeServer):
         self.more_logs: dict[str, list[str]] = {}  # job id -> lines appended one per inspection
         self.scheduled: dict[str, dict[str, Any]] = {}
         self.next_job_ids: list[str] = []  # ids for the next submitted jobs, in order (else job0001...)
+        # spaces (spaces.py says how a Space moves from NO_APP_FILE to RUNNING)
+        self.spaces: dict[str, spaces.Space] = {}
+        self.space_build_polls = 2
+        self.space_failures: list[tuple[str, str]] = []  # (stage, message) for the next builds
+        self.run_space: Callable[[str, dict[str, str], dict[str, bytes]], str | None] | None = None
+        self.stop_space: Callable[[str], None] | None = None
+        self.space_jwts: list[str] = []
+        self.deleted: list[tuple[str, str]] = []  # (repo type, repo id) of every deleted repo
         # datasets viewer
         self.viewer: dict[str, dict[str, Any]] = {}  # dataset -> {"configs": {cfg: {split: {...}}}, "gated": bool}
         self._counter = 0

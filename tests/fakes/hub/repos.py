@@ -95,6 +95,10 @@ def create_repo(hub: FakeHub, req: Request) -> Reply:
             {"X-Error-Message": "You already created this repo"},
         )
     hub.add_repo(repo_id, repo_type=rtype, private=body.get("visibility") == "private")
+    if rtype == "space":  # its runtime, hardware and secrets: spaces.py
+        from fakes.hub.spaces import new_space
+
+        new_space(hub, repo_id, body)
     return json_reply({"url": url, "name": repo_id})
 
 
