@@ -20,7 +20,7 @@ from bench.machine import describe
 from bench.report import results_markdown, write_readme
 from bench.stats import Check, Section
 
-BENCHMARKS = ["startup", "steps", "storage", "history", "parallel", "compaction"]
+BENCHMARKS = ["startup", "steps", "storage", "history", "parallel", "compaction", "sandbox"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -76,10 +76,18 @@ def mcp_cmd(
         print('no MCP servers configured (add them under "mcpServers" in ~/.config/ml-intern/config.json)')
         return
 
-    from tools.mcp.manager import probe
+    from pathlib import Path
 
+    from tools.mcp.manager import probe
+    from tools.sandbox.local import SandboxUnavailable, server_wrapper
+
+    try:  # started as a session would start them: in the command sandbox
+        wrap = server_wrapper(settings, Path.cwd)
+    except SandboxUnavailable as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(2) from None
     failed = False
-    for status in asyncio.run(probe(settings.mcpServers)):
+    for status in asyncio.run(probe(settings.mcpServers, wrap=wrap)):
         failed |= status.state != "running"
         line = f"{status.name:<20} {status.transport:<16} {status.state}"
         if status.error:

@@ -158,7 +158,12 @@ def check_mcp(settings) -> list[Check]:
     if not settings.mcpServers:
         return [Check("MCP servers", True, "none configured")]
     from tools.mcp.manager import probe
+    from tools.sandbox.local import SandboxUnavailable, server_wrapper
 
+    try:  # as a session starts them: in the command sandbox (its own check says when that is missing)
+        wrap = server_wrapper(settings, Path.cwd)
+    except SandboxUnavailable:
+        wrap = None
     return [
         Check(
             f"MCP {s.name}",
@@ -167,7 +172,7 @@ def check_mcp(settings) -> list[Check]:
             "fix its entry under mcpServers (see `ml-intern mcp list`)",
             warn=True,
         )
-        for s in asyncio.run(probe(settings.mcpServers, startup_timeout=10))
+        for s in asyncio.run(probe(settings.mcpServers, startup_timeout=10, wrap=wrap))
     ]
 
 

@@ -189,6 +189,8 @@ class Agent:
 
         for line in await active.close_all():
             self.note(line)
+        for session_id in list(self._leases):  # the /tmp the command sandbox gave each session
+            shutil.rmtree(self.deps.home / "sessions" / session_id / "sandbox-tmp", ignore_errors=True)
         if not reaper.done():
             try:
                 await asyncio.wait_for(asyncio.shield(reaper), 30)

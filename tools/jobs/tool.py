@@ -264,6 +264,16 @@ def _assess(args: dict) -> Assessment:
 
 def tools(settings) -> list[Tool]:
     default_timeout = float(settings.tool_timeout_s)
+    try:
+        confined = for_settings(settings).confined
+    except SandboxUnavailable:
+        confined = False
+    sandbox_note = (
+        " A job runs in a sandbox of its own, like bash: it writes only to the workspace, its /tmp is its own, "
+        "and it keeps running after the agent exits."
+        if confined
+        else ""
+    )
 
     def call_timeout(args: dict) -> float:
         if args.get("operation") == "logs" and args.get("follow"):
@@ -282,7 +292,7 @@ def tools(settings) -> list[Tool]:
                 "with script (a .py file in the workspace) or command, optional dependencies (pip specs), "
                 "env and timeout_s; it returns a job id at once and the job keeps running. Then use 'logs' "
                 "(tail, follow=true to watch), 'ps', 'inspect' or 'cancel' with job_id. For Hugging Face "
-                "hardware (GPUs in the cloud) use hf_jobs instead."
+                "hardware (GPUs in the cloud) use hf_jobs instead." + sandbox_note
             ),
             risk=Risk.EXEC,
             handler=_jobs,
