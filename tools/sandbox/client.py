@@ -42,16 +42,16 @@ class SandboxClient:
             headers["Authorization"] = f"Bearer {edge}"
         return headers
 
+    async def _send(self, method: str, path: str, timeout: float, refresh: bool, **kw: Any) -> httpx.Response:
+        headers = await self._headers(refresh=refresh)
+        return await self._http.request(method, path, headers=headers, timeout=timeout, **kw)
+
     async def request(self, method: str, path: str, *, timeout: float = 60, **kw: Any) -> httpx.Response:
         """One call; a refusal by the edge (not by our server) is retried once with a fresh edge credential."""
         try:
-            for attempt in range(2):
-                response = await self._http.request(
-                    method, path, headers=await self._headers(refresh=attempt > 0), timeout=timeout, **kw
-                )
-                if response.status_code in (401, 403) and not _ours(response) and attempt == 0:
-                    continue
-                break
+            response = await self._send(method, path, timeout, refresh=False, **kw)
+            if response.status_code in (401, 403) and not _ours(response):
+                response = await self._send(method, path, timeout, refresh=True, **kw)
         except httpx.HTTPError as exc:
             raise ToolError(f"the sandbox at {self.url} did not answer ({type(exc).__name__}: {exc})".rstrip()) from exc
         if response.status_code >= 400:

@@ -137,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
     root: Path = Path.cwd()
     token: str = ""
 
-    def log_message(self, *args: object) -> None:  # no request log on the Space's console
+    def log_message(self, format: str, *args: object) -> None:  # no request log on the Space's console
         pass
 
     def _reply(self, status: int, body: bytes, content_type: str = "application/json") -> None:
