@@ -253,7 +253,9 @@ def _gone(pid: int) -> bool:
 
 
 def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
-    chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", cwd=workspace)
+    unconfined = workspace.parent / "unconfined.json"  # the pid the command writes must mean something here
+    unconfined.write_text('{"sandbox": {"backend": "local"}}')  # (in bubblewrap: tests/test_sandbox_local.py)
+    chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", "--config", str(unconfined), cwd=workspace)
     chat.prompt()
     chat.send("run the long thing")
     chat.expect("42x")  # the tool's log streams while it runs

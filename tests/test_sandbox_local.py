@@ -50,7 +50,7 @@ def pids_with(marker: str) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if marker.encode() in cmdline and _state(int(entry.name)) not in (None, "Z", "X"):
+        if marker.encode() in cmdline.replace(b"\0", b" ") and _state(int(entry.name)) not in (None, "Z", "X"):
             found.append(int(entry.name))
     return found
 
@@ -194,6 +194,27 @@ async def test_a_timeout_kills_what_the_command_left_behind_even_in_a_new_sessio
     try:
         out = await run_bash(ctx, f"(setsid sleep {marker} &); echo started; sleep 1000", timeout=1)
         assert "timed out after 1 s" in out and "started" in out
+        for _ in range(200):
+            if not pids_with(f"sleep {marker}"):
+                break
+            await asyncio.sleep(0.05)
+        assert not pids_with(f"sleep {marker}")
+    finally:
+        kill_marked(f"sleep {marker}")
+
+
+async def test_ctrl_c_kills_a_sandboxed_command_and_everything_it_started(tmp_path):
+    marker = f"{secrets.randbelow(10**6)}.{secrets.randbelow(10**6)}"
+    ctx = sandbox_ctx(tmp_path)
+    try:
+        task = asyncio.create_task(run_bash(ctx, f"(setsid sleep {marker} &); sleep {marker}"))
+        for _ in range(400):
+            if len(pids_with(f"sleep {marker}")) >= 4:  # the two sleeps, and bwrap's two processes (in their argv)
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()  # what Ctrl-C does to a running tool
+        with pytest.raises(asyncio.CancelledError):
+            await task
         for _ in range(200):
             if not pids_with(f"sleep {marker}"):
                 break

@@ -67,7 +67,8 @@ class Spaces:
 
 
 @pytest.fixture
-def spaces(hf_env, tmp_path):
+def spaces(hf_env, tmp_path, monkeypatch):
+    monkeypatch.setattr("tools.sandbox.space._live_prices", {})  # prices learnt from another test's Hub
     hub = hf_env.hub
     hub.space_build_polls = 1
     found = Spaces(hub, hf_env.settings, env={"HF_ENDPOINT": hub.url})
@@ -270,6 +271,15 @@ async def test_a_failed_build_or_unknown_hardware_leaves_nothing_behind(spaces, 
     ctx, tools = _ctx(spaces, tmp_path)
     with pytest.raises(ToolError, match="unknown Space hardware 'h900-huge': choose one of a100-large, a10g-small"):
         await _call(tools, "sandbox_create", ctx, hardware="h900-huge")
+    assert spaces.hub.seen("POST", r"^/api/repos/create") == [] and records.all_records() == []
+
+    # A flavor without a built-in price: asked at an unknown price, refused, then asked at the Hub's.
+    assert tools["sandbox_create"].assessment({"hardware": "a10g-small"}).details["price_per_hour_usd"] == 1.0
+    unknown = tools["sandbox_create"].assessment({"hardware": "rtx-pro-6000"})
+    assert unknown.always_ask and unknown.details["price_per_hour_usd"] == "unknown (not in the price list)"
+    with pytest.raises(ToolError, match=r"rtx-pro-6000 costs \$2.75/h on the Hub, not an unknown price"):
+        await _call(tools, "sandbox_create", ctx, hardware="rtx-pro-6000")
+    assert tools["sandbox_create"].assessment({"hardware": "rtx-pro-6000"}).details["price_per_hour_usd"] == 2.75
     assert spaces.hub.seen("POST", r"^/api/repos/create") == [] and records.all_records() == []
 
     spaces.hub.space_failures.append(("BUILD_ERROR", "pip install failed"))

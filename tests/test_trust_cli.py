@@ -179,7 +179,7 @@ def _fill(folder) -> None:
 def test_disk_full_while_writing_a_checkpoint_is_one_line_and_the_session_goes_on(cli, replay, workspace, tmp_path):
     import subprocess
 
-    gate = tmp_path / "gate"
+    gate = workspace / ".gate"  # in the workspace: a sandboxed command sees no other /tmp
     model = replay([{"tool_calls": [_waiting_call(gate)]}, {"content": "final answer"}])
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "2m"):
@@ -334,7 +334,7 @@ def test_postgres_down_longer_than_the_pool_timeout_is_one_line_and_the_session_
     proxy = _Proxy((real.hostname, real.port or 5432))
     netloc = f"{real.username}:{real.password}@127.0.0.1:{proxy.port}"
     env = {"ML_INTERN_DATABASE_URL": urlunsplit(real._replace(netloc=netloc)), "ML_INTERN_DB_TIMEOUT_S": "1"}
-    gate = tmp_path / "gate"
+    gate = workspace / ".gate"  # in the workspace: a sandboxed command sees no other /tmp
     model = replay([{"tool_calls": [_waiting_call(gate)]}, {"content": "final answer"}])
     proc, seen = _run_until_tool_starts(["-m", model, "go"], workspace, env)
     proxy.down()

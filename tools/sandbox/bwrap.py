@@ -1,7 +1,8 @@
 """bubblewrap: the command line that confines one command, and whether bubblewrap works on this machine.
 
 What a sandboxed command sees (the README's "Where commands run" says the same for users):
-- the whole file system read-only (programs, libraries, Python installs, the project's own .venv);
+- the whole file system read-only (programs, libraries, Python installs, the project's own .venv; the agent's
+  own Python stays visible even where it lives under /tmp or ~/.cache, which the sandbox replaces);
 - read-write: the workspace, `workspace.allowed_paths`, and the shared caches of Hugging Face (hub, datasets,
   xet), pip, uv and torch, so a model or a wheel is downloaded once for the user and the agent alike;
 - its own /tmp (a folder of the session on disk, not the host's /tmp) and its own ~/.cache (a tmpfs: other
@@ -165,6 +166,7 @@ class Layout:
     hidden: tuple[Path, ...]
     network: bool
     devices: tuple[str, ...]
+    python: tuple[Path, ...] = ()  # the agent's Python installs (sys.prefix, sys.base_prefix), read-only
 
     def argv(self, cwd: Path, tmp: Path | None = None, *, die_with_parent: bool = True) -> list[str]:
         """bwrap's arguments up to and including `--`: append the command's argv.
@@ -185,6 +187,8 @@ class Layout:
         cache_home = _cache_home()
         if cache_home.is_dir() and not any(_within(w, cache_home) for w in self.writable):
             argv += ["--tmpfs", str(cache_home)]
+        for prefix in self.python:  # the agent's own Python stays usable even from /tmp or ~/.cache
+            argv += ["--ro-bind-try", str(prefix), str(prefix)]
         for path in (*self.caches, *self.writable):
             argv += ["--bind", str(path), str(path)]
         workspace = self.writable[0]
@@ -206,7 +210,10 @@ def layout(binary: str, workspace: Path, allowed: Iterable[str] = (), *, network
         if path.exists() and path not in writable:
             writable.append(path)
     devices = sorted({d for pattern in _GPU_DEVICES for d in glob.glob(pattern)})
-    return Layout(binary, tuple(writable), tuple(shared_caches()), tuple(hidden_paths()), network, tuple(devices))
+    python = tuple(dict.fromkeys(Path(p).resolve() for p in (sys.prefix, sys.base_prefix)))
+    return Layout(
+        binary, tuple(writable), tuple(shared_caches()), tuple(hidden_paths()), network, tuple(devices), python
+    )
 
 
 def wrap(layout_: Layout, argv: Sequence[str], cwd: Path, tmp: Path | None = None, **kw: bool) -> list[str]:

@@ -35,7 +35,7 @@ SECRET = "SANDBOX_TOKEN"
 NAME_PREFIX = "ml-intern-sandbox-"
 FREE = "cpu-basic"
 # USD per hour, Hugging Face list prices for Spaces (cpu-basic is free, but a Docker Space on it needs PRO);
-# checked against the Hub's live list before anything is created.
+# checked against the Hub's live list before anything is created, and replaced by it from then on.
 PRICES = {**PRICES_PER_HOUR, FREE: 0.0, "a100x4": 10.0, "a100x8": 20.0}
 FAILED_STAGES = {"BUILD_ERROR", "RUNTIME_ERROR", "CONFIG_ERROR", "PAUSED", "STOPPED", "DELETING"}
 _POLL_FIRST_S, _POLL_MAX_S = 0.25, 10.0
@@ -44,8 +44,11 @@ _JWT_MAX_AGE_S = 600.0
 Log = Callable[[str], None]
 
 
+_live_prices: dict[str, float] = {}  # from the Hub's list, once fetched: what the next approval shows
+
+
 def price_per_hour(hardware: str) -> float | None:
-    return PRICES.get(hardware)
+    return _live_prices.get(hardware, PRICES.get(hardware))
 
 
 @dataclass
@@ -68,12 +71,14 @@ async def _checked_price(api: Any, hardware: str) -> float:
     live = {f.name: f for f in flavors}
     if hardware not in live:
         raise ToolError(f"unknown Space hardware '{hardware}': choose one of {', '.join(sorted(live))}")
-    price, approved = _hourly(live[hardware]), price_per_hour(hardware)
+    approved = price_per_hour(hardware)  # what the user saw
+    _live_prices.update({name: _hourly(flavor) for name, flavor in live.items()})
+    price = _live_prices[hardware]
     if approved is None or price > approved + 1e-9:
         shown = "an unknown price" if approved is None else f"${approved:.2f}/h"
         raise ToolError(
             f"{hardware} costs ${price:.2f}/h on the Hub, not {shown} as shown for approval: nothing was created; "
-            "tell the user the price and call sandbox_create again if they agree"
+            "call sandbox_create again to ask the user at that price"
         )
     return price
 

@@ -22,8 +22,26 @@ from fakes.hub.server import Reply, Request, error_reply, json_reply, now_iso
 if TYPE_CHECKING:
     from fakes.hub.hub import FakeHub
 
-# The Spaces list prices: as Jobs', except that cpu-basic is free.
-SPACE_HARDWARE = [{**h, "unitCostMicroUSD": 0, "unitCostUSD": 0.0} if h["name"] == "cpu-basic" else h for h in HARDWARE]
+# The Spaces list prices: as Jobs', except that cpu-basic is free; and a flavor ml-intern has no built-in price for.
+SPACE_HARDWARE = [
+    *({**h, "unitCostMicroUSD": 0, "unitCostUSD": 0.0} if h["name"] == "cpu-basic" else h for h in HARDWARE),
+    {
+        "name": "rtx-pro-6000",
+        "prettyName": "RTX PRO 6000",
+        "cpu": "8 vCPU",
+        "ram": "64 GB",
+        "accelerator": {
+            "type": "gpu",
+            "model": "RTX PRO 6000",
+            "quantity": "1",
+            "vram": "96 GB",
+            "manufacturer": "Nvidia",
+        },
+        "unitCostMicroUSD": 45833,
+        "unitCostUSD": 0.045833,
+        "unitLabel": "minute",
+    },
+]
 SPACE_RE = r"(?P<space>[^/]+/[^/]+)"
 
 
