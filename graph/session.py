@@ -183,6 +183,21 @@ class Agent:
         except Exception as exc:  # never in the way of the session
             self.note(f"could not clean up old sandbox Spaces: {exc}")
 
+    async def end_sandbox(self, session_id: str) -> None:
+        """Delete the sandbox Space of a session this process stops driving (if it has one)."""
+        from tools.base import ToolError
+        from tools.sandbox import active
+
+        if active.current(session_id) is None:
+            return
+        try:
+            live = await active.close(session_id)
+        except ToolError as exc:
+            self.note(f"{exc}; `ml-intern sandboxes delete` retries")
+            return
+        if live is not None:
+            self.note(f"deleted the sandbox Space {live.space_id} of session {session_id} ({live.cost_so_far()})")
+
     async def _close_sandboxes(self, reaper: asyncio.Task) -> None:
         """Delete the sandbox Spaces this process created (a session's end), and let the reaper finish."""
         from tools.sandbox import active
@@ -316,6 +331,8 @@ class Session:
         if self._holding:
             self._holding = False
             await self.agent.unhold(self.id)
+            if self.id not in self.agent._leases:  # nobody here drives it any more: the session has ended
+                await self.agent.end_sandbox(self.id)
 
     def _check_lease(self) -> None:
         lease = self.agent._leases.get(self.id, (None, 0))[0]
