@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent  # tests/: fakes, MCP servers and replay scripts live here
+ROOT = TESTS.parent
 BIN = Path(sys.executable).parent / "ml-intern"
 
 

@@ -20,9 +20,9 @@ from typing import ClassVar
 
 import pexpect
 import pytest
-from helpers import BIN, run_cli
+from helpers import BIN, TESTS, run_cli
 
-REPLAYS = Path(__file__).parent / "replays"
+REPLAYS = TESTS / "replays"
 SESSION_RE = r"session (\d{8}-\d{6}-[0-9a-f]{6})"
 PROMPT = "› "
 UP, ESC_ENTER, TAB = "\x1b[A", "\x1b\r", "\t"

@@ -14,14 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from configs.schema import AgentConfig
 from core.events import ToolLog
 from tools.base import ToolContext, ToolError
 from tools.jobs import registry
 from tools.jobs import tool as jobs_tool
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

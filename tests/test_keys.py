@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import BIN, call, write_replay
+from helpers import BIN, TESTS, call, write_replay
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 
-TESTS = Path(__file__).resolve().parent
 SCAN = TESTS / "proc_scan.py"
 SCAN_SERVER = TESTS / "mcp_servers" / "proc_scan_server.py"
 KEY_NAMES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "MY_API_KEYS")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import TESTS
 from mcp import types
 
 from configs.schema import McpServerConfig
@@ -22,7 +23,7 @@ from tools.base import Risk, ToolContext, ToolError, ToolResult
 from tools.mcp import McpManager
 from tools.mcp.results import render_result
 
-SERVERS = Path(__file__).parent / "mcp_servers"
+SERVERS = TESTS / "mcp_servers"
 LAB = str(SERVERS / "lab_server.py")
 NOTES = str(SERVERS / "notes_server.py")
 PNG_SIZE = len(
