@@ -2,8 +2,7 @@
 token goes only to the Hub, and every way it can fail is one line with the fix.
 
 The happy path and the missing token run the real binary; the other failures call the same command
-in-process (cli.main.main) to keep the file fast. Tests that run the binary ask for `cli` before
-`hf_env` (conftest's `workspace` creates the folder hf_env then reuses).
+in-process (cli.main.main) to keep the file fast.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ import pytest
 from helpers import call, run_cli, run_turn
 from langchain_core.messages import ToolMessage
 
-from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.registry import builtin_tools
 
@@ -39,7 +38,7 @@ async def _run_tool(name: str, ctx: ToolContext, **args):
 
 
 def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_can_read_it_back(
-    replay, workspace, tmp_path
+    replay, workspace, tmp_path, tool_ctx
 ):
     model = replay(
         [
@@ -55,7 +54,7 @@ def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_
     assert not any(p.name.startswith("escaped") for p in tmp_path.rglob("*") if outputs not in p.parents)
     assert str(spilled[0]) in result.content
 
-    ctx = ToolContext(workspace=workspace, session_dir=session.dir, call_id="c", settings=AgentConfig())
+    ctx = tool_ctx(session_dir=session.dir)
     read = asyncio.run(_run_tool("read", ctx, path=str(spilled[0]), offset=399, limit=5))
     assert "NEEDLE line" in read.content and "400" in read.content
     found = asyncio.run(_run_tool("grep", ctx, pattern="NEEDLE", path=str(spilled[0]), max_results=3))
@@ -117,10 +116,8 @@ def test_special_files_are_refused_and_skipped_and_the_run_ends(replay, workspac
     assert stat.S_ISFIFO((workspace / "pipe").lstat().st_mode)  # refused, not replaced
 
 
-async def test_edit_keeps_every_byte_outside_the_edited_span(tmp_path):
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
+async def test_edit_keeps_every_byte_outside_the_edited_span(tool_ctx, workspace):
+    ctx = tool_ctx()
     original = b"caf\xe9 = 1\r\nname = 'x'\nbad \xff\xfe bytes\r\ntail \xe2\x82\n"
     (workspace / "latin1.txt").write_bytes(original)
     read = await _run_tool("read", ctx, path="latin1.txt")
@@ -241,14 +238,11 @@ async def test_an_mcp_server_that_hangs_at_start_is_not_retried_every_turn_until
         await manager.aclose()
 
 
-async def test_parallel_writes_of_one_step_are_all_recorded_for_undo(tmp_path):
+async def test_parallel_writes_of_one_step_are_all_recorded_for_undo(tool_ctx, workspace, tmp_path):
     from tools.file_changes import FileChanges, restore_file_changes
 
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
     changes = FileChanges(tmp_path / "undo", workspace)  # one per turn, shared by the calls of a step
-    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
-    ctx.changes = changes
+    ctx = tool_ctx(changes=changes)
     names = [f"f{i}.txt" for i in range(12)]
     await asyncio.gather(*(_run_tool("write", ctx, path=name, content="x\n") for name in names))
     changes.record_left()  # the end of the step, as execute_tools does it
