@@ -5,7 +5,6 @@ Fixtures live in conftest.py; test modules import these functions from here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -68,16 +67,12 @@ async def open_agent(
         yield agent
 
 
-def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
+async def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
     """One turn in a new session: (events, messages, session)."""
-
-    async def go():
-        async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run(prompt))
-            return events, await session.messages(), session
-
-    return asyncio.run(go())
+    async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run(prompt))
+        return events, await session.messages(), session
 
 
 async def collect(events) -> list:

@@ -19,10 +19,10 @@ def example(path: str) -> types.ModuleType:
     return module
 
 
-def test_the_example_tool_and_its_test(replay, workspace, monkeypatch):
+async def test_the_example_tool_and_its_test(replay, workspace, monkeypatch):
     monkeypatch.setitem(sys.modules, "tools.word_count", example("tools/word_count.py"))
     test = example("tests/tools/test_word_count.py")
-    test.test_word_count_answers_the_model_and_stays_in_the_workspace(replay, workspace)
+    await test.test_word_count_answers_the_model_and_stays_in_the_workspace(replay, workspace)
 
 
 def test_the_mcp_server_example(cli, replay, tmp_path):

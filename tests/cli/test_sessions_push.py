@@ -34,7 +34,7 @@ def session_id(hf_env, replay, monkeypatch) -> str:
             await session.finish()
             return session.id
 
-    return asyncio.run(go())
+    return asyncio.run(go())  # sync: its tests run the binary or cli.main.dispatch, which runs its own loop
 
 
 def push_in_process(capsys, *args: str) -> tuple[int, str, str]:

@@ -60,7 +60,7 @@ def _one_line(result) -> str:
 
 
 def _make_database(home) -> None:
-    """A sessions database with its tables, as a first run leaves it."""
+    """A sessions database with its tables, as a first run leaves it (for sync tests that run the binary)."""
     import asyncio
 
     from persistence.checkpointer import open_saver, store_for
@@ -258,7 +258,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
             events = await collect(session.run(None))
             return message, events
 
-    message, events = asyncio.run(go())
+    message, events = asyncio.run(go())  # sync: the caller's tmpfs path waits on the binary
     assert "no space left" in message and "--resume" in message and "\n" not in message
     assert [e for e in events if e.type == "turn_complete"][-1].final_response == "final answer"
 
