@@ -72,12 +72,12 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
             model_id=parent.model_id,
             tools=ToolRegistry(research_tools(parent.tools)),
             workspace=parent.workspace,
-            model=parent.handle(),
+            model=parent.model_handle(),
             approval_mode=parent.approval_mode,
             interactive=False,
             stream=parent.stream,
             home=parent.home,
-            agent="research",
+            agent_name="research",
             prompt_template=RESEARCH_PROMPT,
         )
         graph = build_graph(sub, ask_human=refuse_approval).compile(checkpointer=False)

@@ -121,8 +121,9 @@ class TurnResult:
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Agent:
-    """A running agent: deps, the checkpoint saver, the session store and the compiled graph."""
+class SessionManager:
+    """Opens, creates and deletes sessions: holds the deps, the checkpoint saver, the session store, the compiled
+    graph, the MCP servers and the session leases of this process."""
 
     def __init__(self, deps: AgentDeps, saver, store: SessionStore):
         self.deps = deps
@@ -135,22 +136,22 @@ class Agent:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, deps: AgentDeps) -> AsyncIterator[Agent]:
+    async def open(cls, deps: AgentDeps) -> AsyncIterator[SessionManager]:
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
             await store.setup()
-            agent = cls(deps, saver, store)
+            manager = cls(deps, saver, store)
             try:
-                yield agent
+                yield manager
             finally:
                 try:
-                    if agent.mcp is not None:
-                        await agent.mcp.aclose()
+                    if manager.mcp is not None:
+                        await manager.mcp.aclose()
                 finally:
-                    await agent.release_all()
+                    await manager.release_all()
 
     async def hold(self, session_id: str) -> Lease:
-        """Become the driver of a session (shared by this agent's Session objects of that id)."""
+        """Become the driver of a session (shared by this manager's Session objects of that id)."""
         if session_id in self._leases:
             lease, count = self._leases[session_id]
             if not lease.lost:
@@ -240,13 +241,13 @@ class Agent:
 
 
 class Session:
-    def __init__(self, agent: Agent, info: SessionInfo):
-        self.agent = agent
+    def __init__(self, manager: SessionManager, info: SessionInfo):
+        self.manager = manager
         self.info = info
         self.id = info.id
         self.config: dict[str, Any] = {
             "configurable": {"thread_id": self.id},
-            "recursion_limit": recursion_limit(agent.deps.settings.max_iterations),
+            "recursion_limit": recursion_limit(manager.deps.settings.max_iterations),
         }
         self.last_result: TurnResult | None = None
         self._holding = False
@@ -255,28 +256,28 @@ class Session:
         """Become this session's only driver (SessionBusy when another live process is): every front end
         runs, undoes and compacts through here, so they all take the same lock. Held until release()."""
         if not self._holding:
-            await self.agent.hold(self.id)
+            await self.manager.hold(self.id)
             self._holding = True
 
     async def release(self) -> None:
         if self._holding:
             self._holding = False
-            await self.agent.unhold(self.id)
+            await self.manager.unhold(self.id)
 
     def _check_lease(self) -> None:
-        lease = self.agent._leases.get(self.id, (None, 0))[0]
+        lease = self.manager._leases.get(self.id, (None, 0))[0]
         if lease is not None and lease.lost:
             raise SessionBusy(f"session {self.id} was taken over by another ml-intern while this one was stalled")
 
     async def move_to(self, workspace: Path) -> None:
         """Work in another folder from now on (see resume_workspace: only when the old one is gone)."""
         self.info.workspace = str(workspace)
-        await self.agent.store.update(self.id, workspace=self.info.workspace)
+        await self.manager.store.update(self.id, workspace=self.info.workspace)
 
     def activate(self) -> None:
         """Work in the session's folder and build its model (the replay model keeps its position in the
         session folder)."""
-        deps = self.agent.deps
+        deps = self.manager.deps
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
@@ -287,11 +288,11 @@ class Session:
 
     @property
     def dir(self) -> Path:
-        return self.agent.deps.session_dir(self.config)
+        return self.manager.deps.session_dir(self.config)
 
     @property
     def graph(self):
-        return self.agent.graph
+        return self.manager.graph
 
     async def state(self):
         return await self.graph.aget_state(self.config)
@@ -326,13 +327,13 @@ class Session:
                 yield event
             return
         yield Processing(prompt=prompt or "")
-        for warning in await self.agent.refresh_mcp():
+        for warning in await self.manager.refresh_mcp():
             yield ToolLog(line=warning)
         if prompt and not self.info.title:
             self.info.title = prompt.strip().splitlines()[0][:80]
-            await self.agent.store.update(self.id, title=self.info.title)
-        await self.agent.store.update(
-            self.id, status="running", model=self.agent.deps.model_id, approval_mode=self.agent.deps.approval_mode
+            await self.manager.store.update(self.id, title=self.info.title)
+        await self.manager.store.update(
+            self.id, status="running", model=self.manager.deps.model_id, approval_mode=self.manager.deps.approval_mode
         )
 
         partial: list[str] = []
@@ -355,12 +356,12 @@ class Session:
         except Exception as exc:  # an engine bug must not lose the session
             await self._after_interrupt("".join(partial), reason=f"Not run: the agent failed ({exc}).")
             self.last_result = TurnResult("error:agent")
-            await self.agent.store.update(self.id, status="error")
+            await self.manager.store.update(self.id, status="error")
             yield Error(message=f"internal error: {type(exc).__name__}: {exc}", kind="agent")
             yield TurnComplete(status="error:agent")
             return
         result = self._result_from(await self.state())
-        await self.agent.store.update(self.id, status=result.status)  # never left at "running"
+        await self.manager.store.update(self.id, status=result.status)  # never left at "running"
         for event in self._closing_events(result):
             yield event
 
@@ -409,7 +410,7 @@ class Session:
         snapshot = await self.state()
         if snapshot.interrupts:
             return snapshot
-        saved = await self.agent.saver.aget_tuple(self.config)
+        saved = await self.manager.saver.aget_tuple(self.config)
         if saved is None or not saved.pending_writes:
             return snapshot
         await self.graph.aupdate_state(self.config, None, as_node=END)
@@ -435,7 +436,7 @@ class Session:
             self.config, {"messages": new, "approved_calls": [], "stop_reason": "interrupted"}, as_node="llm_call"
         )
         self.last_result = TurnResult("interrupted")
-        await self.agent.store.update(self.id, status="interrupted")
+        await self.manager.store.update(self.id, status="interrupted")
 
     def _result_from(self, snapshot) -> TurnResult:
         values = snapshot.values
@@ -466,7 +467,7 @@ class Session:
     async def finish(self) -> None:
         """Record the outcome of the last turn in the session list."""
         status = self.last_result.status if self.last_result else "idle"
-        await self.agent.store.update(self.id, status=status)
+        await self.manager.store.update(self.id, status=status)
 
     # -- history operations --------------------------------------------------------------------
 
@@ -488,15 +489,15 @@ class Session:
         undo_dir = self.dir / "undo" / str(len(turns))
         files = restore_file_changes(
             undo_dir,
-            Path(self.info.workspace or self.agent.deps.workspace),
-            self.agent.deps.settings,
+            Path(self.info.workspace or self.manager.deps.workspace),
+            self.manager.deps.settings,
             keep_dir=self.dir / "undone" / time.strftime(f"turn{len(turns)}-%Y%m%d-%H%M%S"),
             force=force,
         )
         shutil.rmtree(undo_dir, ignore_errors=True)  # what undo left alone has its original in keep_dir
         target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
         await self.graph.aupdate_state(target, None, as_node="__copy__")
-        await self.agent.store.update(self.id, status="idle")
+        await self.manager.store.update(self.id, status="idle")
         return UndoComplete(
             restored_files=files.restored,
             skipped_files=files.skipped,
@@ -511,7 +512,7 @@ class Session:
         Calls still waiting (for approval, or cut off by a crash) are answered as not run in the fork.
         """
         values = (await self.state()).values
-        child = await self.agent.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
+        child = await self.manager.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
         copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
         messages = list(values.get("messages", []))
         message, answered = unanswered_calls(messages)

@@ -122,7 +122,7 @@ def ask_until_valid(ask_human, deps: AgentDeps, pending: list[dict[str, Any]]) -
     (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every resume)."""
     question: dict[str, Any] = {
         "kind": "approval",
-        "agent": deps.agent,
+        "agent": deps.agent_name,
         "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
     }
     ids = [c["id"] for c in pending]
@@ -190,17 +190,17 @@ def make_approval(deps: AgentDeps, ask_human):
                         tool_call_id=result.tool_call_id,
                         name=result.name,
                         args=_args_of(message, result.tool_call_id),
-                        agent=deps.agent,
+                        agent=deps.agent_name,
                     ),
                     ToolStateChange(
-                        tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent
+                        tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent_name
                     ),
                     ToolOutput(
                         tool_call_id=result.tool_call_id,
                         name=result.name,
                         content=result.content,
                         is_error=True,
-                        agent=deps.agent,
+                        agent=deps.agent_name,
                     ),
                 ):
                     writer(event.wire())

@@ -81,9 +81,9 @@ def make_compaction(deps: AgentDeps):
         max_chars = max(4000, int(deps.compaction_threshold() * 4 * 0.6))
         prompt = [SystemMessage(SUMMARY_PROMPT), HumanMessage(render_for_summary(messages, max_chars))]
         try:
-            reply = await deps.handle().chat.ainvoke(prompt)
+            reply = await deps.model_handle().chat.ainvoke(prompt)
         except Exception as exc:
-            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.handle().key_hint)}") from exc
+            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.model_handle().key_hint)}") from exc
         text = str(reply.content).strip() or "(empty summary)"
         if plan:
             text += f"\n\nCurrent plan:\n{render_plan(plan)}"
@@ -111,7 +111,7 @@ def make_compaction(deps: AgentDeps):
                     "to summarise; shorten the prompt or use a model with a larger window"
                 )
         except CompactionFailed as e:
-            writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent).wire())
+            writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent_name).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
         new_tokens = overhead + estimate_messages(new_messages)
         if new_tokens > threshold and reason != "manual":
@@ -119,18 +119,18 @@ def make_compaction(deps: AgentDeps):
                 f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
                 "use a model with a larger window or raise compaction.threshold_tokens in the config"
             )
-            writer(Error(message=message, kind="compaction", agent=deps.agent).wire())
+            writer(Error(message=message, kind="compaction", agent=deps.agent_name).wire())
             return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
 
         if new_messages == messages:  # nothing older to summarise and nothing too large: say so, change nothing
-            writer(ToolLog(line="nothing to compact yet: the whole history is recent", agent=deps.agent).wire())
+            writer(ToolLog(line="nothing to compact yet: the whole history is recent", agent=deps.agent_name).wire())
             return Command(update={"compact": None}, goto=after)
-        writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent).wire())
+        writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent_name).wire())
         input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
         delta = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
+            "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
         }
         return Command(
             update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None, "usage": delta},

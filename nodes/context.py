@@ -30,7 +30,7 @@ class AgentDeps:
     interactive: bool = False  # can a human answer questions (doom loop)?
     stream: bool = True
     home: Path = field(default_factory=ml_intern_home)
-    agent: str = "main"
+    agent_name: str = "main"  # which agent these deps drive: "main" or "research" (the events' `agent` field)
     prompt_template: str = SYSTEM_PROMPT
     _bound: Any = field(default=None, repr=False)
     _bound_key: tuple = field(default=(), repr=False)
@@ -44,7 +44,7 @@ class AgentDeps:
     def system_prompt(self) -> str:
         return self.prompt_template.format(workspace=self.workspace)
 
-    def handle(self) -> ModelHandle:
+    def model_handle(self) -> ModelHandle:
         """The model, built on first use when nobody built it for a session (LangGraph Studio)."""
         if self.model is None:
             from models.factory import make_model
@@ -54,7 +54,7 @@ class AgentDeps:
 
     def bound_chat(self) -> Any:
         """The chat model with the current tools bound (rebound only when model or tools change)."""
-        chat = self.handle().chat
+        chat = self.model_handle().chat
         key = (id(chat), tuple(self.tools.names))
         if self._bound is None or key != self._bound_key:
             schemas = self.tools.schemas()
@@ -69,7 +69,7 @@ class AgentDeps:
         return self._overhead[1]
 
     def context_window(self) -> int:
-        return self.handle().context_window or self.settings.compaction.fallback_context_window
+        return self.model_handle().context_window or self.settings.compaction.fallback_context_window
 
     def compaction_threshold(self) -> int:
         c = self.settings.compaction

@@ -77,7 +77,7 @@ def make_doom_loop_check(deps: AgentDeps):
                     "or answer the user explaining what blocks you."
                 ),
             )
-            writer(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent).wire())
+            writer(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent_name).wire())
             return Command(update={"doom": doom}, goto="approval")
 
         doom["repeats"] = doom.get("repeats", 0) + new_calls
@@ -95,7 +95,7 @@ def make_doom_loop_check(deps: AgentDeps):
             if str(answer).strip().lower() in {"y", "yes", "continue"}:
                 doom.update(warned=key, repeats=0)
                 return Command(update={"doom": doom}, goto="approval")
-        writer(Error(message=message, kind="doom_loop", agent=deps.agent).wire())
+        writer(Error(message=message, kind="doom_loop", agent=deps.agent_name).wire())
         skipped = [
             ToolMessage(
                 content="Not run: the turn was stopped because the same calls kept repeating.",

@@ -83,7 +83,7 @@ def make_execute_tools(deps: AgentDeps):
             state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
             emit=emit,
             changes=changes,
-            agent=deps.agent,
+            agent_name=deps.agent_name,
         )
         args: Any = call["args"]
         if tool.args_model is not None:
@@ -139,8 +139,8 @@ def make_execute_tools(deps: AgentDeps):
 
         approved = state.get("approved_calls") or []
         for call in approved:
-            emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent))
-            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent))
+            emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent_name))
+            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent_name))
         turn = len(state.get("turns") or [])
         changes = FileChanges(deps.session_dir(config) / "undo" / str(turn), deps.workspace)
         try:
@@ -172,7 +172,7 @@ def make_execute_tools(deps: AgentDeps):
                     content=content,
                     is_error=result.is_error,
                     full_output_path=spill,
-                    agent=deps.agent,
+                    agent=deps.agent_name,
                 )
             )
             emit(
@@ -180,7 +180,7 @@ def make_execute_tools(deps: AgentDeps):
                     tool_call_id=call["id"],
                     name=call["name"],
                     state="failed" if result.is_error else "done",
-                    agent=deps.agent,
+                    agent=deps.agent_name,
                 )
             )
             for key, value in (result.state_update or {}).items():

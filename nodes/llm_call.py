@@ -107,9 +107,9 @@ def make_llm_call(deps: AgentDeps):
         full: AIMessageChunk | None = None
         async for chunk in chat.astream(prompt):
             if chunk.content and isinstance(chunk.content, str):
-                emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent))
+                emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent_name))
             full = chunk if full is None else full + chunk
-        emit(AssistantStreamEnd(agent=deps.agent))
+        emit(AssistantStreamEnd(agent=deps.agent_name))
         if full is None:
             return AIMessage(content="")
         message = AIMessage(
@@ -132,7 +132,7 @@ def make_llm_call(deps: AgentDeps):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # classified below; unknown errors stop the turn
-                error = classify(exc, deps.handle().key_hint)
+                error = classify(exc, deps.model_handle().key_hint)
                 if error.kind not in RETRYABLE or attempt >= retry.max_retries:
                     raise error from exc
                 if error.retry_after is not None and error.retry_after > retry.max_delay_s:
@@ -148,7 +148,7 @@ def make_llm_call(deps: AgentDeps):
                     ToolLog(
                         line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
                         f"{retry.max_retries} in {delay:.1f}s",
-                        agent=deps.agent,
+                        agent=deps.agent_name,
                     )
                 )
                 await asyncio.sleep(delay)
@@ -167,7 +167,7 @@ def make_llm_call(deps: AgentDeps):
                 f"stopped after {iteration} model calls: the iteration limit was reached "
                 f"(raise it with --max-iterations)"
             )
-            emit(Error(message=message, kind="max_iterations", agent=deps.agent))
+            emit(Error(message=message, kind="max_iterations", agent=deps.agent_name))
             return Command(update={"stop_reason": "max_iterations"}, goto=END)
 
         try:
@@ -176,7 +176,8 @@ def make_llm_call(deps: AgentDeps):
             if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
                 emit(
                     ToolLog(
-                        line="the provider says the context is too long: compacting and retrying once", agent=deps.agent
+                        line="the provider says the context is too long: compacting and retrying once",
+                        agent=deps.agent_name,
                     )
                 )
                 return Command(
@@ -184,7 +185,7 @@ def make_llm_call(deps: AgentDeps):
                     goto="compaction",
                 )
             kind = STOP_KINDS.get(error.kind, "provider")
-            emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
+            emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent_name))
             return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
 
         response = scrubbed(response)
@@ -196,7 +197,7 @@ def make_llm_call(deps: AgentDeps):
         delta = {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
+            "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
             "calls": 1,
         }
         totals = add_usage(state.get("usage"), delta)
@@ -204,14 +205,14 @@ def make_llm_call(deps: AgentDeps):
         prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
         context_tokens = prompt_tokens + estimate_message(response)
 
-        emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent))
+        emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent_name))
         emit(
             Usage(
                 input_tokens=totals["input_tokens"],
                 output_tokens=totals["output_tokens"],
                 cost_usd=totals["cost_usd"],
                 context_tokens=context_tokens,
-                agent=deps.agent,
+                agent=deps.agent_name,
             )
         )
         update: dict[str, Any] = {

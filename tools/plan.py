@@ -30,7 +30,7 @@ async def _plan(args: PlanArgs, ctx: ToolContext) -> ToolResult:
     ids = [t["id"] for t in todos]
     if len(ids) != len(set(ids)):
         return ToolResult("Plan not saved: todo ids must be unique.", is_error=True)
-    ctx.emit(PlanUpdate(todos=todos, agent=ctx.agent))
+    ctx.emit(PlanUpdate(todos=todos, agent=ctx.agent_name))
     return ToolResult(f"Plan updated:\n{render_plan(todos)}", state_update={"plan": todos})
 
 
