@@ -2,26 +2,28 @@
 
 START -> llm_call -> (no tool calls) -> END
                   -> doom_loop_check -> approval -> execute_tools -> compaction -> llm_call
-Nodes route themselves with Command[Literal[...]], so draw_mermaid() shows the true edges.
+Nodes route themselves with Command[Literal[...]], so draw_mermaid() shows the true edges. The graph
+holds no dependencies: each run gets its AgentDeps as the runtime context (`context=deps`), so one
+compiled graph serves any deps (the main agent, the research sub-agent, Studio).
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, StateGraph
-from langgraph.types import interrupt
 
 from core.events import parse_event
 from core.state import AgentState
-from nodes.approval import make_approval
-from nodes.compaction import make_compaction
+from nodes.approval import approval
+from nodes.compaction import compaction
 from nodes.context import AgentDeps
-from nodes.doom_loop import make_doom_loop_check
-from nodes.execute_tools import make_execute_tools
-from nodes.llm_call import make_llm_call
+from nodes.doom_loop import doom_loop_check
+from nodes.execute_tools import execute_tools
+from nodes.llm_call import llm_call
 from tools.base import ToolContext
 from tools.registry import ToolRegistry
 from tools.research import RESEARCH_PROMPT, RunSubagent, make_research_tool, refuse_approval, research_tools
@@ -31,22 +33,23 @@ def entry(state: AgentState) -> Literal["llm_call", "compaction"]:
     return "compaction" if state.get("compact") == "manual" else "llm_call"
 
 
-def build_graph(deps: AgentDeps, ask_human=interrupt) -> StateGraph:
-    """`ask_human` answers approvals: interrupt() in the main graph, a refusal in the research sub-agent."""
-    builder = StateGraph(AgentState)
-    builder.add_node("llm_call", make_llm_call(deps))
-    builder.add_node("doom_loop_check", make_doom_loop_check(deps))
-    builder.add_node("approval", make_approval(deps, ask_human))
-    builder.add_node("execute_tools", make_execute_tools(deps))
-    builder.add_node("compaction", make_compaction(deps))
+def build_graph() -> StateGraph:
+    """The agent's nodes and edges; every run must pass its AgentDeps as `context`."""
+    builder = StateGraph(AgentState, context_schema=AgentDeps)
+    builder.add_node("llm_call", llm_call)
+    builder.add_node("doom_loop_check", doom_loop_check)
+    builder.add_node("approval", approval)
+    builder.add_node("execute_tools", execute_tools)
+    builder.add_node("compaction", compaction)
     builder.add_conditional_edges(START, entry)
     builder.add_edge("approval", "execute_tools")
     builder.add_edge("execute_tools", "compaction")
     return builder
 
 
-def compile_graph(deps: AgentDeps, checkpointer=None):
-    return build_graph(deps).compile(checkpointer=checkpointer, name="ml-intern")
+def compile_graph(checkpointer=None):
+    """The graph as the main agent (and Studio) runs it."""
+    return build_graph().compile(checkpointer=checkpointer, name="ml-intern")
 
 
 def recursion_limit(max_iterations: int) -> int:
@@ -61,8 +64,17 @@ def with_research(deps: AgentDeps) -> AgentDeps:
     return deps
 
 
+@functools.cache
+def subagent_graph():
+    """The graph a sub-agent runs (compiled once, on first use): no checkpointer, it keeps no history."""
+    return build_graph().compile(checkpointer=False)
+
+
 def research_runner(parent: AgentDeps) -> RunSubagent:
-    """Run the research sub-agent for one question; `parent` is read at call time, so /model and /approval apply."""
+    """Run the research sub-agent for one question; `parent` is read at call time, so /model and /approval apply.
+
+    The sub-agent is the same graph with its own deps: read-only tools, its own prompt and iteration cap,
+    and approvals answered by a refusal (nobody can be asked from inside a running tool)."""
 
     async def run(question: str, max_iterations: int, ctx: ToolContext) -> dict[str, Any]:
         settings = parent.settings.model_copy(deep=True)
@@ -79,15 +91,15 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
             home=parent.home,
             agent_name="research",
             prompt_template=RESEARCH_PROMPT,
+            ask_human=refuse_approval,
         )
-        graph = build_graph(sub, ask_human=refuse_approval).compile(checkpointer=False)
         config: RunnableConfig = {
             "configurable": {"thread_id": ctx.session_dir.name},
             "recursion_limit": recursion_limit(max_iterations),
         }
         final: dict[str, Any] = {}
-        async for mode, chunk in graph.astream(
-            {"messages": [HumanMessage(question)]}, config, stream_mode=["custom", "values"]
+        async for mode, chunk in subagent_graph().astream(
+            {"messages": [HumanMessage(question)]}, config, context=sub, stream_mode=["custom", "values"]
         ):
             if mode == "custom" and isinstance(chunk, dict):
                 event = parse_event(chunk)

@@ -129,7 +129,8 @@ class SessionManager:
         self.deps = deps
         self.saver = saver
         self.store = store
-        self.graph = compile_graph(with_research(deps), checkpointer=saver)
+        with_research(deps)
+        self.graph = compile_graph(checkpointer=saver)  # runs get `deps` as their context
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
         self._mcp_tools: set[str] = set()
         self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
@@ -338,7 +339,7 @@ class Session:
 
         partial: list[str] = []
         try:
-            async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+            async for chunk in self._stream(graph_input):
                 self._check_lease()
                 event = parse_event(chunk) if isinstance(chunk, dict) else None
                 if event is None:
@@ -540,8 +541,14 @@ class Session:
         async for event in self._run_input({**FRESH_TURN, "compact": "manual"}):
             yield event
 
+    def _stream(self, graph_input: Any) -> AsyncIterator[Any]:
+        """The graph run on `graph_input`, with the manager's deps as its context, streaming the custom events."""
+        return self.graph.astream(
+            graph_input, self.config, context=self.manager.deps, stream_mode="custom", durability="sync"
+        )
+
     async def _run_input(self, graph_input) -> AsyncIterator[Event]:
-        async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+        async for chunk in self._stream(graph_input):
             event = parse_event(chunk) if isinstance(chunk, dict) else None
             if event is not None:
                 yield event

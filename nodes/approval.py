@@ -11,12 +11,12 @@ import fnmatch
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, ToolMessage
-from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.state import AgentState
 from models.tokens import estimate_messages
-from nodes.context import AgentDeps
+from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 
 Verdict = Literal["allow", "ask", "deny"]
@@ -117,95 +117,98 @@ def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
     return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
 
 
-def ask_until_valid(ask_human, deps: AgentDeps, pending: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ask about `pending` until the answer is usable; an unusable one is asked again with the reason
-    (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every resume)."""
+def ask_until_valid(deps: AgentDeps, pending: list[dict[str, Any]]) -> dict[str, Any]:
+    """Ask about `pending` (deps.ask_human) until the answer is usable; an unusable one is asked again with
+    the reason (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every
+    resume)."""
     question: dict[str, Any] = {
         "kind": "approval",
         "agent": deps.agent_name,
         "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
     }
     ids = [c["id"] for c in pending]
-    while (problem := answer_problem(answer := ask_human(question), ids)) is not None:
+    while (problem := answer_problem(answer := deps.ask_human(question), ids)) is not None:
         question = {**question, "error": problem}
     return answer["decisions"]
 
 
-def make_approval(deps: AgentDeps, ask_human):
-    """`ask_human(payload)` is langgraph.types.interrupt in the graph; injectable for sub-agents."""
+def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    """Sort the step's calls by the approval policy: allowed ones go to `approved_calls`, denied ones get a
+    rejection result; the rest are asked about in one question (deps.ask_human), again when an edit makes a
+    call riskier, at most MAX_ASK_ROUNDS times."""
+    deps = runtime.context
+    message = last_ai_message(state["messages"])
+    malformed = message.additional_kwargs.get("malformed_calls") or {}
+    approved: list[dict[str, Any]] = []
+    rejected: list[ToolMessage] = []
+    pending: list[dict[str, Any]] = []
+    ids = [c["id"] for c in message.tool_calls]
+    for call in message.tool_calls:
+        if call["id"] in malformed:
+            continue  # never runs; execute_tools tells the model
+        if ids.count(call["id"]) > 1:  # llm_call makes ids unique; a history edited by hand may not be
+            rejected.append(_rejection(call, "Not run: another call in this step has the same id."))
+            continue
+        tool = deps.tools.get(call["name"])
+        verdict = decide(tool, call["name"], call["args"], deps)
+        if verdict == "allow":
+            approved.append(call)
+        elif verdict == "deny":
+            rejected.append(_rejection(call, f"Not run: the approval rules deny '{call['name']}'."))
+        else:
+            pending.append(call)
 
-    def approval(state: AgentState) -> dict[str, Any]:
-        message = last_ai_message(state["messages"])
-        malformed = message.additional_kwargs.get("malformed_calls") or {}
-        approved: list[dict[str, Any]] = []
-        rejected: list[ToolMessage] = []
-        pending: list[dict[str, Any]] = []
-        ids = [c["id"] for c in message.tool_calls]
-        for call in message.tool_calls:
-            if call["id"] in malformed:
-                continue  # never runs; execute_tools tells the model
-            if ids.count(call["id"]) > 1:  # llm_call makes ids unique; a history edited by hand may not be
-                rejected.append(_rejection(call, "Not run: another call in this step has the same id."))
-                continue
-            tool = deps.tools.get(call["name"])
-            verdict = decide(tool, call["name"], call["args"], deps)
-            if verdict == "allow":
+    for _ in range(MAX_ASK_ROUNDS):
+        if not pending:
+            break
+        decisions = ask_until_valid(deps, pending)
+        asked, pending = pending, []
+        for call in asked:
+            named = decisions.get(call["id"])
+            decision = named or decisions.get("*") or {"action": "reject"}
+            action = decision.get("action", "reject")
+            if action == "approve":
                 approved.append(call)
-            elif verdict == "deny":
-                rejected.append(_rejection(call, f"Not run: the approval rules deny '{call['name']}'."))
-            else:
-                pending.append(call)
-
-        for _ in range(MAX_ASK_ROUNDS):
-            if not pending:
-                break
-            decisions = ask_until_valid(ask_human, deps, pending)
-            asked, pending = pending, []
-            for call in asked:
-                named = decisions.get(call["id"])
-                decision = named or decisions.get("*") or {"action": "reject"}
-                action = decision.get("action", "reject")
-                if action == "approve":
-                    approved.append(call)
-                elif action == "edit" and named is None:
-                    rejected.append(_rejection(call, "Not run: an edit must name the call it changes."))
-                elif action == "edit":
-                    edited = {**call, "args": decision.get("args") or call["args"], "edited": True}
-                    if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
-                        pending.append(edited)  # the user approved what they saw, not what the edit makes it
-                    else:
-                        approved.append(edited)
+            elif action == "edit" and named is None:
+                rejected.append(_rejection(call, "Not run: an edit must name the call it changes."))
+            elif action == "edit":
+                edited = {**call, "args": decision.get("args") or call["args"], "edited": True}
+                if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
+                    pending.append(edited)  # the user approved what they saw, not what the edit makes it
                 else:
-                    feedback = (decision.get("feedback") or "").strip()
-                    text = "The user rejected this call."
-                    rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
-        rejected += [_rejection(c, "Not run: its arguments kept changing during approval.") for c in pending]
+                    approved.append(edited)
+            else:
+                feedback = (decision.get("feedback") or "").strip()
+                text = "The user rejected this call."
+                rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
+    rejected += [_rejection(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
-        update: dict[str, Any] = {"approved_calls": approved}
-        if rejected:
-            writer = get_stream_writer()
-            for result in rejected:
-                for event in (
-                    ToolCall(
-                        tool_call_id=result.tool_call_id,
-                        name=result.name,
-                        args=_args_of(message, result.tool_call_id),
-                        agent=deps.agent_name,
-                    ),
-                    ToolStateChange(
-                        tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent_name
-                    ),
-                    ToolOutput(
-                        tool_call_id=result.tool_call_id,
-                        name=result.name,
-                        content=result.content,
-                        is_error=True,
-                        agent=deps.agent_name,
-                    ),
-                ):
-                    writer(event.wire())
-            update["messages"] = rejected
-            update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)
-        return update
-
-    return approval
+    update: dict[str, Any] = {"approved_calls": approved}
+    if rejected:
+        emit = emitter(runtime)
+        for result in rejected:
+            emit(
+                ToolCall(
+                    tool_call_id=result.tool_call_id,
+                    name=result.name,
+                    args=_args_of(message, result.tool_call_id),
+                    agent=deps.agent_name,
+                )
+            )
+            emit(
+                ToolStateChange(
+                    tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent_name
+                )
+            )
+            emit(
+                ToolOutput(
+                    tool_call_id=result.tool_call_id,
+                    name=result.name,
+                    content=result.content,
+                    is_error=True,
+                    agent=deps.agent_name,
+                )
+            )
+        update["messages"] = rejected
+        update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)
+    return update

@@ -1,22 +1,33 @@
 """What the nodes need besides state: settings, the model, the tools, where the session lives.
 
-One AgentDeps per running agent; it is mutable on purpose (/model and /approval change it between turns).
+The graph runs with an AgentDeps as LangGraph's runtime context (`context_schema=AgentDeps`): every node
+is a plain function that gets it as `runtime.context`, so a test can call a node with a state and a
+Runtime, without building a graph. One AgentDeps per running agent; it is mutable on purpose (/model
+and /approval change it between turns).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from configs.prompts import SYSTEM_PROMPT
 from configs.schema import AgentConfig
+from core.events import Event
 from core.paths import ml_intern_home, session_dir
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry
+
+# Asks a human a question (an approval, whether to go on after a doom loop) and returns the answer.
+AskHuman = Callable[[dict[str, Any]], Any]
+Emit = Callable[[Event], None]
 
 
 @dataclass
@@ -32,6 +43,8 @@ class AgentDeps:
     home: Path = field(default_factory=ml_intern_home)
     agent_name: str = "main"  # which agent these deps drive: "main" or "research" (the events' `agent` field)
     prompt_template: str = SYSTEM_PROMPT
+    # interrupt() pauses the graph until a front end answers; the research sub-agent refuses instead
+    ask_human: AskHuman = field(default=interrupt, repr=False)
     _bound: Any = field(default=None, repr=False)
     _bound_key: tuple = field(default=(), repr=False)
     _overhead: tuple = field(default=((), 0), repr=False)
@@ -74,3 +87,9 @@ class AgentDeps:
     def compaction_threshold(self) -> int:
         c = self.settings.compaction
         return c.threshold_tokens or int(self.context_window() * c.threshold_ratio)
+
+
+def emitter(runtime: Runtime[Any]) -> Emit:
+    """Send events to the front ends through the run's custom stream (`runtime.stream_writer`)."""
+    write = runtime.stream_writer
+    return lambda event: write(event.wire())
