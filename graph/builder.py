@@ -2,19 +2,21 @@
 
 START -> llm_call -> (no tool calls) -> END
                   -> doom_loop_check -> approval -> execute_tools -> compaction -> llm_call
-Nodes route themselves with Command[Literal[...]], so draw_mermaid() shows the true edges. The graph
-holds no dependencies: each run gets its AgentDeps as the runtime context (`context=deps`), so one
-compiled graph serves any deps (the main agent, the research sub-agent, Studio).
+Nodes route themselves with Command[Literal[...]], so draw_mermaid() shows the true edges. The nodes
+hold no dependencies: each run gets its AgentDeps as the runtime context (`context=deps`), so one
+graph serves any deps (the main agent, the research sub-agent, Studio).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 
 from core.events import parse_event
 from core.state import AgentState
@@ -47,9 +49,32 @@ def build_graph() -> StateGraph:
     return builder
 
 
-def compile_graph(checkpointer=None):
-    """The graph as the main agent (and Studio) runs it."""
-    return build_graph().compile(checkpointer=checkpointer, name="ml-intern")
+class AgentGraph(CompiledStateGraph[AgentState, AgentDeps, AgentState, AgentState]):
+    """The compiled agent graph with default deps: a run that brings no AgentDeps as its `context` gets `deps`.
+
+    The session runtime passes its deps on every run; callers that drive the graph directly do not: API
+    clients resuming a thread pass nothing, and the `langgraph dev` server passes a dict of its own (the
+    run's configurable). LangGraph 1.2 cannot bind a default context to a compiled graph, hence this."""
+
+    def __init__(self, *, deps: AgentDeps, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.deps = deps  # an attribute, so the copies Pregel.copy() makes (the server copies per run) keep it
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        return super().stream(*args, **self._with_deps(kwargs))
+
+    def astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        return super().astream(*args, **self._with_deps(kwargs))
+
+    def _with_deps(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        return kwargs if isinstance(kwargs.get("context"), AgentDeps) else {**kwargs, "context": self.deps}
+
+
+def compile_graph(deps: AgentDeps, checkpointer=None) -> AgentGraph:
+    """The graph as the main agent (and Studio) runs it, with `deps` for runs that bring none."""
+    compiled = build_graph().compile(checkpointer=checkpointer, name="ml-intern")
+    fields = {k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"}  # as Pregel.copy() does
+    return AgentGraph(deps=deps, **fields)
 
 
 def recursion_limit(max_iterations: int) -> int:

@@ -129,8 +129,7 @@ class SessionManager:
         self.deps = deps
         self.saver = saver
         self.store = store
-        with_research(deps)
-        self.graph = compile_graph(checkpointer=saver)  # runs get `deps` as their context
+        self.graph = compile_graph(with_research(deps), checkpointer=saver)
         self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
         self._mcp_tools: set[str] = set()
         self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)

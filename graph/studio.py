@@ -10,10 +10,8 @@ The server calls the factory once per run on its event loop, where reading confi
 block; so the graph and its deps are built once, in a worker thread, and shared by every run.
 
 Every run must get those deps as its runtime context, but the server hands a run a context of its own:
-a dict copied from the run's configurable (thread id, assistant id, request headers), and LangGraph
-1.2 has no default context to bind to a compiled graph. So the graph served here is a StudioGraph,
-which runs every request with the Studio deps in place of the server's dict and declares no context
-schema (an AgentDeps is built in this process, it cannot come over HTTP).
+a dict copied from the run's configurable (thread id, assistant id, request headers). The graph served
+is an AgentGraph (graph.builder), which runs with its own deps when a run brings none.
 """
 
 from __future__ import annotations
@@ -23,15 +21,11 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from langgraph.graph.state import CompiledStateGraph
-
-from core.state import AgentState
-from graph.builder import build_graph, with_research
+from graph.builder import AgentGraph, compile_graph, with_research
 from nodes.context import AgentDeps
 
-_built: StudioGraph | None = None
+_built: AgentGraph | None = None
 _build_lock: asyncio.Lock | None = None
 
 
@@ -54,26 +48,11 @@ def studio_deps() -> AgentDeps:
     )
 
 
-class StudioGraph(CompiledStateGraph[AgentState, AgentDeps, AgentState, AgentState]):
-    """The agent graph as `langgraph dev` serves it: every run gets `deps` as its context.
-
-    It declares no context schema, so the server neither offers a context form nor tries to build an
+def studio_graph() -> AgentGraph:
+    """The compiled graph without a checkpointer, running with the Studio deps; the model is built on first
+    use. It declares no context schema, so the server neither offers a context form nor tries to build an
     AgentDeps from its dict (the schemas it reports are those of a graph without one)."""
-
-    def __init__(self, *, deps: AgentDeps, **fields: Any) -> None:
-        super().__init__(**fields)
-        self.deps = deps  # an attribute, so the copies the server makes (Pregel.copy) keep it
-
-    def astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        """Every way the server runs the graph (runs, resumes, astream_events) comes through here."""
-        return super().astream(*args, **{**kwargs, "context": self.deps})
-
-
-def studio_graph() -> StudioGraph:
-    """The compiled graph without a checkpointer, serving the Studio deps; the model is built on first use."""
-    compiled = build_graph().compile(name="ml-intern")
-    fields = {k: v for k, v in compiled.__dict__.items() if k != "__orig_class__"}  # as Pregel.copy() does
-    return StudioGraph(deps=with_research(studio_deps()), **{**fields, "context_schema": None})
+    return compile_graph(with_research(studio_deps())).copy(update={"context_schema": None})
 
 
 @asynccontextmanager
