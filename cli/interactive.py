@@ -30,6 +30,7 @@ from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from core.paths import ml_intern_home
+from core.protocol import TurnStatus
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
@@ -73,7 +74,7 @@ async def in_daemon_thread(fn, *args):
 
 @dataclass
 class Outcome:
-    status: str = "done"
+    status: TurnStatus = "done"
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 

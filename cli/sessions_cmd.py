@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli import exit_codes
+from core.protocol import injected_tag
 
 sessions_app = typer.Typer(
     add_completion=False,
@@ -80,8 +81,8 @@ def message_dict(message) -> dict:
         data["tool_call_id"] = message.tool_call_id
         data["name"] = message.name
         data["status"] = getattr(message, "status", "success")
-    if message.additional_kwargs.get("ml_intern"):
-        data["injected"] = message.additional_kwargs["ml_intern"]
+    if tag := injected_tag(message.additional_kwargs):
+        data["injected"] = tag
     return data
 
 

@@ -35,6 +35,7 @@ from core.events import (
     UndoComplete,
     parse_event,
 )
+from core.protocol import TurnStatus, injected_tag
 from graph.builder import compile_graph, recursion_limit, with_research
 from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
@@ -58,7 +59,7 @@ FRESH_TURN = {
 
 def is_user_turn(message: BaseMessage) -> bool:
     """A real user message (not a summary, nudge or doom-loop warning the engine injected)."""
-    return isinstance(message, HumanMessage) and not message.additional_kwargs.get("ml_intern")
+    return isinstance(message, HumanMessage) and not injected_tag(message.additional_kwargs)
 
 
 def unanswered_calls(messages: list[BaseMessage]) -> tuple[AIMessage | None, set[str]]:
@@ -116,7 +117,7 @@ def resume_workspace(session_id: str, stored: str, requested: str | None, here: 
 
 @dataclass
 class TurnResult:
-    status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
+    status: TurnStatus
     final_response: str = ""
     pending: list[dict[str, Any]] = field(default_factory=list)
 
@@ -450,7 +451,7 @@ class Session:
                 break
             if is_user_turn(message):
                 break
-        status = "approval_pending" if pending else values.get("stop_reason") or "done"
+        status: TurnStatus = "approval_pending" if pending else values.get("stop_reason") or "done"
         return TurnResult(status, final, pending)
 
     def _closing_events(self, result: TurnResult) -> list[Event]:

@@ -8,13 +8,15 @@ surface them one at a time and re-run siblings on each resume). Resumed with
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.messages import ToolCall as ModelCall
 from langgraph.runtime import Runtime
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
-from core.state import AgentState
+from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
+from core.state import AgentState, ApprovedCall
 from models.tokens import estimate_messages
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
@@ -68,7 +70,7 @@ def last_ai_message(messages: list) -> AIMessage:
     raise ValueError("no assistant message to approve")
 
 
-ACTIONS = ("approve", "reject", "edit")
+ACTIONS: tuple[ApprovalAction, ...] = get_args(ApprovalAction)
 ANSWER_SHAPE = '{"decisions": {CALL_ID or "*": {"action": "approve" | "reject" | "edit", ...}}}'
 
 
@@ -98,10 +100,10 @@ def answer_problem(answer: Any, pending_ids: list[str]) -> str | None:
     return None
 
 
-def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
+def pending_payload(call: ModelCall, tool: Tool | None) -> PendingCall:
     assessment = tool.assessment(call["args"]) if tool else None
     return {
-        "id": call["id"],
+        "id": call_id(call),
         "name": call["name"],
         "args": call["args"],
         "risk": str(assessment.risk) if assessment else "unknown",
@@ -109,39 +111,44 @@ def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
     }
 
 
-def _args_of(message: AIMessage, call_id: str) -> dict[str, Any]:
-    return next((c["args"] for c in message.tool_calls if c["id"] == call_id), {})
+def call_id(call: ModelCall) -> str:
+    """A call's id; llm_call gives every call one (LangChain's type allows None)."""
+    return call["id"] or ""
 
 
-def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
-    return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
+def _args_of(message: AIMessage, wanted: str) -> dict[str, Any]:
+    return next((c["args"] for c in message.tool_calls if c["id"] == wanted), {})
 
 
-def ask_until_valid(deps: AgentDeps, pending: list[dict[str, Any]]) -> dict[str, Any]:
+def _rejection(call: ModelCall, text: str) -> ToolMessage:
+    return ToolMessage(content=text, tool_call_id=call_id(call), name=call["name"], status="error")
+
+
+def ask_until_valid(deps: AgentDeps, pending: list[ApprovedCall]) -> dict[str, ApprovalDecision]:
     """Ask about `pending` (deps.ask_human) until the answer is usable; an unusable one is asked again with
     the reason (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every
     resume)."""
-    question: dict[str, Any] = {
+    question: ApprovalQuestion = {
         "kind": "approval",
         "agent": deps.agent_name,
         "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
     }
-    ids = [c["id"] for c in pending]
+    ids = [call_id(c) for c in pending]
     while (problem := answer_problem(answer := deps.ask_human(question), ids)) is not None:
         question = {**question, "error": problem}
     return answer["decisions"]
 
 
-def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     """Sort the step's calls by the approval policy: allowed ones go to `approved_calls`, denied ones get a
     rejection result; the rest are asked about in one question (deps.ask_human), again when an edit makes a
     call riskier, at most MAX_ASK_ROUNDS times."""
     deps = runtime.context
     message = last_ai_message(state["messages"])
     malformed = message.additional_kwargs.get("malformed_calls") or {}
-    approved: list[dict[str, Any]] = []
+    approved: list[ApprovedCall] = []
     rejected: list[ToolMessage] = []
-    pending: list[dict[str, Any]] = []
+    pending: list[ApprovedCall] = []
     ids = [c["id"] for c in message.tool_calls]
     for call in message.tool_calls:
         if call["id"] in malformed:
@@ -152,11 +159,11 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         tool = deps.tools.get(call["name"])
         verdict = decide(tool, call["name"], call["args"], deps)
         if verdict == "allow":
-            approved.append(call)
+            approved.append(ApprovedCall(**call))
         elif verdict == "deny":
             rejected.append(_rejection(call, f"Not run: the approval rules deny '{call['name']}'."))
         else:
-            pending.append(call)
+            pending.append(ApprovedCall(**call))
 
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
@@ -164,15 +171,15 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
         decisions = ask_until_valid(deps, pending)
         asked, pending = pending, []
         for call in asked:
-            named = decisions.get(call["id"])
-            decision = named or decisions.get("*") or {"action": "reject"}
+            named = decisions.get(call_id(call))
+            decision: ApprovalDecision = named or decisions.get("*") or {"action": "reject"}
             action = decision.get("action", "reject")
             if action == "approve":
                 approved.append(call)
             elif action == "edit" and named is None:
                 rejected.append(_rejection(call, "Not run: an edit must name the call it changes."))
             elif action == "edit":
-                edited = {**call, "args": decision.get("args") or call["args"], "edited": True}
+                edited = ApprovedCall(**{**call, "args": decision.get("args") or call["args"], "edited": True})
                 if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
                     pending.append(edited)  # the user approved what they saw, not what the edit makes it
                 else:
@@ -183,7 +190,7 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
                 rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
     rejected += [_rejection(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
-    update: dict[str, Any] = {"approved_calls": approved}
+    update: AgentState = {"approved_calls": approved}
     if rejected:
         emit = emitter(runtime)
         for result in rejected:
@@ -197,7 +204,7 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
             )
             emit(
                 ToolStateChange(
-                    tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent_name
+                    tool_call_id=result.tool_call_id, name=result.name, state=ToolState.REJECTED, agent=deps.agent_name
                 )
             )
             emit(

@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command, Overwrite
 
 from core.events import Compacted, Error, ToolLog
+from core.protocol import Injected, injected, injected_tag
 from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.context import AgentDeps, emitter
+from nodes.context import END, AgentDeps, emitter
 from tools.plan import render_plan
 
 SUMMARY_PROMPT = """Summarise the conversation below for your own future use: you will continue the work \
@@ -160,14 +160,14 @@ async def compact_messages(
     if middle:
         text, usage = await summarise(deps, middle, plan)
         latest = next(
-            (m for m in reversed(middle) if isinstance(m, HumanMessage) and not m.additional_kwargs.get("ml_intern")),
+            (m for m in reversed(middle) if isinstance(m, HumanMessage) and not injected_tag(m.additional_kwargs)),
             None,
         )
         if latest is not None:  # the request being worked on must survive, word for word
             text += f"\n\nThe user's latest request (verbatim):\n{latest.content}"
         summary = [
             HumanMessage(
-                content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs={"ml_intern": "summary"}
+                content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs=injected(Injected.SUMMARY)
             )
         ]
     head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
@@ -21,12 +21,15 @@ from configs.prompts import SYSTEM_PROMPT
 from configs.schema import AgentConfig
 from core.events import Event
 from core.paths import ml_intern_home, session_dir
+from core.protocol import ApprovalQuestion, DoomLoopQuestion
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry
 
+# langgraph.graph.END as a literal type, so a node's Command[Literal[..., "__end__"]] type-checks
+END: Final = "__end__"
 # Asks a human a question (an approval, whether to go on after a doom loop) and returns the answer.
-AskHuman = Callable[[dict[str, Any]], Any]
+AskHuman = Callable[[ApprovalQuestion | DoomLoopQuestion], Any]
 Emit = Callable[[Event], None]
 
 

@@ -13,13 +13,13 @@ import json
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, ToolMessage
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.events import DoomLoop, Error
-from core.state import AgentState
-from nodes.context import AgentDeps, emitter
+from core.protocol import DoomLoopQuestion, Injected, injected
+from core.state import AgentState, DoomState
+from nodes.context import END, AgentDeps, emitter
 
 
 def call_signature(name: str, args: dict[str, Any], result: str) -> str:
@@ -57,8 +57,8 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
     streak; when it keeps repeating, ask the human (interactive) or stop the turn with stop_reason doom_loop."""
     deps, emit = runtime.context, emitter(runtime)
     cfg = deps.settings.doom_loop
-    doom = dict(state.get("doom") or {})
-    recent: list[str] = doom.get("recent", [])
+    doom = DoomState(**(state.get("doom") or {}))
+    recent = doom.get("recent", [])
     new_calls = doom.get("total", 0) - doom.get("checked", 0)
     doom["checked"] = doom.get("total", 0)
     unit = find_loop(recent, cfg.identical_calls, cfg.max_cycle_length)
@@ -89,9 +89,10 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
         f"({doom['repeats']} more identical calls)"
     )
     if deps.interactive:
-        answer = deps.ask_human(
-            {"kind": "doom_loop", "message": message, "question": "Let the agent continue anyway? (yes/no)"}
+        question = DoomLoopQuestion(
+            kind="doom_loop", message=message, question="Let the agent continue anyway? (yes/no)"
         )
+        answer = deps.ask_human(question)
         if str(answer).strip().lower() in {"y", "yes", "continue"}:
             doom.update(warned=key, repeats=0)
             return Command(update={"doom": doom}, goto="approval")
@@ -108,8 +109,8 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
     return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
 
 
-def corrective_message(doom: dict[str, Any]) -> HumanMessage | None:
+def corrective_message(doom: DoomState) -> HumanMessage | None:
     text = doom.get("pending_warning")
     if not text:
         return None
-    return HumanMessage(content=text, additional_kwargs={"ml_intern": "doom_loop"})
+    return HumanMessage(content=text, additional_kwargs=injected(Injected.DOOM_LOOP))

@@ -19,7 +19,8 @@ from pydantic import ValidationError
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.paths import outputs_dir, safe_file_name
-from core.state import AgentState, add_usage
+from core.protocol import ToolState
+from core.state import AgentState, DoomState, add_usage
 from core.unicode_safe import scrub
 from models.tokens import estimate_messages
 from nodes.approval import last_ai_message
@@ -142,7 +143,9 @@ async def execute_tools(state: AgentState, config: RunnableConfig, runtime: Runt
     approved = state.get("approved_calls") or []
     for call in approved:
         emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent_name))
-        emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent_name))
+        emit(
+            ToolStateChange(tool_call_id=call["id"], name=call["name"], state=ToolState.RUNNING, agent=deps.agent_name)
+        )
     turn = len(state.get("turns") or [])
     changes = FileChanges(deps.session_dir(config) / "undo" / str(turn), deps.workspace)
     try:
@@ -150,7 +153,7 @@ async def execute_tools(state: AgentState, config: RunnableConfig, runtime: Runt
     finally:  # also when stopped: undo compares against what the turn really left
         changes.record_left()
 
-    doom = dict(state.get("doom") or {})
+    doom = DoomState(**(state.get("doom") or {}))
     recent = list(doom.get("recent", []))
     session_dir = deps.session_dir(config)
     for call, (result, _elapsed) in zip(approved, outcomes, strict=False):
@@ -181,7 +184,7 @@ async def execute_tools(state: AgentState, config: RunnableConfig, runtime: Runt
             ToolStateChange(
                 tool_call_id=call["id"],
                 name=call["name"],
-                state="failed" if result.is_error else "done",
+                state=ToolState.FAILED if result.is_error else ToolState.DONE,
                 agent=deps.agent_name,
             )
         )

@@ -15,21 +15,26 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.graph import END
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
+from core.protocol import Injected, StopReason, injected
 from core.state import AgentState, add_usage
 from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.context import AgentDeps, Emit, emitter
+from nodes.context import END, AgentDeps, Emit, emitter
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
 
 MAX_NUDGES = 2
-STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
+# Provider errors that end the turn at once, and the stop reason each gets (any other: error:provider)
+STOP_REASONS: dict[ErrorKind, StopReason] = {
+    ErrorKind.AUTH: "error:auth",
+    ErrorKind.BILLING: "error:billing",
+    ErrorKind.UNKNOWN_MODEL: "error:config",
+}
 
 
 def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) -> AIMessage:
@@ -186,9 +191,9 @@ async def llm_call(
                 update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
                 goto="compaction",
             )
-        kind = STOP_KINDS.get(error.kind, "provider")
-        emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent_name))
-        return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
+        reason = STOP_REASONS.get(error.kind, "error:provider")
+        emit(Error(message=f"model call failed: {error}", kind=reason.removeprefix("error:"), agent=deps.agent_name))
+        return Command(update={"stop_reason": reason, "compact": None}, goto=END)
 
     response = scrubbed(response)
     cap = deps.settings.tool_output_cap
@@ -235,7 +240,7 @@ async def llm_call(
         nudge = HumanMessage(
             content=f"Your plan still has open items:\n{listing}\nContinue with them, or update the plan "
             "with plan_tool if they are no longer needed.",
-            additional_kwargs={"ml_intern": "continuation"},
+            additional_kwargs=injected(Injected.CONTINUATION),
         )
         update["messages"] = [response, nudge]
         update["nudges"] = nudges + 1
