@@ -3,7 +3,7 @@ that names the key instead of a setting silently ignored."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +51,22 @@ class DoomLoopConfig(_Strict):
     stop_after_repeats: int = Field(5, ge=2)
 
 
+class EndpointsConfig(_Strict):
+    """Where the network tools send their requests. Unset, a value comes from its environment variable,
+    else the public service; tests and self-hosted mirrors point them elsewhere."""
+
+    hf_endpoint: str | None = None  # the Hub (env HF_ENDPOINT, default https://huggingface.co)
+    datasets_server_url: str | None = None  # the dataset viewer API (env HF_DATASETS_SERVER)
+    github_api_url: str | None = None  # the GitHub REST API (env GITHUB_API_URL)
+    arxiv_html_url: str | None = None  # arXiv's HTML rendering of papers (env ARXIV_HTML_URL)
+    duckduckgo_url: str | None = None  # DuckDuckGo's HTML search page (env DUCKDUCKGO_HTML_URL)
+    searxng_url: str | None = None  # a SearXNG instance; set, web search uses it (env SEARXNG_URL)
+
+
+class HfJobsConfig(_Strict):
+    poll_s: float = Field(5.0, gt=0)  # how often `logs` with follow asks a running job for new lines
+
+
 class McpServerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
     transport: Literal["stdio", "http", "streamable_http", "sse"] = "stdio"
@@ -73,4 +89,5 @@ class AgentConfig(_Strict):
     retries: RetryConfig = RetryConfig()
     doom_loop: DoomLoopConfig = DoomLoopConfig()
     mcpServers: dict[str, McpServerConfig] = {}
-    extra: dict[str, Any] = {}  # free-form settings for tools added later
+    endpoints: EndpointsConfig = EndpointsConfig()
+    hf_jobs: HfJobsConfig = HfJobsConfig()

@@ -23,9 +23,9 @@ class HfEnv:
     workspace: Any
     logs: list[str] = field(default_factory=list)
 
-    def configure(self, **extra: Any) -> None:
-        """Point the settings at the fakes again, with extra `settings.extra` values."""
-        self.settings = settings_for(self.hub, self.web, **extra)
+    def configure(self, **overrides: Any) -> None:
+        """Point the settings at the fakes again, with other `endpoints` values (or hf_jobs_poll_s)."""
+        self.settings = settings_for(self.hub, self.web, **overrides)
 
     def ctx(self, call_id: str = "c1"):
         from tools.base import ToolContext

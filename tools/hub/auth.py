@@ -1,6 +1,6 @@
 """Which Hub we talk to, with which token, and which hosts may ever see that token.
 
-Settings come from `settings.extra[...]` first, then an environment variable, then the default, so a
+Settings come from the config's `endpoints` section first, then an environment variable, then the default, so a
 config file can pin a value and tests can point everything at a local server.
 
 The user's HF token goes only to Hugging Face: https URLs on huggingface.co / hf.co or their
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from core import credentials
 from tools.base import ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -26,7 +26,7 @@ LOGIN_HINT = "set HF_TOKEN or run `hf auth login`"
 
 
 def hf_endpoint(settings: Any) -> str:
-    return configured(settings, "hf_endpoint", "HF_ENDPOINT", DEFAULT_ENDPOINT)
+    return configured(endpoints(settings).hf_endpoint, "HF_ENDPOINT", DEFAULT_ENDPOINT)
 
 
 def hf_token() -> str | None:

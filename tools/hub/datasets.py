@@ -2,7 +2,7 @@
 
 Everything comes from the dataset viewer API (datasets-server: /is-valid, /splits, /info, /size,
 /first-rows, /statistics) in one call: configs and splits with row counts, features, the first rows
-and, on request, column statistics. The base URL is settings.extra["datasets_server_url"], env
+and, on request, column statistics. The base URL is endpoints.datasets_server_url in the config, env
 HF_DATASETS_SERVER, default https://datasets-server.huggingface.co; the HF token goes with the
 requests only when that URL is a Hugging Face host (gated datasets need it).
 """
@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.hub.auth import LOGIN_HINT, hf_endpoint, token_for_hf
 from tools.hub.errors import status_line
 from tools.output import cap_lines, cap_text, human_size
@@ -41,7 +41,7 @@ class InspectDatasetArgs(BaseModel):
 
 
 def server_url(settings: Any) -> str:
-    return configured(settings, "datasets_server_url", "HF_DATASETS_SERVER", DEFAULT_SERVER)
+    return configured(endpoints(settings).datasets_server_url, "HF_DATASETS_SERVER", DEFAULT_SERVER)
 
 
 class _Viewer:

@@ -416,7 +416,7 @@ async def _logs(args: HfJobsArgs, ctx: ToolContext, api: Any, namespace: str) ->
     job = await hub_call(f"Inspecting job {job_id}", api.inspect_job, job_id=job_id, namespace=namespace, jobs=True)
     note = ""
     if args.follow:
-        poll = float((getattr(ctx.settings, "extra", None) or {}).get("hf_jobs_poll_s", 5.0))
+        poll = ctx.settings.hf_jobs.poll_s
         deadline = time.monotonic() + args.follow_timeout_s
         for line in lines:
             ctx.log(line)

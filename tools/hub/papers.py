@@ -1,7 +1,7 @@
 """hf_papers: find papers, read them section by section, and see what on the Hub builds on them.
 
 Search, details and daily/trending papers come from the Hub (HfApi.list_papers, paper_info,
-list_daily_papers). Reading uses arXiv's HTML rendering (base URL: settings.extra["arxiv_html_url"],
+list_daily_papers). Reading uses arXiv's HTML rendering (base URL: endpoints.arxiv_html_url in the config,
 env ARXIV_HTML_URL, default https://arxiv.org/html), split into sections at its headings, so the
 model reads the table of contents first and then only the sections it needs; when arXiv has no
 HTML version it falls back to the Hub's markdown of the paper page. Citations are the models,
@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.hub.auth import hf_endpoint, hf_token, hub_api
 from tools.hub.errors import hub_call, status_line
 from tools.output import cap_lines, cap_text, one_line
@@ -103,7 +103,7 @@ def pick_section(sections: list[Section], wanted: str) -> list[Section]:
 
 
 async def _load_paper(paper_id: str, settings: Any) -> tuple[str, list[Section], str]:
-    base = configured(settings, "arxiv_html_url", "ARXIV_HTML_URL", DEFAULT_ARXIV_HTML)
+    base = configured(endpoints(settings).arxiv_html_url, "ARXIV_HTML_URL", DEFAULT_ARXIV_HTML)
     resp = await fetch(f"{base}/{paper_id}", timeout=60, max_bytes=20_000_000)  # no token_for: arXiv gets none
     if resp.ok:
         title, sections = parse_html(resp.text)

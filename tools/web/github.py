@@ -1,6 +1,6 @@
 """GitHub tools: find example code, list an owner's repositories, read a file (notebooks as cells).
 
-The REST API base is settings.extra["github_api_url"], env GITHUB_API_URL, default
+The REST API base is endpoints.github_api_url in the config, env GITHUB_API_URL, default
 https://api.github.com. GITHUB_TOKEN is optional (code search needs it; it also raises the rate
 limit) and is sent only to that API origin - never the HF token. Rate limits (403/429 with
 x-ratelimit-remaining: 0) are reported with the reset time.
@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from core import credentials
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.notebook import render_notebook
 from tools.output import human_size, one_line
 from tools.web.fetch import Fetched, fetch
@@ -27,7 +27,7 @@ READ_CHARS = 20_000
 
 
 def api_base(settings: Any) -> str:
-    return configured(settings, "github_api_url", "GITHUB_API_URL", DEFAULT_API)
+    return configured(endpoints(settings).github_api_url, "GITHUB_API_URL", DEFAULT_API)
 
 
 def _github_token() -> str | None:
