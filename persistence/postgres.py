@@ -98,10 +98,10 @@ async def _prepare(url: str) -> None:
             ),
             CONNECT_TIMEOUT_S + 1,
         )
+    except TimeoutError:  # first: on 3.11 it is an OSError
+        raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     except (psycopg.Error, OSError) as e:
         raise _unreachable(url, _one_line(e, url)) from None
-    except TimeoutError:
-        raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     try:
         async with conn, _setup_lock(conn):
             await AsyncPostgresSaver(conn).setup()
