@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, TypedDict
 
-from langchain_core.messages import AnyMessage, BaseMessage, RemoveMessage, ToolCall, convert_to_messages
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, RemoveMessage, ToolCall, convert_to_messages
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from typing_extensions import TypedDict as SchemaTypedDict  # pydantic reads these on 3.11 (Studio's schemas)
@@ -19,13 +19,13 @@ from typing_extensions import TypedDict as SchemaTypedDict  # pydantic reads the
 from core.protocol import CompactReason, StopReason
 
 
-def append_messages(current: list[AnyMessage], writes: Sequence[Any]) -> list[AnyMessage]:
+def append_messages(current: Sequence[BaseMessage], writes: Sequence[Any]) -> list[BaseMessage]:
     """Append-only reducer (batching-invariant, as DeltaChannel requires).
 
     Cost is independent of history length apart from one list copy: no id index is rebuilt per step.
     A RemoveMessage(REMOVE_ALL_MESSAGES) clears what came before it, like add_messages.
     """
-    out = list(current)
+    out: list[BaseMessage] = list(current)
     for write in writes:
         items = write if isinstance(write, list) else [write]
         for item in items:
@@ -67,6 +67,19 @@ class ApprovedCall(ToolCall, total=False):
     """A call cleared to run in this step, as approval hands it to execute_tools."""
 
     edited: bool  # the user edited its arguments before approving: `args` are theirs
+
+
+def call_id(call: ToolCall) -> str:
+    """A call's id. llm_call gives every call a unique one; LangChain's type allows None."""
+    return call["id"] or ""
+
+
+def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage:
+    """The latest assistant message: the one whose calls this step is about."""
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return message
+    raise ValueError("no assistant message to approve")
 
 
 class AgentState(TypedDict, total=False):

@@ -35,7 +35,7 @@ def entry(state: AgentState) -> Literal["llm_call", "compaction"]:
     return "compaction" if state.get("compact") == "manual" else "llm_call"
 
 
-def build_graph() -> StateGraph:
+def build_graph() -> StateGraph[AgentState, AgentDeps, AgentState, AgentState]:
     """The agent's nodes and edges; every run must pass its AgentDeps as `context`."""
     builder = StateGraph(AgentState, context_schema=AgentDeps)
     builder.add_node("llm_call", llm_call)
@@ -130,7 +130,7 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
                 event = parse_event(chunk)
                 if event is not None:
                     ctx.emit(event)
-            elif mode == "values":
+            elif mode == "values" and isinstance(chunk, dict):
                 final = chunk
         return final
 

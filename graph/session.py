@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
@@ -36,6 +37,7 @@ from core.events import (
     parse_event,
 )
 from core.protocol import TurnStatus, injected_tag
+from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
 from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
@@ -46,7 +48,7 @@ from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
-FRESH_TURN = {
+FRESH_TURN: AgentState = {  # what a new turn (or a continued one) starts from
     "iteration": 0,
     "nudges": 0,
     "stop_reason": None,
@@ -246,7 +248,7 @@ class Session:
         self.manager = manager
         self.info = info
         self.id = info.id
-        self.config: dict[str, Any] = {
+        self.config: RunnableConfig = {
             "configurable": {"thread_id": self.id},
             "recursion_limit": recursion_limit(manager.deps.settings.max_iterations),
         }
@@ -289,7 +291,7 @@ class Session:
 
     @property
     def dir(self) -> Path:
-        return self.manager.deps.session_dir(self.config)
+        return self.manager.deps.session_dir(self.id)
 
     @property
     def graph(self):
@@ -390,7 +392,7 @@ class Session:
             head_config = await self._repair(messages)
         if prompt:
             turns = list(values.get("turns") or [])
-            head = head_config["configurable"]["checkpoint_id"]
+            head = (head_config.get("configurable") or {})["checkpoint_id"]
             return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
         if not messages:
             return None
@@ -417,7 +419,7 @@ class Session:
         await self.graph.aupdate_state(self.config, None, as_node=END)
         return await self.state()
 
-    async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
+    async def _repair(self, messages: list[BaseMessage]) -> RunnableConfig:
         """Give every unanswered tool call an 'interrupted' result and close the broken run."""
         message, answered = unanswered_calls(messages)
         results = interrupted_results(message, answered) if message else []
@@ -496,7 +498,9 @@ class Session:
             force=force,
         )
         shutil.rmtree(undo_dir, ignore_errors=True)  # what undo left alone has its original in keep_dir
-        target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
+        target: RunnableConfig = {
+            "configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}
+        }
         await self.graph.aupdate_state(target, None, as_node="__copy__")
         await self.manager.store.update(self.id, status="idle")
         return UndoComplete(

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -52,9 +51,9 @@ class AgentDeps:
     _bound_key: tuple = field(default=(), repr=False)
     _overhead: tuple = field(default=((), 0), repr=False)
 
-    def session_dir(self, config: RunnableConfig) -> Path:
-        thread_id = (config.get("configurable") or {}).get("thread_id") or "default"
-        return session_dir(self.home, str(thread_id))
+    def session_dir(self, thread_id: str | None) -> Path:
+        """The folder of a session (a LangGraph thread): spilled outputs, undo backups, the replay cursor."""
+        return session_dir(self.home, str(thread_id or "default"))
 
     @property
     def system_prompt(self) -> str:
@@ -90,6 +89,12 @@ class AgentDeps:
     def compaction_threshold(self) -> int:
         c = self.settings.compaction
         return c.threshold_tokens or int(self.context_window() * c.threshold_ratio)
+
+
+def run_session_dir(runtime: Runtime[AgentDeps]) -> Path:
+    """The folder of the session this run belongs to (its thread id; "default" outside a thread)."""
+    info = runtime.execution_info
+    return runtime.context.session_dir(info.thread_id if info is not None else None)
 
 
 def emitter(runtime: Runtime[Any]) -> Emit:

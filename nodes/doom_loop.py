@@ -18,7 +18,7 @@ from langgraph.types import Command
 
 from core.events import DoomLoop, Error
 from core.protocol import DoomLoopQuestion, Injected, injected
-from core.state import AgentState, DoomState
+from core.state import AgentState, DoomState, call_id, last_ai_message
 from nodes.context import END, AgentDeps, emitter
 
 
@@ -100,11 +100,11 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
     skipped = [
         ToolMessage(
             content="Not run: the turn was stopped because the same calls kept repeating.",
-            tool_call_id=call["id"],
+            tool_call_id=call_id(call),
             name=call["name"],
             status="error",
         )
-        for call in state["messages"][-1].tool_calls
+        for call in last_ai_message(state.get("messages", [])).tool_calls
     ]
     return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
 

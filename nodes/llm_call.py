@@ -11,20 +11,20 @@ import asyncio
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolCallChunk
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
 from core.protocol import Injected, StopReason, injected
-from core.state import AgentState, add_usage
+from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.context import END, AgentDeps, Emit, emitter
+from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
 
@@ -37,7 +37,7 @@ STOP_REASONS: dict[ErrorKind, StopReason] = {
 }
 
 
-def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) -> AIMessage:
+def normalize_calls(message: AIMessage, raw_chunks: Sequence[ToolCallChunk] | None = None) -> AIMessage:
     """Every call the model made, each with a unique id, malformed ones marked.
 
     Calls are rebuilt from the raw streamed chunks when there are some (the parsed tool_calls of a
@@ -64,13 +64,13 @@ def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) ->
             for c in message.invalid_tool_calls
         ]
     calls, malformed, seen = [], {}, set()
-    for name, call_id, args, raw, error in found:
-        if not call_id or call_id in seen:
-            call_id = f"call_{uuid.uuid4().hex[:16]}"
-        seen.add(call_id)
-        calls.append({"name": name, "args": args if args is not None else {}, "id": call_id, "type": "tool_call"})
+    for name, cid, args, raw, error in found:
+        if not cid or cid in seen:
+            cid = f"call_{uuid.uuid4().hex[:16]}"
+        seen.add(cid)
+        calls.append({"name": name, "args": args if args is not None else {}, "id": cid, "type": "tool_call"})
         if args is None:
-            malformed[call_id] = {"raw": raw[:2000], "error": error[:200]}
+            malformed[cid] = {"raw": raw[:2000], "error": error[:200]}
     kwargs = dict(message.additional_kwargs)
     if malformed:
         kwargs["malformed_calls"] = malformed
@@ -89,7 +89,7 @@ def scrubbed(message: AIMessage) -> AIMessage:
     update = {
         "content": scrub_value(message.content),
         "tool_calls": [
-            {**c, "name": scrub(c["name"]), "id": scrub(c["id"]), "args": scrub_value(c["args"])}
+            {**c, "name": scrub(c["name"]), "id": scrub(call_id(c)), "args": scrub_value(c["args"])}
             for c in message.tool_calls
         ],
         "additional_kwargs": scrub_value(message.additional_kwargs),
@@ -163,7 +163,7 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
 
 
 async def llm_call(
-    state: AgentState, config: RunnableConfig, runtime: Runtime[AgentDeps]
+    state: AgentState, runtime: Runtime[AgentDeps]
 ) -> Command[Literal["doom_loop_check", "compaction", "llm_call", "__end__"]]:
     """Call the model once and route the turn: its tool calls to doom_loop_check, an answer to END (or
     back here with a nudge while the plan has open items), a context overflow to compaction (once).
@@ -198,7 +198,7 @@ async def llm_call(
     response = scrubbed(response)
     cap = deps.settings.tool_output_cap
     if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
-        response = await off_loop(store_capped, response, cap, deps.session_dir(config))
+        response = await off_loop(store_capped, response, cap, run_session_dir(runtime))
     meta = response.usage_metadata or {}
     input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
     delta = {
@@ -212,7 +212,8 @@ async def llm_call(
     prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
     context_tokens = prompt_tokens + estimate_message(response)
 
-    emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent_name))
+    calls = [dict(c) for c in response.tool_calls]  # (the event's field is plain dicts)
+    emit(AssistantMessage(content=str(response.content), tool_calls=calls, agent=deps.agent_name))
     emit(
         Usage(
             input_tokens=totals["input_tokens"],

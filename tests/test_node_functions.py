@@ -21,8 +21,6 @@ from nodes.llm_call import llm_call
 from tools.base import Risk, Tool
 from tools.registry import ToolRegistry
 
-CONFIG = {"configurable": {"thread_id": "direct"}}
-
 
 def deps_for(workspace: Path, model_id: str, tools=(), **settings: Any) -> AgentDeps:
     return AgentDeps(
@@ -55,7 +53,7 @@ async def test_llm_call_retries_transient_failures_then_answers(replay, workspac
     deps = deps_for(workspace, model, retries={"max_retries": 3, "base_delay_s": 100, "max_delay_s": 0.01})
     runtime, events = runtime_for(deps)
 
-    command = await llm_call({"messages": [HumanMessage("go")]}, CONFIG, runtime)
+    command = await llm_call({"messages": [HumanMessage("go")]}, runtime)
 
     assert command.goto == "__end__"
     assert command.update["messages"][0].content == "done" and command.update["iteration"] == 1
@@ -67,18 +65,18 @@ async def test_llm_call_retries_transient_failures_then_answers(replay, workspac
 async def test_llm_call_stops_when_retries_run_out_or_cannot_help(replay, workspace):
     exhausted = deps_for(workspace, replay([{"error": "timeout"}] * 2), retries={"max_retries": 1, "base_delay_s": 0})
     runtime, events = runtime_for(exhausted)
-    command = await llm_call({"messages": [HumanMessage("go")]}, CONFIG, runtime)
+    command = await llm_call({"messages": [HumanMessage("go")]}, runtime)
     assert command.goto == "__end__" and command.update["stop_reason"] == "error:provider"
     assert len(lines(events)) == 1 and [e.kind for e in events if e.type == "error"] == ["provider"]
 
     auth = deps_for(workspace, replay([{"error": "auth"}]), retries={"base_delay_s": 0})
     runtime, events = runtime_for(auth)
-    command = await llm_call({"messages": [HumanMessage("go")]}, CONFIG, runtime)
+    command = await llm_call({"messages": [HumanMessage("go")]}, runtime)
     assert command.update["stop_reason"] == "error:auth" and lines(events) == []  # never retried
 
     too_long = deps_for(workspace, replay([{"error": "rate_limit", "retry_after_s": 60}]), retries={"max_delay_s": 5})
     runtime, events = runtime_for(too_long)
-    command = await llm_call({"messages": [HumanMessage("go")]}, CONFIG, runtime)
+    command = await llm_call({"messages": [HumanMessage("go")]}, runtime)
     assert command.update["stop_reason"] == "error:provider"
     assert "asks to wait 60s, more than retries.max_delay_s=5s" in next(e.message for e in events if e.type == "error")
 
@@ -101,7 +99,7 @@ async def test_execute_tools_stops_a_call_at_its_timeout_and_keeps_the_others(re
     tools = [sleeper("slow", 30, timeout=0.05), sleeper("quick", 0)]
     runtime, events = runtime_for(deps_for(workspace, replay([]), tools))
 
-    update = await execute_tools(step({"name": "slow", "id": "s1"}, {"name": "quick", "id": "q1"}), CONFIG, runtime)
+    update = await execute_tools(step({"name": "slow", "id": "s1"}, {"name": "quick", "id": "q1"}), runtime)
 
     results = {m.tool_call_id: m for m in update["messages"]}
     assert results["s1"].status == "error" and results["s1"].content.startswith("Timed out after")
