@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from configs.schema import AgentConfig
 from core.events import ToolLog
 
 
@@ -63,7 +64,7 @@ class ToolContext:
     workspace: Path
     session_dir: Path  # per-session folder: spilled outputs, job logs, undo backups
     call_id: str
-    settings: Any  # configs.schema.AgentConfig
+    settings: AgentConfig
     state: dict[str, Any] = field(default_factory=dict)  # read-only view: plan, files_read
     emit: Callable[[Any], None] = lambda event: None  # core.events.Event -> front end
     changes: ChangeRecorder | None = None

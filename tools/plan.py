@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core.events import PlanUpdate
 from tools.base import Risk, Tool, ToolContext, ToolResult
 
@@ -34,7 +35,7 @@ async def _plan(args: PlanArgs, ctx: ToolContext) -> ToolResult:
     return ToolResult(f"Plan updated:\n{render_plan(todos)}", state_update={"plan": todos})
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="plan_tool",

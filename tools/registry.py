@@ -7,6 +7,7 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
+from configs.schema import AgentConfig
 from tools.base import Tool
 
 # Modules that contribute built-in tools, in the order the model sees them.
@@ -59,7 +60,7 @@ class ToolRegistry:
         return [tool.schema() for tool in self._tools.values()]
 
 
-def builtin_tools(settings: Any, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
+def builtin_tools(settings: AgentConfig, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
     registry = ToolRegistry()
     for module_name in modules:
         module = importlib.import_module(module_name)

@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core import credentials
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.endpoints import configured, endpoints
@@ -26,7 +27,7 @@ DEFAULT_API = "https://api.github.com"
 READ_CHARS = 20_000
 
 
-def api_base(settings: Any) -> str:
+def api_base(settings: AgentConfig | None) -> str:
     return configured(endpoints(settings).github_api_url, "GITHUB_API_URL", DEFAULT_API)
 
 
@@ -59,7 +60,7 @@ def _rate_limit_line(resp: Fetched) -> str | None:
 
 
 async def _get(
-    settings: Any, path: str, params: dict[str, Any] | None = None, accept: str | None = None, what: str = ""
+    settings: AgentConfig, path: str, params: dict[str, Any] | None = None, accept: str | None = None, what: str = ""
 ) -> Fetched:
     base = api_base(settings)
     token = _github_token()
@@ -218,7 +219,7 @@ async def _read(args: ReadFileArgs, ctx: ToolContext) -> str:
     return head + text[args.offset : end] + more
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="github_find_examples",

@@ -11,11 +11,11 @@ Domain filters are added to the query (site: / -site:) and enforced on the resul
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.endpoints import configured, endpoints
 from tools.hub.errors import status_line
@@ -91,7 +91,7 @@ def _ddg_target(href: str) -> str:
     return target[0] if target else href
 
 
-async def _duckduckgo(query: str, settings: Any) -> list[dict[str, str]]:
+async def _duckduckgo(query: str, settings: AgentConfig) -> list[dict[str, str]]:
     base = configured(endpoints(settings).duckduckgo_url, "DUCKDUCKGO_HTML_URL", DEFAULT_DDG, base_url=False)
     resp = await fetch(
         base,
@@ -158,7 +158,7 @@ async def _search(args: WebSearchArgs, ctx: ToolContext) -> str:
     return "\n".join(lines)
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="web_search",
