@@ -119,6 +119,8 @@ def resume_workspace(session_id: str, stored: str, requested: str | None, here: 
 
 @dataclass
 class TurnResult:
+    """How the last turn ended: its status, the final answer, and the calls waiting for approval (if any)."""
+
     status: TurnStatus
     final_response: str = ""
     pending: list[dict[str, Any]] = field(default_factory=list)
@@ -140,6 +142,8 @@ class SessionManager:
     @classmethod
     @asynccontextmanager
     async def open(cls, deps: AgentDeps) -> AsyncIterator[SessionManager]:
+        """Open the sessions database (SQLite, or PostgreSQL with ML_INTERN_DATABASE_URL) for `deps`; on exit the
+        MCP servers stop and every lease is given up, whatever happened."""
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
             await store.setup()
@@ -165,6 +169,7 @@ class SessionManager:
         return lease
 
     async def unhold(self, session_id: str) -> None:
+        """Let go of a session once no Session object of this manager holds it any more."""
         lease, count = self._leases.get(session_id, (None, 0))
         if lease is None:
             return
@@ -208,6 +213,7 @@ class SessionManager:
         return warnings
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
+        """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         info = SessionInfo(
@@ -229,12 +235,15 @@ class SessionManager:
         return session
 
     async def load_session(self, session_id: str) -> Session:
+        """The session with this id or unique id prefix (SessionNotFound otherwise); not held until it acts."""
         return Session(self, await self.store.resolve(session_id))
 
     async def latest_session(self) -> Session:
+        """The most recently updated session (SessionNotFound when there is none)."""
         return Session(self, await self.store.resolve(None))
 
     async def delete_session(self, session_id: str) -> None:
+        """Delete a session's checkpoints, its row and its folder; SessionBusy while another process drives it."""
         session = await self.load_session(session_id)
         await session.acquire()  # never pull a session from under its driver
         await self.saver.adelete_thread(session.id)
@@ -244,6 +253,9 @@ class SessionManager:
 
 
 class Session:
+    """One session (a LangGraph thread): runs its turns and its history operations, and reads its state.
+    Everything that changes it first takes its lease (acquire), so one process drives it at a time."""
+
     def __init__(self, manager: SessionManager, info: SessionInfo):
         self.manager = manager
         self.info = info
@@ -263,6 +275,7 @@ class Session:
             self._holding = True
 
     async def release(self) -> None:
+        """Stop driving this session (other Session objects of the same id in this process may still hold it)."""
         if self._holding:
             self._holding = False
             await self.manager.unhold(self.id)
@@ -291,16 +304,20 @@ class Session:
 
     @property
     def dir(self) -> Path:
+        """The session's folder: spilled outputs, undo backups, the replay cursor."""
         return self.manager.deps.session_dir(self.id)
 
     @property
     def graph(self):
+        """The manager's compiled graph (it runs with the manager's deps)."""
         return self.manager.graph
 
     async def state(self):
+        """The latest checkpoint of the session (a LangGraph StateSnapshot)."""
         return await self.graph.aget_state(self.config)
 
     async def messages(self) -> list[BaseMessage]:
+        """The session's history as the model sees it."""
         return list((await self.state()).values.get("messages", []))
 
     # -- turns ---------------------------------------------------------------------------------
@@ -310,9 +327,12 @@ class Session:
     ) -> AsyncIterator[Event]:
         """Run one user turn (or continue the pending one) and yield its events.
 
-        prompt=None continues: answers a pending approval with `decisions`, finishes a run that
-        crashed, or retries after an error. Cancelling the iteration (Ctrl-C) keeps the partial answer
-        and marks unfinished tool calls as interrupted; the session stays resumable.
+        prompt=None continues: answers a pending approval with `decisions` (InvalidDecisions when they do not
+        fit the pending calls), a doom-loop question with `doom_answer`, finishes a run that crashed, or
+        retries after an error. A prompt while approvals are pending rejects them with it as feedback.
+        The events end with turn_complete (its status is also `last_result`) and ready. Cancelling the
+        iteration (Ctrl-C) keeps the partial answer and marks unfinished tool calls as interrupted; the
+        session stays resumable.
         """
         await self.acquire()
         self.activate()
@@ -533,7 +553,8 @@ class Session:
         return child
 
     async def compact(self) -> AsyncIterator[Event]:
-        """Manual compaction (works below the threshold too)."""
+        """Summarise the older history now, below the threshold too, and yield the events (compacted, or an
+        error saying why not); refused while a question is pending."""
         await self.acquire()
         self.activate()
         snapshot = await self._settled_state()

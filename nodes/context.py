@@ -34,6 +34,8 @@ Emit = Callable[[Event], None]
 
 @dataclass
 class AgentDeps:
+    """The runtime context of a run: what the nodes use besides the state."""
+
     settings: AgentConfig
     model_id: str
     tools: ToolRegistry
