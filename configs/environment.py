@@ -46,10 +46,10 @@ def load_env_file(path: Path | str | None = None) -> Path | None:
     return file
 
 
-_held_variables: Mapping[str, str] = {}
+_held_variables: dict[str, str] = {}
 
 
-def use_held_variables(values: Mapping[str, str]) -> None:
+def use_held_variables(values: dict[str, str]) -> None:
     """core.credentials registers the keys it took out of os.environ here."""
     global _held_variables
     _held_variables = values

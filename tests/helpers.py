@@ -47,7 +47,7 @@ async def open_agent(
     builtin: bool = True,
 ):
     from configs.loader import load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry, builtin_tools
 
@@ -63,7 +63,7 @@ async def open_agent(
         approval_mode=approval_mode,
         interactive=interactive,
     )
-    async with Agent.open(deps) as agent:
+    async with SessionManager.open(deps) as agent:
         yield agent
 
 

@@ -25,9 +25,9 @@ class HfEnv:
     tool_ctx: Callable[..., Any]  # conftest's tool_ctx
     logs: list[str] = field(default_factory=list)
 
-    def configure(self, **extra: Any) -> None:
-        """Point the settings at the fakes again, with extra `settings.extra` values."""
-        self.settings = settings_for(self.hub, self.web, **extra)
+    def configure(self, **overrides: Any) -> None:
+        """Point the settings at the fakes again, with other `endpoints` values (or hf_jobs_poll_s)."""
+        self.settings = settings_for(self.hub, self.web, **overrides)
 
     def ctx(self, call_id: str = "c1"):
         """A ToolContext with these settings; its progress lines go to `logs`, its session folder is in the

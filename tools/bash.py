@@ -15,10 +15,10 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core import credentials
 from core.secrets import is_secret_env
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
@@ -30,7 +30,7 @@ _LOG_LINES_PER_FLUSH = 20
 _LOG_LINE_CHARS = 1000
 
 
-def command_env(settings: Any, extra: dict[str, str] | None = None) -> dict[str, str]:
+def command_env(settings: AgentConfig | None, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a command the agent runs: ours minus secrets, plus `extra`.
 
     Pagers are disabled (nothing can answer them) and Python output is unbuffered so lines stream.
@@ -233,7 +233,7 @@ async def run_command(
     return (None if timed_out else proc.returncode), kept.text(), timed_out
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig) -> list[Tool]:
     default_timeout = float(settings.bash.default_timeout_s)
     max_timeout = float(settings.bash.max_timeout_s)
 

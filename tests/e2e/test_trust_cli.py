@@ -211,7 +211,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
     from cli.bootstrap import UserError
     from cli.headless import storage_failures_as_one_line
     from configs.loader import load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from persistence.checkpointer import open_saver, store_for
     from tools.registry import builtin_tools
@@ -243,7 +243,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
             saver = full_disk(real)
             store = store_for(real)
             await store.setup()
-            agent = Agent(deps, saver, store)
+            agent = SessionManager(deps, saver, store)
             session = await agent.new_session()
             message = ""
             try:

@@ -196,7 +196,8 @@ class ServerConnection:
             params = StdioServerParameters(
                 command=c.command, args=list(c.args), env=server_env(c.env), cwd=getattr(c, "cwd", None)
             )
-            return stdio_client(params, errlog=self._open_errlog())
+            # mcp types errlog as TextIO but only hands its file descriptor to the child as stderr
+            return stdio_client(params, errlog=self._open_errlog())  # pyright: ignore[reportArgumentType]
         if not c.url:
             raise ServerUnavailable(f"add a 'url' to mcpServers.{self.name} ({c.transport} transport)")
         if c.transport == "sse":
