@@ -180,8 +180,8 @@ async def open_agent(
     settings: dict[str, Any] | None = None,
     builtin: Iterable[str] = (),
 ) -> AsyncIterator[Any]:
-    """An Agent on the sandbox's database with the given tools (plus named built-in tool modules)."""
-    from graph.session import Agent
+    """A SessionManager on the sandbox's database with the given tools (plus named built-in tool modules)."""
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry, builtin_tools
 
@@ -197,7 +197,7 @@ async def open_agent(
         approval_mode="yolo",
         home=sandbox.home,
     )
-    async with Agent.open(deps) as agent:
+    async with SessionManager.open(deps) as agent:
         yield agent
 
 

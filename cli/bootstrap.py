@@ -18,7 +18,7 @@ class UserError(Exception):
 
 
 @dataclass
-class HeadlessOptions:
+class RunOptions:
     prompt: str | None = None
     model: str | None = None
     max_iterations: int | None = None
@@ -33,7 +33,7 @@ class HeadlessOptions:
     reject: list[str] = field(default_factory=list)
 
 
-def check_resume_id(options: HeadlessOptions) -> None:
+def check_resume_id(options: RunOptions) -> None:
     """`--resume "$ID"` with ID unset must not quietly start a new session."""
     if options.resume is not None and not options.resume.strip():
         raise UserError(
@@ -53,7 +53,7 @@ def check_sandbox(settings) -> str | None:
     return fallback_warning(settings)
 
 
-def build_deps(options: HeadlessOptions, interactive: bool, model_id: str | None = None):
+def build_deps(options: RunOptions, interactive: bool, model_id: str | None = None):
     from configs.loader import ConfigError, load_config
 
     try:  # before the heavier imports below: a config mistake is reported at once

@@ -22,6 +22,8 @@ from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
+from core.protocol import ToolState
+
 # Arguments worth showing on a tool's one-line summary, in order of preference.
 KEY_ARGS = (
     "command",
@@ -40,8 +42,12 @@ KEY_ARGS = (
 )
 PREVIEW_LINES = 4
 MAX_KEPT_LOG_LINES = 5000
-MARKS = {"done": ("✓", "green"), "failed": ("✗", "red"), "rejected": ("⊘", "yellow"), "interrupted": ("⏹", "magenta")}
-STATE_WORDS = {"done": "done", "failed": "failed", "rejected": "rejected", "interrupted": "interrupted"}
+MARKS = {
+    ToolState.DONE: ("✓", "green"),
+    ToolState.FAILED: ("✗", "red"),
+    ToolState.REJECTED: ("⊘", "yellow"),
+    ToolState.INTERRUPTED: ("⏹", "magenta"),
+}
 ERROR_HINTS = {
     "max_iterations": "Type 'continue' to let it go on (the count restarts with each message).",
     "auth": "Check the API key, or switch with /model.",
@@ -115,7 +121,7 @@ class ToolView:
     name: str
     args: dict[str, Any]
     agent: str = "main"
-    state: str = "running"
+    state: ToolState = ToolState.RUNNING
     started: float = field(default_factory=time.monotonic)
     elapsed: float | None = None
     output: str = ""
@@ -211,7 +217,7 @@ class ChatRenderer:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         parts: list[Any] = []
         room = max(console.height - 4, 3)
-        running = [v for v in list(self.order) if v.state == "running"]
+        running = [v for v in list(self.order) if v.state == ToolState.RUNNING]
         if self.text.strip():
             from rich.markdown import Markdown
 
@@ -270,7 +276,7 @@ class ChatRenderer:
 
     def on_tool_log(self, event) -> None:
         view = self.tools.get(event.tool_call_id or "")
-        if view is not None and view.state == "running":
+        if view is not None and view.state == ToolState.RUNNING:
             view.log.append(event.line.rstrip()[:500])
             if len(view.streamed) < MAX_KEPT_LOG_LINES:
                 view.streamed.append(event.line.rstrip())
@@ -284,12 +290,12 @@ class ChatRenderer:
             return
         view.output = event.content
         view.full_output_path = event.full_output_path
-        if view.state == "rejected" and not view.rejected_here and event.content.strip():
+        if view.state == ToolState.REJECTED and not view.rejected_here and event.content.strip():
             self._print(Text(f"    {event.content.strip().splitlines()[0][:300]}", style="yellow"))
 
     def on_tool_state_change(self, event) -> None:
         view = self.tools.get(event.tool_call_id)
-        if view is None or event.state == "running":
+        if view is None or event.state == ToolState.RUNNING:
             return
         self.finish_tool(view, event.state)
 
@@ -319,18 +325,18 @@ class ChatRenderer:
 
     # -- pieces other modules print ----------------------------------------------------------
 
-    def finish_tool(self, view: ToolView, state: str) -> None:
+    def finish_tool(self, view: ToolView, state: ToolState) -> None:
         view.state = state
         if view.elapsed is None:
             view.elapsed = time.monotonic() - view.started
         if view.printed:
             return
         view.printed = True
-        took = f" {view.elapsed:.1f}s" if state in ("done", "failed") and view.elapsed >= 0.1 else ""
-        self._print(self._tool_text(view, mark=True, extra=f"  · {STATE_WORDS.get(state, state)}{took}"))
-        if state in ("done", "failed") and view.name != "plan_tool":
+        took = f" {view.elapsed:.1f}s" if state in (ToolState.DONE, ToolState.FAILED) and view.elapsed >= 0.1 else ""
+        self._print(self._tool_text(view, mark=True, extra=f"  · {state.value}{took}"))
+        if state in (ToolState.DONE, ToolState.FAILED) and view.name != "plan_tool":
             self._print(self._preview(view))
-        elif state == "interrupted" and view.streamed:  # what it printed before it was stopped
+        elif state == ToolState.INTERRUPTED and view.streamed:  # what it printed before it was stopped
             self._print(self._preview(view, "\n".join(view.streamed)))
 
     def rejected(self, call: dict[str, Any], feedback: str = "") -> None:
@@ -341,7 +347,7 @@ class ChatRenderer:
         self.tools[view.call_id] = view
         self.turn_calls.add(view.call_id)
         self.order.append(view)
-        self.finish_tool(view, "rejected")
+        self.finish_tool(view, ToolState.REJECTED)
         if feedback:
             self._print(Text(f"    feedback: {feedback}", style="yellow"))
 
@@ -349,8 +355,8 @@ class ChatRenderer:
         """Ctrl-C: mark what was running and say what is kept."""
         self._flush_text(final=True)
         for view in list(self.order):
-            if view.state == "running":
-                self.finish_tool(view, "interrupted")
+            if view.state == ToolState.RUNNING:
+                self.finish_tool(view, ToolState.INTERRUPTED)
         self._print(Text("⏹ interrupted — the partial answer is kept and the session can be resumed", style="magenta"))
 
     def error(self, message: str, kind: str = "agent") -> None:
@@ -410,7 +416,7 @@ class ChatRenderer:
 
     def _preview(self, view: ToolView, output: str | None = None) -> Text:
         lines = (view.output if output is None else output).strip("\n").splitlines()
-        style = "red" if view.state == "failed" else "dim"
+        style = "red" if view.state == ToolState.FAILED else "dim"
         shown = [line[: max(self.console.width - 6, 20)] for line in lines[:PREVIEW_LINES]]
         text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
         more = len(lines) - len(shown)

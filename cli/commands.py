@@ -23,9 +23,10 @@ commands_app.add_typer(sandboxes_app, name="sandboxes")
 
 @commands_app.command("graph", help="Print the agent graph as Mermaid (--ascii: as a drawing for the terminal).")
 def graph_cmd(ascii_: bool = typer.Option(False, "--ascii", help="Draw it in ASCII instead (needs grandalf).")) -> None:
-    from graph.studio import graph_ascii, studio_graph
+    from graph.builder import build_graph
+    from graph.studio import graph_ascii
 
-    graph = studio_graph().get_graph()
+    graph = build_graph().compile().get_graph()
     try:
         print(graph_ascii(graph) if ascii_ else graph.draw_mermaid())
     except ImportError:

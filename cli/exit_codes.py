@@ -1,5 +1,12 @@
 """Process exit codes of `ml-intern`, and how a turn's status maps to them."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `--help` imports this module: nothing more at run time
+    from core.protocol import TurnStatus
+
 DONE = 0
 AGENT_ERROR = 1  # agent or provider error
 USAGE = 2  # usage or configuration error: bad model id, missing API key, bad config
@@ -8,7 +15,7 @@ APPROVAL_PENDING = 4  # stopped waiting for approval (policy ask, headless)
 INTERRUPTED = 130
 
 
-def for_status(status: str) -> int:
+def for_status(status: TurnStatus) -> int:
     if status == "done":
         return DONE
     if status == "max_iterations":

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cli import exit_codes
-from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, parse_decisions
+from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, parse_decisions
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -75,7 +75,7 @@ def _err(line: str) -> None:
         pass
 
 
-def run_headless(options: HeadlessOptions) -> int:
+def run_headless(options: RunOptions) -> int:
     try:
         return asyncio.run(_run(options))
     except UserError as e:
@@ -85,22 +85,24 @@ def run_headless(options: HeadlessOptions) -> int:
         return exit_codes.INTERRUPTED
 
 
-async def open_session(agent, options: HeadlessOptions):
+async def open_session(manager, options: RunOptions):
     """The session to drive, already locked: a second driver stops here, before it changes anything."""
     from persistence.session_lock import SessionBusy
     from persistence.session_store import SessionNotFound
 
     try:
         if options.resume or options.continue_last:
-            session = await (agent.load_session(options.resume) if options.resume else agent.latest_session())
+            session = await (manager.load_session(options.resume) if options.resume else manager.latest_session())
             await session.acquire()
             return session
     except (SessionNotFound, SessionBusy) as e:
         raise UserError(str(e)) from None
-    return await agent.new_session(title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else "")
+    return await manager.new_session(
+        title=(options.prompt or "").strip().splitlines()[0][:80] if options.prompt else ""
+    )
 
 
-async def _resumed_session_info(options: HeadlessOptions):
+async def _resumed_session_info(options: RunOptions):
     """The stored info of the session being resumed: it keeps its model and approval mode."""
     check_resume_id(options)
     if not (options.resume or options.continue_last):
@@ -115,7 +117,7 @@ async def _resumed_session_info(options: HeadlessOptions):
             raise UserError(str(e)) from None
 
 
-def _session_workspace(info, options: HeadlessOptions):
+def _session_workspace(info, options: RunOptions):
     """The resumed session's own folder (see graph.session.resume_workspace); a mismatch is a usage error."""
     from pathlib import Path
 
@@ -146,7 +148,7 @@ def storage_failures_as_one_line(session_id: str | None = None) -> Iterator[None
         raise UserError(line, exit_codes.AGENT_ERROR) from None
 
 
-async def _run(options: HeadlessOptions) -> int:
+async def _run(options: RunOptions) -> int:
     with storage_failures_as_one_line():
         info = await _resumed_session_info(options)
         if info and not options.approval and info.approval_mode:
@@ -157,17 +159,17 @@ async def _run(options: HeadlessOptions) -> int:
             if note:
                 _err(f"ml-intern: {note}")
         deps = build_deps(options, interactive=False, model_id=info.model if info else None)
-        from graph.session import Agent  # after the options and the config are known to be right
+        from graph.session import SessionManager  # after the options and the config are known to be right
 
-        async with Agent.open(deps) as agent:
-            agent.set_on_note(lambda line: _err(f"ml-intern: {line}"))  # sandboxes deleted at start or end
-            session = await open_session(agent, options)
+        async with SessionManager.open(deps) as manager:
+            manager.set_on_note(lambda line: _err(f"ml-intern: {line}"))  # sandboxes deleted at start or end
+            session = await open_session(manager, options)
             if session.info.workspace != str(deps.workspace):
                 await session.move_to(deps.workspace)
             return await _drive(session, options)
 
 
-async def _drive(session, options: HeadlessOptions) -> int:
+async def _drive(session, options: RunOptions) -> int:
     from core.events import Shutdown
     from models.errors import ModelConfigError
     from nodes.approval import InvalidDecisions

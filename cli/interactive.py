@@ -25,17 +25,18 @@ from rich.console import Console
 from rich.text import Text
 
 from cli import exit_codes, slash_commands
-from cli.bootstrap import HeadlessOptions, UserError, build_deps, check_resume_id, check_sandbox
+from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
 from cli.chat_render import ChatRenderer
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from core.paths import ml_intern_home
+from core.protocol import TurnStatus
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
 
 
-def run_interactive(options: HeadlessOptions) -> int:
+def run_interactive(options: RunOptions) -> int:
     console = Console(highlight=False)
     app = ChatApp(options, console)
     try:
@@ -73,12 +74,12 @@ async def in_daemon_thread(fn, *args):
 
 @dataclass
 class Outcome:
-    status: str = "done"
+    status: TurnStatus = "done"
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ChatApp:
-    def __init__(self, options: HeadlessOptions, console: Console):
+    def __init__(self, options: RunOptions, console: Console):
         self.options = options
         self.console = console
         self.home = ml_intern_home()
@@ -87,7 +88,7 @@ class ChatApp:
             self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
         )
         self.deps: Any = None
-        self.agent: Any = None
+        self.manager: Any = None
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
         self.quit = False
@@ -206,13 +207,13 @@ class ChatApp:
         """Owns the agent (and its database connection) for the whole chat."""
         try:
             deps = await in_daemon_thread(self._build, model_id)
-            from graph.session import Agent
+            from graph.session import SessionManager
             from persistence.checkpointer import DatabaseError
 
             try:
-                async with Agent.open(deps) as agent:
-                    agent.set_on_note(lambda line: self.say(line, "dim"))  # sandboxes deleted at start or end
-                    self.deps, self.agent = deps, agent
+                async with SessionManager.open(deps) as manager:
+                    manager.set_on_note(lambda line: self.say(line, "dim"))  # sandboxes deleted at start or end
+                    self.deps, self.manager = deps, manager
                     self._ready.set_result(None)
                     await self.refresh_session_ids()
                     await self._closing.wait()
@@ -291,7 +292,7 @@ class ChatApp:
     async def turn(self, prompt: str) -> None:
         await self.engine()
         if self.session is None:
-            self.session = await self.agent.new_session(title=prompt.strip().splitlines()[0][:80])
+            self.session = await self.manager.new_session(title=prompt.strip().splitlines()[0][:80])
         await self.drive(prompt)
 
     async def drive(self, prompt: str | None, decisions: dict | None = None) -> None:
@@ -428,11 +429,11 @@ class ChatApp:
 
     async def recent_sessions(self, limit: int = 20) -> list[Any]:
         await self.engine()
-        return await self.agent.store.list(limit=limit)
+        return await self.manager.store.list(limit=limit)
 
     async def refresh_session_ids(self) -> None:
         try:
-            infos = await self.agent.store.list(limit=50)
+            infos = await self.manager.store.list(limit=50)
         except Exception:
             return
         self.session_ids = [(i.id, i.title[:40]) for i in infos]
@@ -458,7 +459,7 @@ class ChatApp:
 
         deps = await self.engine()
         try:
-            session = await self.agent.load_session(session_id)
+            session = await self.manager.load_session(session_id)
             workspace, note = resume_workspace(
                 session.id, session.info.workspace, self.options.workspace if at_start else None, self.launch_dir
             )

@@ -85,7 +85,7 @@ def run(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    from cli.bootstrap import HeadlessOptions
+    from cli.bootstrap import RunOptions
     from cli.headless import run_headless
 
     if output_format not in {"text", "json", "stream-json"}:
@@ -96,7 +96,7 @@ def run(
         _usage("use either --resume ID or --continue, not both")
     if (approve or reject) and not (resume or continue_):
         _usage("--approve/--reject answer a session waiting for approval: add --resume ID")
-    options = HeadlessOptions(
+    options = RunOptions(
         prompt=prompt,
         model=model,
         max_iterations=max_iterations,

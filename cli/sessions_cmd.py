@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli import exit_codes
+from core.protocol import injected_tag
 
 sessions_app = typer.Typer(
     add_completion=False,
@@ -23,10 +24,10 @@ sessions_app = typer.Typer(
 
 
 @asynccontextmanager
-async def _agent():
+async def _session_manager():
     from cli.bootstrap import UserError
     from configs.loader import ConfigError, load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from persistence.checkpointer import DatabaseError
     from tools.registry import ToolRegistry
@@ -37,8 +38,8 @@ async def _agent():
         raise UserError(str(e)) from None
     deps = AgentDeps(settings=settings, model_id=settings.model_name, tools=ToolRegistry(), workspace=Path.cwd())
     try:
-        async with Agent.open(deps) as agent:
-            yield agent
+        async with SessionManager.open(deps) as manager:
+            yield manager
     except DatabaseError as e:
         raise UserError(str(e), exit_codes.AGENT_ERROR) from None
 
@@ -80,8 +81,8 @@ def message_dict(message) -> dict:
         data["tool_call_id"] = message.tool_call_id
         data["name"] = message.name
         data["status"] = getattr(message, "status", "success")
-    if message.additional_kwargs.get("ml_intern"):
-        data["injected"] = message.additional_kwargs["ml_intern"]
+    if tag := injected_tag(message.additional_kwargs):
+        data["injected"] = tag
     return data
 
 
@@ -109,8 +110,8 @@ def list_cmd(
 @sessions_app.command("show", help="Show the messages of a session.")
 def show_cmd(session_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     async def go():
-        async with _agent() as agent:
-            session = await agent.load_session(session_id)
+        async with _session_manager() as manager:
+            session = await manager.load_session(session_id)
             messages = [message_dict(m) for m in await session.messages()]
         if as_json:
             print(json.dumps({"session": session.info.to_dict(), "messages": messages}, indent=1, default=str))
@@ -163,8 +164,8 @@ def export_cmd(
     output: Annotated[str | None, typer.Option("--output", "-o", help="File (default: stdout).")] = None,
 ) -> None:
     async def go():
-        async with _agent() as agent:
-            session = await agent.load_session(session_id)
+        async with _session_manager() as manager:
+            session = await manager.load_session(session_id)
             text, count = await redacted_trace(session)
         if output:
             _write_export(Path(output), text)
@@ -191,10 +192,10 @@ def push_cmd(
 
     async def go():
         token = require_token()
-        async with _agent() as agent:
-            session = await agent.load_session(session_id)
+        async with _session_manager() as manager:
+            session = await manager.load_session(session_id)
             text, count = await redacted_trace(session)
-            settings = agent.deps.settings
+            settings = manager.deps.settings
         url = push_trace(text, session.id, repo, settings, token)  # the sessions database is closed by now
         print(url)
         print(
@@ -207,9 +208,9 @@ def push_cmd(
 @sessions_app.command("delete", help="Delete a session and its files.")
 def delete_cmd(session_id: str) -> None:
     async def go():
-        async with _agent() as agent:
-            session = await agent.load_session(session_id)
-            await agent.delete_session(session.id)
+        async with _session_manager() as manager:
+            session = await manager.load_session(session_id)
+            await manager.delete_session(session.id)
         print(f"deleted {session.id}")
 
     _run(go())
@@ -227,8 +228,8 @@ def undo_cmd(
     ] = False,
 ) -> None:
     async def go():
-        async with _agent() as agent:
-            session = await agent.load_session(session_id)
+        async with _session_manager() as manager:
+            session = await manager.load_session(session_id)
             result = await session.undo(force=force)
         if result.type == "error":
             print(f"ml-intern: {result.message}", file=sys.stderr)

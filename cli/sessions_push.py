@@ -4,7 +4,7 @@ Nothing leaves the machine unless the user runs this command. What is uploaded i
 trace `sessions export` writes (core/redact.py: token patterns and the literal values of the secrets
 this process holds). The repo is
 created private; an existing repo that is not private is refused rather than leaking the trace.
-The token goes only to the configured endpoint (settings.extra["hf_endpoint"], else HF_ENDPOINT).
+The token goes only to the configured endpoint (endpoints.hf_endpoint in the config, else HF_ENDPOINT).
 """
 
 from __future__ import annotations

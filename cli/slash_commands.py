@@ -225,16 +225,16 @@ async def _compact(app: ChatApp, arg: str) -> None:
 @command("/mcp", "/mcp", "MCP servers and their tools; starts again those that failed")
 async def _mcp(app: ChatApp, arg: str) -> None:
     await app.engine()
-    agent = app.agent
-    if not agent.deps.settings.mcpServers:
+    manager = app.manager
+    if not manager.deps.settings.mcpServers:
         _info(app, 'no MCP servers configured (add them under "mcpServers" in ~/.config/ml-intern/config.json)')
         return
     warnings: list[str] = []
 
     async def restart() -> None:
-        if agent.mcp is not None:  # a server that failed to start is only tried again when asked
-            warnings.extend(await agent.mcp.ensure_started(retry=True))
-        warnings.extend(await agent.refresh_mcp())  # (first start) and offer the live servers' tools
+        if manager.mcp is not None:  # a server that failed to start is only tried again when asked
+            warnings.extend(await manager.mcp.ensure_started(retry=True))
+        warnings.extend(await manager.refresh_mcp())  # (first start) and offer the live servers' tools
 
     with app.console.status("starting MCP servers…", spinner="dots"):
         if await app.cancellable(restart()):
@@ -242,7 +242,7 @@ async def _mcp(app: ChatApp, arg: str) -> None:
             return
     for line in warnings:
         app.say(line, "yellow")
-    for status in agent.mcp.status():
+    for status in manager.mcp.status():
         detail = f"{len(status.tools or [])} tools" if status.state == "running" else (status.error or "")
         app.say(f"{status.name:<20} {status.state:<8} {detail}", "cyan" if status.state == "running" else "red")
 

@@ -56,10 +56,10 @@ def loaded_env_file() -> Path | None:
     return _loaded_env_file
 
 
-_held_variables: Mapping[str, str] = {}
+_held_variables: dict[str, str] = {}
 
 
-def use_held_variables(values: Mapping[str, str]) -> None:
+def use_held_variables(values: dict[str, str]) -> None:
     """core.credentials registers the keys it took out of os.environ here."""
     global _held_variables
     _held_variables = values

@@ -3,7 +3,7 @@ that names the key instead of a setting silently ignored."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,26 +12,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ApprovalRule = Literal["allow", "ask", "deny"]
+
+
 class ApprovalConfig(_Strict):
     # None: the front end decides (interactive asks, headless is yolo, as in the original).
     mode: Literal["ask", "yolo"] | None = None
     # Per-tool rules win over the mode: {"bash": "allow", "hf_repo_files": "deny"}.
-    rules: dict[str, Literal["allow", "ask", "deny"]] = {}
+    rules: dict[str, ApprovalRule] = {}
     # Risk classes that run without asking in ask mode.
     auto_approve_in_ask_mode: list[str] = ["read_only"]
 
 
 class CompactionConfig(_Strict):
-    threshold_ratio: float = Field(0.9, gt=0, le=1)
-    threshold_tokens: int | None = Field(None, gt=0)  # overrides ratio x context window
-    fallback_context_window: int = Field(200_000, gt=0)
-    keep_recent_tokens: int = Field(20_000, gt=0)
-    max_message_tokens: int = Field(40_000, gt=0)
+    threshold_ratio: float = Field(default=0.9, gt=0, le=1)
+    threshold_tokens: int | None = Field(default=None, gt=0)  # overrides ratio x context window
+    fallback_context_window: int = Field(default=200_000, gt=0)
+    keep_recent_tokens: int = Field(default=20_000, gt=0)
+    max_message_tokens: int = Field(default=40_000, gt=0)
 
 
 class BashConfig(_Strict):
-    default_timeout_s: float = Field(120, gt=0)
-    max_timeout_s: float = Field(1800, gt=0)
+    default_timeout_s: float = Field(default=120, gt=0)
+    max_timeout_s: float = Field(default=1800, gt=0)
     pass_secrets: bool = False  # pass the agent's API keys to commands
 
 
@@ -61,15 +64,31 @@ class SandboxConfig(_Strict):
 
 
 class RetryConfig(_Strict):
-    max_retries: int = Field(4, ge=0)
-    base_delay_s: float = Field(1.0, ge=0)
-    max_delay_s: float = Field(30.0, ge=0)
+    max_retries: int = Field(default=4, ge=0)
+    base_delay_s: float = Field(default=1.0, ge=0)
+    max_delay_s: float = Field(default=30.0, ge=0)
 
 
 class DoomLoopConfig(_Strict):
-    identical_calls: int = Field(3, ge=2)
-    max_cycle_length: int = Field(5, ge=2)
-    stop_after_repeats: int = Field(5, ge=2)
+    identical_calls: int = Field(default=3, ge=2)
+    max_cycle_length: int = Field(default=5, ge=2)
+    stop_after_repeats: int = Field(default=5, ge=2)
+
+
+class EndpointsConfig(_Strict):
+    """Where the network tools send their requests. Unset, a value comes from its environment variable,
+    else the public service; tests and self-hosted mirrors point them elsewhere."""
+
+    hf_endpoint: str | None = None  # the Hub (env HF_ENDPOINT, default https://huggingface.co)
+    datasets_server_url: str | None = None  # the dataset viewer API (env HF_DATASETS_SERVER)
+    github_api_url: str | None = None  # the GitHub REST API (env GITHUB_API_URL)
+    arxiv_html_url: str | None = None  # arXiv's HTML rendering of papers (env ARXIV_HTML_URL)
+    duckduckgo_url: str | None = None  # DuckDuckGo's HTML search page (env DUCKDUCKGO_HTML_URL)
+    searxng_url: str | None = None  # a SearXNG instance; set, web search uses it (env SEARXNG_URL)
+
+
+class HfJobsConfig(_Strict):
+    poll_s: float = Field(default=5.0, gt=0)  # how often `logs` with follow asks a running job for new lines
 
 
 class McpServerConfig(BaseModel):
@@ -84,15 +103,16 @@ class McpServerConfig(BaseModel):
 
 class AgentConfig(_Strict):
     model_name: str = "anthropic/claude-sonnet-4-5"
-    max_iterations: int = Field(300, gt=0)
+    max_iterations: int = Field(default=300, gt=0)
     approval: ApprovalConfig = ApprovalConfig()
     compaction: CompactionConfig = CompactionConfig()
-    tool_output_cap: int = Field(25_000, gt=100)
-    tool_timeout_s: float = Field(600, gt=0)
+    tool_output_cap: int = Field(default=25_000, gt=100)
+    tool_timeout_s: float = Field(default=600, gt=0)
     bash: BashConfig = BashConfig()
     workspace: WorkspaceConfig = WorkspaceConfig()
     sandbox: SandboxConfig = SandboxConfig()
     retries: RetryConfig = RetryConfig()
     doom_loop: DoomLoopConfig = DoomLoopConfig()
     mcpServers: dict[str, McpServerConfig] = {}
-    extra: dict[str, Any] = {}  # free-form settings for tools added later
+    endpoints: EndpointsConfig = EndpointsConfig()
+    hf_jobs: HfJobsConfig = HfJobsConfig()

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
+from core.protocol import ToolState, TurnStatus
+
 
 class Event(BaseModel):
     type: ClassVar[str] = "event"
@@ -70,7 +72,7 @@ class ToolStateChange(Event):
     type: ClassVar[str] = "tool_state_change"
     tool_call_id: str
     name: str
-    state: str  # running | done | failed | rejected | interrupted
+    state: ToolState
 
 
 class ApprovalRequired(Event):
@@ -80,7 +82,7 @@ class ApprovalRequired(Event):
 
 class TurnComplete(Event):
     type: ClassVar[str] = "turn_complete"
-    status: str  # done | max_iterations | error | approval_pending | interrupted
+    status: TurnStatus
     final_response: str = ""
 
 

@@ -141,10 +141,16 @@ def _own_layers(text: str, secrets: Sequence[str]) -> str:
     if "basic" in low:
         text = _BASIC.sub(_basic, text)
     if any(prefix in text for prefix in _PREFIX_HINTS):
-        text = _PREFIXED_TOKEN.sub(lambda m: _PREFIX.match(m.group(0)).group(0) + MASK, text)
+        text = _PREFIXED_TOKEN.sub(_mask_after_prefix, text)
     if any(word in low for word in _FIELD_HINTS):
         text = "\n".join(_fields(line) for line in text.split("\n"))
     return text
+
+
+def _mask_after_prefix(match: re.Match[str]) -> str:
+    """A prefixed token (hf_..., sk-...) shown as its prefix and the mask."""
+    prefix = _PREFIX.match(match.group(0))
+    return (prefix.group(0) if prefix else "") + MASK
 
 
 def _fields(line: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
@@ -35,6 +36,8 @@ from core.events import (
     UndoComplete,
     parse_event,
 )
+from core.protocol import TurnStatus, injected_tag
+from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
 from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
@@ -45,7 +48,7 @@ from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
-FRESH_TURN = {
+FRESH_TURN: AgentState = {  # what a new turn (or a continued one) starts from
     "iteration": 0,
     "nudges": 0,
     "stop_reason": None,
@@ -58,7 +61,7 @@ FRESH_TURN = {
 
 def is_user_turn(message: BaseMessage) -> bool:
     """A real user message (not a summary, nudge or doom-loop warning the engine injected)."""
-    return isinstance(message, HumanMessage) and not message.additional_kwargs.get("ml_intern")
+    return isinstance(message, HumanMessage) and not injected_tag(message.additional_kwargs)
 
 
 def unanswered_calls(messages: list[BaseMessage]) -> tuple[AIMessage | None, set[str]]:
@@ -116,13 +119,16 @@ def resume_workspace(session_id: str, stored: str, requested: str | None, here: 
 
 @dataclass
 class TurnResult:
-    status: str  # done | max_iterations | error:<kind> | doom_loop | approval_pending | interrupted
+    """How the last turn ended: its status, the final answer, and the calls waiting for approval (if any)."""
+
+    status: TurnStatus
     final_response: str = ""
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Agent:
-    """A running agent: deps, the checkpoint saver, the session store and the compiled graph."""
+class SessionManager:
+    """Opens, creates and deletes sessions: holds the deps, the checkpoint saver, the session store, the compiled
+    graph, the MCP servers and the session leases of this process."""
 
     def __init__(self, deps: AgentDeps, saver, store: SessionStore):
         self.deps = deps
@@ -137,23 +143,25 @@ class Agent:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, deps: AgentDeps) -> AsyncIterator[Agent]:
+    async def open(cls, deps: AgentDeps) -> AsyncIterator[SessionManager]:
+        """Open the sessions database (SQLite, or PostgreSQL with ML_INTERN_DATABASE_URL) for `deps`; on exit the
+        MCP servers stop and every lease is given up, whatever happened."""
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
             await store.setup()
-            agent = cls(deps, saver, store)
-            reaper = asyncio.create_task(agent._reap_sandboxes(), name="sandbox-reaper")
+            manager = cls(deps, saver, store)
+            reaper = asyncio.create_task(manager._reap_sandboxes(), name="sandbox-reaper")
             try:
-                yield agent
+                yield manager
             finally:
                 try:
-                    if agent.mcp is not None:
-                        await agent.mcp.aclose()
+                    if manager.mcp is not None:
+                        await manager.mcp.aclose()
                 finally:
                     try:
-                        await agent._close_sandboxes(reaper)
+                        await manager._close_sandboxes(reaper)
                     finally:
-                        await agent.release_all()
+                        await manager.release_all()
 
     def note(self, line: str) -> None:
         """A line for the user outside any turn (sandboxes deleted at start or at the end): given to
@@ -174,7 +182,7 @@ class Agent:
         from tools.sandbox import records
 
         if "sandbox_create" not in self.deps.tools or not records.orphans():
-            return  # only an agent that can create sandboxes cleans up after crashed ones
+            return  # only a manager that can create sandboxes cleans up after crashed ones
         from tools.sandbox.space import reap
 
         try:
@@ -213,7 +221,7 @@ class Agent:
                 reaper.cancel()
 
     async def hold(self, session_id: str) -> Lease:
-        """Become the driver of a session (shared by this agent's Session objects of that id)."""
+        """Become the driver of a session (shared by this manager's Session objects of that id)."""
         if session_id in self._leases:
             lease, count = self._leases[session_id]
             if not lease.lost:
@@ -224,6 +232,7 @@ class Agent:
         return lease
 
     async def unhold(self, session_id: str) -> None:
+        """Let go of a session once no Session object of this manager holds it any more."""
         lease, count = self._leases.get(session_id, (None, 0))
         if lease is None:
             return
@@ -273,6 +282,7 @@ class Agent:
         return warnings
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
+        """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""
         session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         now = time.time()
         info = SessionInfo(
@@ -294,12 +304,15 @@ class Agent:
         return session
 
     async def load_session(self, session_id: str) -> Session:
+        """The session with this id or unique id prefix (SessionNotFound otherwise); not held until it acts."""
         return Session(self, await self.store.resolve(session_id))
 
     async def latest_session(self) -> Session:
+        """The most recently updated session (SessionNotFound when there is none)."""
         return Session(self, await self.store.resolve(None))
 
     async def delete_session(self, session_id: str) -> None:
+        """Delete a session's checkpoints, its row and its folder; SessionBusy while another process drives it."""
         session = await self.load_session(session_id)
         await session.acquire()  # never pull a session from under its driver
         await self.saver.adelete_thread(session.id)
@@ -309,13 +322,16 @@ class Agent:
 
 
 class Session:
-    def __init__(self, agent: Agent, info: SessionInfo):
-        self.agent = agent
+    """One session (a LangGraph thread): runs its turns and its history operations, and reads its state.
+    Everything that changes it first takes its lease (acquire), so one process drives it at a time."""
+
+    def __init__(self, manager: SessionManager, info: SessionInfo):
+        self.manager = manager
         self.info = info
         self.id = info.id
-        self.config: dict[str, Any] = {
+        self.config: RunnableConfig = {
             "configurable": {"thread_id": self.id},
-            "recursion_limit": recursion_limit(agent.deps.settings.max_iterations),
+            "recursion_limit": recursion_limit(manager.deps.settings.max_iterations),
         }
         self.last_result: TurnResult | None = None
         self._holding = False
@@ -324,30 +340,31 @@ class Session:
         """Become this session's only driver (SessionBusy when another live process is): every front end
         runs, undoes and compacts through here, so they all take the same lock. Held until release()."""
         if not self._holding:
-            await self.agent.hold(self.id)
+            await self.manager.hold(self.id)
             self._holding = True
 
     async def release(self) -> None:
+        """Stop driving this session (other Session objects of the same id in this process may still hold it)."""
         if self._holding:
             self._holding = False
-            await self.agent.unhold(self.id)
-            if self.id not in self.agent._leases:  # nobody here drives it any more: the session has ended
-                await self.agent.end_sandbox(self.id)
+            await self.manager.unhold(self.id)
+            if self.id not in self.manager._leases:  # nobody here drives it any more: the session has ended
+                await self.manager.end_sandbox(self.id)
 
     def _check_lease(self) -> None:
-        lease = self.agent._leases.get(self.id, (None, 0))[0]
+        lease = self.manager._leases.get(self.id, (None, 0))[0]
         if lease is not None and lease.lost:
             raise SessionBusy(f"session {self.id} was taken over by another ml-intern while this one was stalled")
 
     async def move_to(self, workspace: Path) -> None:
         """Work in another folder from now on (see resume_workspace: only when the old one is gone)."""
         self.info.workspace = str(workspace)
-        await self.agent.store.update(self.id, workspace=self.info.workspace)
+        await self.manager.store.update(self.id, workspace=self.info.workspace)
 
     def activate(self) -> None:
         """Work in the session's folder and build its model (the replay model keeps its position in the
         session folder)."""
-        deps = self.agent.deps
+        deps = self.manager.deps
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
@@ -358,16 +375,20 @@ class Session:
 
     @property
     def dir(self) -> Path:
-        return self.agent.deps.session_dir(self.config)
+        """The session's folder: spilled outputs, undo backups, the replay cursor."""
+        return self.manager.deps.session_dir(self.id)
 
     @property
     def graph(self):
-        return self.agent.graph
+        """The manager's compiled graph (it runs with the manager's deps)."""
+        return self.manager.graph
 
     async def state(self):
+        """The latest checkpoint of the session (a LangGraph StateSnapshot)."""
         return await self.graph.aget_state(self.config)
 
     async def messages(self) -> list[BaseMessage]:
+        """The session's history as the model sees it."""
         return list((await self.state()).values.get("messages", []))
 
     # -- turns ---------------------------------------------------------------------------------
@@ -377,9 +398,12 @@ class Session:
     ) -> AsyncIterator[Event]:
         """Run one user turn (or continue the pending one) and yield its events.
 
-        prompt=None continues: answers a pending approval with `decisions`, finishes a run that
-        crashed, or retries after an error. Cancelling the iteration (Ctrl-C) keeps the partial answer
-        and marks unfinished tool calls as interrupted; the session stays resumable.
+        prompt=None continues: answers a pending approval with `decisions` (InvalidDecisions when they do not
+        fit the pending calls), a doom-loop question with `doom_answer`, finishes a run that crashed, or
+        retries after an error. A prompt while approvals are pending rejects them with it as feedback.
+        The events end with turn_complete (its status is also `last_result`) and ready. Cancelling the
+        iteration (Ctrl-C) keeps the partial answer and marks unfinished tool calls as interrupted; the
+        session stays resumable.
         """
         await self.acquire()
         self.activate()
@@ -397,18 +421,18 @@ class Session:
                 yield event
             return
         yield Processing(prompt=prompt or "")
-        for warning in await self.agent.refresh_mcp():
+        for warning in await self.manager.refresh_mcp():
             yield ToolLog(line=warning)
         if prompt and not self.info.title:
             self.info.title = prompt.strip().splitlines()[0][:80]
-            await self.agent.store.update(self.id, title=self.info.title)
-        await self.agent.store.update(
-            self.id, status="running", model=self.agent.deps.model_id, approval_mode=self.agent.deps.approval_mode
+            await self.manager.store.update(self.id, title=self.info.title)
+        await self.manager.store.update(
+            self.id, status="running", model=self.manager.deps.model_id, approval_mode=self.manager.deps.approval_mode
         )
 
         partial: list[str] = []
         try:
-            async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+            async for chunk in self._stream(graph_input):
                 self._check_lease()
                 event = parse_event(chunk) if isinstance(chunk, dict) else None
                 if event is None:
@@ -426,12 +450,12 @@ class Session:
         except Exception as exc:  # an engine bug must not lose the session
             await self._after_interrupt("".join(partial), reason=f"Not run: the agent failed ({exc}).")
             self.last_result = TurnResult("error:agent")
-            await self.agent.store.update(self.id, status="error")
+            await self.manager.store.update(self.id, status="error")
             yield Error(message=f"internal error: {type(exc).__name__}: {exc}", kind="agent")
             yield TurnComplete(status="error:agent")
             return
         result = self._result_from(await self.state())
-        await self.agent.store.update(self.id, status=result.status)  # never left at "running"
+        await self.manager.store.update(self.id, status=result.status)  # never left at "running"
         for event in self._closing_events(result):
             yield event
 
@@ -459,7 +483,7 @@ class Session:
             head_config = await self._repair(messages)
         if prompt:
             turns = list(values.get("turns") or [])
-            head = head_config["configurable"]["checkpoint_id"]
+            head = (head_config.get("configurable") or {})["checkpoint_id"]
             return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
         if not messages:
             return None
@@ -480,13 +504,13 @@ class Session:
         snapshot = await self.state()
         if snapshot.interrupts:
             return snapshot
-        saved = await self.agent.saver.aget_tuple(self.config)
+        saved = await self.manager.saver.aget_tuple(self.config)
         if saved is None or not saved.pending_writes:
             return snapshot
         await self.graph.aupdate_state(self.config, None, as_node=END)
         return await self.state()
 
-    async def _repair(self, messages: list[BaseMessage]) -> dict[str, Any]:
+    async def _repair(self, messages: list[BaseMessage]) -> RunnableConfig:
         """Give every unanswered tool call an 'interrupted' result and close the broken run."""
         message, answered = unanswered_calls(messages)
         results = interrupted_results(message, answered) if message else []
@@ -506,7 +530,7 @@ class Session:
             self.config, {"messages": new, "approved_calls": [], "stop_reason": "interrupted"}, as_node="llm_call"
         )
         self.last_result = TurnResult("interrupted")
-        await self.agent.store.update(self.id, status="interrupted")
+        await self.manager.store.update(self.id, status="interrupted")
 
     def _result_from(self, snapshot) -> TurnResult:
         values = snapshot.values
@@ -520,7 +544,7 @@ class Session:
                 break
             if is_user_turn(message):
                 break
-        status = "approval_pending" if pending else values.get("stop_reason") or "done"
+        status: TurnStatus = "approval_pending" if pending else values.get("stop_reason") or "done"
         return TurnResult(status, final, pending)
 
     def _closing_events(self, result: TurnResult) -> list[Event]:
@@ -537,7 +561,7 @@ class Session:
     async def finish(self) -> None:
         """Record the outcome of the last turn in the session list."""
         status = self.last_result.status if self.last_result else "idle"
-        await self.agent.store.update(self.id, status=status)
+        await self.manager.store.update(self.id, status=status)
 
     # -- history operations --------------------------------------------------------------------
 
@@ -559,15 +583,17 @@ class Session:
         undo_dir = self.dir / "undo" / str(len(turns))
         files = restore_file_changes(
             undo_dir,
-            Path(self.info.workspace or self.agent.deps.workspace),
-            self.agent.deps.settings,
+            Path(self.info.workspace or self.manager.deps.workspace),
+            self.manager.deps.settings,
             keep_dir=self.dir / "undone" / time.strftime(f"turn{len(turns)}-%Y%m%d-%H%M%S"),
             force=force,
         )
         shutil.rmtree(undo_dir, ignore_errors=True)  # what undo left alone has its original in keep_dir
-        target = {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}}
+        target: RunnableConfig = {
+            "configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": turns[-1]}
+        }
         await self.graph.aupdate_state(target, None, as_node="__copy__")
-        await self.agent.store.update(self.id, status="idle")
+        await self.manager.store.update(self.id, status="idle")
         return UndoComplete(
             restored_files=files.restored,
             skipped_files=files.skipped,
@@ -582,7 +608,7 @@ class Session:
         Calls still waiting (for approval, or cut off by a crash) are answered as not run in the fork.
         """
         values = (await self.state()).values
-        child = await self.agent.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
+        child = await self.manager.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
         copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
         messages = list(values.get("messages", []))
         message, answered = unanswered_calls(messages)
@@ -598,7 +624,8 @@ class Session:
         return child
 
     async def compact(self) -> AsyncIterator[Event]:
-        """Manual compaction (works below the threshold too)."""
+        """Summarise the older history now, below the threshold too, and yield the events (compacted, or an
+        error saying why not); refused while a question is pending."""
         await self.acquire()
         self.activate()
         snapshot = await self._settled_state()
@@ -610,8 +637,14 @@ class Session:
         async for event in self._run_input({**FRESH_TURN, "compact": "manual"}):
             yield event
 
+    def _stream(self, graph_input: Any) -> AsyncIterator[Any]:
+        """The graph run on `graph_input`, with the manager's deps as its context, streaming the custom events."""
+        return self.graph.astream(
+            graph_input, self.config, context=self.manager.deps, stream_mode="custom", durability="sync"
+        )
+
     async def _run_input(self, graph_input) -> AsyncIterator[Event]:
-        async for chunk in self.graph.astream(graph_input, self.config, stream_mode="custom", durability="sync"):
+        async for chunk in self._stream(graph_input):
             event = parse_event(chunk) if isinstance(chunk, dict) else None
             if event is not None:
                 yield event

@@ -7,7 +7,11 @@ environment: ML_INTERN_MODEL (default: the config's model_name) and ML_INTERN_WO
 server's working directory). Studio runs ask for approval unless ML_INTERN_APPROVAL or the config says yolo.
 
 The server calls the factory once per run on its event loop, where reading config and files would
-block; so the graph is built once, in a worker thread, and shared by every run.
+block; so the graph and its deps are built once, in a worker thread, and shared by every run.
+
+Every run must get those deps as its runtime context, but the server hands a run a context of its own:
+a dict copied from the run's configurable (thread id, assistant id, request headers). The graph served
+is an AgentGraph (graph.builder), which runs with its own deps when a run brings none.
 """
 
 from __future__ import annotations
@@ -18,14 +22,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-_built = None
+from graph.builder import AgentGraph, compile_graph, with_research
+from nodes.context import AgentDeps
+
+_built: AgentGraph | None = None
 _build_lock: asyncio.Lock | None = None
 
 
-def studio_deps():
+def studio_deps() -> AgentDeps:
+    """The deps of every Studio run: config, model and workspace from the server's environment."""
     from configs.loader import load_config
     from core import credentials
-    from nodes.context import AgentDeps
     from tools.registry import builtin_tools
 
     credentials.start()  # the server's entry into our code: keys out of its environment first
@@ -41,11 +48,11 @@ def studio_deps():
     )
 
 
-def studio_graph():
-    """The compiled graph without a checkpointer; the model is built on first use."""
-    from graph.builder import compile_graph, with_research
-
-    return compile_graph(with_research(studio_deps()))
+def studio_graph() -> AgentGraph:
+    """The compiled graph without a checkpointer, running with the Studio deps; the model is built on first
+    use. It declares no context schema, so the server neither offers a context form nor tries to build an
+    AgentDeps from its dict (the schemas it reports are those of a graph without one)."""
+    return compile_graph(with_research(studio_deps())).copy(update={"context_schema": None})
 
 
 @asynccontextmanager

@@ -101,7 +101,7 @@ async def _read_until_close(reader: asyncio.StreamReader, limit: int = 1 << 20) 
 
 async def _probe(provider: str, base_url: str, timeout: float) -> LocalServer | None:
     data = await _get_json(base_url + "/models", timeout)
-    models = tuple(m.get("id") for m in (data or {}).get("data", []) if isinstance(m, dict) and m.get("id"))
+    models = tuple(m["id"] for m in (data or {}).get("data", []) if isinstance(m, dict) and m.get("id"))
     return LocalServer(provider, base_url, models) if models else None
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
@@ -107,7 +108,8 @@ class ReplayChatModel(BaseChatModel):
     _cursor: ReplayCursor = PrivateAttr()
 
     def __init__(self, path: Path | str, cursor: ReplayCursor | None = None, **kwargs: Any):
-        super().__init__(path=Path(path), **kwargs)
+        # pyright reads BaseChatModel's synthesized __init__, which does not know our field `path`
+        super().__init__(path=Path(path), **kwargs)  # pyright: ignore[reportCallIssue]
         self._script = load_script(self.path)
         self._cursor = cursor or ReplayCursor()
 
@@ -172,12 +174,16 @@ class ReplayChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=self._answer_blocking(messages))])
+
+    def _answer_blocking(self, messages: Sequence[BaseMessage]) -> AIMessage:
+        """The next scripted answer after its delay, for the synchronous API."""
         turn, message = self._next_turn(messages)
         if turn.get("delay_s"):
             import time
 
             time.sleep(float(turn["delay_s"]))
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return message
 
     async def _agenerate(
         self,
@@ -198,8 +204,7 @@ class ReplayChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        result = self._generate(messages, stop, run_manager, **kwargs)
-        yield from _chunks(result.generations[0].message)
+        yield from _chunks(self._answer_blocking(messages))
 
     async def _astream(
         self,
@@ -224,16 +229,10 @@ def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:
     for _i, word in enumerate(words[:-1]):
         yield ChatGenerationChunk(message=AIMessageChunk(content=word + " ", id=message.id))
     tool_call_chunks = [
-        {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+        tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
         for i, c in enumerate(message.tool_calls)
     ] + [
-        {
-            "name": c["name"],
-            "args": c["args"],
-            "id": c["id"],
-            "index": len(message.tool_calls) + i,
-            "type": "tool_call_chunk",
-        }
+        tool_call_chunk(name=c["name"], args=c["args"], id=c["id"], index=len(message.tool_calls) + i)
         for i, c in enumerate(message.invalid_tool_calls)
     ]
     yield ChatGenerationChunk(

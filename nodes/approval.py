@@ -8,23 +8,28 @@ surface them one at a time and re-run siblings on each resume). Resumed with
 from __future__ import annotations
 
 import fnmatch
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any, get_args
 
-from langchain_core.messages import AIMessage, ToolMessage
-from langgraph.config import get_stream_writer
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langchain_core.messages import ToolCall as ModelCall
+from langgraph.runtime import Runtime
 
+from configs.schema import ApprovalRule
 from core.events import ToolCall, ToolOutput, ToolStateChange
-from core.state import AgentState
+from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
+from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
-from nodes.context import AgentDeps
+from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 
-Verdict = Literal["allow", "ask", "deny"]
+Verdict = ApprovalRule  # allow: run it, ask: a human decides, deny: never
 RISK_ORDER = [Risk.READ_ONLY, Risk.WORKSPACE_WRITE, Risk.EXEC, Risk.REMOTE_COMPUTE, Risk.DESTRUCTIVE]
 MAX_ASK_ROUNDS = 3  # an edit that raises the risk is asked again, a few times at most
 
 
-def rule_for(name: str, rules: dict[str, str]) -> str | None:
+def rule_for(name: str, rules: Mapping[str, Verdict]) -> Verdict | None:
+    """The config's rule for a tool: its own name first, then the first glob pattern that matches."""
     if name in rules:
         return rules[name]
     for pattern, rule in rules.items():
@@ -37,7 +42,7 @@ def decide(tool: Tool | None, name: str, args: dict[str, Any], deps: AgentDeps) 
     """The approval policy. Rules in config win; then the mode and the call's risk class."""
     rule = rule_for(name, deps.settings.approval.rules)
     if rule:
-        return rule  # type: ignore[return-value]
+        return rule
     if tool is None:
         return "allow"  # unknown tool: execute_tools answers with an error, nothing runs
     assessment = tool.assessment(args)
@@ -61,14 +66,7 @@ def riskier(tool: Tool | None, before: dict[str, Any], after: dict[str, Any]) ->
     )
 
 
-def last_ai_message(messages: list) -> AIMessage:
-    for message in reversed(messages):
-        if isinstance(message, AIMessage):
-            return message
-    raise ValueError("no assistant message to approve")
-
-
-ACTIONS = ("approve", "reject", "edit")
+ACTIONS: tuple[ApprovalAction, ...] = get_args(ApprovalAction)
 ANSWER_SHAPE = '{"decisions": {CALL_ID or "*": {"action": "approve" | "reject" | "edit", ...}}}'
 
 
@@ -87,21 +85,21 @@ def answer_problem(answer: Any, pending_ids: list[str]) -> str | None:
     decisions = answer.get("decisions") if isinstance(answer, dict) else None
     if not isinstance(decisions, dict):
         return f"an approval answer must be {ANSWER_SHAPE} (got {_shown(answer)})"
-    for call_id, decision in decisions.items():
-        if call_id != "*" and call_id not in pending_ids:
-            return f"no pending call '{call_id}' (pending: {', '.join(pending_ids) or 'none'})"
+    for cid, decision in decisions.items():
+        if cid != "*" and cid not in pending_ids:
+            return f"no pending call '{cid}' (pending: {', '.join(pending_ids) or 'none'})"
         if not isinstance(decision, dict) or decision.get("action") not in ACTIONS:
             actions = " | ".join(f'"{a}"' for a in ACTIONS)
-            return f"the decision for '{call_id}' must be {{\"action\": {actions}}} (got {_shown(decision)})"
+            return f"the decision for '{cid}' must be {{\"action\": {actions}}} (got {_shown(decision)})"
         if "args" in decision and not isinstance(decision["args"], dict):
-            return f"the edited args for '{call_id}' must be an object (got {_shown(decision['args'])})"
+            return f"the edited args for '{cid}' must be an object (got {_shown(decision['args'])})"
     return None
 
 
-def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
+def pending_payload(call: ModelCall, tool: Tool | None) -> PendingCall:
     assessment = tool.assessment(call["args"]) if tool else None
     return {
-        "id": call["id"],
+        "id": call_id(call),
         "name": call["name"],
         "args": call["args"],
         "risk": str(assessment.risk) if assessment else "unknown",
@@ -109,103 +107,89 @@ def pending_payload(call: dict[str, Any], tool: Tool | None) -> dict[str, Any]:
     }
 
 
-def _args_of(message: AIMessage, call_id: str) -> dict[str, Any]:
-    return next((c["args"] for c in message.tool_calls if c["id"] == call_id), {})
+def _args_of(message: AIMessage, wanted: str) -> dict[str, Any]:
+    return next((c["args"] for c in message.tool_calls if c["id"] == wanted), {})
 
 
-def _rejection(call: dict[str, Any], text: str) -> ToolMessage:
-    return ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
+def _rejection(call: ModelCall, text: str) -> ToolMessage:
+    return ToolMessage(content=text, tool_call_id=call_id(call), name=call["name"], status="error")
 
 
-def ask_until_valid(ask_human, deps: AgentDeps, pending: list[dict[str, Any]]) -> dict[str, Any]:
-    """Ask about `pending` until the answer is usable; an unusable one is asked again with the reason
-    (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every resume)."""
-    question: dict[str, Any] = {
+def ask_until_valid(deps: AgentDeps, pending: list[ApprovedCall]) -> dict[str, ApprovalDecision]:
+    """Ask about `pending` (deps.ask_human) until the answer is usable; an unusable one is asked again with
+    the reason (raising instead would leave the bad answer stuck in the thread: LangGraph replays it on every
+    resume)."""
+    question: ApprovalQuestion = {
         "kind": "approval",
-        "agent": deps.agent,
+        "agent": deps.agent_name,
         "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
     }
-    ids = [c["id"] for c in pending]
-    while (problem := answer_problem(answer := ask_human(question), ids)) is not None:
+    ids = [call_id(c) for c in pending]
+    while (problem := answer_problem(answer := deps.ask_human(question), ids)) is not None:
         question = {**question, "error": problem}
     return answer["decisions"]
 
 
-def make_approval(deps: AgentDeps, ask_human):
-    """`ask_human(payload)` is langgraph.types.interrupt in the graph; injectable for sub-agents."""
+def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
+    """Sort the step's calls by the approval policy: allowed ones go to `approved_calls`, denied ones get a
+    rejection result; the rest are asked about in one question (deps.ask_human), again when an edit makes a
+    call riskier, at most MAX_ASK_ROUNDS times."""
+    deps = runtime.context
+    message = last_ai_message(state.get("messages", []))
+    malformed = message.additional_kwargs.get("malformed_calls") or {}
+    approved: list[ApprovedCall] = []
+    rejected: list[tuple[ModelCall, str]] = []  # each call with the reason it does not run
+    pending: list[ApprovedCall] = []
+    ids = [c["id"] for c in message.tool_calls]
+    for call in message.tool_calls:
+        if call["id"] in malformed:
+            continue  # never runs; execute_tools tells the model
+        if ids.count(call["id"]) > 1:  # llm_call makes ids unique; a history edited by hand may not be
+            rejected.append((call, "Not run: another call in this step has the same id."))
+            continue
+        tool = deps.tools.get(call["name"])
+        verdict = decide(tool, call["name"], call["args"], deps)
+        if verdict == "allow":
+            approved.append(ApprovedCall(**call))
+        elif verdict == "deny":
+            rejected.append((call, f"Not run: the approval rules deny '{call['name']}'."))
+        else:
+            pending.append(ApprovedCall(**call))
 
-    def approval(state: AgentState) -> dict[str, Any]:
-        message = last_ai_message(state["messages"])
-        malformed = message.additional_kwargs.get("malformed_calls") or {}
-        approved: list[dict[str, Any]] = []
-        rejected: list[ToolMessage] = []
-        pending: list[dict[str, Any]] = []
-        ids = [c["id"] for c in message.tool_calls]
-        for call in message.tool_calls:
-            if call["id"] in malformed:
-                continue  # never runs; execute_tools tells the model
-            if ids.count(call["id"]) > 1:  # llm_call makes ids unique; a history edited by hand may not be
-                rejected.append(_rejection(call, "Not run: another call in this step has the same id."))
-                continue
-            tool = deps.tools.get(call["name"])
-            verdict = decide(tool, call["name"], call["args"], deps)
-            if verdict == "allow":
+    for _ in range(MAX_ASK_ROUNDS):
+        if not pending:
+            break
+        decisions = ask_until_valid(deps, pending)
+        asked, pending = pending, []
+        for call in asked:
+            named = decisions.get(call_id(call))
+            decision: ApprovalDecision = named or decisions.get("*") or {"action": "reject"}
+            action = decision.get("action", "reject")
+            if action == "approve":
                 approved.append(call)
-            elif verdict == "deny":
-                rejected.append(_rejection(call, f"Not run: the approval rules deny '{call['name']}'."))
-            else:
-                pending.append(call)
-
-        for _ in range(MAX_ASK_ROUNDS):
-            if not pending:
-                break
-            decisions = ask_until_valid(ask_human, deps, pending)
-            asked, pending = pending, []
-            for call in asked:
-                named = decisions.get(call["id"])
-                decision = named or decisions.get("*") or {"action": "reject"}
-                action = decision.get("action", "reject")
-                if action == "approve":
-                    approved.append(call)
-                elif action == "edit" and named is None:
-                    rejected.append(_rejection(call, "Not run: an edit must name the call it changes."))
-                elif action == "edit":
-                    edited = {**call, "args": decision.get("args") or call["args"], "edited": True}
-                    if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
-                        pending.append(edited)  # the user approved what they saw, not what the edit makes it
-                    else:
-                        approved.append(edited)
+            elif action == "edit" and named is None:
+                rejected.append((call, "Not run: an edit must name the call it changes."))
+            elif action == "edit":
+                edited = ApprovedCall(**{**call, "args": decision.get("args") or call["args"], "edited": True})
+                if riskier(deps.tools.get(call["name"]), call["args"], edited["args"]):
+                    pending.append(edited)  # the user approved what they saw, not what the edit makes it
                 else:
-                    feedback = (decision.get("feedback") or "").strip()
-                    text = "The user rejected this call."
-                    rejected.append(_rejection(call, f"{text} Feedback: {feedback}" if feedback else text))
-        rejected += [_rejection(c, "Not run: its arguments kept changing during approval.") for c in pending]
+                    approved.append(edited)
+            else:
+                feedback = (decision.get("feedback") or "").strip()
+                text = "The user rejected this call."
+                rejected.append((call, f"{text} Feedback: {feedback}" if feedback else text))
+    rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
-        update: dict[str, Any] = {"approved_calls": approved}
-        if rejected:
-            writer = get_stream_writer()
-            for result in rejected:
-                for event in (
-                    ToolCall(
-                        tool_call_id=result.tool_call_id,
-                        name=result.name,
-                        args=_args_of(message, result.tool_call_id),
-                        agent=deps.agent,
-                    ),
-                    ToolStateChange(
-                        tool_call_id=result.tool_call_id, name=result.name, state="rejected", agent=deps.agent
-                    ),
-                    ToolOutput(
-                        tool_call_id=result.tool_call_id,
-                        name=result.name,
-                        content=result.content,
-                        is_error=True,
-                        agent=deps.agent,
-                    ),
-                ):
-                    writer(event.wire())
-            update["messages"] = rejected
-            update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(rejected)
-        return update
-
-    return approval
+    update: AgentState = {"approved_calls": approved}
+    if rejected:
+        emit = emitter(runtime)
+        for call, text in rejected:
+            cid, name = call_id(call), call["name"]
+            emit(ToolCall(tool_call_id=cid, name=name, args=_args_of(message, cid), agent=deps.agent_name))
+            emit(ToolStateChange(tool_call_id=cid, name=name, state=ToolState.REJECTED, agent=deps.agent_name))
+            emit(ToolOutput(tool_call_id=cid, name=name, content=text, is_error=True, agent=deps.agent_name))
+        results: list[AnyMessage] = [_rejection(call, text) for call, text in rejected]
+        update["messages"] = results
+        update["context_tokens"] = state.get("context_tokens", 0) + estimate_messages(results)
+    return update

@@ -12,15 +12,15 @@ from __future__ import annotations
 from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langgraph.config import get_stream_writer
-from langgraph.graph import END
+from langgraph.runtime import Runtime
 from langgraph.types import Command, Overwrite
 
 from core.events import Compacted, Error, ToolLog
+from core.protocol import Injected, injected, injected_tag
 from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.context import AgentDeps
+from nodes.context import END, AgentDeps, emitter
 from tools.plan import render_plan
 
 SUMMARY_PROMPT = """Summarise the conversation below for your own future use: you will continue the work \
@@ -76,97 +76,100 @@ def render_for_summary(messages: list[BaseMessage], max_chars: int) -> str:
     return rendered if len(rendered) <= max_chars else rendered[-max_chars:]
 
 
-def make_compaction(deps: AgentDeps):
-    async def summarise(messages: list[BaseMessage], plan: list[dict]) -> tuple[str, dict]:
-        max_chars = max(4000, int(deps.compaction_threshold() * 4 * 0.6))
-        prompt = [SystemMessage(SUMMARY_PROMPT), HumanMessage(render_for_summary(messages, max_chars))]
-        try:
-            reply = await deps.handle().chat.ainvoke(prompt)
-        except Exception as exc:
-            raise CompactionFailed(f"the summary call failed: {classify(exc, deps.handle().key_hint)}") from exc
-        text = str(reply.content).strip() or "(empty summary)"
-        if plan:
-            text += f"\n\nCurrent plan:\n{render_plan(plan)}"
-        return text, reply.usage_metadata or {}
+async def compaction(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Literal["llm_call", "__end__"]]:
+    """Summarise the older history when the context is over the threshold, or when asked (state["compact"]:
+    "manual" ends the turn after it, "overflow" retries the model call). Passes straight on to llm_call
+    when neither; a history that cannot get under the threshold ends the turn with stop_reason
+    error:compaction."""
+    deps = runtime.context
+    reason = state.get("compact")  # "manual", "overflow" or None
+    overhead = deps.prompt_overhead_tokens()
+    messages: list[BaseMessage] = list(state.get("messages", []))
+    threshold = deps.compaction_threshold()
+    old_tokens = state.get("context_tokens") or (overhead + estimate_messages(messages))
+    if reason is None and old_tokens <= threshold:
+        return Command(goto="llm_call")
+    emit = emitter(runtime)
+    after = END if reason == "manual" else "llm_call"
 
-    async def compaction(state: AgentState) -> Command[Literal["llm_call", "__end__"]]:
-        reason = state.get("compact")  # "manual", "overflow" or None
-        overhead = deps.prompt_overhead_tokens()
-        messages: list[BaseMessage] = list(state.get("messages", []))
-        threshold = deps.compaction_threshold()
-        old_tokens = state.get("context_tokens") or (overhead + estimate_messages(messages))
-        if reason is None and old_tokens <= threshold:
-            return Command(goto="llm_call")
-        writer = get_stream_writer()
-        after = END if reason == "manual" else "llm_call"
-
-        keep = deps.settings.compaction.keep_recent_tokens
-        if reason is not None:  # asked for, or the provider refused: the recent part must shrink too
-            keep = min(keep, max(1, (old_tokens - overhead) // 3))
-        try:
-            new_messages, usage = await compact_messages(messages, state.get("plan") or [], keep)
-            if reason == "overflow" and new_messages == messages:
-                raise CompactionFailed(
-                    "the provider says the context is too long, but there is no older history "
-                    "to summarise; shorten the prompt or use a model with a larger window"
-                )
-        except CompactionFailed as e:
-            writer(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent).wire())
-            return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
-        new_tokens = overhead + estimate_messages(new_messages)
-        if new_tokens > threshold and reason != "manual":
-            message = (
-                f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
-                "use a model with a larger window or raise compaction.threshold_tokens in the config"
+    keep = deps.settings.compaction.keep_recent_tokens
+    if reason is not None:  # asked for, or the provider refused: the recent part must shrink too
+        keep = min(keep, max(1, (old_tokens - overhead) // 3))
+    try:
+        new_messages, usage = await compact_messages(deps, messages, state.get("plan") or [], keep)
+        if reason == "overflow" and new_messages == messages:
+            raise CompactionFailed(
+                "the provider says the context is too long, but there is no older history "
+                "to summarise; shorten the prompt or use a model with a larger window"
             )
-            writer(Error(message=message, kind="compaction", agent=deps.agent).wire())
-            return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
-
-        if new_messages == messages:  # nothing older to summarise and nothing too large: say so, change nothing
-            writer(ToolLog(line="nothing to compact yet: the whole history is recent", agent=deps.agent).wire())
-            return Command(update={"compact": None}, goto=after)
-        writer(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent).wire())
-        input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-        delta = {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
-        }
-        return Command(
-            update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None, "usage": delta},
-            goto=after,
+    except CompactionFailed as e:
+        emit(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent_name))
+        return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
+    new_tokens = overhead + estimate_messages(new_messages)
+    if new_tokens > threshold and reason != "manual":
+        message = (
+            f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
+            "use a model with a larger window or raise compaction.threshold_tokens in the config"
         )
+        emit(Error(message=message, kind="compaction", agent=deps.agent_name))
+        return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
 
-    async def compact_messages(
-        messages: list[BaseMessage], plan: list[dict], keep_tokens: int
-    ) -> tuple[list[BaseMessage], dict]:
-        cfg = deps.settings.compaction
-        first_user = next((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), None)
-        head = [messages[first_user]] if first_user is not None else []
-        start = (first_user + 1) if first_user is not None else 0
-        cut = max(start, split_point(messages, keep_tokens))
-        middle, tail = messages[start:cut], messages[cut:]
-        usage: dict = {}
-        summary: list[BaseMessage] = []
-        if middle:
-            text, usage = await summarise(middle, plan)
-            latest = next(
-                (
-                    m
-                    for m in reversed(middle)
-                    if isinstance(m, HumanMessage) and not m.additional_kwargs.get("ml_intern")
-                ),
-                None,
+    if new_messages == messages:  # nothing older to summarise and nothing too large: say so, change nothing
+        emit(ToolLog(line="nothing to compact yet: the whole history is recent", agent=deps.agent_name))
+        return Command(update={"compact": None}, goto=after)
+    emit(Compacted(old_tokens=old_tokens, new_tokens=new_tokens, agent=deps.agent_name))
+    input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
+    delta = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
+    }
+    return Command(
+        update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None, "usage": delta},
+        goto=after,
+    )
+
+
+async def summarise(deps: AgentDeps, messages: list[BaseMessage], plan: list[dict]) -> tuple[str, dict]:
+    """The model's summary of `messages` (with the plan appended) and the usage of that call."""
+    max_chars = max(4000, int(deps.compaction_threshold() * 4 * 0.6))
+    prompt = [SystemMessage(SUMMARY_PROMPT), HumanMessage(render_for_summary(messages, max_chars))]
+    try:
+        reply = await deps.model_handle().chat.ainvoke(prompt)
+    except Exception as exc:
+        raise CompactionFailed(f"the summary call failed: {classify(exc, deps.model_handle().key_hint)}") from exc
+    text = str(reply.content).strip() or "(empty summary)"
+    if plan:
+        text += f"\n\nCurrent plan:\n{render_plan(plan)}"
+    return text, reply.usage_metadata or {}
+
+
+async def compact_messages(
+    deps: AgentDeps, messages: list[BaseMessage], plan: list[dict], keep_tokens: int
+) -> tuple[list[BaseMessage], dict]:
+    """The history as compaction leaves it: the first user message, a summary of the middle, the recent
+    tail (about `keep_tokens`), each message truncated to compaction.max_message_tokens; and the usage."""
+    cfg = deps.settings.compaction
+    first_user = next((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), None)
+    head = [messages[first_user]] if first_user is not None else []
+    start = (first_user + 1) if first_user is not None else 0
+    cut = max(start, split_point(messages, keep_tokens))
+    middle, tail = messages[start:cut], messages[cut:]
+    usage: dict = {}
+    summary: list[BaseMessage] = []
+    if middle:
+        text, usage = await summarise(deps, middle, plan)
+        latest = next(
+            (m for m in reversed(middle) if isinstance(m, HumanMessage) and not injected_tag(m.additional_kwargs)),
+            None,
+        )
+        if latest is not None:  # the request being worked on must survive, word for word
+            text += f"\n\nThe user's latest request (verbatim):\n{latest.content}"
+        summary = [
+            HumanMessage(
+                content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs=injected(Injected.SUMMARY)
             )
-            if latest is not None:  # the request being worked on must survive, word for word
-                text += f"\n\nThe user's latest request (verbatim):\n{latest.content}"
-            summary = [
-                HumanMessage(
-                    content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs={"ml_intern": "summary"}
-                )
-            ]
-        head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]
-        tail = [truncate_in_place(m, cfg.max_message_tokens) for m in tail]
-        return [*head, *summary, *tail], usage
-
-    return compaction
+        ]
+    head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]
+    tail = [truncate_in_place(m, cfg.max_message_tokens) for m in tail]
+    return [*head, *summary, *tail], usage

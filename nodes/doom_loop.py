@@ -13,13 +13,13 @@ import json
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage, ToolMessage
-from langgraph.config import get_stream_writer
-from langgraph.graph import END
-from langgraph.types import Command, interrupt
+from langgraph.runtime import Runtime
+from langgraph.types import Command
 
 from core.events import DoomLoop, Error
-from core.state import AgentState
-from nodes.context import AgentDeps
+from core.protocol import DoomLoopQuestion, Injected, injected
+from core.state import AgentState, DoomState, call_id, last_ai_message
+from nodes.context import END, AgentDeps, emitter
 
 
 def call_signature(name: str, args: dict[str, Any], result: str) -> str:
@@ -52,66 +52,65 @@ def describe(unit: tuple[str, ...]) -> str:
     return " -> ".join(names)
 
 
-def make_doom_loop_check(deps: AgentDeps):
+def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Literal["approval", "__end__"]]:
+    """Let the step's calls go on to approval unless the recent calls repeat: warn the model once per
+    streak; when it keeps repeating, ask the human (interactive) or stop the turn with stop_reason doom_loop."""
+    deps, emit = runtime.context, emitter(runtime)
     cfg = deps.settings.doom_loop
+    doom = DoomState(**(state.get("doom") or {}))
+    recent = doom.get("recent", [])
+    new_calls = doom.get("total", 0) - doom.get("checked", 0)
+    doom["checked"] = doom.get("total", 0)
+    unit = find_loop(recent, cfg.identical_calls, cfg.max_cycle_length)
+    if unit is None:
+        doom.update(warned=None, repeats=0)
+        return Command(update={"doom": doom}, goto="approval")
 
-    def doom_loop_check(state: AgentState) -> Command[Literal["approval", "__end__"]]:
-        doom = dict(state.get("doom") or {})
-        recent: list[str] = doom.get("recent", [])
-        new_calls = doom.get("total", 0) - doom.get("checked", 0)
-        doom["checked"] = doom.get("total", 0)
-        unit = find_loop(recent, cfg.identical_calls, cfg.max_cycle_length)
-        if unit is None:
-            doom.update(warned=None, repeats=0)
-            return Command(update={"doom": doom}, goto="approval")
-
-        key = "|".join(unit)
-        writer = get_stream_writer()
-        if doom.get("warned") != key:
-            doom.update(
-                warned=key,
-                repeats=0,
-                pending_warning=(
-                    f"You appear to be stuck in a loop: the same tool calls ({describe(unit)}) keep returning "
-                    "the same results. Stop repeating them. Re-read the last results, try a different approach, "
-                    "or answer the user explaining what blocks you."
-                ),
-            )
-            writer(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent).wire())
-            return Command(update={"doom": doom}, goto="approval")
-
-        doom["repeats"] = doom.get("repeats", 0) + new_calls
-        if doom["repeats"] < cfg.stop_after_repeats:
-            return Command(update={"doom": doom}, goto="approval")
-
-        message = (
-            f"stopped: the model kept repeating {describe(unit)} after being warned "
-            f"({doom['repeats']} more identical calls)"
+    key = "|".join(unit)
+    if doom.get("warned") != key:
+        doom.update(
+            warned=key,
+            repeats=0,
+            pending_warning=(
+                f"You appear to be stuck in a loop: the same tool calls ({describe(unit)}) keep returning "
+                "the same results. Stop repeating them. Re-read the last results, try a different approach, "
+                "or answer the user explaining what blocks you."
+            ),
         )
-        if deps.interactive:
-            answer = interrupt(
-                {"kind": "doom_loop", "message": message, "question": "Let the agent continue anyway? (yes/no)"}
-            )
-            if str(answer).strip().lower() in {"y", "yes", "continue"}:
-                doom.update(warned=key, repeats=0)
-                return Command(update={"doom": doom}, goto="approval")
-        writer(Error(message=message, kind="doom_loop", agent=deps.agent).wire())
-        skipped = [
-            ToolMessage(
-                content="Not run: the turn was stopped because the same calls kept repeating.",
-                tool_call_id=call["id"],
-                name=call["name"],
-                status="error",
-            )
-            for call in state["messages"][-1].tool_calls
-        ]
-        return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
+        emit(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent_name))
+        return Command(update={"doom": doom}, goto="approval")
 
-    return doom_loop_check
+    doom["repeats"] = doom.get("repeats", 0) + new_calls
+    if doom["repeats"] < cfg.stop_after_repeats:
+        return Command(update={"doom": doom}, goto="approval")
+
+    message = (
+        f"stopped: the model kept repeating {describe(unit)} after being warned "
+        f"({doom['repeats']} more identical calls)"
+    )
+    if deps.interactive:
+        question = DoomLoopQuestion(
+            kind="doom_loop", message=message, question="Let the agent continue anyway? (yes/no)"
+        )
+        answer = deps.ask_human(question)
+        if str(answer).strip().lower() in {"y", "yes", "continue"}:
+            doom.update(warned=key, repeats=0)
+            return Command(update={"doom": doom}, goto="approval")
+    emit(Error(message=message, kind="doom_loop", agent=deps.agent_name))
+    skipped = [
+        ToolMessage(
+            content="Not run: the turn was stopped because the same calls kept repeating.",
+            tool_call_id=call_id(call),
+            name=call["name"],
+            status="error",
+        )
+        for call in last_ai_message(state.get("messages", [])).tool_calls
+    ]
+    return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
 
 
-def corrective_message(doom: dict[str, Any]) -> HumanMessage | None:
+def corrective_message(doom: DoomState) -> HumanMessage | None:
     text = doom.get("pending_warning")
     if not text:
         return None
-    return HumanMessage(content=text, additional_kwargs={"ml_intern": "doom_loop"})
+    return HumanMessage(content=text, additional_kwargs=injected(Injected.DOOM_LOOP))

@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import AIMessage, ToolMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_stream_writer
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
+from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.paths import outputs_dir, safe_file_name
-from core.state import AgentState, add_usage
+from core.protocol import ToolState
+from core.state import AgentState, ApprovedCall, DoomState, add_usage, call_id, last_ai_message
 from core.unicode_safe import scrub
 from models.tokens import estimate_messages
-from nodes.approval import last_ai_message
-from nodes.context import AgentDeps
+from nodes.context import AgentDeps, Emit, emitter, run_session_dir
 from nodes.doom_loop import call_signature, corrective_message, window_size
 from nodes.stored_args import FULL_ARGS_KEY, ArgumentsLost, full_args
 from tools.base import ToolContext, ToolError, ToolResult
@@ -56,162 +55,170 @@ def _format_validation(error: ValidationError) -> str:
     return "Invalid arguments:\n" + "\n".join(lines)
 
 
-def make_execute_tools(deps: AgentDeps):
-    async def run_one(
-        call: dict[str, Any],
-        message: AIMessage,
-        state: AgentState,
-        config: RunnableConfig,
-        emit,
-        changes: FileChanges,
-    ) -> tuple[ToolResult, float]:
-        tool = deps.tools.get(call["name"])
-        if tool is None:
-            known = ", ".join(deps.tools.names)
-            return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True), 0.0
-        session_dir = deps.session_dir(config)
-        if FULL_ARGS_KEY in message.additional_kwargs:  # stored capped: run with the saved whole arguments
-            try:
-                call = {**call, "args": await off_loop(full_args, message, call, session_dir)}
-            except ArgumentsLost as e:
-                return ToolResult(str(e), is_error=True), 0.0
-        ctx = ToolContext(
-            workspace=deps.workspace,
-            session_dir=session_dir,
-            call_id=call["id"],
-            settings=deps.settings,
-            state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
-            emit=emit,
-            changes=changes,
-            agent=deps.agent,
+async def run_one(
+    deps: AgentDeps,
+    call: ApprovedCall,
+    message: AIMessage,
+    state: AgentState,
+    session_dir: Path,
+    emit: Emit,
+    changes: FileChanges,
+) -> ToolResult:
+    """Run one approved call with its timeout; any failure (bad arguments, a timeout, a crash) becomes an
+    error result."""
+    tool = deps.tools.get(call["name"])
+    if tool is None:
+        known = ", ".join(deps.tools.names)
+        return ToolResult(f"Unknown tool '{call['name']}'. Available tools: {known}", is_error=True)
+    args = call["args"]
+    if FULL_ARGS_KEY in message.additional_kwargs:  # stored capped: run with the saved whole arguments
+        try:
+            args = await off_loop(full_args, message, call, session_dir)
+        except ArgumentsLost as e:
+            return ToolResult(str(e), is_error=True)
+    ctx = ToolContext(
+        workspace=deps.workspace,
+        session_dir=session_dir,
+        call_id=call_id(call),
+        settings=deps.settings,
+        state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
+        emit=emit,
+        changes=changes,
+        agent_name=deps.agent_name,
+    )
+    handler_args: Any = args
+    if tool.args_model is not None:
+        try:
+            handler_args = tool.args_model.model_validate(args)
+        except ValidationError as e:
+            return ToolResult(_format_validation(e), is_error=True)
+    timeout = tool.timeout_for(args, deps.settings.tool_timeout_s)
+    try:
+        result = await asyncio.wait_for(tool.handler(handler_args, ctx), timeout)
+    except TimeoutError:
+        result = ToolResult(f"Timed out after {timeout:.0f}s and was stopped.", is_error=True)
+    except ToolError as e:
+        result = ToolResult(str(e), is_error=True)
+    except asyncio.CancelledError:
+        raise
+    except Exception as e:  # a crashing tool must not take the agent down
+        result = ToolResult(f"Tool error: {type(e).__name__}: {e}", is_error=True)
+    if isinstance(result, str):
+        result = ToolResult(result)
+    result.content = scrub(result.content)  # a tool may return lone surrogates: keep the history encodable
+    return result
+
+
+def malformed_results(message: AIMessage, counts: dict[str, int]) -> dict[str, ToolMessage]:
+    """A result for each call whose arguments were not JSON (the hint grows on a second one in a row to the
+    same tool); `counts` is updated: a tool called well again starts from zero."""
+    info_by_id = message.additional_kwargs.get("malformed_calls") or {}
+    results: dict[str, ToolMessage] = {}
+    for call in message.tool_calls:
+        info = info_by_id.get(call["id"])
+        if info is None:
+            continue
+        count = counts.get(call["name"], 0) + 1
+        counts[call["name"]] = count
+        text = f"Not run: the arguments were not valid JSON ({info['error']}). Received: {info['raw'][:500]}"
+        if count >= 2:
+            text += (
+                "\nThis is the second malformed call to this tool in a row. Send a single JSON object "
+                "that matches the tool's schema exactly; split very long content into smaller calls."
+            )
+        cid = call_id(call)
+        results[cid] = ToolMessage(content=text, tool_call_id=cid, name=call["name"], status="error")
+    for call in message.tool_calls:
+        if call["id"] not in info_by_id:
+            counts.pop(call["name"], None)
+    return results
+
+
+def answer(deps: AgentDeps, call: ApprovedCall, result: ToolResult, session_dir: Path, emit: Emit) -> ToolMessage:
+    """The tool message for a call that ran: capped (the whole output saved in the session folder), noting
+    arguments the user edited; its output and final state go to the front end."""
+    cid, name = call_id(call), call["name"]
+    content, spill = cap_output(
+        result.content, deps.settings.tool_output_cap, outputs_dir(session_dir) / f"{safe_file_name(cid)}.txt"
+    )
+    if call.get("edited"):  # the history shows the model's arguments: say what really ran
+        content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"
+    emit(
+        ToolOutput(
+            tool_call_id=cid,
+            name=name,
+            content=content,
+            is_error=result.is_error,
+            full_output_path=spill,
+            agent=deps.agent_name,
         )
-        args: Any = call["args"]
-        if tool.args_model is not None:
-            try:
-                args = tool.args_model.model_validate(call["args"])
-            except ValidationError as e:
-                return ToolResult(_format_validation(e), is_error=True), 0.0
-        timeout = tool.timeout_for(call["args"], deps.settings.tool_timeout_s)
-        started = time.perf_counter()
-        try:
-            result = await asyncio.wait_for(tool.handler(args, ctx), timeout)
-        except TimeoutError:
-            result = ToolResult(f"Timed out after {timeout:.0f}s and was stopped.", is_error=True)
-        except ToolError as e:
-            result = ToolResult(str(e), is_error=True)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a crashing tool must not take the agent down
-            result = ToolResult(f"Tool error: {type(e).__name__}: {e}", is_error=True)
-        if isinstance(result, str):
-            result = ToolResult(result)
-        result.content = scrub(result.content)  # a tool may return lone surrogates: keep the history encodable
-        return result, time.perf_counter() - started
+    )
+    state = ToolState.FAILED if result.is_error else ToolState.DONE
+    emit(ToolStateChange(tool_call_id=cid, name=name, state=state, agent=deps.agent_name))
+    return ToolMessage(content=content, tool_call_id=cid, name=name, status="error" if result.is_error else "success")
 
-    async def execute_tools(state: AgentState, config: RunnableConfig) -> dict[str, Any]:
-        writer = get_stream_writer()
 
-        def emit(event):
-            writer(event.wire())
+def merge_state_update(updates: dict[str, Any], update: dict[str, Any] | None) -> None:
+    """Fold one tool's state update into the step's: usage adds up, dicts merge, anything else is replaced."""
+    for key, value in (update or {}).items():
+        if key == "usage":  # e.g. a sub-agent's tokens: totals add up
+            updates[key] = add_usage(updates.get(key), value)
+        elif isinstance(value, dict) and isinstance(updates.get(key), dict):
+            updates[key] = {**updates[key], **value}
+        else:
+            updates[key] = value
 
-        message: AIMessage = last_ai_message(state["messages"])
-        malformed_info = message.additional_kwargs.get("malformed_calls") or {}
-        malformed_counts = dict(state.get("malformed") or {})
-        results: dict[str, ToolMessage] = {}
-        updates: dict[str, Any] = {}
 
-        for call in message.tool_calls:
-            info = malformed_info.get(call["id"])
-            if info is None:
-                continue
-            count = malformed_counts.get(call["name"], 0) + 1
-            malformed_counts[call["name"]] = count
-            text = f"Not run: the arguments were not valid JSON ({info['error']}). Received: {info['raw'][:500]}"
-            if count >= 2:
-                text += (
-                    "\nThis is the second malformed call to this tool in a row. Send a single JSON object "
-                    "that matches the tool's schema exactly; split very long content into smaller calls."
-                )
-            results[call["id"]] = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"], status="error")
-        for call in message.tool_calls:
-            if call["id"] not in malformed_info:
-                malformed_counts.pop(call["name"], None)
+async def execute_tools(state: AgentState, runtime: Runtime[AgentDeps]) -> dict[str, Any]:
+    """Run the step's approved calls concurrently and answer every call of the step: results, capped
+    outputs (the whole text saved in the session folder), malformed-call hints; record each call's
+    signature for the doom-loop check and send its warning, if one is due, after the results."""
+    deps, emit, session_dir = runtime.context, emitter(runtime), run_session_dir(runtime)
+    history = state.get("messages", [])
+    message = last_ai_message(history)
+    malformed_counts = dict(state.get("malformed") or {})
+    results = malformed_results(message, malformed_counts)
 
-        approved = state.get("approved_calls") or []
-        for call in approved:
-            emit(ToolCall(tool_call_id=call["id"], name=call["name"], args=call["args"], agent=deps.agent))
-            emit(ToolStateChange(tool_call_id=call["id"], name=call["name"], state="running", agent=deps.agent))
-        turn = len(state.get("turns") or [])
-        changes = FileChanges(deps.session_dir(config) / "undo" / str(turn), deps.workspace)
-        try:
-            outcomes = await asyncio.gather(*(run_one(c, message, state, config, emit, changes) for c in approved))
-        finally:  # also when stopped: undo compares against what the turn really left
-            changes.record_left()
+    approved = state.get("approved_calls") or []
+    for call in approved:
+        cid, name = call_id(call), call["name"]
+        emit(ToolCall(tool_call_id=cid, name=name, args=call["args"], agent=deps.agent_name))
+        emit(ToolStateChange(tool_call_id=cid, name=name, state=ToolState.RUNNING, agent=deps.agent_name))
+    turn = len(state.get("turns") or [])
+    changes = FileChanges(session_dir / "undo" / str(turn), deps.workspace)
+    try:
+        outcomes = await asyncio.gather(
+            *(run_one(deps, c, message, state, session_dir, emit, changes) for c in approved)
+        )
+    finally:  # also when stopped: undo compares against what the turn really left
+        changes.record_left()
 
-        doom = dict(state.get("doom") or {})
-        recent = list(doom.get("recent", []))
-        session_dir = deps.session_dir(config)
-        for call, (result, _elapsed) in zip(approved, outcomes, strict=False):
-            content, spill = cap_output(
-                result.content,
-                deps.settings.tool_output_cap,
-                outputs_dir(session_dir) / f"{safe_file_name(call['id'])}.txt",
-            )
-            if call.get("edited"):  # the history shows the model's arguments: say what really ran
-                content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"
-            results[call["id"]] = ToolMessage(
-                content=content,
-                tool_call_id=call["id"],
-                name=call["name"],
-                status="error" if result.is_error else "success",
-            )
-            emit(
-                ToolOutput(
-                    tool_call_id=call["id"],
-                    name=call["name"],
-                    content=content,
-                    is_error=result.is_error,
-                    full_output_path=spill,
-                    agent=deps.agent,
-                )
-            )
-            emit(
-                ToolStateChange(
-                    tool_call_id=call["id"],
-                    name=call["name"],
-                    state="failed" if result.is_error else "done",
-                    agent=deps.agent,
-                )
-            )
-            for key, value in (result.state_update or {}).items():
-                if key == "usage":  # e.g. a sub-agent's tokens: totals add up
-                    updates[key] = add_usage(updates.get(key), value)
-                elif isinstance(value, dict) and isinstance(updates.get(key), dict):
-                    updates[key] = {**updates[key], **value}
-                else:
-                    updates[key] = value
+    updates: dict[str, Any] = {}
+    for call, result in zip(approved, outcomes, strict=False):
+        results[call_id(call)] = answer(deps, call, result, session_dir, emit)
+        merge_state_update(updates, result.state_update)
 
-        new_messages = [results[c["id"]] for c in message.tool_calls if c["id"] in results]
-        # every call of the step counts for the doom-loop check, also those rejected, denied or malformed
-        answered = {m.tool_call_id: str(m.content) for m in step_results(state["messages"])}
-        answered.update({m.tool_call_id: str(m.content) for m in new_messages})
-        recent += [call_signature(c["name"], c["args"], answered.get(c["id"], "")) for c in message.tool_calls]
-        warning = corrective_message(doom)
-        if warning is not None:
-            new_messages.append(warning)
-            doom["pending_warning"] = None
-        doom["recent"] = recent[-window_size(deps) :]
-        doom["total"] = doom.get("total", 0) + len(message.tool_calls)
-        return {
-            **updates,
-            "messages": new_messages,
-            "approved_calls": [],
-            "malformed": malformed_counts,
-            "doom": doom,
-            "context_tokens": state.get("context_tokens", 0) + estimate_messages(new_messages),
-        }
-
-    return execute_tools
+    new_messages: list[AnyMessage] = [results[c["id"]] for c in message.tool_calls if c["id"] in results]
+    doom = DoomState(**(state.get("doom") or {}))
+    # every call of the step counts for the doom-loop check, also those rejected, denied or malformed
+    answered = {m.tool_call_id: str(m.content) for m in step_results(history)}
+    answered.update({cid: str(m.content) for cid, m in results.items()})
+    recent = list(doom.get("recent", []))
+    recent += [call_signature(c["name"], c["args"], answered.get(call_id(c), "")) for c in message.tool_calls]
+    warning = corrective_message(doom)
+    if warning is not None:
+        new_messages.append(warning)
+        doom["pending_warning"] = None
+    doom["recent"] = recent[-window_size(deps) :]
+    doom["total"] = doom.get("total", 0) + len(message.tool_calls)
+    return {
+        **updates,
+        "messages": new_messages,
+        "approved_calls": [],
+        "malformed": malformed_counts,
+        "doom": doom,
+        "context_tokens": state.get("context_tokens", 0) + estimate_messages(new_messages),
+    }
 
 
 def step_results(messages: list) -> list[ToolMessage]:

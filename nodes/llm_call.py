@@ -11,28 +11,33 @@ import asyncio
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
-from langchain_core.runnables import RunnableConfig
-from langgraph.config import get_stream_writer
-from langgraph.graph import END
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolCallChunk
+from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
-from core.state import AgentState, add_usage
+from core.protocol import Injected, StopReason, injected
+from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.context import AgentDeps
+from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
 
 MAX_NUDGES = 2
-STOP_KINDS = {ErrorKind.AUTH: "auth", ErrorKind.BILLING: "billing", ErrorKind.UNKNOWN_MODEL: "config"}
+# Provider errors that end the turn at once, and the stop reason each gets (any other: error:provider)
+STOP_REASONS: dict[ErrorKind, StopReason] = {
+    ErrorKind.AUTH: "error:auth",
+    ErrorKind.BILLING: "error:billing",
+    ErrorKind.UNKNOWN_MODEL: "error:config",
+}
 
 
-def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) -> AIMessage:
+def normalize_calls(message: AIMessage, raw_chunks: Sequence[ToolCallChunk] | None = None) -> AIMessage:
     """Every call the model made, each with a unique id, malformed ones marked.
 
     Calls are rebuilt from the raw streamed chunks when there are some (the parsed tool_calls of a
@@ -59,13 +64,13 @@ def normalize_calls(message: AIMessage, raw_chunks: list[dict] | None = None) ->
             for c in message.invalid_tool_calls
         ]
     calls, malformed, seen = [], {}, set()
-    for name, call_id, args, raw, error in found:
-        if not call_id or call_id in seen:
-            call_id = f"call_{uuid.uuid4().hex[:16]}"
-        seen.add(call_id)
-        calls.append({"name": name, "args": args if args is not None else {}, "id": call_id, "type": "tool_call"})
+    for name, cid, args, raw, error in found:
+        if not cid or cid in seen:
+            cid = f"call_{uuid.uuid4().hex[:16]}"
+        seen.add(cid)
+        calls.append({"name": name, "args": args if args is not None else {}, "id": cid, "type": "tool_call"})
         if args is None:
-            malformed[call_id] = {"raw": raw[:2000], "error": error[:200]}
+            malformed[cid] = {"raw": raw[:2000], "error": error[:200]}
     kwargs = dict(message.additional_kwargs)
     if malformed:
         kwargs["malformed_calls"] = malformed
@@ -84,7 +89,7 @@ def scrubbed(message: AIMessage) -> AIMessage:
     update = {
         "content": scrub_value(message.content),
         "tool_calls": [
-            {**c, "name": scrub(c["name"]), "id": scrub(c["id"]), "args": scrub_value(c["args"])}
+            {**c, "name": scrub(c["name"]), "id": scrub(call_id(c)), "args": scrub_value(c["args"])}
             for c in message.tool_calls
         ],
         "additional_kwargs": scrub_value(message.additional_kwargs),
@@ -98,145 +103,147 @@ def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [t for t in plan or [] if t.get("status") != "completed"]
 
 
-def make_llm_call(deps: AgentDeps):
-    async def call_model(messages: list, emit) -> AIMessage:
-        chat = deps.bound_chat()
-        prompt = [SystemMessage(deps.system_prompt), *messages]
-        if not deps.stream:
-            return normalize_calls(await chat.ainvoke(prompt))
-        full: AIMessageChunk | None = None
-        async for chunk in chat.astream(prompt):
-            if chunk.content and isinstance(chunk.content, str):
-                emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent))
-            full = chunk if full is None else full + chunk
-        emit(AssistantStreamEnd(agent=deps.agent))
-        if full is None:
-            return AIMessage(content="")
-        message = AIMessage(
-            content=full.content,
-            tool_calls=full.tool_calls,
-            invalid_tool_calls=full.invalid_tool_calls,
-            usage_metadata=full.usage_metadata,
-            response_metadata=full.response_metadata,
-            additional_kwargs=full.additional_kwargs,
-            id=full.id,
-        )
-        return normalize_calls(message, full.tool_call_chunks)
+async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
+    """One model call with the tools bound; streamed pieces go to the front end as they come."""
+    chat = deps.bound_chat()
+    prompt = [SystemMessage(deps.system_prompt), *messages]
+    if not deps.stream:
+        return normalize_calls(await chat.ainvoke(prompt))
+    full: AIMessageChunk | None = None
+    async for chunk in chat.astream(prompt):
+        if chunk.content and isinstance(chunk.content, str):
+            emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent_name))
+        full = chunk if full is None else full + chunk
+    emit(AssistantStreamEnd(agent=deps.agent_name))
+    if full is None:
+        return AIMessage(content="")
+    message = AIMessage(
+        content=full.content,
+        tool_calls=full.tool_calls,
+        invalid_tool_calls=full.invalid_tool_calls,
+        usage_metadata=full.usage_metadata,
+        response_metadata=full.response_metadata,
+        additional_kwargs=full.additional_kwargs,
+        id=full.id,
+    )
+    return normalize_calls(message, full.tool_call_chunks)
 
-    async def call_with_retries(messages: list, emit) -> AIMessage:
-        retry = deps.settings.retries
-        attempt = 0
-        while True:
-            try:
-                return await call_model(messages, emit)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # classified below; unknown errors stop the turn
-                error = classify(exc, deps.handle().key_hint)
-                if error.kind not in RETRYABLE or attempt >= retry.max_retries:
-                    raise error from exc
-                if error.retry_after is not None and error.retry_after > retry.max_delay_s:
-                    raise ProviderError(
-                        error.kind,
-                        f"{error} (the provider asks to wait {error.retry_after:.0f}s, "
-                        f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)",
-                    ) from exc
-                attempt += 1
-                delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
-                delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
-                emit(
-                    ToolLog(
-                        line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
-                        f"{retry.max_retries} in {delay:.1f}s",
-                        agent=deps.agent,
-                    )
-                )
-                await asyncio.sleep(delay)
 
-    async def llm_call(
-        state: AgentState, config: RunnableConfig
-    ) -> Command[Literal["doom_loop_check", "compaction", "llm_call", "__end__"]]:
-        writer = get_stream_writer()
-
-        def emit(event):
-            writer(event.wire())
-
-        iteration = state.get("iteration", 0)
-        if iteration >= deps.settings.max_iterations:
-            message = (
-                f"stopped after {iteration} model calls: the iteration limit was reached "
-                f"(raise it with --max-iterations)"
-            )
-            emit(Error(message=message, kind="max_iterations", agent=deps.agent))
-            return Command(update={"stop_reason": "max_iterations"}, goto=END)
-
+async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
+    """call_model, retried with exponential backoff and jitter (or the provider's retry-after) on rate
+    limits and transient failures; any other failure, or one past retries.max_retries, raises ProviderError."""
+    retry = deps.settings.retries
+    attempt = 0
+    while True:
         try:
-            response = await call_with_retries(state.get("messages", []), emit)
-        except ProviderError as error:
-            if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
-                emit(
-                    ToolLog(
-                        line="the provider says the context is too long: compacting and retrying once", agent=deps.agent
-                    )
+            return await call_model(deps, messages, emit)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # classified below; unknown errors stop the turn
+            error = classify(exc, deps.model_handle().key_hint)
+            if error.kind not in RETRYABLE or attempt >= retry.max_retries:
+                raise error from exc
+            if error.retry_after is not None and error.retry_after > retry.max_delay_s:
+                raise ProviderError(
+                    error.kind,
+                    f"{error} (the provider asks to wait {error.retry_after:.0f}s, "
+                    f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)",
+                ) from exc
+            attempt += 1
+            delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
+            delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
+            emit(
+                ToolLog(
+                    line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
+                    f"{retry.max_retries} in {delay:.1f}s",
+                    agent=deps.agent_name,
                 )
-                return Command(
-                    update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
-                    goto="compaction",
-                )
-            kind = STOP_KINDS.get(error.kind, "provider")
-            emit(Error(message=f"model call failed: {error}", kind=kind, agent=deps.agent))
-            return Command(update={"stop_reason": f"error:{kind}", "compact": None}, goto=END)
-
-        response = scrubbed(response)
-        cap = deps.settings.tool_output_cap
-        if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
-            response = await off_loop(store_capped, response, cap, deps.session_dir(config))
-        meta = response.usage_metadata or {}
-        input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
-        delta = {
-            "input_tokens": input_tokens,
-            "output_tokens": output_tokens,
-            "cost_usd": deps.handle().cost(input_tokens, output_tokens),
-            "calls": 1,
-        }
-        totals = add_usage(state.get("usage"), delta)
-        # the provider's count of this prompt, or (no usage reported) our estimate of it
-        prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
-        context_tokens = prompt_tokens + estimate_message(response)
-
-        emit(AssistantMessage(content=str(response.content), tool_calls=response.tool_calls, agent=deps.agent))
-        emit(
-            Usage(
-                input_tokens=totals["input_tokens"],
-                output_tokens=totals["output_tokens"],
-                cost_usd=totals["cost_usd"],
-                context_tokens=context_tokens,
-                agent=deps.agent,
             )
+            await asyncio.sleep(delay)
+
+
+async def llm_call(
+    state: AgentState, runtime: Runtime[AgentDeps]
+) -> Command[Literal["doom_loop_check", "compaction", "llm_call", "__end__"]]:
+    """Call the model once and route the turn: its tool calls to doom_loop_check, an answer to END (or
+    back here with a nudge while the plan has open items), a context overflow to compaction (once).
+    The iteration limit and provider errors that retrying cannot fix end the turn with a stop_reason."""
+    deps, emit = runtime.context, emitter(runtime)
+    iteration = state.get("iteration", 0)
+    if iteration >= deps.settings.max_iterations:
+        message = (
+            f"stopped after {iteration} model calls: the iteration limit was reached (raise it with --max-iterations)"
         )
-        update: dict[str, Any] = {
-            "messages": [response],
-            "usage": delta,
-            "iteration": iteration + 1,
-            "context_tokens": context_tokens,
-            "compact": None,
-            "overflow_retry": False,
-        }
-        if response.tool_calls:
-            return Command(update=update, goto="doom_loop_check")
+        emit(Error(message=message, kind="max_iterations", agent=deps.agent_name))
+        return Command(update={"stop_reason": "max_iterations"}, goto=END)
 
-        open_items = open_plan_items(state.get("plan"))
-        nudges = state.get("nudges", 0)
-        if open_items and nudges < MAX_NUDGES:
-            listing = "\n".join(f"- [{t['status']}] {t['id']}. {t['content']}" for t in open_items)
-            nudge = HumanMessage(
-                content=f"Your plan still has open items:\n{listing}\nContinue with them, or update the plan "
-                "with plan_tool if they are no longer needed.",
-                additional_kwargs={"ml_intern": "continuation"},
+    try:
+        response = await call_with_retries(deps, state.get("messages", []), emit)
+    except ProviderError as error:
+        if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
+            emit(
+                ToolLog(
+                    line="the provider says the context is too long: compacting and retrying once",
+                    agent=deps.agent_name,
+                )
             )
-            update["messages"] = [response, nudge]
-            update["nudges"] = nudges + 1
-            return Command(update=update, goto="llm_call")
-        return Command(update=update, goto=END)
+            return Command(
+                update={"compact": "overflow", "overflow_retry": True, "iteration": iteration + 1},
+                goto="compaction",
+            )
+        reason = STOP_REASONS.get(error.kind, "error:provider")
+        emit(Error(message=f"model call failed: {error}", kind=reason.removeprefix("error:"), agent=deps.agent_name))
+        return Command(update={"stop_reason": reason, "compact": None}, goto=END)
 
-    return llm_call
+    response = scrubbed(response)
+    cap = deps.settings.tool_output_cap
+    if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
+        response = await off_loop(store_capped, response, cap, run_session_dir(runtime))
+    meta = response.usage_metadata or {}
+    input_tokens, output_tokens = int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    delta = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
+        "calls": 1,
+    }
+    totals = add_usage(state.get("usage"), delta)
+    # the provider's count of this prompt, or (no usage reported) our estimate of it
+    prompt_tokens = input_tokens or (deps.prompt_overhead_tokens() + estimate_messages(state.get("messages", [])))
+    context_tokens = prompt_tokens + estimate_message(response)
+
+    calls = [dict(c) for c in response.tool_calls]  # (the event's field is plain dicts)
+    emit(AssistantMessage(content=str(response.content), tool_calls=calls, agent=deps.agent_name))
+    emit(
+        Usage(
+            input_tokens=totals["input_tokens"],
+            output_tokens=totals["output_tokens"],
+            cost_usd=totals["cost_usd"],
+            context_tokens=context_tokens,
+            agent=deps.agent_name,
+        )
+    )
+    update: dict[str, Any] = {
+        "messages": [response],
+        "usage": delta,
+        "iteration": iteration + 1,
+        "context_tokens": context_tokens,
+        "compact": None,
+        "overflow_retry": False,
+    }
+    if response.tool_calls:
+        return Command(update=update, goto="doom_loop_check")
+
+    open_items = open_plan_items(state.get("plan"))
+    nudges = state.get("nudges", 0)
+    if open_items and nudges < MAX_NUDGES:
+        listing = "\n".join(f"- [{t['status']}] {t['id']}. {t['content']}" for t in open_items)
+        nudge = HumanMessage(
+            content=f"Your plan still has open items:\n{listing}\nContinue with them, or update the plan "
+            "with plan_tool if they are no longer needed.",
+            additional_kwargs=injected(Injected.CONTINUATION),
+        )
+        update["messages"] = [response, nudge]
+        update["nudges"] = nudges + 1
+        return Command(update=update, goto="llm_call")
+    return Command(update=update, goto=END)

@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, ToolCall
 
 from core.paths import safe_file_name
+from core.state import call_id
 
 FULL_ARGS_KEY = "full_args"  # additional_kwargs: call id -> file name under calls/
 
@@ -58,11 +59,11 @@ def needs_capping(message: AIMessage, cap: int) -> bool:
 def store_capped(message: AIMessage, cap: int, session_dir: Path) -> AIMessage:
     """`message` with over-long arguments capped; their full text is saved first (blocking: run off the loop)."""
     saved: dict[str, str] = {}
-    calls = []
+    calls: list[ToolCall] = []
     for call in message.tool_calls:
         capped = capped_args(call["args"], cap)
+        name = f"{safe_file_name(call_id(call))}.json"
         if capped is not None:
-            name = f"{safe_file_name(call['id'])}.json"
             try:
                 folder = calls_dir(session_dir)
                 folder.mkdir(parents=True, exist_ok=True)
@@ -70,8 +71,8 @@ def store_capped(message: AIMessage, cap: int, session_dir: Path) -> AIMessage:
             except OSError:
                 capped = None  # cannot keep them aside: keep them in the history
         if capped is not None:
-            saved[call["id"]] = name
-            call = {**call, "args": capped}
+            saved[call_id(call)] = name
+            call = ToolCall(**{**call, "args": capped})
         calls.append(call)
     if not saved:
         return message

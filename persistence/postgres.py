@@ -89,19 +89,19 @@ async def _prepare(url: str) -> None:
     """Connect once (clear errors instead of a pool timeout) and create the checkpoint tables."""
     import psycopg
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import dict_row
+    from psycopg.rows import DictRow, dict_row
 
     try:
         conn = await asyncio.wait_for(
-            psycopg.AsyncConnection.connect(
+            psycopg.AsyncConnection[DictRow].connect(
                 url, connect_timeout=CONNECT_TIMEOUT_S, autocommit=True, prepare_threshold=0, row_factory=dict_row
             ),
             CONNECT_TIMEOUT_S + 1,
         )
+    except TimeoutError:  # first: on 3.11 it is an OSError
+        raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     except (psycopg.Error, OSError) as e:
         raise _unreachable(url, _one_line(e, url)) from None
-    except TimeoutError:
-        raise _unreachable(url, f"no answer within {CONNECT_TIMEOUT_S} s") from None
     try:
         async with conn, _setup_lock(conn):
             await AsyncPostgresSaver(conn).setup()
@@ -131,12 +131,13 @@ def _quiet_driver_logs() -> None:
 async def open_postgres_saver(url: str) -> AsyncIterator:
     """Yield an AsyncPostgresSaver on a small connection pool, tables created."""
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from psycopg.rows import dict_row
+    from psycopg import AsyncConnection
+    from psycopg.rows import DictRow, dict_row
     from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
     _quiet_driver_logs()
     await _prepare(url)
-    pool = AsyncConnectionPool(
+    pool = AsyncConnectionPool[AsyncConnection[DictRow]](
         url,
         min_size=1,
         max_size=POOL_MAX_SIZE,
@@ -144,7 +145,8 @@ async def open_postgres_saver(url: str) -> AsyncIterator:
         timeout=db_timeout_s(),  # how long a query waits for a connection while the server is away
         # A connection the server dropped (restart, failover, idle timeout) is replaced before use,
         # so a long interactive session survives a database restart.
-        check=AsyncConnectionPool.check_connection,
+        # (psycopg_pool types this check for the default tuple rows only; it reads no rows)
+        check=AsyncConnectionPool.check_connection,  # pyright: ignore[reportArgumentType]
         kwargs={
             "autocommit": True,
             "prepare_threshold": 0,

@@ -1,5 +1,5 @@
-"""Shared fixtures: an isolated ML_INTERN_HOME, replay scripts, the CLI runner, the database backends.
-Everything is offline and deterministic; shared helper functions are in tests/helpers.py."""
+"""Shared fixtures: an isolated ML_INTERN_HOME, replay scripts, the CLI runner, a tool context, the database
+backends. Everything is offline and deterministic; shared helper functions are in tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def workspace(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     return ws
+
+
+@pytest.fixture
+def tool_ctx(workspace, tmp_path):
+    """tool_ctx(**fields) -> the ToolContext a tool gets from execute_tools: the test's `workspace`, a session
+    folder (tmp_path/"s", made by the tools that write there), call id "c1" and the default AgentConfig.
+    Any field can be given: tool_ctx(settings=AgentConfig(tool_output_cap=1000), emit=events.append)."""
+    from configs.schema import AgentConfig
+    from tools.base import ToolContext
+
+    def make(**fields: Any) -> ToolContext:
+        defaults = {"workspace": workspace, "session_dir": tmp_path / "s", "call_id": "c1", "settings": AgentConfig()}
+        return ToolContext(**{**defaults, **fields})
+
+    return make
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Fixtures live in conftest.py; test modules import these functions from here.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -14,7 +13,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent  # tests/: fakes, MCP servers and replay scripts live here
+ROOT = TESTS.parent
 BIN = Path(sys.executable).parent / "ml-intern"
 
 
@@ -47,7 +47,7 @@ async def open_agent(
     builtin: bool = True,
 ):
     from configs.loader import load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry, builtin_tools
 
@@ -63,20 +63,16 @@ async def open_agent(
         approval_mode=approval_mode,
         interactive=interactive,
     )
-    async with Agent.open(deps) as agent:
+    async with SessionManager.open(deps) as agent:
         yield agent
 
 
-def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
+async def run_turn(model, workspace, tools=(), prompt="go", builtin: bool = False, **kw):
     """One turn in a new session: (events, messages, session)."""
-
-    async def go():
-        async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run(prompt))
-            return events, await session.messages(), session
-
-    return asyncio.run(go())
+    async with open_agent(model, workspace, extra_tools=tools, builtin=builtin, **kw) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run(prompt))
+        return events, await session.messages(), session
 
 
 async def collect(events) -> list:

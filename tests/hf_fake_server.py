@@ -8,6 +8,7 @@ rewrite its asserts: use hf_env.hub.token, hf_env.web.github_token, hf_env.confi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,31 +22,27 @@ class HfEnv:
     web: FakeWeb
     settings: Any
     workspace: Any
+    tool_ctx: Callable[..., Any]  # conftest's tool_ctx
     logs: list[str] = field(default_factory=list)
 
-    def configure(self, **extra: Any) -> None:
-        """Point the settings at the fakes again, with extra `settings.extra` values."""
-        self.settings = settings_for(self.hub, self.web, **extra)
+    def configure(self, **overrides: Any) -> None:
+        """Point the settings at the fakes again, with other `endpoints` values (or hf_jobs_poll_s)."""
+        self.settings = settings_for(self.hub, self.web, **overrides)
 
     def ctx(self, call_id: str = "c1"):
-        from tools.base import ToolContext
+        """A ToolContext with these settings; its progress lines go to `logs`, its session folder is in the
+        workspace (tools show paths there relative to it)."""
 
         def emit(event: Any) -> None:
             line = getattr(event, "line", None)
             if line is not None:
                 self.logs.append(line)
 
-        return ToolContext(
-            workspace=self.workspace,
-            session_dir=self.workspace / "s",
-            call_id=call_id,
-            settings=self.settings,
-            emit=emit,
-        )
+        return self.tool_ctx(session_dir=self.workspace / "s", call_id=call_id, settings=self.settings, emit=emit)
 
 
 @pytest.fixture
-def hf_env(tmp_path, monkeypatch):
+def hf_env(tmp_path, monkeypatch, workspace, tool_ctx):
     """Started FakeHub + FakeWeb, HF_TOKEN=TOKEN, no stored login, no GitHub token, settings pointing at both.
 
     On teardown it asserts the HF token never reached the non-Hugging-Face server, in any header or body.
@@ -65,9 +62,7 @@ def hf_env(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-stored-token"))
-    workspace = tmp_path / "ws"
-    workspace.mkdir(exist_ok=True)  # the same folder as conftest's `workspace` (and `cli`) fixture
     with FakeHub() as hub, FakeWeb() as web:
-        yield HfEnv(hub, web, settings_for(hub, web), workspace)
+        yield HfEnv(hub, web, settings_for(hub, web), workspace, tool_ctx)
         leaked = [r for r in web.requests if TOKEN in " ".join(r.headers.values()) or TOKEN.encode() in r.body]
         assert not leaked, f"HF token reached a non-HF host: {[(r.method, r.path) for r in leaked]}"

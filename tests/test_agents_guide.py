@@ -19,12 +19,12 @@ def example(path: str) -> types.ModuleType:
     return module
 
 
-def test_the_example_tool_and_its_test(replay, workspace, monkeypatch):
+async def test_the_example_tool_and_its_test(replay, workspace, monkeypatch):
     monkeypatch.setitem(sys.modules, "tools.word_count", example("tools/word_count.py"))
-    test = example("tests/test_tool_word_count.py")
-    test.test_word_count_answers_the_model_and_stays_in_the_workspace(replay, workspace)
+    test = example("tests/tools/test_word_count.py")
+    await test.test_word_count_answers_the_model_and_stays_in_the_workspace(replay, workspace)
 
 
 def test_the_mcp_server_example(cli, replay, tmp_path):
-    test = example("tests/test_mcp_notes.py")
+    test = example("tests/e2e/test_mcp_notes.py")
     test.test_a_note_is_kept_without_asking_when_a_rule_allows_it(cli, replay, tmp_path)

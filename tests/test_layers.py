@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 LAYERS = {"configs": 0, "core": 1, "models": 2, "tools": 2, "nodes": 3, "persistence": 3, "graph": 4, "cli": 5}
 
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from configs.schema import AgentConfig
 from core.events import ToolLog
 
 
@@ -63,15 +64,15 @@ class ToolContext:
     workspace: Path
     session_dir: Path  # per-session folder: spilled outputs, job logs, undo backups
     call_id: str
-    settings: Any  # configs.schema.AgentConfig
+    settings: AgentConfig
     state: dict[str, Any] = field(default_factory=dict)  # read-only view: plan, files_read
     emit: Callable[[Any], None] = lambda event: None  # core.events.Event -> front end
     changes: ChangeRecorder | None = None
-    agent: str = "main"
+    agent_name: str = "main"  # the agent running the tool (the events' `agent` field)
 
     def log(self, line: str) -> None:
         """Stream one progress line to the front end as a tool_log event."""
-        self.emit(ToolLog(tool_call_id=self.call_id, line=line, agent=self.agent))
+        self.emit(ToolLog(tool_call_id=self.call_id, line=line, agent=self.agent_name))
 
 
 Handler = Callable[[Any, ToolContext], Awaitable["str | ToolResult"]]

@@ -17,10 +17,10 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.sandbox.env import command_env as command_env  # re-exported: jobs and tests import it from here
 from tools.sandbox.local import CommandSandbox, SandboxUnavailable, for_settings
@@ -221,7 +221,7 @@ async def run_command(
     return (None if timed_out else proc.returncode), kept.text(), timed_out
 
 
-def _sandbox_note(settings: Any) -> str:
+def _sandbox_note(settings: AgentConfig) -> str:
     """What the model must know about where commands run (so it does not fight the sandbox)."""
     try:
         sandbox: CommandSandbox = for_settings(settings)
@@ -238,7 +238,7 @@ def _sandbox_note(settings: Any) -> str:
     )
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig) -> list[Tool]:
     default_timeout = float(settings.bash.default_timeout_s)
     max_timeout = float(settings.bash.max_timeout_s)
 

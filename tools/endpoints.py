@@ -1,4 +1,5 @@
-"""Where a tool sends its requests: a configured base URL, else an environment variable, else the default.
+"""Where a tool sends its requests: the config's `endpoints` value, else an environment variable, else the
+public service.
 
 A config file can pin a value and tests can point everything at a local server.
 """
@@ -6,11 +7,16 @@ A config file can pin a value and tests can point everything at a local server.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+from configs.schema import AgentConfig, EndpointsConfig
 
 
-def configured(settings: Any, key: str, env: str | None, default: str, *, base_url: bool = True) -> str:
-    """settings.extra[key], else $env, else default; a base URL loses its trailing slash (paths get joined)."""
-    extra = getattr(settings, "extra", None) or {}
-    value = str(extra.get(key) or (os.environ.get(env) if env else None) or default).strip()
-    return value.rstrip("/") if base_url else value
+def endpoints(settings: AgentConfig | None) -> EndpointsConfig:
+    """The `endpoints` section (all unset without settings: a tool built with `tools(None)`)."""
+    return settings.endpoints if settings is not None else EndpointsConfig()
+
+
+def configured(value: str | None, env: str | None, default: str, *, base_url: bool = True) -> str:
+    """`value` (from the config), else $env, else default; a base URL loses its trailing slash (paths get joined)."""
+    chosen = str(value or (os.environ.get(env) if env else None) or default).strip()
+    return chosen.rstrip("/") if base_url else chosen

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from configs.schema import AgentConfig
 from tools.base import ToolError
 from tools.workspace_paths import resolve_path
 
@@ -87,7 +88,11 @@ class UndoFiles:
 
 
 def restore_file_changes(
-    undo_dir: Path, workspace: Path, settings: Any = None, keep_dir: Path | None = None, force: bool = False
+    undo_dir: Path,
+    workspace: Path,
+    settings: AgentConfig | None = None,
+    keep_dir: Path | None = None,
+    force: bool = False,
 ) -> UndoFiles:
     """Put every file recorded in undo_dir back as it was before the turn, unless it changed since.
 

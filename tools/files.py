@@ -22,6 +22,7 @@ from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core.paths import outputs_dir
 from core.unicode_safe import scrub
 from tools.base import ChangeRecorder, Risk, Tool, ToolContext, ToolError, ToolResult
@@ -200,7 +201,7 @@ class _Page:
     mtime: float  # of the file as it was read
 
 
-def _read_tool(settings) -> Tool:
+def _read_tool(settings: AgentConfig) -> Tool:
     char_budget = max(4000, int(settings.tool_output_cap) - 1000)
 
     def read_page(path: Path, shown: str, start: int, limit: int) -> _Page:
@@ -526,7 +527,7 @@ async def _edit(args: EditArgs, ctx: ToolContext) -> ToolResult:
 # ---------------------------------------------------------------- registration
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig) -> list[Tool]:
     return [
         _read_tool(settings),
         Tool(

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core.events import PlanUpdate
 from tools.base import Risk, Tool, ToolContext, ToolResult
 
@@ -30,11 +31,11 @@ async def _plan(args: PlanArgs, ctx: ToolContext) -> ToolResult:
     ids = [t["id"] for t in todos]
     if len(ids) != len(set(ids)):
         return ToolResult("Plan not saved: todo ids must be unique.", is_error=True)
-    ctx.emit(PlanUpdate(todos=todos, agent=ctx.agent))
+    ctx.emit(PlanUpdate(todos=todos, agent=ctx.agent_name))
     return ToolResult(f"Plan updated:\n{render_plan(todos)}", state_update={"plan": todos})
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="plan_tool",

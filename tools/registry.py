@@ -9,6 +9,7 @@ import importlib
 from collections.abc import Iterable
 from typing import Any
 
+from configs.schema import AgentConfig
 from tools.base import Tool
 
 # Modules that contribute built-in tools, in the order the model sees them.
@@ -31,18 +32,24 @@ BUILTIN_TOOL_MODULES = [
 
 
 class ToolRegistry:
+    """The tools offered to the model, by name, in the order they were added (the order the model sees).
+    A tool added under a name already taken replaces the first one in place."""
+
     def __init__(self, tools: Iterable[Tool] = ()):
         self._tools: dict[str, Tool] = {}
         for tool in tools:
             self.add(tool)
 
     def add(self, tool: Tool) -> None:
+        """Offer `tool` (MCP tools come and go between turns)."""
         self._tools[tool.name] = tool
 
     def remove(self, name: str) -> None:
+        """Stop offering the tool named `name`; no error when there is none."""
         self._tools.pop(name, None)
 
     def get(self, name: str) -> Tool | None:
+        """The tool the model called by this name, or None (the call then gets an error result)."""
         return self._tools.get(name)
 
     def __contains__(self, name: str) -> bool:
@@ -56,13 +63,16 @@ class ToolRegistry:
 
     @property
     def names(self) -> list[str]:
+        """The tool names, in order."""
         return list(self._tools)
 
     def schemas(self) -> list[dict[str, Any]]:
+        """The function schemas bound to the model, in order."""
         return [tool.schema() for tool in self._tools.values()]
 
 
-def builtin_tools(settings: Any, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
+def builtin_tools(settings: AgentConfig, modules: Iterable[str] = BUILTIN_TOOL_MODULES) -> ToolRegistry:
+    """A registry of the tools the given modules offer (each module's `tools(settings)`), imported now."""
     registry = ToolRegistry()
     loaded = [importlib.import_module(module_name) for module_name in modules]
     for module in loaded:

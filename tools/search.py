@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core.paths import outputs_dir
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.blocking import off_loop
@@ -456,7 +457,7 @@ async def _grep(args: GrepArgs, ctx: ToolContext) -> str:
     return "\n".join(lines + notes)
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="glob",

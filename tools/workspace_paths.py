@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from configs.schema import AgentConfig
 from tools.base import ToolError
 
 
-def _allowed_roots(settings: Any) -> list[Path]:
-    workspace_cfg = getattr(settings, "workspace", None)
-    extra = getattr(workspace_cfg, "allowed_paths", None) or []
+def _allowed_roots(settings: AgentConfig | None) -> list[Path]:
+    extra = settings.workspace.allowed_paths if settings is not None else []
     return [Path(os.path.expanduser(p)).resolve() for p in extra]
 
 
@@ -27,7 +26,9 @@ def _is_within(path: Path, root: Path) -> bool:
     return path == root or path.is_relative_to(root)
 
 
-def resolve_path(path: str, workspace: Path, settings: Any = None, readable: Iterable[Path] = ()) -> Path:
+def resolve_path(
+    path: str, workspace: Path, settings: AgentConfig | None = None, readable: Iterable[Path] = ()
+) -> Path:
     """The resolved absolute path for `path`, or ToolError if it leaves the workspace.
 
     The file need not exist (write creates it); its nearest existing ancestor is what the

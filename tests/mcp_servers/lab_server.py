@@ -1,4 +1,4 @@
-"""A small MCP server for tests/test_mcp.py, written with the mcp SDK's FastMCP.
+"""A small MCP server for tests/tools/test_mcp.py, written with the mcp SDK's FastMCP.
 
 Run over stdio (`python lab_server.py`), streamable HTTP (`--http PORT`) or SSE (`--sse PORT`).
 Its tools let a test see what the client did: a per-session counter (is the session kept?), the

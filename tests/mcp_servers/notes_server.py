@@ -1,4 +1,4 @@
-"""A second small stdio MCP server for tests/test_mcp.py: its `echo` collides with lab_server's."""
+"""A second small stdio MCP server for tests/tools/test_mcp.py: its `echo` collides with lab_server's."""
 
 from __future__ import annotations
 

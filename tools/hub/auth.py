@@ -1,6 +1,6 @@
 """Which Hub we talk to, with which token, and which hosts may ever see that token.
 
-Settings come from `settings.extra[...]` first, then an environment variable, then the default, so a
+Settings come from the config's `endpoints` section first, then an environment variable, then the default, so a
 config file can pin a value and tests can point everything at a local server.
 
 The user's HF token goes only to Hugging Face: https URLs on huggingface.co / hf.co or their
@@ -10,12 +10,13 @@ attaches a token asks `is_hf_url` first; nothing else decides.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from configs.schema import AgentConfig
 from core import credentials
 from tools.base import ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -25,8 +26,8 @@ HF_DOMAINS = ("huggingface.co", "hf.co")
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login`"
 
 
-def hf_endpoint(settings: Any) -> str:
-    return configured(settings, "hf_endpoint", "HF_ENDPOINT", DEFAULT_ENDPOINT)
+def hf_endpoint(settings: AgentConfig | None) -> str:
+    return configured(endpoints(settings).hf_endpoint, "HF_ENDPOINT", DEFAULT_ENDPOINT)
 
 
 def hf_token() -> str | None:
@@ -46,7 +47,7 @@ def require_token(action: str) -> str:
     return token
 
 
-def hub_api(settings: Any, token: str | None = None) -> HfApi:
+def hub_api(settings: AgentConfig | None, token: str | None = None) -> HfApi:
     """An HfApi on the configured endpoint; token=False (not None) so it never looks one up itself."""
     from huggingface_hub import HfApi
 
@@ -63,7 +64,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return scheme, (parts.hostname or "").lower(), port
 
 
-def is_hf_url(url: str, settings: Any) -> bool:
+def is_hf_url(url: str, settings: AgentConfig | None) -> bool:
     """True only for Hugging Face hosts (https) or the configured endpoint's exact origin."""
     scheme, host, port = _origin(url)
     if not host:
@@ -73,7 +74,7 @@ def is_hf_url(url: str, settings: Any) -> bool:
     return (scheme, host, port) == _origin(hf_endpoint(settings))
 
 
-def token_for_hf(settings: Any):
+def token_for_hf(settings: AgentConfig | None):
     """A `token_for(url)` callback for web_fetch: the HF token, for Hugging Face URLs only."""
 
     def token_for(url: str) -> str | None:

@@ -2,7 +2,7 @@
 
 Everything comes from the dataset viewer API (datasets-server: /is-valid, /splits, /info, /size,
 /first-rows, /statistics) in one call: configs and splits with row counts, features, the first rows
-and, on request, column statistics. The base URL is settings.extra["datasets_server_url"], env
+and, on request, column statistics. The base URL is endpoints.datasets_server_url in the config, env
 HF_DATASETS_SERVER, default https://datasets-server.huggingface.co; the HF token goes with the
 requests only when that URL is a Hugging Face host (gated datasets need it).
 """
@@ -15,8 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.hub.auth import LOGIN_HINT, hf_endpoint, token_for_hf
 from tools.hub.errors import status_line
 from tools.output import cap_lines, cap_text, human_size
@@ -40,12 +41,12 @@ class InspectDatasetArgs(BaseModel):
     rows: int = Field(5, ge=0, le=50, description="How many first rows to show.")
 
 
-def server_url(settings: Any) -> str:
-    return configured(settings, "datasets_server_url", "HF_DATASETS_SERVER", DEFAULT_SERVER)
+def server_url(settings: AgentConfig | None) -> str:
+    return configured(endpoints(settings).datasets_server_url, "HF_DATASETS_SERVER", DEFAULT_SERVER)
 
 
 class _Viewer:
-    def __init__(self, settings: Any, dataset: str):
+    def __init__(self, settings: AgentConfig, dataset: str):
         self.base = server_url(settings)
         self.token_for = token_for_hf(settings)
         self.dataset = dataset
@@ -217,7 +218,7 @@ def _why(resp: Fetched | None) -> str:
     return f"HTTP {resp.status}{': ' + resp.error_detail() if resp.error_detail() else ''}"
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="hf_inspect_dataset",

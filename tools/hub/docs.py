@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.hub.auth import hf_endpoint, is_hf_url, token_for_hf
 from tools.hub.errors import status_line
@@ -75,7 +76,7 @@ async def _explore(args: ExploreDocsArgs, ctx: ToolContext) -> str:
     return "\n".join(out)
 
 
-def _absolute(url: str, settings: Any) -> str:
+def _absolute(url: str, settings: AgentConfig) -> str:
     url = url.strip()
     if url.startswith("docs/"):
         url = "/" + url
@@ -86,7 +87,7 @@ def _absolute(url: str, settings: Any) -> str:
     return url
 
 
-async def _page_text(url: str, settings: Any) -> str:
+async def _page_text(url: str, settings: AgentConfig) -> str:
     cached = _CACHE.get(url)
     if cached and time.monotonic() - cached[0] < _CACHE_TTL:
         _CACHE.move_to_end(url)
@@ -134,7 +135,7 @@ async def _fetch(args: FetchDocsArgs, ctx: ToolContext) -> str:
     return prefix + cap_text(chunk, args.max_chars) + more
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="explore_hf_docs",

@@ -87,7 +87,8 @@ def install() -> None:
         from huggingface_hub.utils import logging as hf_logging
         from huggingface_hub.utils import set_client_factory
 
-        set_client_factory(_PerThreadClient)
+        # a stand-in for httpx.Client: it forwards every attribute to the calling thread's client
+        set_client_factory(_PerThreadClient)  # pyright: ignore[reportArgumentType]
         hf_logging.set_verbosity_error()
         _installed = True
 

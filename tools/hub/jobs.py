@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core import credentials
 from core.secrets import HF_TOKEN_NAMES, is_secret_env
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
@@ -196,7 +197,7 @@ def pep723_dependencies(source: str) -> list[str]:
         return []
 
 
-def _secrets(values: dict[str, str], settings: Any) -> dict[str, str]:
+def _secrets(values: dict[str, str], settings: AgentConfig) -> dict[str, str]:
     """Fill `$NAME` values from the local environment. Only the HF token and names that are not the agent's
     own credentials may be filled (unless bash.pass_secrets): a job must not carry off the user's API keys."""
     pass_secrets = bool(getattr(getattr(settings, "bash", None), "pass_secrets", False))
@@ -416,7 +417,7 @@ async def _logs(args: HfJobsArgs, ctx: ToolContext, api: Any, namespace: str) ->
     job = await hub_call(f"Inspecting job {job_id}", api.inspect_job, job_id=job_id, namespace=namespace, jobs=True)
     note = ""
     if args.follow:
-        poll = float((getattr(ctx.settings, "extra", None) or {}).get("hf_jobs_poll_s", 5.0))
+        poll = ctx.settings.hf_jobs.poll_s
         deadline = time.monotonic() + args.follow_timeout_s
         for line in lines:
             ctx.log(line)
@@ -538,7 +539,7 @@ def _timeout(args: dict[str, Any]) -> float:
     return 300.0
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="hf_jobs",

@@ -1,7 +1,7 @@
 """hf_papers: find papers, read them section by section, and see what on the Hub builds on them.
 
 Search, details and daily/trending papers come from the Hub (HfApi.list_papers, paper_info,
-list_daily_papers). Reading uses arXiv's HTML rendering (base URL: settings.extra["arxiv_html_url"],
+list_daily_papers). Reading uses arXiv's HTML rendering (base URL: endpoints.arxiv_html_url in the config,
 env ARXIV_HTML_URL, default https://arxiv.org/html), split into sections at its headings, so the
 model reads the table of contents first and then only the sections it needs; when arXiv has no
 HTML version it falls back to the Hub's markdown of the paper page. Citations are the models,
@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.hub.auth import hf_endpoint, hf_token, hub_api
 from tools.hub.errors import hub_call, status_line
 from tools.output import cap_lines, cap_text, one_line
@@ -102,8 +103,8 @@ def pick_section(sections: list[Section], wanted: str) -> list[Section]:
     return chosen
 
 
-async def _load_paper(paper_id: str, settings: Any) -> tuple[str, list[Section], str]:
-    base = configured(settings, "arxiv_html_url", "ARXIV_HTML_URL", DEFAULT_ARXIV_HTML)
+async def _load_paper(paper_id: str, settings: AgentConfig) -> tuple[str, list[Section], str]:
+    base = configured(endpoints(settings).arxiv_html_url, "ARXIV_HTML_URL", DEFAULT_ARXIV_HTML)
     resp = await fetch(f"{base}/{paper_id}", timeout=60, max_bytes=20_000_000)  # no token_for: arXiv gets none
     if resp.ok:
         title, sections = parse_html(resp.text)
@@ -119,7 +120,7 @@ async def _load_paper(paper_id: str, settings: Any) -> tuple[str, list[Section],
     return title, sections, f"{hf_endpoint(settings)}/papers/{_bare(paper_id)}"
 
 
-async def _read(args: PapersArgs, settings: Any) -> str:
+async def _read(args: PapersArgs, settings: AgentConfig) -> str:
     paper_id = normalize_id(args.paper_id)
     title, sections, source = await _load_paper(paper_id, settings)
     if args.section:
@@ -136,7 +137,7 @@ async def _read(args: PapersArgs, settings: Any) -> str:
 
 
 # -- Hub calls ------------------------------------------------------------------------------------
-async def _details(args: PapersArgs, settings: Any) -> str:
+async def _details(args: PapersArgs, settings: AgentConfig) -> str:
     paper_id = _bare(normalize_id(args.paper_id))
     api = hub_api(settings, hf_token())
     p = await hub_call(f"Looking up paper {paper_id}", api.paper_info, paper_id)
@@ -168,7 +169,7 @@ async def _details(args: PapersArgs, settings: Any) -> str:
     return "\n".join(lines)
 
 
-async def _search(args: PapersArgs, settings: Any) -> str:
+async def _search(args: PapersArgs, settings: AgentConfig) -> str:
     if not args.query:
         raise ToolError("search needs query.")
     api = hub_api(settings, hf_token())
@@ -180,7 +181,7 @@ async def _search(args: PapersArgs, settings: Any) -> str:
     return f"{len(found)} papers for '{args.query}':\n" + "\n".join(_paper_line(p) for p in found)
 
 
-async def _trending(args: PapersArgs, settings: Any) -> str:
+async def _trending(args: PapersArgs, settings: AgentConfig) -> str:
     api = hub_api(settings, hf_token())
     found = await hub_call(
         "Listing daily papers",
@@ -192,7 +193,7 @@ async def _trending(args: PapersArgs, settings: Any) -> str:
     return f"Trending papers ({day}):\n" + "\n".join(_paper_line(p) for p in found)
 
 
-async def _citations(args: PapersArgs, settings: Any) -> str:
+async def _citations(args: PapersArgs, settings: AgentConfig) -> str:
     paper_id = _bare(normalize_id(args.paper_id))
     api = hub_api(settings, hf_token())
     tag = f"arxiv:{paper_id}"
@@ -218,10 +219,8 @@ async def _citations(args: PapersArgs, settings: Any) -> str:
             continue
         rows = []
         for item in items:
-            stats = [
-                f"{item.downloads:,} downloads" if getattr(item, "downloads", None) else "",
-                f"{item.likes} likes" if getattr(item, "likes", None) else "",
-            ]
+            downloads, likes = getattr(item, "downloads", None), getattr(item, "likes", None)  # spaces: no downloads
+            stats = [f"{downloads:,} downloads" if downloads else "", f"{likes} likes" if likes else ""]
             extra = ", ".join(s for s in stats if s)
             rows.append(f"  {item.id}" + (f" ({extra})" if extra else ""))
         out.append(f"{kind}:\n" + "\n".join(rows))
@@ -233,7 +232,7 @@ async def _run(args: PapersArgs, ctx: ToolContext) -> str:
     return await handlers[args.operation](args, ctx.settings)
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="hf_papers",

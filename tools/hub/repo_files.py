@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hub.auth import hf_endpoint, hf_token, hub_api, require_token
 from tools.hub.errors import hub_call
@@ -78,7 +79,7 @@ def _assess(args: dict[str, Any]) -> Assessment:
     return Assessment(Risk.READ_ONLY)
 
 
-async def _list(args: RepoFilesArgs, settings: Any) -> str:
+async def _list(args: RepoFilesArgs, settings: AgentConfig) -> str:
     from itertools import islice
 
     from huggingface_hub.hf_api import RepoFile
@@ -130,9 +131,10 @@ def _total_size(headers: Any, status: int = 206) -> int | None:
     return int(length) if status == 200 and length.isdigit() else None
 
 
-async def _read(args: RepoFilesArgs, settings: Any) -> str:
+async def _read(args: RepoFilesArgs, settings: AgentConfig) -> str:
     if not args.path:
         raise ToolError("read needs path: the file inside the repo, e.g. 'config.json'.")
+    path = args.path
     token = hf_token()
     endpoint = hf_endpoint(settings)
 
@@ -140,7 +142,7 @@ async def _read(args: RepoFilesArgs, settings: Any) -> str:
         from huggingface_hub import hf_hub_url
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-        url = hf_hub_url(args.repo_id, args.path, repo_type=args.repo_type, revision=args.revision, endpoint=endpoint)
+        url = hf_hub_url(args.repo_id, path, repo_type=args.repo_type, revision=args.revision, endpoint=endpoint)
         headers = build_hf_headers(token=token or False)
         headers["Range"] = f"bytes={args.offset}-{args.offset + args.max_bytes - 1}"
         headers["Accept-Encoding"] = "identity"
@@ -266,7 +268,7 @@ async def _run(args: RepoFilesArgs, ctx: ToolContext) -> str:
     return await _delete(args, ctx)
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="hf_repo_files",

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hub.auth import hf_token, hub_api, require_token
 from tools.hub.errors import hub_call
@@ -186,7 +187,7 @@ async def _run(args: RepoGitArgs, ctx: ToolContext) -> str:
     return f"Updated {repo}: {', '.join(changes)}."
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="hf_repo_git",

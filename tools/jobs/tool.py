@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.bash import LineLogger
 from tools.jobs import local, registry
@@ -262,7 +263,7 @@ def _assess(args: dict) -> Assessment:
     return Assessment(Risk.READ_ONLY)
 
 
-def tools(settings) -> list[Tool]:
+def tools(settings: AgentConfig) -> list[Tool]:
     default_timeout = float(settings.tool_timeout_s)
     try:
         confined = for_settings(settings).confined

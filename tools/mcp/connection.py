@@ -206,7 +206,8 @@ class ServerConnection:
             if self.wrap is not None:
                 argv, env = self._confined(argv, env, cwd)
             params = StdioServerParameters(command=argv[0], args=argv[1:], env=env, cwd=cwd)
-            return stdio_client(params, errlog=self._open_errlog())
+            # mcp types errlog as TextIO but only hands its file descriptor to the child as stderr
+            return stdio_client(params, errlog=self._open_errlog())  # pyright: ignore[reportArgumentType]
         if not c.url:
             raise ServerUnavailable(f"add a 'url' to mcpServers.{self.name} ({c.transport} transport)")
         if c.transport == "sse":

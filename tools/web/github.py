@@ -1,6 +1,6 @@
 """GitHub tools: find example code, list an owner's repositories, read a file (notebooks as cells).
 
-The REST API base is settings.extra["github_api_url"], env GITHUB_API_URL, default
+The REST API base is endpoints.github_api_url in the config, env GITHUB_API_URL, default
 https://api.github.com. GITHUB_TOKEN is optional (code search needs it; it also raises the rate
 limit) and is sent only to that API origin - never the HF token. Rate limits (403/429 with
 x-ratelimit-remaining: 0) are reported with the reset time.
@@ -15,9 +15,10 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from core import credentials
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.notebook import render_notebook
 from tools.output import human_size, one_line
 from tools.web.fetch import Fetched, fetch
@@ -26,8 +27,8 @@ DEFAULT_API = "https://api.github.com"
 READ_CHARS = 20_000
 
 
-def api_base(settings: Any) -> str:
-    return configured(settings, "github_api_url", "GITHUB_API_URL", DEFAULT_API)
+def api_base(settings: AgentConfig | None) -> str:
+    return configured(endpoints(settings).github_api_url, "GITHUB_API_URL", DEFAULT_API)
 
 
 def _github_token() -> str | None:
@@ -59,7 +60,7 @@ def _rate_limit_line(resp: Fetched) -> str | None:
 
 
 async def _get(
-    settings: Any, path: str, params: dict[str, Any] | None = None, accept: str | None = None, what: str = ""
+    settings: AgentConfig, path: str, params: dict[str, Any] | None = None, accept: str | None = None, what: str = ""
 ) -> Fetched:
     base = api_base(settings)
     token = _github_token()
@@ -218,7 +219,7 @@ async def _read(args: ReadFileArgs, ctx: ToolContext) -> str:
     return head + text[args.offset : end] + more
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="github_find_examples",

@@ -1,9 +1,9 @@
 """web_search: titles, URLs and snippets from a web search, with allowed/blocked domains.
 
 Backends, both plain HTTP without an API key:
-- SearXNG (JSON API) when a URL is configured: settings.extra["searxng_url"] or env SEARXNG_URL,
+- SearXNG (JSON API) when a URL is configured: endpoints.searxng_url in the config or env SEARXNG_URL,
   e.g. a self-hosted instance (its settings must enable the json format).
-- DuckDuckGo's HTML endpoint otherwise: settings.extra["duckduckgo_url"], env DUCKDUCKGO_HTML_URL,
+- DuckDuckGo's HTML endpoint otherwise: endpoints.duckduckgo_url, env DUCKDUCKGO_HTML_URL,
   default https://html.duckduckgo.com/html/ (parsed with the stdlib html.parser; ads skipped).
 Domain filters are added to the query (site: / -site:) and enforced on the results. No token is sent.
 """
@@ -11,13 +11,13 @@ Domain filters are added to the query (site: / -site:) and enforced on the resul
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, Field
 
+from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
-from tools.endpoints import configured
+from tools.endpoints import configured, endpoints
 from tools.hub.errors import status_line
 from tools.output import one_line
 from tools.web.fetch import fetch
@@ -91,8 +91,8 @@ def _ddg_target(href: str) -> str:
     return target[0] if target else href
 
 
-async def _duckduckgo(query: str, settings: Any) -> list[dict[str, str]]:
-    base = configured(settings, "duckduckgo_url", "DUCKDUCKGO_HTML_URL", DEFAULT_DDG, base_url=False)
+async def _duckduckgo(query: str, settings: AgentConfig) -> list[dict[str, str]]:
+    base = configured(endpoints(settings).duckduckgo_url, "DUCKDUCKGO_HTML_URL", DEFAULT_DDG, base_url=False)
     resp = await fetch(
         base,
         method="POST",
@@ -104,7 +104,7 @@ async def _duckduckgo(query: str, settings: Any) -> list[dict[str, str]]:
         reason = "it answered with a bot check (HTTP 202)" if resp.status == 202 else f"HTTP {resp.status}"
         raise ToolError(
             f"DuckDuckGo refused the search ({reason}): retry later, or configure a SearXNG instance "
-            "with settings.extra.searxng_url or SEARXNG_URL."
+            "with endpoints.searxng_url in the config or SEARXNG_URL."
         )
     parser = _DuckDuckGoParser()
     parser.feed(resp.text)
@@ -139,7 +139,7 @@ async def _search(args: WebSearchArgs, ctx: ToolContext) -> str:
         terms.append(f"site:{allowed[0]}")
     terms += [f"-site:{d}" for d in blocked]
     query = " ".join(terms)
-    searxng = configured(ctx.settings, "searxng_url", "SEARXNG_URL", "")
+    searxng = configured(endpoints(ctx.settings).searxng_url, "SEARXNG_URL", "")
     results = await (_searxng(searxng, query) if searxng else _duckduckgo(query, ctx.settings))
     seen, kept = set(), []
     for r in results:
@@ -158,7 +158,7 @@ async def _search(args: WebSearchArgs, ctx: ToolContext) -> str:
     return "\n".join(lines)
 
 
-def tools(settings: Any) -> list[Tool]:
+def tools(settings: AgentConfig | None) -> list[Tool]:
     return [
         Tool(
             name="web_search",

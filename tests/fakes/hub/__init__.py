@@ -57,8 +57,8 @@ __all__ = [
 ]
 
 
-def settings_for(hub: FakeHub, web: FakeWeb | None = None, **extra: Any):
-    """An AgentConfig whose `extra` points every HF tool at the fakes (HF endpoint = the hub)."""
+def settings_for(hub: FakeHub, web: FakeWeb | None = None, hf_jobs_poll_s: float | None = None, **endpoints: Any):
+    """An AgentConfig whose `endpoints` point every HF tool at the fakes (HF endpoint = the hub)."""
     from configs.schema import AgentConfig
 
     values: dict[str, Any] = {"hf_endpoint": hub.url, "datasets_server_url": f"{hub.url}/datasets-server"}
@@ -68,5 +68,6 @@ def settings_for(hub: FakeHub, web: FakeWeb | None = None, **extra: Any):
             arxiv_html_url=f"{web.url}/arxiv/html",
             duckduckgo_url=f"{web.url}/ddg/html/",
         )
-    values.update(extra)
-    return AgentConfig(extra=values)
+    values.update(endpoints)
+    jobs = {} if hf_jobs_poll_s is None else {"poll_s": hf_jobs_poll_s}
+    return AgentConfig.model_validate({"endpoints": values, "hf_jobs": jobs})

@@ -51,14 +51,14 @@ def _tree(ws: Path) -> None:
 
 
 @pytest.fixture(params=["git", "plain"])
-def ctx(request, tmp_path) -> ToolContext:
-    ws = tmp_path / "ws"
-    ws.mkdir()
+def ctx(request, tool_ctx) -> ToolContext:
+    ctx = tool_ctx()
+    ws = ctx.workspace
     _tree(ws)
     if request.param == "git":
         subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
         subprocess.run(["git", "add", "train.py", "src/model.py"], cwd=ws, check=True)  # the rest is untracked
-    return ToolContext(workspace=ws, session_dir=tmp_path / "s", call_id="c1", settings=AgentConfig())
+    return ctx
 
 
 async def call(ctx: ToolContext, name: str, **args) -> str:

@@ -13,21 +13,8 @@ from core.events import ToolLog
 from tools import bash as bash_module
 from tools.base import ToolContext
 
-
-def _ctx(tmp_path: Path, settings: AgentConfig | None = None, events: list | None = None) -> ToolContext:
-    ws = tmp_path / "ws"
-    ws.mkdir(exist_ok=True)
-    return ToolContext(
-        workspace=ws,
-        session_dir=tmp_path / "s",
-        call_id="c1",
-        settings=settings or AgentConfig(),
-        emit=(events.append if events is not None else (lambda e: None)),
-    )
-
-
 # Process-group mechanics of the unconfined backend: pids written by a command mean something outside it.
-# (In bubblewrap the command's pids are its own namespace's: tests/test_sandbox_local.py covers that case.)
+# (In bubblewrap the command's pids are its own namespace's: tests/e2e/test_sandbox_local.py covers that case.)
 UNCONFINED = AgentConfig(sandbox=SandboxConfig(backend="local"))
 
 
@@ -63,17 +50,17 @@ def _pids(path: Path) -> list[int]:
     return [int(x) for x in path.read_text().split()] if path.exists() else []
 
 
-async def test_runs_in_workspace_and_reports_exit_code(tmp_path):
-    ctx = _ctx(tmp_path)
+async def test_runs_in_workspace_and_reports_exit_code(tool_ctx):
+    ctx = tool_ctx()
     result = await _call(ctx, command="pwd; echo to-stderr >&2; exit 3")
     assert str(ctx.workspace.resolve()) in result.content
     assert "to-stderr" in result.content
     assert result.content.rstrip().endswith("[exit code 3]")
 
 
-async def test_streams_output_lines_as_tool_log_events(tmp_path):
+async def test_streams_output_lines_as_tool_log_events(tool_ctx):
     events: list = []
-    ctx = _ctx(tmp_path, events=events)
+    ctx = tool_ctx(emit=events.append)
     result = await _call(ctx, command="for i in 1 2 3; do echo line$i; sleep 0.2; done; printf tail-no-newline")
     logged = [e.line for e in events if isinstance(e, ToolLog)]
     assert logged == ["line1", "line2", "line3", "tail-no-newline"]
@@ -81,16 +68,16 @@ async def test_streams_output_lines_as_tool_log_events(tmp_path):
     assert "line3" in result.content and "[exit code 0]" in result.content
 
 
-async def test_progress_bars_log_only_their_last_state(tmp_path):
+async def test_progress_bars_log_only_their_last_state(tool_ctx):
     events: list = []
-    ctx = _ctx(tmp_path, events=events)
+    ctx = tool_ctx(emit=events.append)
     await _call(ctx, command="printf 'epoch 1/3\\repoch 2/3\\repoch 3/3\\n'")
     assert [e.line for e in events if isinstance(e, ToolLog)] == ["epoch 3/3"]
 
 
-async def test_log_batches_are_bounded_for_chatty_commands(tmp_path):
+async def test_log_batches_are_bounded_for_chatty_commands(tool_ctx):
     events: list = []
-    ctx = _ctx(tmp_path, events=events)
+    ctx = tool_ctx(emit=events.append)
     result = await _call(ctx, command="seq 1 20000")
     logged = [e.line for e in events if isinstance(e, ToolLog)]
     assert len(logged) < 2000  # throttled, not one event per line
@@ -98,8 +85,8 @@ async def test_log_batches_are_bounded_for_chatty_commands(tmp_path):
     assert "\n20000\n[exit code 0]" in result.content  # the model still gets everything
 
 
-async def test_timeout_kills_the_whole_process_group(tmp_path):
-    ctx = _ctx(tmp_path, UNCONFINED)
+async def test_timeout_kills_the_whole_process_group(tool_ctx):
+    ctx = tool_ctx(settings=UNCONFINED)
     pids = ctx.workspace / "pids"
     command = (
         "sleep 1000 & echo $! >> pids; "
@@ -115,9 +102,9 @@ async def test_timeout_kills_the_whole_process_group(tmp_path):
     assert await _all_gone(found)
 
 
-async def test_timeout_is_capped_by_settings(tmp_path):
+async def test_timeout_is_capped_by_settings(tool_ctx):
     settings = AgentConfig(bash=BashConfig(default_timeout_s=120, max_timeout_s=1))
-    ctx = _ctx(tmp_path, settings)
+    ctx = tool_ctx(settings=settings)
     result = await _call(ctx, command="sleep 1000", timeout=500)
     assert result.is_error and "timed out after 1 s" in result.content
     tool = _tool(settings)
@@ -127,8 +114,8 @@ async def test_timeout_is_capped_by_settings(tmp_path):
     assert _tool().timeout_for({"timeout": 5}, 600) > 5
 
 
-async def test_cancellation_kills_the_process_group_and_propagates(tmp_path):
-    ctx = _ctx(tmp_path, UNCONFINED)
+async def test_cancellation_kills_the_process_group_and_propagates(tool_ctx):
+    ctx = tool_ctx(settings=UNCONFINED)
     pids = ctx.workspace / "pids"
     command = "echo $$ >> pids; sleep 1000 & echo $! >> pids; sleep 1000 & echo $! >> pids; wait"
     task = asyncio.create_task(_call(ctx, command=command, timeout=600))
@@ -143,15 +130,15 @@ async def test_cancellation_kills_the_process_group_and_propagates(tmp_path):
     assert await _all_gone(_pids(pids))
 
 
-async def test_background_children_do_not_outlive_the_command(tmp_path):
-    ctx = _ctx(tmp_path, UNCONFINED)
+async def test_background_children_do_not_outlive_the_command(tool_ctx):
+    ctx = tool_ctx(settings=UNCONFINED)
     result = await _call(ctx, command="sleep 1000 & echo $!", timeout=30)
     assert not result.is_error and "[exit code 0]" in result.content
     pid = int(result.content.split()[0])
     assert await _all_gone([pid])
 
 
-async def test_agent_secrets_are_not_passed_to_commands(tmp_path, monkeypatch):
+async def test_agent_secrets_are_not_passed_to_commands(tool_ctx, monkeypatch):
     for name in ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN",
                  "WANDB_API_KEY", "MY_SERVICE_TOKEN", "AWS_SECRET", "ANTHROPIC_KEY", "DB_PASSWD",
                  "GCP_CREDENTIALS", "ML_INTERN_DATABASE_URL"]:  # fmt: skip
@@ -159,19 +146,19 @@ async def test_agent_secrets_are_not_passed_to_commands(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://user:sekrit-pw@mlflow.example.com")
     monkeypatch.setenv("KEEP_ME", "visible")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
-    result = await _call(_ctx(tmp_path), command="env")
+    result = await _call(tool_ctx(), command="env")
     assert "sekrit-" not in result.content
     assert "KEEP_ME=visible" in result.content
     assert "TOKENIZERS_PARALLELISM=false" in result.content
 
     opted_in = AgentConfig(bash=BashConfig(pass_secrets=True))
-    result = await _call(_ctx(tmp_path, opted_in), command="echo $HF_TOKEN")
+    result = await _call(tool_ctx(settings=opted_in), command="echo $HF_TOKEN")
     assert "sekrit-HF_TOKEN" in result.content
 
 
-async def test_does_not_block_the_event_loop(tmp_path):
+async def test_does_not_block_the_event_loop(tool_ctx):
     """The command waits for a file that only this event loop creates while the command runs."""
-    ctx = _ctx(tmp_path)
+    ctx = tool_ctx()
 
     async def release():
         await asyncio.sleep(0.2)

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from configs.schema import AgentConfig
 from tools import bash as bash_module
 from tools.base import ToolContext
 from tools.jobs import registry
@@ -41,13 +40,11 @@ KEPT = {
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
+def env(monkeypatch, tmp_path, tool_ctx):
     for name, value in {**SECRETS, **KEPT}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ML_INTERN_HOME", str(tmp_path / "home"))
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    yield ToolContext(workspace=ws, session_dir=tmp_path / "s", call_id="c1", settings=AgentConfig())
+    yield tool_ctx()
     for record in registry.all_records():
         if record.pid:
             try:

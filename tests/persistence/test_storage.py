@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 from helpers import call, collect, open_agent
@@ -34,19 +33,16 @@ def stored_bytes(db, thread_id: str) -> int:
     return checkpoints + writes
 
 
-def test_storage_per_step_does_not_grow_with_history(replay, workspace, isolated_home):
+async def test_storage_per_step_does_not_grow_with_history(replay, workspace, isolated_home):
     sizes = {}
 
-    async def go():
-        for steps in (25, 50, 100):
-            turns = [{"tool_calls": [call("out", {"i": i}, f"c{i}")]} for i in range(steps)] + [{"content": "ok"}]
-            async with open_agent(replay(turns), workspace, extra_tools=[two_kb_tool()], builtin=False) as agent:
-                session = await agent.new_session()
-                await collect(session.run("go"))
-                assert len(await session.messages()) == 2 * steps + 2
-                sizes[steps] = stored_bytes(isolated_home / "sessions.sqlite", session.id)
-
-    asyncio.run(go())
+    for steps in (25, 50, 100):
+        turns = [{"tool_calls": [call("out", {"i": i}, f"c{i}")]} for i in range(steps)] + [{"content": "ok"}]
+        async with open_agent(replay(turns), workspace, extra_tools=[two_kb_tool()], builtin=False) as agent:
+            session = await agent.new_session()
+            await collect(session.run("go"))
+            assert len(await session.messages()) == 2 * steps + 2
+            sizes[steps] = stored_bytes(isolated_home / "sessions.sqlite", session.id)
     # linear: doubling the steps roughly doubles the bytes (a full re-store per step would quadruple them)
     assert sizes[50] / sizes[25] < 2.5
     assert sizes[100] / sizes[50] < 2.5

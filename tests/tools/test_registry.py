@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+from helpers import ROOT
 
 from configs.schema import AgentConfig
 from tools.registry import BUILTIN_TOOL_MODULES, builtin_tools
@@ -47,7 +48,7 @@ def test_importing_the_tool_modules_does_not_load_heavy_clients():
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import BIN, call, write_replay
+from helpers import BIN, TESTS, call, write_replay
 
 pytest_plugins = ["hf_fake_server"]  # the hf_env fixture
 
-TESTS = Path(__file__).resolve().parent
 SCAN = TESTS / "proc_scan.py"
 SCAN_SERVER = TESTS / "mcp_servers" / "proc_scan_server.py"
 KEY_NAMES = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "MY_API_KEYS")
@@ -43,7 +42,7 @@ def test_no_child_of_the_agent_finds_a_key_in_any_process_environment(workspace,
     config = tmp_path / "xdg" / "ml-intern" / "config.json"
     config.parent.mkdir(parents=True)
     servers = {"scanner": {"command": sys.executable, "args": [str(SCAN_SERVER)]}}
-    # unconfined: the agent is visible, so this checks /proc itself (tests/test_sandbox_local.py: the sandbox)
+    # unconfined: the agent is visible, so this checks /proc itself (tests/e2e/test_sandbox_local.py: the sandbox)
     config.write_text(json.dumps({"mcpServers": servers, "sandbox": {"backend": "local"}}))
     scan = f"{sys.executable} {SCAN} {needles}"
     wait_for_job = "for i in $(seq 200); do [ -s job.json ] && break; sleep 0.1; done; cat job.json >/dev/null"

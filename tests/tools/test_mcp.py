@@ -12,9 +12,9 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from helpers import TESTS
 from mcp import types
 
 from configs.schema import McpServerConfig
@@ -22,7 +22,7 @@ from tools.base import Risk, ToolContext, ToolError, ToolResult
 from tools.mcp import McpManager
 from tools.mcp.results import render_result
 
-SERVERS = Path(__file__).parent / "mcp_servers"
+SERVERS = TESTS / "mcp_servers"
 LAB = str(SERVERS / "lab_server.py")
 NOTES = str(SERVERS / "notes_server.py")
 PNG_SIZE = len(
@@ -34,22 +34,12 @@ def stdio(script: str, **kw) -> McpServerConfig:
     return McpServerConfig(transport="stdio", command=sys.executable, args=[script], **kw)
 
 
-def ctx(tmp_path: Path, events: list | None = None) -> ToolContext:
-    return ToolContext(
-        workspace=tmp_path,
-        session_dir=tmp_path,
-        call_id="call-1",
-        settings=None,
-        emit=(events.append if events is not None else (lambda e: None)),
-    )
-
-
-async def call(manager: McpManager, tool_name: str, tmp_path: Path, **args) -> ToolResult:
+async def call(manager: McpManager, tool_name: str, ctx: ToolContext, **args) -> ToolResult:
     """Call a tool the way the engine does: ToolError becomes an error result."""
     tool = {t.name: t for t in manager.tools()}.get(tool_name)
     assert tool is not None, f"{tool_name} not in {[t.name for t in manager.tools()]}"
     try:
-        out = await tool.handler(args, ctx(tmp_path))
+        out = await tool.handler(args, ctx)
     except ToolError as e:
         return ToolResult(str(e), is_error=True)
     return out if isinstance(out, ToolResult) else ToolResult(out)
@@ -98,19 +88,19 @@ def http_lab():
     lab.kill()
 
 
-async def test_stdio_server_keeps_one_session_and_gets_no_inherited_secrets(tmp_path, monkeypatch):
+async def test_stdio_server_keeps_one_session_and_gets_no_inherited_secrets(tool_ctx, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_user_secret")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-user-secret")
     manager = McpManager({"lab": stdio(LAB, env={"LAB_MODE": "test"})})
     try:
         assert await manager.ensure_started() == []
         # One session for the life of the agent: the per-session counter keeps counting.
-        assert [(await call(manager, "increment", tmp_path)).content for _ in range(3)] == ["1", "2", "3"]
+        assert [(await call(manager, "increment", tool_ctx())).content for _ in range(3)] == ["1", "2", "3"]
         # Only what the config entry names reaches the server.
-        assert (await call(manager, "env_value", tmp_path, name="HF_TOKEN")).content == "None"
-        assert (await call(manager, "env_value", tmp_path, name="OPENAI_API_KEY")).content == "None"
-        assert (await call(manager, "env_value", tmp_path, name="LAB_MODE")).content == "'test'"
-        assert (await call(manager, "env_value", tmp_path, name="PATH")).content != "None"
+        assert (await call(manager, "env_value", tool_ctx(), name="HF_TOKEN")).content == "None"
+        assert (await call(manager, "env_value", tool_ctx(), name="OPENAI_API_KEY")).content == "None"
+        assert (await call(manager, "env_value", tool_ctx(), name="LAB_MODE")).content == "'test'"
+        assert (await call(manager, "env_value", tool_ctx(), name="PATH")).content != "None"
 
         tools = {t.name: t for t in manager.tools()}
         assert all(t.risk is Risk.EXEC for t in tools.values())
@@ -121,7 +111,7 @@ async def test_stdio_server_keeps_one_session_and_gets_no_inherited_secrets(tmp_
         [status] = manager.status()
         assert (status.name, status.transport, status.state, status.error) == ("lab", "stdio", "running", None)
         assert "increment" in status.tools
-        pid = int((await call(manager, "pid", tmp_path)).content)
+        pid = int((await call(manager, "pid", tool_ctx())).content)
     finally:
         await manager.aclose()
     with pytest.raises(ProcessLookupError):  # aclose ended the server process
@@ -129,28 +119,28 @@ async def test_stdio_server_keeps_one_session_and_gets_no_inherited_secrets(tmp_
     assert manager.status()[0].state == "stopped"
 
 
-async def test_results_are_readable_and_progress_is_streamed(tmp_path):
+async def test_results_are_readable_and_progress_is_streamed(tool_ctx):
     manager = McpManager({"lab": stdio(LAB)})
     try:
         await manager.ensure_started()
         events: list = []
         tool = {t.name: t for t in manager.tools()}["count_to"]
-        assert await tool.handler({"n": 3}, ctx(tmp_path, events)) == ToolResult("counted to 3")
+        assert await tool.handler({"n": 3}, tool_ctx(emit=events.append)) == ToolResult("counted to 3")
         assert [e.line for e in events] == [f"count_to: step {i} ({i}/3)" for i in (1, 2, 3)]
-        image = await call(manager, "plot", tmp_path)
+        image = await call(manager, "plot", tool_ctx())
         assert image.content == f"[image: image/png, {PNG_SIZE} bytes]" and not image.is_error
-        failed = await call(manager, "fail", tmp_path, reason="disk full")
+        failed = await call(manager, "fail", tool_ctx(), reason="disk full")
         assert failed.is_error and "disk full" in failed.content
-        report = (await call(manager, "report", tmp_path)).content
+        report = (await call(manager, "report", tool_ctx())).content
         assert report.splitlines() == [
             "run finished",
             "[resource: file:///runs/1/log.txt, text/plain]",
             "loss=0.1",
             "[resource link: weights <file:///runs/1/model.bin> (application/octet-stream)]",
         ]
-        stats = (await call(manager, "stats", tmp_path)).content
+        stats = (await call(manager, "stats", tool_ctx())).content
         assert '"mean": 0.5' in stats and stats.count('"mean"') == 1  # text and structured copy not doubled
-        wrong = await call(manager, "env_value", tmp_path)  # missing required argument
+        wrong = await call(manager, "env_value", tool_ctx())  # missing required argument
         assert wrong.is_error and "name" in wrong.content
     finally:
         await manager.aclose()
@@ -182,17 +172,17 @@ def test_result_blocks_without_text_are_described():
     assert empty_error.is_error and empty_error.content
 
 
-async def test_stdio_server_killed_mid_session_errors_then_restarts(tmp_path):
+async def test_stdio_server_killed_mid_session_errors_then_restarts(tool_ctx):
     emitted: list[str] = []
     # call_timeout only bounds a regression (a hang fails the test instead of stalling it for 10 min).
     manager = McpManager({"lab": stdio(LAB)}, emit=emitted.append, call_timeout=20)
     try:
         await manager.ensure_started()
-        assert (await call(manager, "increment", tmp_path)).content == "1"
-        first_pid = int((await call(manager, "pid", tmp_path)).content)
+        assert (await call(manager, "increment", tool_ctx())).content == "1"
+        first_pid = int((await call(manager, "pid", tool_ctx())).content)
         os.kill(first_pid, signal.SIGKILL)
 
-        dead = await call(manager, "increment", tmp_path)
+        dead = await call(manager, "increment", tool_ctx())
         assert dead.is_error and "MCP server 'lab' is unavailable" in dead.content and "next turn" in dead.content
         assert emitted and "'lab'" in emitted[-1]
         assert manager.status()[0].state == "failed"
@@ -200,29 +190,29 @@ async def test_stdio_server_killed_mid_session_errors_then_restarts(tmp_path):
 
         warnings = await manager.ensure_started()
         assert len(warnings) == 1 and "'lab'" in warnings[0] and "restarted" in warnings[0]
-        assert (await call(manager, "increment", tmp_path)).content == "1"  # a fresh server
-        assert int((await call(manager, "pid", tmp_path)).content) != first_pid
+        assert (await call(manager, "increment", tool_ctx())).content == "1"  # a fresh server
+        assert int((await call(manager, "pid", tool_ctx())).content) != first_pid
         assert await manager.ensure_started() == []  # healthy again: nothing more to say
 
-        assert (await call(manager, "grow", tmp_path)).content == "grown"
+        assert (await call(manager, "grow", tool_ctx())).content == "grown"
         assert await manager.ensure_started() == []  # the server said its tools changed: re-listed
-        assert (await call(manager, "extra", tmp_path)).content == "extra!"
+        assert (await call(manager, "extra", tool_ctx())).content == "extra!"
     finally:
         await manager.aclose()
 
 
-async def test_frozen_server_call_is_bounded_and_server_is_restarted(tmp_path):
+async def test_frozen_server_call_is_bounded_and_server_is_restarted(tool_ctx):
     manager = McpManager({"lab": stdio(LAB)}, call_timeout=1.0, ping_timeout=1.0)
     try:
         await manager.ensure_started()
-        pid = int((await call(manager, "pid", tmp_path)).content)
+        pid = int((await call(manager, "pid", tool_ctx())).content)
         os.kill(pid, signal.SIGSTOP)
         try:
-            frozen = await call(manager, "increment", tmp_path)
+            frozen = await call(manager, "increment", tool_ctx())
             assert frozen.is_error and "did not answer within 1s" in frozen.content
             warnings = await manager.ensure_started()  # the ping fails: the server is replaced
             assert len(warnings) == 1 and "'lab'" in warnings[0] and "restarted" in warnings[0]
-            assert int((await call(manager, "pid", tmp_path)).content) != pid
+            assert int((await call(manager, "pid", tool_ctx())).content) != pid
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -230,40 +220,40 @@ async def test_frozen_server_call_is_bounded_and_server_is_restarted(tmp_path):
         await manager.aclose()
 
 
-async def test_http_server_keeps_session_sends_headers_and_reconnects(http_lab, tmp_path, monkeypatch):
+async def test_http_server_keeps_session_sends_headers_and_reconnects(http_lab, tool_ctx, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "hf_user_secret")
     emitted: list[str] = []
     config = McpServerConfig(transport="http", url=http_lab.url, headers={"Authorization": "Bearer lab-token"})
     manager = McpManager({"lab": config}, emit=emitted.append, call_timeout=20)
     try:
         assert await manager.ensure_started() == []
-        assert [(await call(manager, "increment", tmp_path)).content for _ in range(3)] == ["1", "2", "3"]
-        assert (await call(manager, "request_header", tmp_path, name="authorization")).content == "'Bearer lab-token'"
-        assert (await call(manager, "request_header", tmp_path, name="x-hf-token")).content == "None"
+        assert [(await call(manager, "increment", tool_ctx())).content for _ in range(3)] == ["1", "2", "3"]
+        assert (await call(manager, "request_header", tool_ctx(), name="authorization")).content == "'Bearer lab-token'"
+        assert (await call(manager, "request_header", tool_ctx(), name="x-hf-token")).content == "None"
         assert manager.status()[0].transport == "http"
 
         http_lab.kill()
-        dead = await call(manager, "increment", tmp_path)
+        dead = await call(manager, "increment", tool_ctx())
         assert dead.is_error and "MCP server 'lab' is unavailable" in dead.content
         assert emitted and "'lab'" in emitted[-1]
 
         http_lab.start()  # the service comes back on the same port
         warnings = await manager.ensure_started()
         assert len(warnings) == 1 and "'lab'" in warnings[0] and "restarted" in warnings[0]
-        assert (await call(manager, "increment", tmp_path)).content == "1"  # a new session
+        assert (await call(manager, "increment", tool_ctx())).content == "1"  # a new session
     finally:
         await manager.aclose()
 
 
-async def test_sse_server_keeps_session_and_sends_headers(tmp_path):
+async def test_sse_server_keeps_session_and_sends_headers(tool_ctx):
     lab = HttpLab(free_port(), transport="sse")
     lab.start()
     config = McpServerConfig(transport="sse", url=lab.url, headers={"X-Api-Key": "lab-key"})
     manager = McpManager({"lab": config})
     try:
         assert await manager.ensure_started() == []
-        assert [(await call(manager, "increment", tmp_path)).content for _ in range(2)] == ["1", "2"]
-        assert (await call(manager, "request_header", tmp_path, name="x-api-key")).content == "'lab-key'"
+        assert [(await call(manager, "increment", tool_ctx())).content for _ in range(2)] == ["1", "2"]
+        assert (await call(manager, "request_header", tool_ctx(), name="x-api-key")).content == "'lab-key'"
     finally:
         await manager.aclose()
         lab.kill()
@@ -281,7 +271,7 @@ async def test_unreachable_http_server_is_a_warning(tmp_path):
         await manager.aclose()
 
 
-async def test_bad_server_is_skipped_and_retried_and_collisions_are_prefixed(tmp_path):
+async def test_bad_server_is_skipped_and_retried_and_collisions_are_prefixed(tool_ctx, tmp_path):
     launcher = tmp_path / "later-server"  # does not exist yet: the first start fails
     servers = {
         "lab": stdio(LAB),
@@ -304,8 +294,8 @@ async def test_bad_server_is_skipped_and_retried_and_collisions_are_prefixed(tmp
         names = {t.name for t in manager.tools()}
         assert {"lab__echo", "notes__echo", "notes__add_note", "increment"} <= names
         assert "echo" not in names and "add_note" not in names
-        assert (await call(manager, "lab__echo", tmp_path, text="hi")).content == "lab:hi"
-        assert (await call(manager, "notes__echo", tmp_path, text="hi")).content == "notes:hi"
+        assert (await call(manager, "lab__echo", tool_ctx(), text="hi")).content == "lab:hi"
+        assert (await call(manager, "notes__echo", tool_ctx(), text="hi")).content == "notes:hi"
         states = {s.name: s.state for s in manager.status()}
         assert states == {"lab": "running", "notes": "running", "later": "failed", "crashy": "failed"}
 

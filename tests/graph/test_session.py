@@ -106,20 +106,17 @@ def test_export_redacts_secrets_and_delete_removes(db_backend, cli, replay, work
     assert missing.returncode == 2 and "no session" in missing.stderr
 
 
-def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace):
-    import asyncio
+async def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace):
 
     from helpers import collect, open_agent
 
-    async def go():
-        async with open_agent(replay([{"content": "one"}, {"content": "two"}]), workspace) as agent:
-            parent = await agent.new_session()
-            await collect(parent.run("first"))
-            child = await parent.fork()
-            await collect(child.run("second"))
-            return await parent.messages(), await child.messages(), child.info, parent.id
-
-    parent_msgs, child_msgs, info, parent_id = asyncio.run(go())
+    async with open_agent(replay([{"content": "one"}, {"content": "two"}]), workspace) as agent:
+        parent = await agent.new_session()
+        await collect(parent.run("first"))
+        child = await parent.fork()
+        await collect(child.run("second"))
+        parent_msgs, child_msgs = await parent.messages(), await child.messages()
+        info, parent_id = child.info, parent.id
     assert [m.content for m in parent_msgs] == ["first", "one"]
     assert [m.content for m in child_msgs] == ["first", "one", "second", "two"]
     assert info.parent_id == parent_id
@@ -248,6 +245,7 @@ def test_stream_json_lines(db_backend, cli, replay):
     assert len({e["session_id"] for e in events}) == 1
 
 
+# sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
 def test_a_database_from_an_older_version_is_migrated(db_backend, cli, replay):
     import asyncio
 
@@ -283,8 +281,7 @@ def _valid_history(messages) -> bool:
     return not pending
 
 
-def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend, replay, workspace):
-    import asyncio
+async def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend, replay, workspace):
 
     from helpers import collect, of_type, open_agent
 
@@ -295,18 +292,15 @@ def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend,
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace, approval_mode="ask") as agent:
-            session = await agent.new_session()
-            await collect(session.run("run it"))
-            refused = await collect(session.compact())
-            child = await session.fork()
-            await collect(child.run("go on"))
-            await collect(session.run("never mind, just say hi"))  # rejects the pending call with this text
-            again = await collect(session.run(None))  # nothing to continue: no model call
-            return refused, await child.messages(), await session.messages(), again
-
-    refused, child_msgs, msgs, again = asyncio.run(go())
+    async with open_agent(model, workspace, approval_mode="ask") as agent:
+        session = await agent.new_session()
+        await collect(session.run("run it"))
+        refused = await collect(session.compact())
+        child = await session.fork()
+        await collect(child.run("go on"))
+        await collect(session.run("never mind, just say hi"))  # rejects the pending call with this text
+        again = await collect(session.run(None))  # nothing to continue: no model call
+        child_msgs, msgs = await child.messages(), await session.messages()
     assert "answer the pending question first" in of_type(refused, "error")[0].message
     assert _valid_history(child_msgs) and "forked" in child_msgs[2].content
     assert _valid_history(msgs) and "never mind" in msgs[2].content
@@ -314,22 +308,18 @@ def test_compact_fork_and_prompts_keep_the_history_valid_while_asked(db_backend,
     assert of_type(again, "processing") == []
 
 
-def test_a_prompt_while_the_doom_loop_question_waits_is_a_new_turn(db_backend, replay, workspace):
-    import asyncio
+async def test_a_prompt_while_the_doom_loop_question_waits_is_a_new_turn(db_backend, replay, workspace):
 
     from helpers import collect, of_type, open_agent
 
     turns = [{"tool_calls": [call("plan_tool", {"todos": []}, f"p{i}")]} for i in range(10)]
     turns += [{"content": "new direction taken"}]
 
-    async def go():
-        async with open_agent(replay(turns), workspace, interactive=True) as agent:
-            session = await agent.new_session()
-            first = await collect(session.run("loop"))
-            second = await collect(session.run("try something else"))
-            return first, second, await session.messages()
-
-    first, second, messages = asyncio.run(go())
+    async with open_agent(replay(turns), workspace, interactive=True) as agent:
+        session = await agent.new_session()
+        first = await collect(session.run("loop"))
+        second = await collect(session.run("try something else"))
+        messages = await session.messages()
     assert of_type(first, "turn_complete")[-1].status == "approval_pending"  # asked: go on?
     assert of_type(second, "turn_complete")[-1].final_response == "new direction taken"
     assert any(m.content == "try something else" for m in messages) and _valid_history(messages)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from helpers import call, collect, of_type, open_agent, run_turn
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
@@ -42,9 +40,9 @@ def test_find_loop_patterns():
     assert find_loop(["a", "b", "c", "d"], 3, 5) is None
 
 
-def test_identical_calls_warn_once_and_then_stop(replay, workspace):
+async def test_identical_calls_warn_once_and_then_stop(replay, workspace):
     turns = [{"tool_calls": [call("poll", {"job": "1"}, f"p{i}")]} for i in range(12)]
-    events, messages, _ = run_turn(replay(turns), workspace, [counter_tool(["running"])])
+    events, messages, _ = await run_turn(replay(turns), workspace, [counter_tool(["running"])])
     warnings = injected(messages, "doom_loop")
     assert len(warnings) == 1 and "loop" in warnings[0].content
     assert len(of_type(events, "doom_loop")) == 1
@@ -58,21 +56,21 @@ def test_identical_calls_warn_once_and_then_stop(replay, workspace):
     assert len(polls) == 3 + 5
 
 
-def test_polling_with_changing_results_is_not_a_loop(replay, workspace):
+async def test_polling_with_changing_results_is_not_a_loop(replay, workspace):
     turns = [{"tool_calls": [call("poll", {"job": "1"}, f"p{i}")]} for i in range(8)] + [{"content": "done"}]
     values = [f"step {i}/8" for i in range(8)]
-    events, messages, _ = run_turn(replay(turns), workspace, [counter_tool(values)])
+    events, messages, _ = await run_turn(replay(turns), workspace, [counter_tool(values)])
     assert injected(messages, "doom_loop") == [] and of_type(events, "doom_loop") == []
     assert of_type(events, "turn_complete")[-1].status == "done"
 
 
-def test_a_cycle_of_two_calls_is_detected(replay, workspace):
+async def test_a_cycle_of_two_calls_is_detected(replay, workspace):
     turns = []
     for i in range(3):
         turns.append({"tool_calls": [call("poll", {"job": "a"}, f"a{i}")]})
         turns.append({"tool_calls": [call("poll", {"job": "b"}, f"b{i}")]})
     turns.append({"content": "I changed approach"})
-    events, _messages, _ = run_turn(replay(turns), workspace, [counter_tool(["same"])])
+    events, _messages, _ = await run_turn(replay(turns), workspace, [counter_tool(["same"])])
     assert len(of_type(events, "doom_loop")) == 1 and "poll -> poll" in of_type(events, "doom_loop")[0].pattern
     assert of_type(events, "turn_complete")[-1].status == "done"
 
@@ -93,7 +91,7 @@ def big_tool() -> Tool:
 COMPACT_SETTINGS = {"compaction": {"threshold_tokens": 6000, "keep_recent_tokens": 2500}}
 
 
-def test_compaction_summarises_keeps_pairs_and_history(replay, workspace):
+async def test_compaction_summarises_keeps_pairs_and_history(replay, workspace):
     todos = [{"id": "1", "content": "explore data", "status": "in_progress"}]
     turns = [{"tool_calls": [call("plan_tool", {"todos": todos}, "plan")]}]
     turns += [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(6)]
@@ -101,7 +99,7 @@ def test_compaction_summarises_keeps_pairs_and_history(replay, workspace):
     turns += [{"content": "SUMMARY: explored six big outputs"}, {"content": "finished"}]
     from tools.plan import tools as plan_tools
 
-    events, messages, session = run_turn(
+    events, messages, session = await run_turn(
         replay(turns), workspace, [big_tool(), *plan_tools(None)], prompt="analyse it", settings=COMPACT_SETTINGS
     )
     compacted = of_type(events, "compacted")
@@ -116,7 +114,7 @@ def test_compaction_summarises_keeps_pairs_and_history(replay, workspace):
     assert set(result_ids) == call_ids
     assert of_type(events, "turn_complete")[-1].final_response == "finished"
     # the history before compaction stays retrievable from the checkpoints
-    assert asyncio.run(_with_agent(replay([{}]), workspace, session.id, longest_history)) > len(messages)
+    assert await _with_agent(replay([{}]), workspace, session.id, longest_history) > len(messages)
 
 
 async def _with_agent(model, workspace, session_id, fn):
@@ -132,13 +130,13 @@ async def longest_history(session):
     return max(sizes)
 
 
-def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, workspace):
+async def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, workspace):
     turns = [
         {"tool_calls": [call("big", {"tag": "a"}, "b1")], "usage": {"input_tokens": 900}},
         {"content": "summary"},
         {"content": "never reached"},
     ]
-    events, _messages, _ = run_turn(
+    events, _messages, _ = await run_turn(
         replay(turns),
         workspace,
         [big_tool()],
@@ -148,10 +146,10 @@ def test_compaction_that_cannot_fit_fails_clearly_without_looping(replay, worksp
     assert "threshold" in of_type(events, "error")[-1].message
 
 
-def test_context_overflow_triggers_one_compaction_and_one_retry(replay, workspace):
+async def test_context_overflow_triggers_one_compaction_and_one_retry(replay, workspace):
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"error": "context_overflow"}, {"content": "summary of work"}, {"content": "after retry"}]
-    events, _messages, _ = run_turn(
+    events, _messages, _ = await run_turn(
         replay(turns), workspace, [big_tool()], settings={"compaction": {"keep_recent_tokens": 1200}}
     )
     assert len(of_type(events, "compacted")) == 1
@@ -159,36 +157,33 @@ def test_context_overflow_triggers_one_compaction_and_one_retry(replay, workspac
 
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"error": "context_overflow"}, {"content": "summary"}, {"error": "context_overflow"}, {"content": "x"}]
-    events, _, _ = run_turn(
+    events, _, _ = await run_turn(
         replay(turns), workspace, [big_tool()], settings={"compaction": {"keep_recent_tokens": 1200}}
     )
     assert of_type(events, "turn_complete")[-1].status == "error:provider"
     assert len(of_type(events, "compacted")) == 1  # one compaction, one retry, then stop
 
-    events, _, _ = run_turn(replay([{"error": "context_overflow"}, {"content": "x"}]), workspace, [])
+    events, _, _ = await run_turn(replay([{"error": "context_overflow"}, {"content": "x"}]), workspace, [])
     assert of_type(events, "turn_complete")[-1].status == "error:compaction"
     assert "no older history" in of_type(events, "error")[-1].message
 
 
-def test_manual_compaction_works_below_the_threshold(replay, workspace):
+async def test_manual_compaction_works_below_the_threshold(replay, workspace):
     turns = [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(4)]
     turns += [{"content": "first turn done"}, {"content": "MANUAL SUMMARY"}]
 
-    async def go():
-        async with open_agent(
-            replay(turns),
-            workspace,
-            extra_tools=[big_tool()],
-            builtin=False,
-            settings={"compaction": {"keep_recent_tokens": 1200}},
-        ) as agent:
-            session = await agent.new_session()
-            await collect(session.run("work"))
-            before = await session.messages()
-            events = await collect(session.compact())
-            return before, events, await session.messages()
-
-    before, events, after = asyncio.run(go())
+    async with open_agent(
+        replay(turns),
+        workspace,
+        extra_tools=[big_tool()],
+        builtin=False,
+        settings={"compaction": {"keep_recent_tokens": 1200}},
+    ) as agent:
+        session = await agent.new_session()
+        await collect(session.run("work"))
+        before = await session.messages()
+        events = await collect(session.compact())
+        after = await session.messages()
     assert len(of_type(events, "compacted")) == 1
     assert len(after) < len(before)
     assert "MANUAL SUMMARY" in injected(after, "summary")[0].content
@@ -205,20 +200,17 @@ def test_a_huge_single_message_is_truncated_in_place(replay, workspace):
     assert len(short.content) < 5000 and "removed to fit" in short.content and short.tool_call_id == "x"
 
 
-def test_overflow_recovers_even_when_the_whole_history_is_recent(replay, workspace):
+async def test_overflow_recovers_even_when_the_whole_history_is_recent(replay, workspace):
     # ~6k tokens of history: all of it inside keep_recent_tokens (20k), as on a small local model
     turns = [{"content": "first done"}]
     turns += [{"tool_calls": [call("big", {"tag": f"t{i}"}, f"b{i}")]} for i in range(6)]
     turns += [{"error": "context_overflow"}, {"content": "summary of the big outputs"}, {"content": "recovered"}]
 
-    async def go():
-        async with open_agent(replay(turns), workspace, extra_tools=[big_tool()], builtin=False) as agent:
-            session = await agent.new_session()
-            await collect(session.run("first task"))
-            events = await collect(session.run("second task: look at the big outputs"))
-            return events, await session.messages()
-
-    events, messages = asyncio.run(go())
+    async with open_agent(replay(turns), workspace, extra_tools=[big_tool()], builtin=False) as agent:
+        session = await agent.new_session()
+        await collect(session.run("first task"))
+        events = await collect(session.run("second task: look at the big outputs"))
+        messages = await session.messages()
     assert len(of_type(events, "compacted")) == 1
     assert of_type(events, "turn_complete")[-1].final_response == "recovered"
     assert messages[0].content == "first task"
@@ -226,21 +218,21 @@ def test_overflow_recovers_even_when_the_whole_history_is_recent(replay, workspa
     assert "second task: look at the big outputs" in injected(messages, "summary")[0].content
 
 
-def test_repeated_denied_calls_are_a_loop_too(replay, workspace):
+async def test_repeated_denied_calls_are_a_loop_too(replay, workspace):
     turns = [{"tool_calls": [call("poll", {"job": "1"}, f"p{i}")]} for i in range(12)]
-    events, _, _ = run_turn(
+    events, _, _ = await run_turn(
         replay(turns), workspace, [counter_tool(["x"])], settings={"approval": {"rules": {"poll": "deny"}}}
     )
     assert len(of_type(events, "doom_loop")) == 1
     assert of_type(events, "turn_complete")[-1].status == "doom_loop"
 
 
-def test_the_same_loop_after_a_break_is_warned_again(replay, workspace):
+async def test_the_same_loop_after_a_break_is_warned_again(replay, workspace):
     turns = [{"tool_calls": [call("poll", {"job": "a"}, f"a{i}")]} for i in range(3)]
     turns += [{"tool_calls": [call("poll", {"job": "b"}, "b0")]}]
     turns += [{"tool_calls": [call("poll", {"job": "a"}, f"c{i}")]} for i in range(4)]  # the 4th call sees 3 again
     turns += [{"content": "done"}]
-    events, messages, _ = run_turn(replay(turns), workspace, [counter_tool(["same"])])
+    events, messages, _ = await run_turn(replay(turns), workspace, [counter_tool(["same"])])
     assert len(of_type(events, "doom_loop")) == 2 and len(injected(messages, "doom_loop")) == 2
 
 

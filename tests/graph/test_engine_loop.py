@@ -68,12 +68,9 @@ def note_tool(ran: list) -> Tool:
     )
 
 
-def test_graph_draws_its_true_edges(replay, workspace):
-    async def go():
-        async with open_agent(replay([{}]), workspace) as agent:
-            return agent.graph.get_graph().draw_mermaid()
-
-    mermaid = asyncio.run(go())
+async def test_graph_draws_its_true_edges(replay, workspace):
+    async with open_agent(replay([{}]), workspace) as agent:
+        mermaid = agent.graph.get_graph().draw_mermaid()
     for edge in [
         "__start__ -.-> llm_call",
         "llm_call -.-> doom_loop_check",
@@ -87,7 +84,7 @@ def test_graph_draws_its_true_edges(replay, workspace):
         assert edge in mermaid
 
 
-def test_parallel_calls_run_concurrently_and_failures_become_results(replay, workspace):
+async def test_parallel_calls_run_concurrently_and_failures_become_results(replay, workspace):
     log: list = []
     model = replay(
         [
@@ -103,13 +100,10 @@ def test_parallel_calls_run_concurrently_and_failures_become_results(replay, wor
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace, extra_tools=[sleeper(log), crasher()], builtin=False) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run("go"))
-            return events, await session.messages()
-
-    events, messages = asyncio.run(go())
+    async with open_agent(model, workspace, extra_tools=[sleeper(log), crasher()], builtin=False) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("go"))
+        messages = await session.messages()
     # both sleeps started before either ended
     assert log.index(("start", "b")) < log.index(("end", "a"))
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
@@ -119,7 +113,7 @@ def test_parallel_calls_run_concurrently_and_failures_become_results(replay, wor
     assert of_type(events, "turn_complete")[-1].status == "done"
 
 
-def test_timeout_and_output_cap(replay, workspace):
+async def test_timeout_and_output_cap(replay, workspace):
     model = replay(
         [
             {"tool_calls": [call("slow", {"seconds": 5}, "t1"), call("echo", {"text": "0123456789"}, "e1")]},
@@ -127,16 +121,13 @@ def test_timeout_and_output_cap(replay, workspace):
         ]
     )
 
-    async def go():
-        tools = [sleeper([], name="slow", timeout=0.2), echo(size=3000)]
-        async with open_agent(
-            model, workspace, extra_tools=tools, builtin=False, settings={"tool_output_cap": 1000}
-        ) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return session, await session.messages()
-
-    session, messages = asyncio.run(go())
+    tools = [sleeper([], name="slow", timeout=0.2), echo(size=3000)]
+    async with open_agent(
+        model, workspace, extra_tools=tools, builtin=False, settings={"tool_output_cap": 1000}
+    ) as agent:
+        session = await agent.new_session()
+        await collect(session.run("go"))
+        messages = await session.messages()
     results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
     assert "Timed out" in results["t1"].content and results["t1"].status == "error"
     capped = results["e1"].content
@@ -145,7 +136,7 @@ def test_timeout_and_output_cap(replay, workspace):
     assert str(spill) in capped and spill.read_text() == "0123456789" * 3000
 
 
-def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(replay, workspace):
+async def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(replay, workspace):
     ran: list = []
     tool = note_tool(ran)
     model = replay(
@@ -157,22 +148,22 @@ def test_malformed_arguments_are_reported_with_a_stronger_hint_the_second_time(r
         ]
     )
 
-    _, messages, _ = run_turn(model, workspace, [tool])
+    _, messages, _ = await run_turn(model, workspace, [tool])
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert "not valid JSON" in results["m1"] and "second malformed" not in results["m1"]
     assert "second malformed call" in results["m2"]
     assert results["m3"] == "ran" and ran == [{"text": "fine"}]
 
 
-def test_invalid_arguments_are_explained_to_the_model(replay, workspace):
+async def test_invalid_arguments_are_explained_to_the_model(replay, workspace):
     model = replay([{"tool_calls": [call("sleep", {"seconds": "soon"}, "v1")]}, {"content": "ok"}])
 
-    _, messages, _ = run_turn(model, workspace, [sleeper([])])
+    _, messages, _ = await run_turn(model, workspace, [sleeper([])])
     result = next(m for m in messages if isinstance(m, ToolMessage))
     assert "Invalid arguments" in result.content and "seconds" in result.content
 
 
-def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, workspace):
+async def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, workspace):
     log: list = []
     risky = sleeper(log, risk=Risk.EXEC, name="risky")
     safe = sleeper(log, name="safe")
@@ -190,20 +181,17 @@ def test_approval_is_one_batched_interrupt_with_per_call_decisions(replay, works
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace, approval_mode="ask", extra_tools=[risky, safe], builtin=False) as agent:
-            session = await agent.new_session()
-            first = await collect(session.run("go"))
-            ran_while_waiting = list(log)
-            decisions = {
-                "r1": {"action": "approve"},
-                "r2": {"action": "reject", "feedback": "use a smaller batch"},
-                "r3": {"action": "edit", "args": {"label": "edited"}},
-            }
-            second = await collect(session.run(None, decisions=decisions))
-            return first, second, await session.messages(), ran_while_waiting
-
-    first, second, messages, ran_while_waiting = asyncio.run(go())
+    async with open_agent(model, workspace, approval_mode="ask", extra_tools=[risky, safe], builtin=False) as agent:
+        session = await agent.new_session()
+        first = await collect(session.run("go"))
+        ran_while_waiting = list(log)
+        decisions = {
+            "r1": {"action": "approve"},
+            "r2": {"action": "reject", "feedback": "use a smaller batch"},
+            "r3": {"action": "edit", "args": {"label": "edited"}},
+        }
+        second = await collect(session.run(None, decisions=decisions))
+        messages = await session.messages()
     pending = of_type(first, "approval_required")
     assert len(pending) == 1 and [c["id"] for c in pending[0].calls] == ["r1", "r2", "r3"]
     assert pending[0].calls[0]["risk"] == "exec"
@@ -243,57 +231,47 @@ def test_policy_rules_and_yolo_limits(replay, workspace):
     assert decide(jobs, "jobs", {}, deps) == "ask"
 
 
-def test_denied_call_is_answered_without_running(replay, workspace):
+async def test_denied_call_is_answered_without_running(replay, workspace):
     log: list = []
     model = replay([{"tool_calls": [call("sleep", {"label": "x"}, "x")]}, {"content": "ok"}])
 
-    async def go():
-        async with open_agent(
-            model,
-            workspace,
-            extra_tools=[sleeper(log)],
-            builtin=False,
-            settings={"approval": {"rules": {"sleep": "deny"}}},
-        ) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return await session.messages()
-
-    messages = asyncio.run(go())
+    async with open_agent(
+        model,
+        workspace,
+        extra_tools=[sleeper(log)],
+        builtin=False,
+        settings={"approval": {"rules": {"sleep": "deny"}}},
+    ) as agent:
+        session = await agent.new_session()
+        await collect(session.run("go"))
+        messages = await session.messages()
     assert log == []
     assert "deny" in next(m for m in messages if isinstance(m, ToolMessage)).content
 
 
-def test_iteration_cap_stops_the_turn_and_says_so(replay, workspace):
+async def test_iteration_cap_stops_the_turn_and_says_so(replay, workspace):
     model = replay([{"tool_calls": [call("echo", {"text": str(i)}, f"c{i}")]} for i in range(5)])
 
-    async def go():
-        async with open_agent(
-            model, workspace, extra_tools=[echo()], builtin=False, settings={"max_iterations": 3}
-        ) as agent:
-            session = await agent.new_session()
-            return await collect(session.run("go")), await session.messages()
-
-    events, messages = asyncio.run(go())
+    async with open_agent(
+        model, workspace, extra_tools=[echo()], builtin=False, settings={"max_iterations": 3}
+    ) as agent:
+        session = await agent.new_session()
+        events, messages = await collect(session.run("go")), await session.messages()
     assert of_type(events, "turn_complete")[-1].status == "max_iterations"
     assert "iteration limit" in of_type(events, "error")[0].message
     assert sum(isinstance(m, AIMessage) for m in messages) == 3
     assert isinstance(messages[-1], ToolMessage)  # every call kept its result
 
 
-def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
+async def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
     model = replay([{"error": "rate_limit"}, {"error": "server_error"}, {"content": "recovered"}, {"error": "auth"}])
 
-    async def go():
-        async with open_agent(
-            model, workspace, builtin=False, settings={"retries": {"base_delay_s": 0.0, "max_delay_s": 0.0}}
-        ) as agent:
-            session = await agent.new_session()
-            first = await collect(session.run("one"))
-            second = await collect(session.run("two"))
-            return first, second
-
-    first, second = asyncio.run(go())
+    async with open_agent(
+        model, workspace, builtin=False, settings={"retries": {"base_delay_s": 0.0, "max_delay_s": 0.0}}
+    ) as agent:
+        session = await agent.new_session()
+        first = await collect(session.run("one"))
+        second = await collect(session.run("two"))
     retries = [e.line for e in of_type(first, "tool_log") if "retry" in e.line]
     assert len(retries) == 2 and "rate_limit" in retries[0]
     assert of_type(first, "turn_complete")[-1].final_response == "recovered"
@@ -302,7 +280,7 @@ def test_transient_errors_are_retried_and_auth_errors_stop(replay, workspace):
     assert error.kind == "auth" and error.message == "model call failed: invalid API key (replayed)"
 
 
-def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
+async def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
     todos = [{"id": "1", "content": "a", "status": "completed"}, {"id": "2", "content": "b", "status": "pending"}]
     model = replay(
         [
@@ -313,30 +291,24 @@ def test_plan_continuation_guard_reprompts_at_most_twice(replay, workspace):
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run("go"))
-            return events, await session.messages()
-
-    events, messages = asyncio.run(go())
+    async with open_agent(model, workspace) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("go"))
+        messages = await session.messages()
     nudges = [m for m in messages if isinstance(m, HumanMessage) and m.additional_kwargs.get("ml_intern")]
     assert len(nudges) == 2 and "2. b" in nudges[0].content
     assert of_type(events, "plan_update")[0].todos == todos
     assert of_type(events, "turn_complete")[-1].final_response == "Really done."
 
 
-def test_events_cover_a_turn(replay, workspace):
+async def test_events_cover_a_turn(replay, workspace):
     model = replay(
         [{"content": "looking", "tool_calls": [call("echo", {"text": "hi"}, "e")]}, {"content": "the answer"}]
     )
 
-    async def go():
-        async with open_agent(model, workspace, extra_tools=[echo()], builtin=False) as agent:
-            session = await agent.new_session()
-            return await collect(session.run("go"))
-
-    kinds = [e.type for e in asyncio.run(go())]
+    async with open_agent(model, workspace, extra_tools=[echo()], builtin=False) as agent:
+        session = await agent.new_session()
+        kinds = [e.type for e in await collect(session.run("go"))]
     for kind in [
         "processing",
         "assistant_chunk",
@@ -351,7 +323,7 @@ def test_events_cover_a_turn(replay, workspace):
     assert kinds[-2:] == ["turn_complete", "ready"]
 
 
-def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, workspace):
+async def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, workspace):
     log: list = []
     model = replay(
         [
@@ -360,40 +332,33 @@ def test_calls_sharing_an_id_get_their_own_and_are_approved_separately(replay, w
         ]
     )
 
-    async def go():
-        async with open_agent(
-            model,
-            workspace,
-            approval_mode="ask",
-            extra_tools=[sleeper(log, risk=Risk.EXEC, name="risky")],
-            builtin=False,
-        ) as agent:
-            session = await agent.new_session()
-            first = await collect(session.run("go"))
-            calls = of_type(first, "approval_required")[0].calls
-            good = next(c["id"] for c in calls if c["args"]["label"] == "good")
-            await collect(session.run(None, decisions={good: {"action": "approve"}}))
-            return calls, await session.messages()
-
-    calls, _messages = asyncio.run(go())
+    async with open_agent(
+        model,
+        workspace,
+        approval_mode="ask",
+        extra_tools=[sleeper(log, risk=Risk.EXEC, name="risky")],
+        builtin=False,
+    ) as agent:
+        session = await agent.new_session()
+        first = await collect(session.run("go"))
+        calls = of_type(first, "approval_required")[0].calls
+        good = next(c["id"] for c in calls if c["args"]["label"] == "good")
+        await collect(session.run(None, decisions={good: {"action": "approve"}}))
     assert len({c["id"] for c in calls}) == 2
     assert log == [("start", "good"), ("end", "good")]  # the call the user did not approve never ran
 
 
-def test_a_retry_after_longer_than_allowed_stops_instead_of_sleeping(replay, workspace):
+async def test_a_retry_after_longer_than_allowed_stops_instead_of_sleeping(replay, workspace):
     model = replay([{"error": "rate_limit", "retry_after_s": 3600}, {"content": "never"}])
 
-    async def go():
-        async with open_agent(model, workspace, builtin=False, settings={"retries": {"max_delay_s": 5}}) as agent:
-            session = await agent.new_session()
-            return await collect(session.run("go"))
-
-    events = asyncio.run(go())
+    async with open_agent(model, workspace, builtin=False, settings={"retries": {"max_delay_s": 5}}) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("go"))
     assert of_type(events, "turn_complete")[-1].status == "error:provider"
     assert "wait 3600s" in of_type(events, "error")[0].message
 
 
-def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
+async def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
     log: list = []
 
     def by_cost(args):
@@ -414,17 +379,14 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
     )
     model = replay([{"tool_calls": [call("job", {"flavor": "cpu"}, "j1"), call("job", {}, "j2")]}, {"content": "ok"}])
 
-    async def go():
-        async with open_agent(model, workspace, approval_mode="ask", extra_tools=[job], builtin=False) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            edit = {"j1": {"action": "edit", "args": {"flavor": "a100-large"}}, "*": {"action": "edit", "args": {}}}
-            second = await collect(session.run(None, decisions=edit))
-            ran_before_confirming = list(log)
-            third = await collect(session.run(None, decisions={"j1": {"action": "approve"}}))
-            return second, ran_before_confirming, third, await session.messages()
-
-    second, ran_before, _third, messages = asyncio.run(go())
+    async with open_agent(model, workspace, approval_mode="ask", extra_tools=[job], builtin=False) as agent:
+        session = await agent.new_session()
+        await collect(session.run("go"))
+        edit = {"j1": {"action": "edit", "args": {"flavor": "a100-large"}}, "*": {"action": "edit", "args": {}}}
+        second = await collect(session.run(None, decisions=edit))
+        ran_before = list(log)
+        await collect(session.run(None, decisions={"j1": {"action": "approve"}}))
+        messages = await session.messages()
     asked_again = of_type(second, "approval_required")[0].calls
     assert [c["id"] for c in asked_again] == ["j1"] and asked_again[0]["details"] == {"flavor": "a100-large"}
     assert ran_before == []
@@ -433,7 +395,7 @@ def test_an_edit_that_raises_the_risk_is_asked_again(replay, workspace):
     assert "must name the call" in results["j2"]  # a blanket edit never rewrites every call
 
 
-def test_a_good_call_resets_the_malformed_streak(replay, workspace):
+async def test_a_good_call_resets_the_malformed_streak(replay, workspace):
     tool = note_tool([])
     model = replay(
         [
@@ -444,7 +406,7 @@ def test_a_good_call_resets_the_malformed_streak(replay, workspace):
         ]
     )
 
-    _, messages, _ = run_turn(model, workspace, [tool])
+    _, messages, _ = await run_turn(model, workspace, [tool])
     results = {m.tool_call_id: m.content for m in messages if isinstance(m, ToolMessage)}
     assert "not valid JSON" in results["m3"] and "second malformed" not in results["m3"]
 
@@ -458,7 +420,7 @@ def test_capped_output_keeps_head_and_tail(tmp_path):
     assert (tmp_path / "out.txt").read_text() == text and spill == str(tmp_path / "out.txt")
 
 
-def test_an_interrupted_step_gives_no_second_result_to_a_denied_call(replay, workspace):
+async def test_an_interrupted_step_gives_no_second_result_to_a_denied_call(replay, workspace):
     started = asyncio.Event()
 
     async def slow(args, ctx):
@@ -484,21 +446,18 @@ def test_an_interrupted_step_gives_no_second_result_to_a_denied_call(replay, wor
     ]
     model = replay([{"tool_calls": [call("banned", {}, "d1"), call("slow", {}, "s1")]}])
 
-    async def go():
-        async with open_agent(
-            model, workspace, extra_tools=tools, builtin=False, settings={"approval": {"rules": {"banned": "deny"}}}
-        ) as agent:
-            session = await agent.new_session()
-            task = asyncio.ensure_future(collect(session.run("go")))
-            await started.wait()
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            return await session.messages()
-
-    messages = asyncio.run(go())
+    async with open_agent(
+        model, workspace, extra_tools=tools, builtin=False, settings={"approval": {"rules": {"banned": "deny"}}}
+    ) as agent:
+        session = await agent.new_session()
+        task = asyncio.ensure_future(collect(session.run("go")))
+        await started.wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        messages = await session.messages()
     results = [(m.tool_call_id, m.content) for m in messages if isinstance(m, ToolMessage)]
     assert [r[0] for r in results] == ["d1", "s1"]
     assert "deny" in results[0][1] and "Interrupted" in results[1][1]

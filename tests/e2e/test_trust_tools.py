@@ -15,7 +15,6 @@ import pytest
 from helpers import call, run_cli, run_turn
 from langchain_core.messages import ToolMessage
 
-from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError
 from tools.registry import builtin_tools
 
@@ -38,8 +37,8 @@ async def _run_tool(name: str, ctx: ToolContext, **args):
     return await tool.handler(tool.args_model(**args), ctx)
 
 
-def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_can_read_it_back(
-    replay, workspace, tmp_path
+async def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_can_read_it_back(
+    replay, workspace, tmp_path, tool_ctx
 ):
     model = replay(
         [
@@ -47,7 +46,7 @@ def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_
             {"content": "done"},
         ]
     )
-    _, messages, session = run_turn(model, workspace, tools=[_echo()], settings={"tool_output_cap": 1000})
+    _, messages, session = await run_turn(model, workspace, tools=[_echo()], settings={"tool_output_cap": 1000})
     result = next(m for m in messages if isinstance(m, ToolMessage))
     outputs = session.dir / "outputs"
     spilled = list(outputs.iterdir())
@@ -55,18 +54,18 @@ def test_a_call_id_never_leads_a_spilled_output_out_of_its_folder_and_the_model_
     assert not any(p.name.startswith("escaped") for p in tmp_path.rglob("*") if outputs not in p.parents)
     assert str(spilled[0]) in result.content
 
-    ctx = ToolContext(workspace=workspace, session_dir=session.dir, call_id="c", settings=AgentConfig())
-    read = asyncio.run(_run_tool("read", ctx, path=str(spilled[0]), offset=399, limit=5))
+    ctx = tool_ctx(session_dir=session.dir)
+    read = await _run_tool("read", ctx, path=str(spilled[0]), offset=399, limit=5)
     assert "NEEDLE line" in read.content and "400" in read.content
-    found = asyncio.run(_run_tool("grep", ctx, pattern="NEEDLE", path=str(spilled[0]), max_results=3))
+    found = await _run_tool("grep", ctx, pattern="NEEDLE", path=str(spilled[0]), max_results=3)
     assert "NEEDLE line" in found
     # nothing else of the session folder, and no writing into the outputs
     (session.dir / "notes.txt").write_text("private\n")
     for path in (str(session.dir / "notes.txt"), str(outputs / ".." / "notes.txt")):
         with pytest.raises(ToolError, match="outside the workspace"):
-            asyncio.run(_run_tool("read", ctx, path=path))
+            await _run_tool("read", ctx, path=path)
     with pytest.raises(ToolError, match="outside the workspace"):
-        asyncio.run(_run_tool("write", ctx, path=str(outputs / "new.txt"), content="x"))
+        await _run_tool("write", ctx, path=str(outputs / "new.txt"), content="x")
 
 
 def _special_files(workspace: Path) -> list[str]:
@@ -117,10 +116,8 @@ def test_special_files_are_refused_and_skipped_and_the_run_ends(replay, workspac
     assert stat.S_ISFIFO((workspace / "pipe").lstat().st_mode)  # refused, not replaced
 
 
-async def test_edit_keeps_every_byte_outside_the_edited_span(tmp_path):
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
+async def test_edit_keeps_every_byte_outside_the_edited_span(tool_ctx, workspace):
+    ctx = tool_ctx()
     original = b"caf\xe9 = 1\r\nname = 'x'\nbad \xff\xfe bytes\r\ntail \xe2\x82\n"
     (workspace / "latin1.txt").write_bytes(original)
     read = await _run_tool("read", ctx, path="latin1.txt")
@@ -149,7 +146,7 @@ async def test_the_line_logger_holds_a_bounded_line_whatever_the_output():
     assert logged == ["x" * 1000 + " ...", "progress 20%", "last"]
 
 
-def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
+async def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
     from helpers import collect, open_agent
     from langchain_core.messages import AIMessage
 
@@ -161,15 +158,12 @@ def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
         ]
     )
 
-    async def go():
-        settings = {"tool_output_cap": 2000}
-        async with open_agent(model, workspace, approval_mode="ask", settings=settings) as agent:
-            session = await agent.new_session()
-            first = await collect(session.run("write it"))
-            second = await collect(session.run(None, decisions={"*": {"action": "approve"}}))
-            return first + second, await session.messages()
-
-    events, messages = asyncio.run(go())
+    settings = {"tool_output_cap": 2000}
+    async with open_agent(model, workspace, approval_mode="ask", settings=settings) as agent:
+        session = await agent.new_session()
+        first = await collect(session.run("write it"))
+        second = await collect(session.run(None, decisions={"*": {"action": "approve"}}))
+        events, messages = first + second, await session.messages()
     assert (workspace / "big.txt").read_text() == content
     stored = next(m for m in messages if isinstance(m, AIMessage) and m.tool_calls).tool_calls[0]
     assert stored["args"]["path"] == "big.txt"
@@ -179,6 +173,7 @@ def test_huge_call_arguments_run_whole_but_are_stored_capped(replay, workspace):
     assert shown and all(len(e.model_dump_json()) < 5000 for e in shown)
 
 
+# sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
 def test_hub_calls_side_by_side_with_the_endpoint_unreachable_each_say_so_in_one_line(replay, workspace):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -241,14 +236,11 @@ async def test_an_mcp_server_that_hangs_at_start_is_not_retried_every_turn_until
         await manager.aclose()
 
 
-async def test_parallel_writes_of_one_step_are_all_recorded_for_undo(tmp_path):
+async def test_parallel_writes_of_one_step_are_all_recorded_for_undo(tool_ctx, workspace, tmp_path):
     from tools.file_changes import FileChanges, restore_file_changes
 
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
     changes = FileChanges(tmp_path / "undo", workspace)  # one per turn, shared by the calls of a step
-    ctx = ToolContext(workspace=workspace, session_dir=tmp_path / "s", call_id="c", settings=AgentConfig())
-    ctx.changes = changes
+    ctx = tool_ctx(changes=changes)
     names = [f"f{i}.txt" for i in range(12)]
     await asyncio.gather(*(_run_tool("write", ctx, path=name, content="x\n") for name in names))
     changes.record_left()  # the end of the step, as execute_tools does it

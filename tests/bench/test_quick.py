@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+from helpers import ROOT
 
 from bench.report import RESULTS_END, RESULTS_START, write_readme
 from bench.startup import offenders, parse_importtime
 
-ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_GATES = [
     "--help",
     "--version",

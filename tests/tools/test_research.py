@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from helpers import call, collect, of_type, open_agent
 from langchain_core.messages import ToolMessage
 
 
-def test_research_reads_files_in_its_own_context(replay, workspace):
+async def test_research_reads_files_in_its_own_context(replay, workspace):
     (workspace / "train.py").write_text("lr = 3e-4\nepochs = 7\n")
     model = replay(
         [
@@ -25,13 +23,10 @@ def test_research_reads_files_in_its_own_context(replay, workspace):
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace) as agent:
-            session = await agent.new_session()
-            events = await collect(session.run("find the lr"))
-            return events, await session.messages()
-
-    events, messages = asyncio.run(go())
+    async with open_agent(model, workspace) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("find the lr"))
+        messages = await session.messages()
     report = next(m for m in messages if isinstance(m, ToolMessage) and m.tool_call_id == "r1").content
     assert "3e-4" in report and "[research:" in report
     # the sub-agent's messages stay out of the main context
@@ -44,7 +39,7 @@ def test_research_reads_files_in_its_own_context(replay, workspace):
     assert of_type(events, "turn_complete")[-1].final_response == "The learning rate is 3e-4."
 
 
-def test_research_obeys_approval_rules(replay, workspace):
+async def test_research_obeys_approval_rules(replay, workspace):
     (workspace / "secret.txt").write_text("classified\n")
     model = replay(
         [
@@ -55,21 +50,18 @@ def test_research_obeys_approval_rules(replay, workspace):
         ]
     )
 
-    async def go():
-        async with open_agent(
-            model, workspace, approval_mode="ask", settings={"approval": {"rules": {"read": "ask"}}}
-        ) as agent:
-            session = await agent.new_session()
-            return await collect(session.run("go"))
-
-    events = asyncio.run(go())
+    async with open_agent(
+        model, workspace, approval_mode="ask", settings={"approval": {"rules": {"read": "ask"}}}
+    ) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("go"))
     outputs = [e for e in of_type(events, "tool_output") if e.agent == "research"]
     assert outputs and "cannot ask the user for approval" in outputs[0].content
     assert "classified" not in " ".join(e.content for e in of_type(events, "tool_output"))
     assert of_type(events, "turn_complete")[-1].status == "done"
 
 
-def test_the_sub_agents_tokens_count_for_the_session(replay, workspace):
+async def test_the_sub_agents_tokens_count_for_the_session(replay, workspace):
     model = replay(
         [
             {
@@ -81,11 +73,8 @@ def test_the_sub_agents_tokens_count_for_the_session(replay, workspace):
         ]
     )
 
-    async def go():
-        async with open_agent(model, workspace) as agent:
-            session = await agent.new_session()
-            await collect(session.run("go"))
-            return (await session.state()).values["usage"]
-
-    usage = asyncio.run(go())
+    async with open_agent(model, workspace) as agent:
+        session = await agent.new_session()
+        await collect(session.run("go"))
+        usage = (await session.state()).values["usage"]
     assert usage["input_tokens"] == 5300 and usage["output_tokens"] == 530

@@ -22,7 +22,7 @@ def listing(cli) -> list[dict]:
     return json.loads(result.stdout)
 
 
-def stored_messages(model: str, workspace, session_id: str) -> list:
+def stored_messages(model: str, workspace, session_id: str) -> list:  # for sync tests that wait on the binary
     async def go():
         async with open_agent(model, workspace) as agent:
             return await (await agent.load_session(session_id)).messages()
@@ -37,6 +37,7 @@ def one_clear_line(result) -> str:
     return lines[0]
 
 
+# sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
 def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backend, cli, replay, workspace):
     from langgraph.types import Command
 
@@ -102,6 +103,7 @@ def wait_for(path, proc, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+# sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
 def test_one_driver_per_session_and_a_killed_drivers_lock_is_taken_over(db_backend, cli, replay, workspace):
     from persistence.session_lock import LEASE_TTL_S, Holder, SessionBusy
 
@@ -177,6 +179,7 @@ def test_sighup_ends_a_headless_turn_as_interrupted_with_the_partial_answer(cli,
     assert cli("--resume", info["id"], "-m", model, "go on").returncode == 0
 
 
+# sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
 def test_undo_keeps_the_users_later_edits_unless_forced(cli, replay, workspace):
     (workspace / "notes.txt").write_text("original\n")
     model = replay(

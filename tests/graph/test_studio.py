@@ -78,6 +78,7 @@ def checkpoints_of(thread_id: str, db_backend: str, home) -> int:
         return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
 
 
+# sync: it waits on the studio server process (blocking) and runs its client in asyncio.run
 def test_studio_thread_runs_through_an_approval(db_backend, tmp_path, workspace, replay, isolated_home):
     model = replay(
         [

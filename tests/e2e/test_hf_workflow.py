@@ -108,7 +108,7 @@ def test_dataset_to_gpu_job_to_upload_with_approvals(cli, hf_env, replay, tmp_pa
     seed_hub(hub)
     config = tmp_path / "xdg" / "ml-intern" / "config.json"  # the user's config (conftest sets XDG_CONFIG_HOME)
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"approval": {"rules": {"write": "allow"}}, "extra": {"hf_jobs_poll_s": 0.05}}))
+    config.write_text(json.dumps({"approval": {"rules": {"write": "allow"}}, "hf_jobs": {"poll_s": 0.05}}))
     env = {"HF_ENDPOINT": hub.url, "HF_DATASETS_SERVER": f"{hub.url}/datasets-server"}
 
     # 1. Inspect and write run unasked (read-only; rule allows write); the paid GPU job stops for approval.

@@ -20,9 +20,9 @@ from typing import ClassVar
 
 import pexpect
 import pytest
-from helpers import BIN, run_cli
+from helpers import BIN, TESTS, run_cli
 
-REPLAYS = Path(__file__).parent / "replays"
+REPLAYS = TESTS / "replays"
 SESSION_RE = r"session (\d{8}-\d{6}-[0-9a-f]{6})"
 PROMPT = "› "
 UP, ESC_ENTER, TAB = "\x1b[A", "\x1b\r", "\t"
@@ -254,7 +254,7 @@ def _gone(pid: int) -> bool:
 
 def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     unconfined = workspace.parent / "unconfined.json"  # the pid the command writes must mean something here
-    unconfined.write_text('{"sandbox": {"backend": "local"}}')  # (in bubblewrap: tests/test_sandbox_local.py)
+    unconfined.write_text('{"sandbox": {"backend": "local"}}')  # (in bubblewrap: tests/e2e/test_sandbox_local.py)
     chat = chats("--model", replay("interactive_interrupt.jsonl"), "--yolo", "--config", str(unconfined), cwd=workspace)
     chat.prompt()
     chat.send("run the long thing")

@@ -2,8 +2,7 @@
 token goes only to the Hub, and every way it can fail is one line with the fix.
 
 The happy path and the missing token run the real binary; the other failures call the same command
-in-process (cli.main.main) to keep the file fast. Tests that run the binary ask for `cli` before
-`hf_env` (conftest's `workspace` creates the folder hf_env then reuses).
+in-process (cli.main.main) to keep the file fast.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ def session_id(hf_env, replay, monkeypatch) -> str:
             await session.finish()
             return session.id
 
-    return asyncio.run(go())
+    return asyncio.run(go())  # sync: its tests run the binary or cli.main.dispatch, which runs its own loop
 
 
 def push_in_process(capsys, *args: str) -> tuple[int, str, str]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from helpers import call
+from helpers import TESTS, call
 
-LAB = str(Path(__file__).parent / "mcp_servers" / "lab_server.py")
+LAB = str(TESTS / "mcp_servers" / "lab_server.py")
 
 
 def write_config(tmp_path, servers) -> str:

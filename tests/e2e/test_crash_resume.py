@@ -183,6 +183,7 @@ async def resume_and_check(agent, model: str, ws: Path, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
+# sync: it forks children that each run asyncio.run, which a fork from inside a running event loop cannot do
 def test_kill_9_at_random_points_of_a_long_turn_then_resume_leaves_a_valid_history(db_backend, tmp_path, capsys):
     started = time.monotonic()
     script = write_replay(tmp_path / "long.jsonl", long_turn_script())

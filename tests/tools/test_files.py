@@ -15,16 +15,8 @@ from tools.file_changes import FileChanges, restore_file_changes
 
 
 @pytest.fixture
-def ctx(tmp_path) -> ToolContext:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    return ToolContext(
-        workspace=ws,
-        session_dir=tmp_path / "s",
-        call_id="c1",
-        settings=AgentConfig(),
-        state={"files_read": {}},
-    )
+def ctx(tool_ctx) -> ToolContext:
+    return tool_ctx(state={"files_read": {}})
 
 
 def _tools(settings=None):

@@ -17,7 +17,7 @@ from pathlib import Path
 from threading import Thread
 
 import pytest
-from helpers import BIN, call, write_replay
+from helpers import BIN, TESTS, call, write_replay
 
 from configs.schema import AgentConfig
 from tools import bash as bash_module
@@ -26,7 +26,6 @@ from tools.sandbox import bwrap
 
 pytestmark = pytest.mark.skipif(not bwrap.probe().ok, reason=f"bubblewrap does not work here: {bwrap.probe().detail}")
 
-TESTS = Path(__file__).resolve().parent
 SCAN = TESTS / "proc_scan.py"
 SCAN_SERVER = TESTS / "mcp_servers" / "proc_scan_server.py"
 KEY_NAMES = ("ANTHROPIC_API_KEY", "HF_TOKEN", "MY_API_KEYS")

@@ -60,7 +60,7 @@ def _one_line(result) -> str:
 
 
 def _make_database(home) -> None:
-    """A sessions database with its tables, as a first run leaves it."""
+    """A sessions database with its tables, as a first run leaves it (for sync tests that run the binary)."""
     import asyncio
 
     from persistence.checkpointer import open_saver, store_for
@@ -211,7 +211,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
     from cli.bootstrap import UserError
     from cli.headless import storage_failures_as_one_line
     from configs.loader import load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from persistence.checkpointer import open_saver, store_for
     from tools.registry import builtin_tools
@@ -243,7 +243,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
             saver = full_disk(real)
             store = store_for(real)
             await store.setup()
-            agent = Agent(deps, saver, store)
+            agent = SessionManager(deps, saver, store)
             session = await agent.new_session()
             message = ""
             try:
@@ -258,7 +258,7 @@ def _disk_full_through_a_saver_wrapper(model: str, workspace, gate) -> None:
             events = await collect(session.run(None))
             return message, events
 
-    message, events = asyncio.run(go())
+    message, events = asyncio.run(go())  # sync: the caller's tmpfs path waits on the binary
     assert "no space left" in message and "--resume" in message and "\n" not in message
     assert [e for e in events if e.type == "turn_complete"][-1].final_response == "final answer"
 

@@ -14,14 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from configs.schema import AgentConfig, SandboxConfig
 from core.events import ToolLog
 from tools.base import ToolContext, ToolError
 from tools.jobs import registry
 from tools.jobs import tool as jobs_tool
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -38,10 +37,8 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def ctx(tmp_path, home) -> ToolContext:
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    return ToolContext(workspace=ws, session_dir=tmp_path / "s", call_id="c1", settings=AgentConfig())
+def ctx(tool_ctx, home) -> ToolContext:  # with `home`, whose teardown stops the jobs a test leaves running
+    return tool_ctx()
 
 
 async def jobs(ctx: ToolContext, **args) -> str:
@@ -285,21 +282,16 @@ def test_risk_depends_on_the_operation():
     assert tool.timeout_for({"operation": "logs", "follow": True, "follow_timeout_s": 3000}, 600) > 3000
 
 
-async def test_logs_without_job_id_reads_this_sessions_last_job(tmp_path, monkeypatch):
+async def test_logs_without_job_id_reads_this_sessions_last_job(tool_ctx, tmp_path, monkeypatch):
     """A replayed or resumed session can follow 'its' job without knowing the random id."""
     from configs.schema import AgentConfig
-    from tools.base import ToolContext
     from tools.jobs.tool import tools as job_tools
 
     monkeypatch.setenv("ML_INTERN_HOME", str(tmp_path / "home"))
     tool = job_tools(AgentConfig())[0]
-    ws = tmp_path / "ws"
-    ws.mkdir()
 
     def ctx(session):
-        return ToolContext(
-            workspace=ws, session_dir=tmp_path / "home" / "sessions" / session, call_id="c", settings=AgentConfig()
-        )
+        return tool_ctx(session_dir=tmp_path / "home" / "sessions" / session, call_id="c")
 
     run = tool.args_model.model_validate
     await tool.handler(run({"operation": "run", "command": "echo mine"}), ctx("s1"))

@@ -1,0 +1,101 @@
+"""The engine's protocol values as types: how a turn ends, a tool call's state, the tags on messages the
+engine injects, the questions it asks a human and the answers it takes.
+
+Each is a type here and the same string on the wire (events, checkpoints, `--output-format json`), so
+front ends and stored sessions see what they always saw, and a typo in the code is a type error.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import (
+    Any,
+    Literal,
+    NotRequired,  # pydantic reads these on 3.11 (typing's it refuses)
+)
+
+from typing_extensions import TypedDict
+
+# Why a turn ended before the model answered (state["stop_reason"]); "error:<kind>" names what failed.
+ErrorStop = Literal["error:auth", "error:billing", "error:config", "error:provider", "error:compaction", "error:agent"]
+StopReason = Literal["max_iterations", "doom_loop", "interrupted"] | ErrorStop
+# How a turn ended, as TurnResult and the turn_complete event report it.
+TurnStatus = Literal["done", "approval_pending"] | StopReason
+# Why a compaction is due regardless of size (state["compact"]): /compact, or the provider refused the prompt.
+CompactReason = Literal["manual", "overflow"]
+
+
+class ToolState(StrEnum):
+    """A tool call's state in tool_state_change events (INTERRUPTED is drawn by front ends after Ctrl-C)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    INTERRUPTED = "interrupted"
+
+
+INJECTED_KEY = "ml_intern"  # additional_kwargs key marking a message the engine wrote, not the user
+
+
+class Injected(StrEnum):
+    """The tag (additional_kwargs["ml_intern"]) on a user-role message the engine injected."""
+
+    CONTINUATION = "continuation"  # the plan still has open items: go on
+    DOOM_LOOP = "doom_loop"  # the model repeats itself: a warning
+    SUMMARY = "summary"  # compaction's summary of the older history
+
+
+def injected(tag: Injected) -> dict[str, Any]:
+    """additional_kwargs for a message the engine injects (the plain string: checkpoints store no enums)."""
+    return {INJECTED_KEY: tag.value}
+
+
+def injected_tag(additional_kwargs: dict[str, Any]) -> str | None:
+    """The tag of an injected message, None for one the user wrote."""
+    return additional_kwargs.get(INJECTED_KEY) or None
+
+
+ApprovalAction = Literal["approve", "reject", "edit"]
+
+
+class ApprovalDecision(TypedDict):
+    """What a human decided about one call; `feedback` goes to the model with a rejection, `args` replace
+    the call's arguments in an edit."""
+
+    action: ApprovalAction
+    feedback: NotRequired[str]
+    args: NotRequired[dict[str, Any]]
+
+
+class ApprovalAnswer(TypedDict):
+    """The resume value of an approval question: a decision per call id, or for every call ("*")."""
+
+    decisions: dict[str, ApprovalDecision]
+
+
+class PendingCall(TypedDict):
+    """A call waiting for approval, as approval questions and approval_required events show it."""
+
+    id: str
+    name: str
+    args: dict[str, Any]
+    risk: str  # a tools.base.Risk value, or "unknown" for a tool that does not exist
+    details: dict[str, Any]
+
+
+class ApprovalQuestion(TypedDict):
+    """The approval node's interrupt value; `error` says why the previous answer could not be used."""
+
+    kind: Literal["approval"]
+    agent: str
+    calls: list[PendingCall]
+    error: NotRequired[str]
+
+
+class DoomLoopQuestion(TypedDict):
+    """The doom-loop check's interrupt value (interactive sessions); answered "yes" or "no"."""
+
+    kind: Literal["doom_loop"]
+    message: str
+    question: str
