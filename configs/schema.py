@@ -47,8 +47,8 @@ class SpaceSandboxConfig(_Strict):
 
     hardware: str = "cpu-basic"  # default flavor when sandbox_create names none
     namespace: str | None = None  # user or org that owns (and pays for) the Space; default: you
-    idle_timeout_s: float = Field(1800, gt=0)  # deleted after this long without a call
-    start_timeout_s: float = Field(900, gt=0)  # how long to wait for the Space to build and run
+    idle_timeout_s: float = Field(default=1800, gt=0)  # deleted after this long without a call
+    start_timeout_s: float = Field(default=900, gt=0)  # how long to wait for the Space to build and run
 
 
 class SandboxConfig(_Strict):
