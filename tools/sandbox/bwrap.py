@@ -167,6 +167,7 @@ class Layout:
     network: bool
     devices: tuple[str, ...]
     python: tuple[Path, ...] = ()  # the agent's Python installs (sys.prefix, sys.base_prefix), read-only
+    visible: tuple[Path, ...] = ()  # what the command itself needs to read (an MCP server's script), read-only
 
     def argv(self, cwd: Path, tmp: Path | None = None, *, die_with_parent: bool = True) -> list[str]:
         """bwrap's arguments up to and including `--`: append the command's argv.
@@ -187,7 +188,7 @@ class Layout:
         cache_home = _cache_home()
         if cache_home.is_dir() and not any(_within(w, cache_home) for w in self.writable):
             argv += ["--tmpfs", str(cache_home)]
-        for prefix in self.python:  # the agent's own Python stays usable even from /tmp or ~/.cache
+        for prefix in (*self.python, *self.visible):  # usable even from /tmp or ~/.cache, which are replaced
             argv += ["--ro-bind-try", str(prefix), str(prefix)]
         for path in (*self.caches, *self.writable):
             argv += ["--bind", str(path), str(path)]

@@ -8,6 +8,8 @@ own shell would. bash, jobs and MCP stdio servers all ask `for_settings` and run
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,13 +54,18 @@ class CommandSandbox:
         cwd: Path | None = None,
         tmp: Path | None = None,
         die_with_parent: bool = True,
+        visible: Sequence[Path] = (),
     ) -> list[str]:
-        """`argv` as it must be started: unchanged when local, inside bubblewrap otherwise."""
+        """`argv` as it must be started: unchanged when local, inside bubblewrap otherwise.
+
+        `visible`: paths the command needs to read even where the sandbox replaces their folder (/tmp, caches)."""
         if not self.confined:
             return list(argv)
         assert self.binary is not None
         allowed = getattr(getattr(settings, "workspace", None), "allowed_paths", None) or []
         mounts = bwrap.layout(self.binary, workspace, allowed, network=self.network)
+        if visible:
+            mounts = dataclasses.replace(mounts, visible=tuple(Path(p).absolute() for p in visible))
         if tmp is not None:
             tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
         return bwrap.wrap(mounts, argv, (cwd or workspace).resolve(), tmp, die_with_parent=die_with_parent)
@@ -111,6 +118,8 @@ def server_wrapper(
         return None
 
     def wrap(argv: list[str], cwd: Path | None) -> list[str]:
-        return sandbox.command(argv, workspace=workspace(), settings=settings, cwd=cwd)
+        # the server's own files (its script, a config it is given) stay readable wherever they live
+        files = [Path(a) for a in argv if os.path.isabs(a) and os.path.exists(a)]
+        return sandbox.command(argv, workspace=workspace(), settings=settings, cwd=cwd, visible=files)
 
     return wrap
