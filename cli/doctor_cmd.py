@@ -198,6 +198,20 @@ def check_command_sandbox(settings) -> Check:
     return Check(name, False, f"local: commands run unconfined ({found.detail})", found.fix, warn=True)
 
 
+def check_sandbox_spaces() -> Check:
+    """Sandbox Spaces this machine created and still has on record; orphans cost money until deleted."""
+    from tools.sandbox import records
+
+    found = records.all_records()
+    if not found:
+        return Check("sandbox Spaces", True, "none recorded")
+    orphans = [r for r in found if records.state(r) == "orphan"]
+    detail = f"{len(found)} recorded, {len(orphans)} orphaned: {', '.join(r.space_id for r in orphans[:3])}"
+    if not orphans:
+        return Check("sandbox Spaces", True, f"{len(found)} recorded, in use by running sessions")
+    return Check("sandbox Spaces", False, detail, "ml-intern sandboxes delete --orphans", warn=True)
+
+
 def check_local_servers() -> Check:
     from models.autodetect import detect_sync
 
@@ -241,6 +255,7 @@ def run_doctor(workspace: Path, config: str | None, online: bool) -> int:
     if settings is not None:
         checks.append(check_command_sandbox(settings))
         checks += check_mcp(settings)
+    checks.append(check_sandbox_spaces())
     checks.append(check_local_servers())
     checks.append(check_workspace(workspace))
 

@@ -204,6 +204,9 @@ def test_the_sandbox_of_a_killed_agent_is_listed_as_an_orphan_and_deleted_by_the
     listed = cli("sandboxes", "list", env={**spaces.env, "COLUMNS": "300"})
     row = next(line for line in listed.stdout.splitlines() if line.startswith(space_id))
     assert row.split()[1:4] == ["orphan", "cpu-basic", "free"]
+    doctor = cli("doctor", "--offline", env={**spaces.env, "COLUMNS": "300"}).stdout
+    assert f"warn sandbox Spaces         1 recorded, 1 orphaned: {space_id}" in doctor
+    assert "fix: ml-intern sandboxes delete --orphans" in doctor
 
     start = cli("-m", "replay:" + str(write_replay(tmp_path / "hi.jsonl", [{"content": "hi"}])), "hi", env=spaces.env)
     assert start.returncode == 0, start.stderr

@@ -63,7 +63,13 @@ class SandboxClient:
         return response
 
     async def call(self, path: str, payload: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
-        return (await self.request("POST", path, json=payload, timeout=timeout)).json()
+        response = await self.request("POST", path, json=payload, timeout=timeout)
+        try:
+            return response.json()
+        except ValueError:
+            raise ToolError(
+                f"the sandbox answered {path} with something that is not JSON: {response.text[:200]}"
+            ) from None
 
     async def healthy(self) -> bool:
         try:

@@ -228,7 +228,7 @@ class Handler(BaseHTTPRequestHandler):
             self._dispatch()
         except Refused as exc:
             self._json(exc.status, {"error": str(exc)})
-        except OSError as exc:
+        except (OSError, ValueError, TypeError) as exc:  # a bad path, number or body: the caller's to fix
             self._json(400, {"error": f"{type(exc).__name__}: {exc}"})
 
     do_GET = do_POST = do_PUT = do_HEAD = _handle
