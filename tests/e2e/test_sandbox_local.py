@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,9 +94,14 @@ def test_killing_the_agent_kills_its_commands_and_servers_but_not_its_jobs(works
     server_marker = f"mcp-marker-{secrets.token_hex(6)}"
     config = tmp_path / "xdg" / "ml-intern" / "config.json"
     config.parent.mkdir(parents=True)
-    server = {"command": sys.executable, "args": [str(SCAN_SERVER), server_marker]}
+    # the probes are copied into the workspace: the sandbox hides the checkout when it lives under /tmp
+    probes = workspace / "probes"
+    (probes / "mcp_servers").mkdir(parents=True)
+    scan_script = Path(shutil.copy(SCAN, probes / SCAN.name))
+    scan_server = Path(shutil.copy(SCAN_SERVER, probes / "mcp_servers" / SCAN_SERVER.name))
+    server = {"command": sys.executable, "args": [str(scan_server), server_marker]}
     config.write_text(json.dumps({"mcpServers": {"scanner": server}}))
-    scan = f"{sys.executable} {SCAN} {needles}"
+    scan = f"{sys.executable} {scan_script} {needles}"
     escape = "echo x > ../outside-{0}; echo x > $HOME/.ml-intern-escape-{0}"
     job = f"{scan} job.json; {escape.format('job')}; until [ -f go ]; do sleep 0.05; done; echo done > job-finished"
     script = write_replay(

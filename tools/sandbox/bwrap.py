@@ -188,7 +188,11 @@ class Layout:
         cache_home = _cache_home()
         if cache_home.is_dir() and not any(_within(w, cache_home) for w in self.writable):
             argv += ["--tmpfs", str(cache_home)]
+        shown: list[Path] = []
         for prefix in (*self.python, *self.visible):  # usable even from /tmp or ~/.cache, which are replaced
+            if any(_within(prefix, done) for done in shown):
+                continue  # already visible through its folder (binding it again fails on a symlink)
+            shown.append(prefix)
             argv += ["--ro-bind-try", str(prefix), str(prefix)]
         for path in (*self.caches, *self.writable):
             argv += ["--bind", str(path), str(path)]

@@ -118,8 +118,10 @@ def server_wrapper(
         return None
 
     def wrap(argv: list[str], cwd: Path | None) -> list[str]:
-        # the server's own files (its script, a config it is given) stay readable wherever they live
-        files = [Path(a) for a in argv if os.path.isabs(a) and os.path.exists(a)]
-        return sandbox.command(argv, workspace=workspace(), settings=settings, cwd=cwd, visible=files)
+        # the server's own files stay readable wherever they live: a script with its folder (Python imports
+        # its neighbours from there), a folder it is given
+        paths = [Path(a) for a in argv[1:] if os.path.isabs(a) and os.path.exists(a)]
+        visible = [p if p.is_dir() else p.parent for p in paths]
+        return sandbox.command(argv, workspace=workspace(), settings=settings, cwd=cwd, visible=visible)
 
     return wrap
