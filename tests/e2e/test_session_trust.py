@@ -38,6 +38,14 @@ def one_clear_line(result) -> str:
 
 
 # sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
+def shared_start(a: str, b: str) -> str:
+    """The characters two ids have in common at their start."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
 def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backend, cli, replay, workspace):
     from langgraph.types import Command
 
@@ -49,9 +57,10 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
         async with open_agent(model, workspace, approval_mode="ask") as agent:
             session = await agent.new_session()
             await collect(session.run("run it"))  # waits for approval of b1
-            twin = await agent.new_session()  # same second: the ids share a long prefix
+            twin = await agent.new_session()  # the ids share a prefix (the date at least): ambiguous
+            shared = shared_start(session.id, twin.id)
             refused = {}
-            for wrong in ("", " ", "%", "_", session.id[:4] + "%", session.id[:4] + "_", session.id[:15]):
+            for wrong in ("", " ", "%", "_", session.id[:4] + "%", session.id[:4] + "_", shared):
                 try:
                     await agent.store.resolve(wrong)
                 except SessionNotFound as e:
@@ -60,7 +69,7 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
             return session.id, twin.id, refused, found
 
     sid, twin, refused, found = asyncio.run(setup())
-    assert len(refused) == 7 and "ambiguous" in refused[sid[:15]] and found == sid
+    assert len(refused) == 7 and "ambiguous" in refused[shared_start(sid, twin)] and found == sid
 
     refusals = [["sessions", "delete", ""], ["sessions", "undo", "_"]]  # an unset $ID never acts on a session
     if db_backend == "sqlite":  # refused before any database is opened
