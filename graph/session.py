@@ -386,10 +386,9 @@ class Session:
         messages = values.get("messages", [])
         if snapshot.next or _has_unanswered(messages):  # a run that crashed or was killed mid-step
             head_config = await self._repair(messages)
-        if prompt:
-            turns = list(values.get("turns") or [])
+        if prompt:  # `turns` appends: the turn's undo point is its only write
             head = head_config["configurable"]["checkpoint_id"]
-            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
+            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [head]}
         if not messages:
             return None
         last = messages[-1]
