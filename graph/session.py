@@ -1,7 +1,7 @@
 """The session runtime: run a turn, resume after anything, undo, fork, compact.
 
 Front ends (cli/) talk only to this module and read Events back. A session is a LangGraph thread
-plus a row in the session store; its files (spilled outputs, undo backups, replay cursor) live in
+plus a row in the session store; its files (spilled outputs, undo backups) live in
 $ML_INTERN_HOME/sessions/<id>/.
 """
 
@@ -274,15 +274,14 @@ class Session:
         await self.agent.store.update(self.id, workspace=self.info.workspace)
 
     def activate(self) -> None:
-        """Work in the session's folder and build its model (the replay model keeps its position in the
-        session folder)."""
+        """Work in the session's folder and build its model."""
         deps = self.agent.deps
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
             from models.factory import make_model
 
-            deps.model = make_model(deps.model_id, self.dir, streaming=deps.stream)
+            deps.model = make_model(deps.model_id, streaming=deps.stream)
             deps.model.extra["session"] = self.id
 
     @property
@@ -518,11 +517,8 @@ class Session:
             messages += interrupted_results(
                 message, answered, "Not run: the session was forked before this call finished or was approved."
             )
+        # a replayed session's fork continues the same script: the position is saved in the history it copies
         await self.graph.aupdate_state(child.config, {**copied, "messages": Overwrite(messages)}, as_node="llm_call")
-        cursor = self.dir / "replay_cursor.json"  # a replayed session's fork continues the same script
-        if cursor.exists():
-            child.dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy(cursor, child.dir / cursor.name)
         return child
 
     async def compact(self) -> AsyncIterator[Event]:

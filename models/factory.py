@@ -112,13 +112,13 @@ def check_model_id(model_id: str) -> None:
 
 
 def make_model(model_id: str, session_dir: Path | None = None, streaming: bool = True) -> ModelHandle:
+    """`session_dir` is no longer used (the replay position is saved in the history); kept for callers."""
     check_model_id(model_id)
     if model_id.startswith("replay:"):
-        from models.replay import ReplayChatModel, ReplayCursor
+        from models.replay import ReplayChatModel
 
         path = Path(model_id.removeprefix("replay:")).expanduser().resolve()
-        cursor = ReplayCursor(session_dir / "replay_cursor.json" if session_dir else None, path)
-        return ModelHandle(model_id, ReplayChatModel(path, cursor=cursor))
+        return ModelHandle(model_id, ReplayChatModel(path))
 
     import_litellm()  # before langchain_litellm imports it: no price-map download
     from langchain_litellm import ChatLiteLLM
