@@ -21,12 +21,13 @@ from bench.report import results_markdown, write_readme
 from bench.stats import Check, Section
 
 BENCHMARKS = ["startup", "steps", "storage", "history", "parallel", "compaction", "sandbox"]
+OPTIONAL = ["snapshots", "original"]  # run only when named in --only (slow, or need the original checked out)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (< 60 s); used by CI")
-    parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(BENCHMARKS + OPTIONAL)}")
     parser.add_argument(
         "--json",
         type=Path,
@@ -44,9 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     readme.add_argument("--no-readme", dest="readme", action="store_false", help="leave bench/README.md alone")
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
-    unknown = [name for name in args.only if name not in BENCHMARKS]
+    unknown = [name for name in args.only if name not in BENCHMARKS + OPTIONAL]
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(unknown)}: use {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown benchmark {', '.join(unknown)}: use {', '.join(BENCHMARKS + OPTIONAL)}")
     if args.readme is None:
         args.readme = not args.quick and args.only == BENCHMARKS
     return args

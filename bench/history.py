@@ -46,18 +46,23 @@ async def _build(sandbox: Sandbox, model: str, turns: int, clock: ClockTool) -> 
 async def _resume_once(sandbox: Sandbox, model: str, session_id: str, clock: ClockTool) -> dict[str, float]:
     started = time.perf_counter()
     async with open_agent(sandbox, model, tools=[clock.tool()]) as agent:
-        opened = time.perf_counter()
+        opened, opened_cpu = time.perf_counter(), time.process_time()
         session = await agent.load_session(session_id)
         await session.state()
         loaded = time.perf_counter()
-        first_call = None
+        first_call = first_cpu = None
         events = []
         async for event in session.run("one more question"):
             if first_call is None and event.type in {"assistant_chunk", "assistant_message"}:
-                first_call = time.perf_counter()
+                first_call, first_cpu = time.perf_counter(), time.process_time()
             events.append(event)
         require_done(events, "resumed turn")
-    return {"open": opened - started, "load": loaded - opened, "first_call": (first_call or loaded) - opened}
+    return {
+        "open": opened - started,
+        "load": loaded - opened,
+        "first_call": (first_call or loaded) - opened,
+        "first_call_cpu": (first_cpu or opened_cpu) - opened_cpu,
+    }
 
 
 async def _undo_once(sandbox: Sandbox, model: str, session_id: str, expected: int) -> float:

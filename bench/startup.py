@@ -1,5 +1,6 @@
 """Start-up: `ml-intern --help` and `--version` wall time, the interactive chat's time to a prompt that
-takes input, and which imports cost the most (python -X importtime) for the CLI entry and a first turn.
+takes input, a first turn's time from process start to the first request at a local OpenAI-compatible
+server, and which imports cost the most (python -X importtime) for the CLI entry and a first turn.
 
 Commands run round-robin with two floors measured in the same run: `python -c pass` (the interpreter)
 and `python -c "import typer"` (the CLI framework, which `--help` cannot avoid). The quick gate is
@@ -15,7 +16,7 @@ import sys
 import time
 from collections import defaultdict
 
-from bench.harness import Sandbox, answer_turn, cli_command, interleaved
+from bench.harness import ROOT, Sandbox, answer_turn, cli_command, interleaved
 from bench.stats import Check, Figure, Section
 
 HELP_BUDGET_S = 0.3
@@ -63,6 +64,16 @@ def importtime(argv: list[str], env: dict[str, str], cwd) -> list[tuple[str, int
     if result.returncode != 0:
         raise RuntimeError(f"`{' '.join(argv[:3])}` exited {result.returncode}: {result.stderr[-300:]}")
     return parse_importtime(result.stderr)
+
+
+def _provider_importtime(entry: list[str], env: dict[str, str], cwd) -> list:
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from fakes.openai_server import FakeOpenAI, reply
+    except ImportError:
+        return []
+    with FakeOpenAI([reply("pong")]) as server:
+        return importtime([*entry, "-m", "vllm/test-model", "ping"], {**env, "VLLM_BASE_URL": server.base_url}, cwd)
 
 
 def _offender_note(label: str, rows) -> str:
@@ -113,6 +124,38 @@ def interactive_prompt(sandbox: Sandbox, repeats: int) -> tuple[list[float], lis
     return prompts, answers, ""
 
 
+def first_request(sandbox: Sandbox, repeats: int) -> tuple[list[float], list[float], str]:
+    """Seconds from starting `ml-intern -m vllm/test-model PROMPT` to the first request reaching a local
+    OpenAI-compatible server (tests/fakes/openai_server.py), and to the process' end (one answer)."""
+    import subprocess
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from fakes.openai_server import FakeOpenAI, reply
+    except ImportError as exc:
+        return [], [], f"not measured: {exc}"
+    requests, wholes = [], []
+    for run in range(repeats + 1):  # the first run writes bytecode caches
+        with FakeOpenAI([reply("pong")]) as server:
+            env = {**sandbox.env(), "VLLM_BASE_URL": server.base_url}
+            started = time.time()
+            result = subprocess.run(
+                [*cli_command(), "-m", "vllm/test-model", "ping"],
+                env=env,
+                cwd=sandbox.workspace,
+                capture_output=True,
+                text=True,
+                timeout=180,
+            )
+            ended = time.time()
+            if result.returncode != 0 or not server.requests:
+                return [], [], f"not measured: exit {result.returncode}: {result.stderr.strip()[-200:]}"
+            if run:
+                requests.append(server.requests[0]["at"] - started)
+                wholes.append(ended - started)
+    return requests, wholes, ""
+
+
 def run(quick: bool) -> Section:
     repeats = 5 if quick else 10
     section = Section("Start-up (wall time of a fresh process)")
@@ -160,6 +203,17 @@ def run(quick: bool) -> Section:
             )
         )
 
+        requests, wholes, reason = first_request(sandbox, 2 if quick else 5)
+        section.figures.append(
+            Figure(
+                "first turn: process start to first request at a local OpenAI-compatible server",
+                requests,
+                "s",
+                note=reason or "`ml-intern -m vllm/test-model PROMPT`: config, engine, database, provider client",
+            )
+        )
+        section.figures.append(Figure("first turn: whole process, one answer", wholes, "s", note=reason))
+
         entry = binary[1:] if binary[0] == sys.executable else binary  # the script, run by our interpreter
         help_rows = importtime([*entry, "--help"], env, cwd)
         heavy = sorted({m.split(".")[0] for m, *_ in help_rows if m.split(".")[0] in HEAVY})
@@ -176,4 +230,7 @@ def run(quick: bool) -> Section:
             script = sandbox.script([answer_turn("done")])
             rows = importtime([*entry, "--model", script, "say done"], env, cwd)
             section.notes.append(_offender_note("a first headless turn (`ml-intern -m replay:... PROMPT`)", rows))
+            rows = _provider_importtime(entry, env, cwd)
+            if rows:
+                section.notes.append(_offender_note("a first turn with a local server (`-m vllm/...`)", rows))
     return section

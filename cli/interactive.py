@@ -195,8 +195,9 @@ class ChatApp:
         import rich.markdown  # noqa: F401  (for the first answer)
 
         import graph.session  # noqa: F401  (langgraph, the nodes)
+        from models.factory import needs_litellm
 
-        if not deps.model_id.startswith("replay:"):
+        if needs_litellm(deps.model_id):
             from models.factory import import_litellm
 
             import_litellm()

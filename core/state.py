@@ -1,8 +1,10 @@
 """The graph's state schema.
 
-`messages` lives in a DeltaChannel: each checkpoint stores only that step's new messages, so the
-database grows linearly with the session instead of re-storing the whole list at every step.
-History is rewritten (compaction, fork) with `langgraph.types.Overwrite([...])`.
+Every step is checkpointed, so a channel whose value grows with the session (the messages, the files
+read) lives in a DeltaChannel: each checkpoint stores only that step's writes, and the value is rebuilt
+from the writes since the last snapshot. A plain channel is stored whole in every checkpoint, which makes
+storage quadratic in the session's length. History is rewritten (compaction, fork) with
+`langgraph.types.Overwrite([...])`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from typing_extensions import TypedDict as SchemaTypedDict  # pydantic reads these on 3.11 (Studio's schemas)
 
 from core.protocol import CompactReason, StopReason
+
+# Supersteps that write a delta channel between two snapshots of its whole value: in practice never. A
+# snapshot re-stores the whole history (at a fixed interval, storage grows quadratically) and a resume
+# deserializes it again on every read of the head; the SQLite walk back to the first write reads only
+# metadata (persistence/savers.py). LangGraph still snapshots every 5,000 supersteps, and a compaction's
+# Overwrite snapshots the shortened history. Measured in bench/README.md ("Snapshot policy").
+SNAPSHOT_EVERY = 1_000_000
 
 
 def append_messages(current: Sequence[BaseMessage], writes: Sequence[Any]) -> list[BaseMessage]:
@@ -48,8 +57,22 @@ def add_usage(current: dict[str, Any] | None, delta: dict[str, Any] | None) -> d
     return out
 
 
-def merge_dicts(current: dict[str, Any] | None, update: dict[str, Any] | None) -> dict[str, Any]:
-    return {**(current or {}), **(update or {})}
+def merge_files_read(current: dict[str, float], writes: Sequence[dict[str, float] | None]) -> dict[str, float]:
+    """path -> mtime; a later read of a path wins. A fold of dict updates, so batching-invariant as
+    DeltaChannel requires: one call with two steps' writes equals two calls."""
+    out = dict(current)
+    for write in writes:
+        if write:
+            out.update(write)
+    return out
+
+
+def append_turns(current: list[str], writes: Sequence[list[str] | None]) -> list[str]:
+    """Undo points: each user turn appends the checkpoint id it starts from (batching-invariant)."""
+    out = list(current)
+    for write in writes:
+        out.extend(write or [])
+    return out
 
 
 class DoomState(SchemaTypedDict, total=False):
@@ -83,14 +106,16 @@ def last_ai_message(messages: Sequence[BaseMessage]) -> AIMessage:
 
 
 class AgentState(TypedDict, total=False):
-    messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=500)]
+    messages: Annotated[list[AnyMessage], DeltaChannel(append_messages, snapshot_frequency=SNAPSHOT_EVERY)]
     plan: list[dict[str, Any]]  # [{id, content, status}]
     usage: Annotated[dict[str, Any], add_usage]  # session totals (writers send deltas): tokens, cost_usd, calls
     context_tokens: int  # estimated size of the next prompt (kept incrementally)
     iteration: int  # model calls in the current user turn
-    turns: list[str]  # checkpoint id before each user turn: the undo points
+    # checkpoint id before each user turn, the undo points; a turn writes only its own
+    turns: Annotated[list[str], DeltaChannel(append_turns, snapshot_frequency=SNAPSHOT_EVERY)]
     doom: DoomState  # doom-loop bookkeeping (recent signatures, the streak warned about)
-    files_read: Annotated[dict[str, float], merge_dicts]  # path -> mtime when read (edit needs it)
+    # path -> mtime when read (edit needs it); grows with every file read, so only changes are stored
+    files_read: Annotated[dict[str, float], DeltaChannel(merge_files_read, snapshot_frequency=SNAPSHOT_EVERY)]
     approved_calls: list[ApprovedCall]  # calls cleared to run in this step (set by approval)
     stop_reason: StopReason | None  # why the turn ended early: max_iterations, doom_loop, error:...
     compact: CompactReason | None  # a compaction is due regardless of size: "manual" (/compact) or "overflow"

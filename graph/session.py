@@ -1,7 +1,7 @@
 """The session runtime: run a turn, resume after anything, undo, fork, compact.
 
 Front ends (cli/) talk only to this module and read Events back. A session is a LangGraph thread
-plus a row in the session store; its files (spilled outputs, undo backups, replay cursor) live in
+plus a row in the session store; its files (spilled outputs, undo backups) live in
 $ML_INTERN_HOME/sessions/<id>/.
 """
 
@@ -362,15 +362,14 @@ class Session:
         await self.manager.store.update(self.id, workspace=self.info.workspace)
 
     def activate(self) -> None:
-        """Work in the session's folder and build its model (the replay model keeps its position in the
-        session folder)."""
+        """Work in the session's folder and build its model."""
         deps = self.manager.deps
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
             from models.factory import make_model
 
-            deps.model = make_model(deps.model_id, self.dir, streaming=deps.stream)
+            deps.model = make_model(deps.model_id, streaming=deps.stream)
             deps.model.extra["session"] = self.id
 
     @property
@@ -481,10 +480,9 @@ class Session:
         messages = values.get("messages", [])
         if snapshot.next or _has_unanswered(messages):  # a run that crashed or was killed mid-step
             head_config = await self._repair(messages)
-        if prompt:
-            turns = list(values.get("turns") or [])
+        if prompt:  # `turns` appends: the turn's undo point is its only write
             head = (head_config.get("configurable") or {})["checkpoint_id"]
-            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [*turns, head]}
+            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [head]}
         if not messages:
             return None
         last = messages[-1]
@@ -616,11 +614,8 @@ class Session:
             messages += interrupted_results(
                 message, answered, "Not run: the session was forked before this call finished or was approved."
             )
+        # a replayed session's fork continues the same script: the position is saved in the history it copies
         await self.graph.aupdate_state(child.config, {**copied, "messages": Overwrite(messages)}, as_node="llm_call")
-        cursor = self.dir / "replay_cursor.json"  # a replayed session's fork continues the same script
-        if cursor.exists():
-            child.dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy(cursor, child.dir / cursor.name)
         return child
 
     async def compact(self) -> AsyncIterator[Event]:

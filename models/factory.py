@@ -6,6 +6,9 @@ line naming the variable, not a stack trace from deep inside litellm.
   huggingface/<model> HF_TOKEN (Hugging Face router)
   ollama/ vllm/ llamacpp/ lm_studio/<model>   local OpenAI-compatible servers, <NAME>_BASE_URL
   replay:<file>       scripted turns from a JSONL file (see models/replay.py)
+
+Keyed providers go through litellm (ChatLiteLLM); local servers through models/openai_compat.py, an HTTP
+client without litellm's ~3 s of imports.
 """
 
 from __future__ import annotations
@@ -111,41 +114,46 @@ def check_model_id(model_id: str) -> None:
             )
 
 
-def make_model(model_id: str, session_dir: Path | None = None, streaming: bool = True) -> ModelHandle:
+def make_model(model_id: str, streaming: bool = True) -> ModelHandle:
     check_model_id(model_id)
     if model_id.startswith("replay:"):
-        from models.replay import ReplayChatModel, ReplayCursor
+        from models.replay import ReplayChatModel
 
         path = Path(model_id.removeprefix("replay:")).expanduser().resolve()
-        cursor = ReplayCursor(session_dir / "replay_cursor.json" if session_dir else None, path)
-        return ModelHandle(model_id, ReplayChatModel(path, cursor=cursor))
+        return ModelHandle(model_id, ReplayChatModel(path))
+
+    provider, _, name = model_id.partition("/")
+    if provider in LOCAL_SERVERS:  # one protocol, no prices to look up: no litellm (~3 s of imports)
+        from models.openai_compat import OpenAICompatChat
+
+        var, default = LOCAL_SERVERS[provider]
+        chat = OpenAICompatChat(
+            model=name,
+            base_url=os.environ.get(var, default),
+            api_key=credentials.get(f"{provider.upper()}_API_KEY") or "local",
+            streaming=streaming,
+        )
+        return ModelHandle(model_id, chat, key_hint=var)
 
     import_litellm()  # before langchain_litellm imports it: no price-map download
     from langchain_litellm import ChatLiteLLM
 
-    provider, _, name = model_id.partition("/")
     # Retries are ours (llm_call: backoff, retry-after, events); the SDKs below must not retry silently.
     kwargs: dict[str, Any] = {
         "max_retries": 0,
         "streaming": streaming,
         "model_kwargs": {"max_retries": 0, "num_retries": 0},
     }
-    if provider in LOCAL_SERVERS:
-        var, default = LOCAL_SERVERS[provider]
-        kwargs["api_base"] = os.environ.get(var, default)
-        kwargs["api_key"] = credentials.get(f"{provider.upper()}_API_KEY") or "local"
-        litellm_model, key_hint = f"openai/{name}", var
-    elif provider == "huggingface":
+    if provider == "huggingface":
         kwargs["api_key"] = _hf_token()
         litellm_model, key_hint = model_id, "HF_TOKEN"
     else:  # the key goes to litellm explicitly: it is no longer in os.environ (core.credentials)
         kwargs["api_key"] = credentials.get(KEYED_PROVIDERS[provider])
         litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
     chat = ChatLiteLLM(model=litellm_model, **kwargs)
-    return ModelHandle(
-        model_id,
-        chat,
-        context_window_for(model_id if provider not in LOCAL_SERVERS else None),
-        key_hint=key_hint,
-        litellm_model=litellm_model if provider not in LOCAL_SERVERS else None,
-    )
+    return ModelHandle(model_id, chat, context_window_for(model_id), key_hint=key_hint, litellm_model=litellm_model)
+
+
+def needs_litellm(model_id: str) -> bool:
+    """Whether the model's client imports litellm (keyed providers); local servers and replay do not."""
+    return not model_id.startswith("replay:") and model_id.partition("/")[0] not in LOCAL_SERVERS

@@ -4,13 +4,16 @@ One line per model call (a retried call consumes the next line). Every key is op
   {"content": str, "tool_calls": [{"name", "args", "id"}], "usage": {"input_tokens", "output_tokens"},
    "finish_reason": str, "delay_s": float, "error": "rate_limit|timeout|server_error|context_overflow|auth",
    "raw_arguments": {"<call id>": "<raw JSON string, possibly malformed>"}}
-The position in the file is kept in a cursor file (per session), so a resumed session continues
-where it stopped instead of replaying from the top.
+The position is per thread (session): two sessions replaying one script never share it. It lives in memory
+while the process runs and is saved with the checkpoint: every answer carries the position of the next
+line in its response_metadata, so a session resumed in another process (or forked) continues where it
+stopped, with no file written on the hot path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -66,31 +69,27 @@ def load_script(path: Path) -> list[dict[str, Any]]:
     return turns
 
 
-class ReplayCursor:
-    """Shared position in the script; persisted to `state_file` when given.
+POSITION_KEY = "replay"  # response_metadata: [script id, index of the next line]
 
-    The position belongs to one script: resuming a session with another replay file starts it at the top.
-    """
 
-    def __init__(self, state_file: Path | None = None, script: Path | None = None):
-        self.state_file = state_file
-        self.script = str(script) if script else None
-        self.position = 0
-        if state_file and state_file.exists():
-            try:
-                saved = json.loads(state_file.read_text())
-                if saved.get("script") == self.script:
-                    self.position = int(saved["next"])
-            except (ValueError, KeyError, AttributeError, json.JSONDecodeError):
-                self.position = 0
+def script_id(path: Path) -> str:
+    return hashlib.sha1(str(path).encode()).hexdigest()[:10]
 
-    def take(self) -> int:
-        index = self.position
-        self.position += 1
-        if self.state_file:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            self.state_file.write_text(json.dumps({"script": self.script, "next": self.position}))
-        return index
+
+def saved_position(messages: Sequence[BaseMessage], script: str) -> int:
+    """The next line after the newest answer of `script` in the history (0 when there is none)."""
+    for message in reversed(messages):
+        saved = message.response_metadata.get(POSITION_KEY) if isinstance(message, AIMessage) else None
+        if isinstance(saved, list) and len(saved) == 2 and saved[0] == script:
+            return int(saved[1])
+    return 0
+
+
+def current_thread() -> str | None:
+    """The LangGraph thread (session) this call runs in, from the run's config."""
+    from langchain_core.runnables.config import ensure_config
+
+    return (ensure_config().get("configurable") or {}).get("thread_id")
 
 
 def _estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> int:
@@ -105,13 +104,15 @@ class ReplayChatModel(BaseChatModel):
     path: Path
     bound_tools: list[dict] = Field(default_factory=list)
     _script: list[dict[str, Any]] = PrivateAttr()
-    _cursor: ReplayCursor = PrivateAttr()
+    _script_id: str = PrivateAttr()
+    _positions: dict[str | None, int] = PrivateAttr()  # thread -> next line; shared with bind_tools clones
 
-    def __init__(self, path: Path | str, cursor: ReplayCursor | None = None, **kwargs: Any):
+    def __init__(self, path: Path | str, **kwargs: Any):
         # pyright reads BaseChatModel's synthesized __init__, which does not know our field `path`
         super().__init__(path=Path(path), **kwargs)  # pyright: ignore[reportCallIssue]
         self._script = load_script(self.path)
-        self._cursor = cursor or ReplayCursor()
+        self._script_id = script_id(self.path)
+        self._positions = {}
 
     @property
     def _llm_type(self) -> str:
@@ -119,11 +120,20 @@ class ReplayChatModel(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ReplayChatModel:
         clone = self.model_copy(update={"bound_tools": list(tools)})
-        clone._script, clone._cursor = self._script, self._cursor
+        clone._script, clone._script_id, clone._positions = self._script, self._script_id, self._positions
         return clone
 
+    def _take(self, messages: Sequence[BaseMessage]) -> int:
+        """This thread's next line: in memory after its first call here, else from its saved history."""
+        thread = current_thread()
+        index = self._positions.get(thread)
+        if index is None:
+            index = saved_position(messages, self._script_id)
+        self._positions[thread] = index + 1
+        return index
+
     def _next_turn(self, messages: Sequence[BaseMessage]) -> tuple[dict[str, Any], AIMessage]:
-        index = self._cursor.take()
+        index = self._take(messages)
         if index >= len(self._script):
             raise ReplayExhausted(self.path, len(self._script))
         turn = self._script[index]
@@ -163,6 +173,7 @@ class ReplayChatModel(BaseChatModel):
             response_metadata={
                 "finish_reason": turn.get("finish_reason") or ("tool_calls" if tool_calls or invalid else "stop"),
                 "model_name": "replay",
+                POSITION_KEY: [self._script_id, index + 1],  # saved with the checkpoint: resume continues here
             },
         )
         return turn, message

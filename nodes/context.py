@@ -66,7 +66,7 @@ class AgentDeps:
         if self.model is None:
             from models.factory import make_model
 
-            self.model = make_model(self.model_id, self.home / "studio", streaming=self.stream)
+            self.model = make_model(self.model_id, streaming=self.stream)
         return self.model
 
     def bound_chat(self) -> Any:

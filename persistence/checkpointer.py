@@ -26,10 +26,10 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
             yield saver
         return
 
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from persistence.savers import SqliteSaver
 
     async with _sqlite(home) as conn:
-        yield await _set_up(AsyncSqliteSaver(conn), sqlite_path(home))
+        yield await _set_up(SqliteSaver(conn), sqlite_path(home))
 
 
 async def _set_up(thing, path: Path):
@@ -135,6 +135,8 @@ async def make_saver() -> AsyncIterator:
 
 def store_for(saver) -> SessionStore:
     """The session store that lives in the same database as `saver`."""
-    if type(saver).__name__ == "AsyncSqliteSaver":
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if isinstance(saver, AsyncSqliteSaver):
         return SqliteSessionStore(saver.conn)
     return PostgresSessionStore(saver.conn)

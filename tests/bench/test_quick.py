@@ -19,6 +19,7 @@ EXPECTED_GATES = [
     "heavy packages",
     "per-step CPU",
     "SQLite bytes/step",
+    "SQLite bytes/step of the fastest-growing channel",
     "sessions list",
     "asyncio.sleep tool",
     "`bash` tool",
@@ -44,11 +45,11 @@ def test_quick_benchmarks_stay_within_every_gate(tmp_path):
         assert any(expected in name for name in gates), f"no gate for {expected}: {gates}"
     assert not [s["title"] for s in report["sections"] if "(failed)" in s["title"]]
     measured = {f["name"] for s in report["sections"] for f in s["figures"] if f["samples"]}
-    assert "per step at 300 steps (wall)" in measured
+    assert "SQLite: per step at 300 steps (wall)" in measured
     assert any(name.startswith("resume 200-message session") for name in measured)
     assert "tokens freed" in measured
     # the table a reader sees has a row per figure with its median
-    assert "| per step at 300 steps (wall) |" in result.stdout
+    assert "| SQLite: per step at 300 steps (wall) |" in result.stdout
 
 
 def test_readme_results_are_replaced_in_place_and_the_rest_is_kept(tmp_path):

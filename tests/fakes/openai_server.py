@@ -4,13 +4,14 @@
         os.environ["VLLM_BASE_URL"] = server.base_url   # then --model vllm/any-name
 
 Each request to /v1/chat/completions takes the next scripted answer; requests are recorded
-(server.requests) with their JSON body and headers. /v1/models lists `models`.
+(server.requests) with their JSON body, headers and arrival time (`at`, time.time()). /v1/models lists `models`.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -60,7 +61,9 @@ class FakeOpenAI:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                outer.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                outer.requests.append(
+                    {"path": self.path, "body": body, "headers": dict(self.headers), "at": time.time()}
+                )
                 if not outer.script:
                     self._json(500, {"error": {"message": "fake server script exhausted"}})
                     return

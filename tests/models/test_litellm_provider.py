@@ -1,5 +1,6 @@
-"""The real provider path (ChatLiteLLM -> litellm -> HTTP) against a local OpenAI-compatible server:
-streaming, tool calls, usage, retries with retry-after, and errors classified into clear stops."""
+"""The real provider paths over HTTP against a local OpenAI-compatible server: local servers through our own
+client (models/openai_compat.py), keyed providers through litellm (ChatLiteLLM). Streaming, tool calls,
+usage, retries with retry-after, errors classified into clear stops, malformed arguments, no streaming."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def vllm(monkeypatch):
         s.__exit__(None, None, None)
 
 
-def test_stream_tool_calls_and_usage_through_litellm(vllm, cli, workspace, tmp_path):
+def test_stream_tool_calls_and_usage_from_a_local_server(vllm, cli, workspace, tmp_path):
     server = vllm(
         [
             reply(
@@ -77,3 +78,56 @@ def test_context_overflow_from_the_provider_compacts_once(vllm, cli, tmp_path):
     result = cli("-m", "vllm/test-model", "--config", str(config), "hi")
     # nothing older to summarise: one clear error instead of a loop
     assert result.returncode == 1 and "no older history" in result.stderr
+
+
+def test_a_keyed_provider_goes_through_litellm(cli, tmp_path):
+    """openai/... with OPENAI_BASE_URL at the fake server: litellm makes the call and prices it."""
+    with FakeOpenAI([reply("pong via litellm", prompt_tokens=1000, completion_tokens=20)]) as server:
+        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
+        result = cli("-m", "openai/gpt-4o-mini", "--output-format", "json", "ping", env=env)
+        assert result.returncode == 0, result.stderr
+        out = json.loads(result.stdout)
+        assert out["final_response"].strip() == "pong via litellm"
+        assert out["usage"]["cost_usd"] > 0  # from litellm's price map
+        assert server.requests[0]["body"]["model"] == "gpt-4o-mini"
+
+
+def test_malformed_arguments_and_no_streaming_from_a_local_server(vllm, workspace, monkeypatch):
+    import asyncio
+
+    from helpers import collect, open_agent
+
+    raw = '{"path": "x.txt", "content": "unterminated'
+    vllm(
+        [
+            reply("", [{"id": "bad", "name": "write", "args": {}, "raw": raw}]),
+            reply("", [{"id": "ok", "name": "read", "args": {"path": "x.txt"}}]),
+            reply("Could not write it."),
+        ]
+    )
+
+    async def go():
+        async with open_agent("vllm/test-model", workspace, settings={"retries": {"base_delay_s": 0}}) as agent:
+            agent.deps.stream = False
+            session = await agent.new_session()
+            return await collect(session.run("write x")), await session.state()
+
+    events, state = asyncio.run(go())
+    results = {m.tool_call_id: m for m in state.values["messages"] if m.type == "tool"}
+    assert results["bad"].status == "error" and "not valid JSON" in results["bad"].content
+    assert results["ok"].status == "error" and "x.txt" in results["ok"].content  # read ran: no such file
+    assert [e for e in events if e.type == "turn_complete"][-1].final_response == "Could not write it."
+    assert state.values["usage"]["input_tokens"] == 300
+
+
+def test_a_local_server_needs_no_litellm():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from models.factory import make_model; "
+        "h = make_model('ollama/llama3.2:1b'); h.chat.bind_tools([]); "
+        "print(type(h.chat).__name__, 'litellm' in sys.modules, 'openai' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["OpenAICompatChat", "False", "False"]

@@ -28,7 +28,7 @@ def deps_for(workspace: Path, model_id: str, tools=(), **settings: Any) -> Agent
         model_id=model_id,
         tools=ToolRegistry(tools),
         workspace=workspace,
-        model=make_model(model_id, workspace / ".session"),
+        model=make_model(model_id),
     )
 
 
