@@ -1,8 +1,10 @@
 """Wires the nodes into the agent's state machine.
 
 START -> llm_call -> (no tool calls) -> END
-                  -> doom_loop_check -> approval -> execute_tools -> compaction -> llm_call
-Nodes route themselves with Command[Literal[...]], so draw_mermaid() shows the true edges. The nodes
+                  -> [doom_loop_check] -> [approval] -> execute_tools -> [compaction] -> llm_call
+A node in brackets is visited only when it has work (nodes/routing.py), so a plain step is two
+supersteps, llm_call -> execute_tools. Nodes route themselves with Command[Literal[...]] and
+execute_tools through a typed routing function, so draw_mermaid() shows every edge that can happen. The nodes
 hold no dependencies: each run gets its AgentDeps as the runtime context (`context=deps`), so one
 graph serves any deps (the main agent, the research sub-agent, Studio).
 """
@@ -26,6 +28,7 @@ from nodes.context import AgentDeps
 from nodes.doom_loop import doom_loop_check
 from nodes.execute_tools import execute_tools
 from nodes.llm_call import llm_call
+from nodes.routing import after_tools
 from tools.base import ToolContext
 from tools.registry import ToolRegistry
 from tools.research import RESEARCH_PROMPT, RunSubagent, make_research_tool, refuse_approval, research_tools
@@ -45,7 +48,7 @@ def build_graph() -> StateGraph[AgentState, AgentDeps, AgentState, AgentState]:
     builder.add_node("compaction", compaction)
     builder.add_conditional_edges(START, entry)
     builder.add_edge("approval", "execute_tools")
-    builder.add_edge("execute_tools", "compaction")
+    builder.add_conditional_edges("execute_tools", after_tools)
     return builder
 
 
@@ -77,9 +80,16 @@ def compile_graph(deps: AgentDeps, checkpointer=None) -> AgentGraph:
     return AgentGraph(deps=deps, **fields)
 
 
+# Supersteps one model call can lead to when every node has work: llm_call, doom_loop_check, approval,
+# execute_tools, compaction (a plain step takes two; a context overflow's retry, llm_call -> compaction, two)
+SUPERSTEPS_PER_CALL = 5
+
+
 def recursion_limit(max_iterations: int) -> int:
-    """Supersteps a turn of `max_iterations` model calls may take (each takes at most 6), plus slack."""
-    return max_iterations * 6 + 50
+    """Supersteps a turn of `max_iterations` model calls may take when every node has work in every step, plus
+    the call that finds the limit reached, a /compact at the start, and slack. Routing past idle nodes makes
+    most turns far shorter; the limit is a guard against a routing bug, not the iteration cap."""
+    return max_iterations * SUPERSTEPS_PER_CALL + 10
 
 
 def with_research(deps: AgentDeps) -> AgentDeps:

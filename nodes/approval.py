@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langchain_core.messages import ToolCall as ModelCall
@@ -130,12 +130,11 @@ def ask_until_valid(deps: AgentDeps, pending: list[ApprovedCall]) -> dict[str, A
     return answer["decisions"]
 
 
-def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
-    """Sort the step's calls by the approval policy: allowed ones go to `approved_calls`, denied ones get a
-    rejection result; the rest are asked about in one question (deps.ask_human), again when an edit makes a
-    call riskier, at most MAX_ASK_ROUNDS times."""
-    deps = runtime.context
-    message = last_ai_message(state.get("messages", []))
+def sort_calls(
+    message: AIMessage, deps: AgentDeps
+) -> tuple[list[ApprovedCall], list[tuple[ModelCall, str]], list[ApprovedCall]]:
+    """The step's calls by the policy alone: allowed, rejected (each with the reason) and to be asked about.
+    Malformed calls are in none of them: they never run, and execute_tools tells the model."""
     malformed = message.additional_kwargs.get("malformed_calls") or {}
     approved: list[ApprovedCall] = []
     rejected: list[tuple[ModelCall, str]] = []  # each call with the reason it does not run
@@ -155,7 +154,32 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
             rejected.append((call, f"Not run: the approval rules deny '{call['name']}'."))
         else:
             pending.append(ApprovedCall(**call))
+    return approved, rejected, pending
 
+
+def cleared_without_asking(message: AIMessage, deps: AgentDeps) -> list[ApprovedCall] | None:
+    """The calls approval would clear when the policy allows every call of the step (its whole work then), or
+    None when approval has work: a call to ask about or to refuse. Lets a plain step route past the node."""
+    approved, rejected, pending = sort_calls(message, deps)
+    return None if rejected or pending else approved
+
+
+def route_calls(message: AIMessage, deps: AgentDeps) -> tuple[Literal["approval", "execute_tools"], AgentState]:
+    """Where the step's calls go next, with the update that goes along: straight to execute_tools, cleared,
+    when approval would only clear them all; else to approval."""
+    cleared = cleared_without_asking(message, deps)
+    if cleared is None:
+        return "approval", {}
+    return "execute_tools", {"approved_calls": cleared}
+
+
+def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
+    """Sort the step's calls by the approval policy: allowed ones go to `approved_calls`, denied ones get a
+    rejection result; the rest are asked about in one question (deps.ask_human), again when an edit makes a
+    call riskier, at most MAX_ASK_ROUNDS times."""
+    deps = runtime.context
+    message = last_ai_message(state.get("messages", []))
+    approved, rejected, pending = sort_calls(message, deps)
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
             break

@@ -76,6 +76,13 @@ def render_for_summary(messages: list[BaseMessage], max_chars: int) -> str:
     return rendered if len(rendered) <= max_chars else rendered[-max_chars:]
 
 
+def is_due(state: AgentState, deps: AgentDeps) -> bool:
+    """Would compaction do more than pass the turn on to llm_call? When it is asked for (state["compact"]), or
+    the context is over the threshold or not known (the node then estimates it)."""
+    tokens = state.get("context_tokens")
+    return state.get("compact") is not None or not tokens or tokens > deps.compaction_threshold()
+
+
 async def compaction(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Literal["llm_call", "__end__"]]:
     """Summarise the older history when the context is over the threshold, or when asked (state["compact"]:
     "manual" ends the turn after it, "overflow" retries the model call). Passes straight on to llm_call

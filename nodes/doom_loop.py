@@ -19,6 +19,7 @@ from langgraph.types import Command
 from core.events import DoomLoop, Error
 from core.protocol import DoomLoopQuestion, Injected, injected
 from core.state import AgentState, DoomState, call_id, last_ai_message
+from nodes.approval import route_calls
 from nodes.context import END, AgentDeps, emitter
 
 
@@ -52,9 +53,21 @@ def describe(unit: tuple[str, ...]) -> str:
     return " -> ".join(names)
 
 
-def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[Literal["approval", "__end__"]]:
-    """Let the step's calls go on to approval unless the recent calls repeat: warn the model once per
-    streak; when it keeps repeating, ask the human (interactive) or stop the turn with stop_reason doom_loop."""
+def has_work(doom: DoomState, deps: AgentDeps) -> bool:
+    """Would doom_loop_check do more than pass the step on? Only when the recent calls form a loop or a streak
+    warned about is being followed. When it would not, skipping it changes nothing: its `checked` count is
+    only read while a streak is followed, and it is brought up to date when one starts."""
+    cfg = deps.settings.doom_loop
+    unit = find_loop(doom.get("recent", []), cfg.identical_calls, cfg.max_cycle_length)
+    return unit is not None or doom.get("warned") is not None or bool(doom.get("repeats"))
+
+
+def doom_loop_check(
+    state: AgentState, runtime: Runtime[AgentDeps]
+) -> Command[Literal["approval", "execute_tools", "__end__"]]:
+    """Let the step's calls go on (to approval, or past it when it has nothing to do) unless the recent calls
+    repeat: warn the model once per streak; when it keeps repeating, ask the human (interactive) or stop the
+    turn with stop_reason doom_loop."""
     deps, emit = runtime.context, emitter(runtime)
     cfg = deps.settings.doom_loop
     doom = DoomState(**(state.get("doom") or {}))
@@ -62,9 +75,15 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
     new_calls = doom.get("total", 0) - doom.get("checked", 0)
     doom["checked"] = doom.get("total", 0)
     unit = find_loop(recent, cfg.identical_calls, cfg.max_cycle_length)
+    step = last_ai_message(state.get("messages", []))
+
+    def go_on() -> Command[Literal["approval", "execute_tools", "__end__"]]:
+        goto, update = route_calls(step, deps)
+        return Command(update={**update, "doom": doom}, goto=goto)
+
     if unit is None:
         doom.update(warned=None, repeats=0)
-        return Command(update={"doom": doom}, goto="approval")
+        return go_on()
 
     key = "|".join(unit)
     if doom.get("warned") != key:
@@ -78,11 +97,11 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
             ),
         )
         emit(DoomLoop(pattern=describe(unit), repeats=len(unit), agent=deps.agent_name))
-        return Command(update={"doom": doom}, goto="approval")
+        return go_on()
 
     doom["repeats"] = doom.get("repeats", 0) + new_calls
     if doom["repeats"] < cfg.stop_after_repeats:
-        return Command(update={"doom": doom}, goto="approval")
+        return go_on()
 
     message = (
         f"stopped: the model kept repeating {describe(unit)} after being warned "
@@ -95,7 +114,7 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
         answer = deps.ask_human(question)
         if str(answer).strip().lower() in {"y", "yes", "continue"}:
             doom.update(warned=key, repeats=0)
-            return Command(update={"doom": doom}, goto="approval")
+            return go_on()
     emit(Error(message=message, kind="doom_loop", agent=deps.agent_name))
     skipped = [
         ToolMessage(
@@ -104,7 +123,7 @@ def doom_loop_check(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[L
             name=call["name"],
             status="error",
         )
-        for call in last_ai_message(state.get("messages", [])).tool_calls
+        for call in step.tool_calls
     ]
     return Command(update={"doom": doom, "stop_reason": "doom_loop", "messages": skipped}, goto=END)
 

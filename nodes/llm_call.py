@@ -1,6 +1,6 @@
 """llm_call: one model call with the tools bound, streamed to the front end.
 
-Decides where the turn goes next: tools (doom_loop_check), done (END), a re-prompt when the plan
+Decides where the turn goes next: tools (nodes.routing picks the first node with work), done (END), a re-prompt when the plan
 still has open items (itself), or compaction after a context overflow. Retries rate limits and
 transient failures with backoff; auth, billing and unknown-model errors stop the turn at once.
 """
@@ -25,6 +25,7 @@ from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
 from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
+from nodes.routing import after_model
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
 
@@ -164,8 +165,9 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
 
 async def llm_call(
     state: AgentState, runtime: Runtime[AgentDeps]
-) -> Command[Literal["doom_loop_check", "compaction", "llm_call", "__end__"]]:
-    """Call the model once and route the turn: its tool calls to doom_loop_check, an answer to END (or
+) -> Command[Literal["doom_loop_check", "approval", "execute_tools", "compaction", "llm_call", "__end__"]]:
+    """Call the model once and route the turn: its tool calls to the first node with work on them
+    (nodes.routing: doom_loop_check, approval or execute_tools), an answer to END (or
     back here with a nudge while the plan has open items), a context overflow to compaction (once).
     The iteration limit and provider errors that retrying cannot fix end the turn with a stop_reason."""
     deps, emit = runtime.context, emitter(runtime)
@@ -232,7 +234,8 @@ async def llm_call(
         "overflow_retry": False,
     }
     if response.tool_calls:
-        return Command(update=update, goto="doom_loop_check")
+        goto, routed = after_model(state, response, deps)
+        return Command(update={**update, **routed}, goto=goto)
 
     open_items = open_plan_items(state.get("plan"))
     nudges = state.get("nudges", 0)
