@@ -72,7 +72,7 @@ async def test_graph_draws_its_true_edges(replay, workspace):
     """Every edge a step can take is drawn, and only those: the nodes a plain step routes past stay reachable."""
     async with open_agent(replay([{}]), workspace) as agent:
         mermaid = agent.graph.get_graph().draw_mermaid()
-    drawn = {line.strip().rstrip(";") for line in mermaid.splitlines() if "-->" in line}
+    drawn = {line.strip().rstrip(";") for line in mermaid.splitlines() if "-->" in line or "-.->" in line}
     assert drawn == {
         "__start__ -.-> llm_call",
         "__start__ -.-> compaction",  # /compact
