@@ -34,7 +34,8 @@ from tools.registry import ToolRegistry
 from tools.research import RESEARCH_PROMPT, RunSubagent, make_research_tool, refuse_approval, research_tools
 
 
-def entry(state: AgentState) -> Literal["llm_call", "compaction"]:
+async def entry(state: AgentState) -> Literal["llm_call", "compaction"]:
+    """/compact starts at compaction, anything else at the model (async: no thread-pool hop)."""
     return "compaction" if state.get("compact") == "manual" else "llm_call"
 
 

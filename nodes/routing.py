@@ -31,6 +31,7 @@ def after_model(
     return route_calls(response, deps)
 
 
-def after_tools(state: AgentState, runtime: Runtime[AgentDeps]) -> Literal["compaction", "llm_call"]:
-    """After a step's results: compaction when it is due, else straight back to the model."""
+async def after_tools(state: AgentState, runtime: Runtime[AgentDeps]) -> Literal["compaction", "llm_call"]:
+    """After a step's results: compaction when it is due, else straight back to the model. (Async: LangGraph
+    runs a synchronous routing function of an async run in a thread pool, ~0.2 ms a step.)"""
     return "compaction" if is_due(state, runtime.context) else "llm_call"

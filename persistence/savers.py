@@ -13,11 +13,23 @@ those saved before a channel became a delta channel (an older ml-intern), whose 
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langgraph.checkpoint.base import DeltaChannelHistory, get_checkpoint_id, writes_sort_key
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    DeltaChannelHistory,
+    get_checkpoint_id,
+    get_checkpoint_metadata,
+    writes_sort_key,
+)
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from persistence.versions import SerialVersions
@@ -122,6 +134,59 @@ class SqliteSaver(SerialVersions, AsyncSqliteSaver):
             history[ch] = entry
         return history, target in seen
 
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """The stock saver's row and commit, in one trip to the database thread instead of three."""
+        await self.setup()
+        configurable = config.get("configurable") or {}
+        type_, blob = self.serde.dumps_typed(checkpoint)
+        meta = json.dumps(get_checkpoint_metadata(config, metadata), ensure_ascii=False).encode("utf-8", "ignore")
+        row = (
+            str(configurable["thread_id"]),
+            configurable["checkpoint_ns"],
+            checkpoint["id"],
+            configurable.get("checkpoint_id"),
+            type_,
+            blob,
+            meta,
+        )
+        async with self.lock:
+            await self._in_db_thread(_put_checkpoint, row)
+        return {
+            "configurable": {
+                "thread_id": configurable["thread_id"],
+                "checkpoint_ns": configurable["checkpoint_ns"],
+                "checkpoint_id": checkpoint["id"],
+            }
+        }
+
+    async def aput_writes(
+        self, config: RunnableConfig, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        """The stock saver's rows and commit, in one trip to the database thread instead of four."""
+        verb = "REPLACE" if all(w[0] in WRITES_IDX_MAP for w in writes) else "IGNORE"
+        await self.setup()
+        configurable = config.get("configurable") or {}
+        key = (str(configurable["thread_id"]), str(configurable["checkpoint_ns"]), str(configurable["checkpoint_id"]))
+        rows = [
+            (*key, task_id, task_path, WRITES_IDX_MAP.get(channel, idx), channel, *self.serde.dumps_typed(value))
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        async with self.lock:
+            await self._in_db_thread(_put_writes, verb, rows)
+
+    async def _in_db_thread(self, fn: Callable[..., None], *args: Any) -> None:
+        """`fn(sqlite3_connection, *args)` on aiosqlite's own thread, as one queued call: every awaited
+        aiosqlite call (cursor, execute, close, commit) is a trip to that thread and back, ~0.1 ms of CPU
+        each in thread wake-ups, and a step's checkpoints made seven of them per superstep."""
+        conn = self.conn
+        await conn._execute(fn, conn._conn, *args)  # aiosqlite has no public way to queue a function
+
     async def adelete_thread(self, thread_id: str) -> None:
         self._histories.clear()
         await super().adelete_thread(thread_id)
@@ -150,6 +215,24 @@ class SqliteSaver(SerialVersions, AsyncSqliteSaver):
                     for cid, *write in await cur.fetchall():
                         found.setdefault((ch, cid), []).append(tuple(write))
         return found
+
+
+def _put_checkpoint(conn: sqlite3.Connection, row: tuple) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, "
+        "checkpoint, metadata) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        row,
+    )
+    conn.commit()
+
+
+def _put_writes(conn: sqlite3.Connection, verb: str, rows: list[tuple]) -> None:
+    conn.executemany(
+        f"INSERT OR {verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, "
+        "type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.commit()
 
 
 def _write_order(write: tuple) -> tuple[str, str, int]:
