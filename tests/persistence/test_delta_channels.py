@@ -150,7 +150,7 @@ async def test_the_sqlite_walk_rebuilds_what_langgraph_rebuilds(replay, workspac
         parent, child = session.id, child.id
 
     db = isolated_home / "sessions.sqlite"
-    assert await _compare_walks(db, parent, ["messages", "files_read", "turns"]) > 40
+    assert await _compare_walks(db, parent, ["messages", "files_read", "turns"]) > 25  # two checkpoints a plain step
     assert await _compare_walks(db, child, ["messages", "files_read", "turns"]) > 1
 
 
