@@ -141,7 +141,7 @@ sizes, kill_at, files = spec["sizes"], spec.get("kill_at"), spec["files"]
 
 from bench import accounting
 from bench.harness import answer_turn, call_turn, load_settings
-from graph.session import Agent
+from graph.session import SessionManager
 from nodes.context import AgentDeps
 from tools.registry import builtin_tools
 
@@ -173,7 +173,7 @@ async def main():
     home = Path(spec["home"])
     deps = AgentDeps(settings=settings, model_id=f"replay:{script}", tools=registry,
                      workspace=Path(spec["workspace"]), approval_mode="yolo", home=home)
-    async with Agent.open(deps) as agent:
+    async with SessionManager.open(deps) as agent:
         session = await agent.new_session()
         print("SESSION", session.id, flush=True)
         stored_after = {}
@@ -193,12 +193,12 @@ sys.path.insert(0, sys.argv[1])
 
 async def main():
     from configs.loader import load_config
-    from graph.session import Agent
+    from graph.session import SessionManager
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry
 
     deps = AgentDeps(settings=load_config(), model_id="replay:/dev/null", tools=ToolRegistry(), workspace=Path("."))
-    async with Agent.open(deps) as agent:  # a new process: only what was saved
+    async with SessionManager.open(deps) as agent:  # a new process: only what was saved
         session = await agent.load_session(sys.argv[2])
         messages = (await session.state()).values.get("messages", [])
         print(sum(1 for m in messages if m.type == "tool" and m.status == "success"))
