@@ -82,3 +82,16 @@ def test_import_offenders_sum_own_time_per_package():
     total, top = offenders(rows)
     assert total == 5.0  # top-level cumulative only: 2 ms + 3 ms
     assert top == [("litellm", 3.2), ("typer", 2.0)]
+
+
+def test_the_comparison_with_the_original_runs_by_its_name_and_says_why_it_is_skipped(monkeypatch):
+    """`--only original` reaches bench/compare_original.py; without a checkout it is one line, not a failure."""
+    from bench.__main__ import parse_args, run_one
+
+    monkeypatch.delenv("ML_INTERN_ORIGINAL", raising=False)
+    assert parse_args(["--only", "original"]).only == ["original"]
+    section = run_one("original", quick=True)
+    assert "(failed)" not in section.title and not section.checks
+    assert section.notes == [
+        "Comparison skipped: set ML_INTERN_ORIGINAL to a checkout of github.com/huggingface/ml-intern."
+    ]
