@@ -367,9 +367,11 @@ class Session:
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
+            from core import credentials
             from models.factory import make_model
 
-            deps.model = make_model(deps.model_id, streaming=deps.stream)
+            with credentials.scoped(deps.credentials):  # a web user's HF token for the HF router
+                deps.model = make_model(deps.model_id, streaming=deps.stream)
             deps.model.extra["session"] = self.id
 
     @property
