@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from core.protocol import injected_tag
+from nodes.approval import REJECTED_TEXT
 
 
 def _text(content: Any) -> str:
@@ -47,7 +48,10 @@ def page_items(messages: list[BaseMessage]) -> list[dict[str, Any]]:
                 continue
             card["output"] = _text(message.content)
             card["is_error"] = message.status == "error"
-            card["state"] = "failed" if card["is_error"] else "done"
+            if card["is_error"]:
+                card["state"] = "rejected" if card["output"].startswith(REJECTED_TEXT) else "failed"
+            else:
+                card["state"] = "done"
     return items
 
 

@@ -52,7 +52,7 @@ async def test_approve_one_call_and_reject_another_with_feedback(replay, web_opt
         events = await follow(client, sid, after)
         assert events[-2]["data"]["status"] == "done"
         cards = {i["id"]: i for i in (await client.get(f"/api/sessions/{sid}")).json()["items"] if i["kind"] == "tool"}
-        assert cards["w1"]["state"] == "done" and cards["b1"]["state"] == "failed"
+        assert cards["w1"]["state"] == "done" and cards["b1"]["state"] == "rejected"
         assert "never rm" in cards["b1"]["output"]
         workspace = client.app.state.runtime.workspace_of(client.app.state.runtime.drivers[sid].user)
         assert (workspace / "a.txt").read_text() == "A"

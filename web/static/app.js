@@ -103,8 +103,8 @@
     for (const item of items) {
       if (item.kind === "tool") {
         const card = toolCard(item.id, item.name, item.args);
-        if (item.output !== undefined) setToolOutput(card, item.output, item.is_error);
-        else setToolState(card, item.state);
+        if (item.output !== undefined) card.querySelector(".output").textContent = item.output;
+        setToolState(card, item.state);
       } else {
         addMessage(item.kind, item.text);
       }
