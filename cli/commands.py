@@ -58,7 +58,9 @@ def studio_cmd(
 
 @commands_app.command("serve", help="Serve the web app: chat with the agent in the browser (port 7860, as a Space).")
 def serve_cmd(
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on. Without sign-in only loopback (see --allow-remote)."),
+    host: str = typer.Option(
+        "127.0.0.1", help="Interface to listen on. Without sign-in only loopback (see --allow-remote)."
+    ),
     port: int = typer.Option(7860, help="Port (0: any free one)."),
     model: str = typer.Option(None, "--model", "-m", help="Model id for new sessions (default: the config's)."),
     config: str = typer.Option(None, help="Config file (on top of configs/frontend_agent_config.json)."),

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
-from contextvars import ContextVar
 import re
 import stat
 import sys
 import threading
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from configs.environment import load_env_file, use_held_variables

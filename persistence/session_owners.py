@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from persistence.session_store import SessionInfo, SessionStore, _info, SELECT_WITH_HOLDER
+from persistence.session_store import SELECT_WITH_HOLDER, SessionInfo, SessionStore, _info
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_session_owners (
     session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, claimed_at DOUBLE PRECISION NOT NULL)"""

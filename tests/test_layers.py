@@ -12,7 +12,17 @@ from pathlib import Path
 
 from helpers import ROOT
 
-LAYERS = {"configs": 0, "core": 1, "models": 2, "tools": 2, "nodes": 3, "persistence": 3, "graph": 4, "web": 5, "cli": 6}
+LAYERS = {
+    "configs": 0,
+    "core": 1,
+    "models": 2,
+    "tools": 2,
+    "nodes": 3,
+    "persistence": 3,
+    "graph": 4,
+    "web": 5,
+    "cli": 6,
+}
 
 
 def _module_name(path: Path) -> str:

@@ -39,7 +39,13 @@ def page_items(messages: list[BaseMessage]) -> list[dict[str, Any]]:
             if text.strip():
                 items.append({"kind": "assistant", "text": text})
             for call in message.tool_calls:
-                card = {"kind": "tool", "id": call["id"], "name": call["name"], "args": call["args"], "state": "pending"}
+                card = {
+                    "kind": "tool",
+                    "id": call["id"],
+                    "name": call["name"],
+                    "args": call["args"],
+                    "state": "pending",
+                }
                 tools[call["id"] or ""] = card
                 items.append(card)
         elif isinstance(message, ToolMessage):

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from core import credentials
 
 OAUTH_VARIABLES = ("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET", "OPENID_PROVIDER_URL")
-DEFAULT_SCOPES = "openid profile read-repos write-repos contribute-repos manage-repos inference-api jobs write-discussions"
+DEFAULT_SCOPES = (
+    "openid profile read-repos write-repos contribute-repos manage-repos inference-api jobs write-discussions"
+)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from configs.schema import AgentConfig
 from core import credentials
+from core.events import Error
 from graph.session import Session, SessionManager
 from nodes.context import AgentDeps
 from persistence.session_lock import SessionBusy
@@ -130,7 +131,9 @@ class WebRuntime:
             if info is None:
                 raise WebError(404, NOT_FOUND)
             manager = SessionManager(self._deps(user, info.model), self.saver, self.store)
-            driver = self.drivers.setdefault(session_id, Driver(user, manager, Session(manager, info), EventLog(session_id)))
+            driver = self.drivers.setdefault(
+                session_id, Driver(user, manager, Session(manager, info), EventLog(session_id))
+            )
         driver.last_used = time.monotonic()
         return driver
 
@@ -202,7 +205,9 @@ class WebRuntime:
         from nodes.approval import answer_problem
 
         snapshot = await session.state()
-        pending = [c["id"] for i in snapshot.interrupts if isinstance(i.value, dict) for c in i.value.get("calls") or []]
+        pending = [
+            c["id"] for i in snapshot.interrupts if isinstance(i.value, dict) for c in i.value.get("calls") or []
+        ]
         if not pending:
             raise WebError(409, "this session is not waiting for an approval")
         problem = answer_problem({"decisions": decisions}, pending)
@@ -264,7 +269,7 @@ class WebRuntime:
             result = await driver.session.undo()
         finally:
             await driver.session.release()
-        if result.type == "error":
+        if isinstance(result, Error):
             raise WebError(409, result.message)
         return result.model_dump(mode="json")
 

@@ -49,23 +49,21 @@ def serve(options: AppOptions, host: str, port: int) -> int:
     from core import credentials
     from web.app import create_app
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the real port, also when asked for port 0
+                host_port = self.servers[0].sockets[0].getsockname()
+                shown = f"[{host_port[0]}]" if ":" in host_port[0] else host_port[0]
+                print(f"ml-intern: serving on http://{shown}:{host_port[1]}", file=sys.stderr, flush=True)
+
     config = uvicorn.Config(
         create_app(options), host=host, port=port, log_level="warning", proxy_headers=options.oauth, lifespan="on"
     )
-    server = uvicorn.Server(config)
-
-    async def run() -> None:
-        task = asyncio.create_task(server.serve())
-        while not server.started and not task.done():
-            await asyncio.sleep(0.05)
-        if server.started:
-            bound = server.servers[0].sockets[0].getsockname()
-            shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-            print(f"ml-intern: serving on http://{shown}:{bound[1]}", file=sys.stderr, flush=True)
-        await task
+    server = Server(config)
 
     # With sign-in, nothing the server does on its own (outside a user's turn) may use its HF token either.
     deny = {"HF_TOKEN": None, "HUGGING_FACE_HUB_TOKEN": None} if options.oauth else None
     with credentials.scoped(deny):
-        asyncio.run(run())
+        asyncio.run(server.serve())
     return 0 if server.started else 1

@@ -47,7 +47,9 @@ class FakeOpenID:
         self._httpd: ThreadingHTTPServer | None = None
 
     def add_user(self, name: str, token: str | None = None) -> FakeUser:
-        user = FakeUser(name, sub=f"sub-{name}-{secrets.token_hex(4)}", token=token or f"hf_oauth_{name}_{secrets.token_hex(8)}")
+        user = FakeUser(
+            name, sub=f"sub-{name}-{secrets.token_hex(4)}", token=token or f"hf_oauth_{name}_{secrets.token_hex(8)}"
+        )
         self.users[name] = user
         return user
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from web_client import app_client, follow, sign
 from helpers import call
+from web_client import app_client, follow, sign
 
 
 def _types(events):
@@ -32,7 +32,12 @@ async def test_a_turn_streams_its_events_and_the_view_rebuilds_it_from_the_check
 async def test_approve_one_call_and_reject_another_with_feedback(replay, web_options, tmp_path):
     model = replay(
         [
-            {"tool_calls": [call("write", {"path": "a.txt", "content": "A"}, "w1"), call("bash", {"command": "rm -rf x"}, "b1")]},
+            {
+                "tool_calls": [
+                    call("write", {"path": "a.txt", "content": "A"}, "w1"),
+                    call("bash", {"command": "rm -rf x"}, "b1"),
+                ]
+            },
             {"content": "wrote a.txt, skipped the rm"},
         ]
     )
@@ -41,7 +46,7 @@ async def test_approve_one_call_and_reject_another_with_feedback(replay, web_opt
         sid = (await client.post("/api/sessions", json={})).json()["session"]["id"]
         after = (await client.post(f"/api/sessions/{sid}/messages", json={"text": "go"})).json()["after"]
         events = await follow(client, sid, after)
-        asked = [e for e in events if e["type"] == "approval_required"][0]["data"]["calls"]
+        asked = next(e for e in events if e["type"] == "approval_required")["data"]["calls"]
         assert {c["id"] for c in asked} == {"w1", "b1"}
         view = (await client.get(f"/api/sessions/{sid}")).json()
         assert {c["id"] for c in view["pending"]} == {"w1", "b1"}  # a reload shows the cards again
@@ -72,7 +77,10 @@ async def test_undo_fork_export_delete(replay, web_options):
         assert [i["text"] for i in items] == ["first", "one"]
         child = (await client.post(f"/api/sessions/{sid}/fork")).json()["session"]
         assert child["parent_id"] == sid
-        assert [i["text"] for i in (await client.get(f"/api/sessions/{child['id']}")).json()["items"]] == ["first", "one"]
+        assert [i["text"] for i in (await client.get(f"/api/sessions/{child['id']}")).json()["items"]] == [
+            "first",
+            "one",
+        ]
         exported = await client.get(f"/api/sessions/{sid}/export")
         lines = exported.text.splitlines()
         assert '"type": "session"' in lines[0] and len(lines) == 3

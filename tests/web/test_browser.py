@@ -26,7 +26,16 @@ SCRIPT = [
     {
         "content": "I'll set a plan, write the script and clear the old data.",
         "tool_calls": [
-            call("plan_tool", {"todos": [{"id": "1", "content": "Write train.py", "status": "completed"}, {"id": "2", "content": "Keep the data", "status": "completed"}]}, "p1"),
+            call(
+                "plan_tool",
+                {
+                    "todos": [
+                        {"id": "1", "content": "Write train.py", "status": "completed"},
+                        {"id": "2", "content": "Keep the data", "status": "completed"},
+                    ]
+                },
+                "p1",
+            ),
             call("write", {"path": "train.py", "content": "print('training')\n"}, "w1"),
             call("bash", {"command": "rm -rf data"}, "b1"),
         ],

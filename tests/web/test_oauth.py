@@ -27,7 +27,12 @@ def signed_in_setup(monkeypatch, tmp_path, web_options, replay):
         monkeypatch.setenv("HF_TOKEN", OWNER_TOKEN)  # the Space owner's: must reach nobody's calls
         monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-stored-token"))
         hub.add_repo("alice/demo", {"train.py": "print('hi')\n"}, private=True)
-        model = replay([{"tool_calls": [call("hf_repo_files", {"operation": "list", "repo_id": "alice/demo"}, "h1")]}, {"content": "listed"}])
+        model = replay(
+            [
+                {"tool_calls": [call("hf_repo_files", {"operation": "list", "repo_id": "alice/demo"}, "h1")]},
+                {"content": "listed"},
+            ]
+        )
         options = web_options(model, oauth=True)
         options.settings.endpoints.hf_endpoint = hub.url
         yield idp, hub, options
@@ -86,7 +91,7 @@ async def test_sign_in_hub_call_with_the_users_token_logout_and_a_second_user(si
             assert response.status_code == 404
         hub.requests.clear()
         bob_sid = await one_hub_turn(client)  # bob's token cannot read alice's private repo
-        tool = [i for i in (await client.get(f"/api/sessions/{bob_sid}")).json()["items"] if i["kind"] == "tool"][0]
+        tool = next(i for i in (await client.get(f"/api/sessions/{bob_sid}")).json()["items"] if i["kind"] == "tool")
         assert tool["is_error"]
         assert {r.headers.get("authorization") for r in hub.requests} == {f"Bearer {bob.token}"}
     everyone = " ".join(str(r.headers) for r in hub.requests)

@@ -8,7 +8,9 @@ from contextlib import AsyncExitStack
 from web_client import app_client, follow, sign
 
 
-async def test_two_replicas_share_sessions_and_never_drive_one_at_once(postgres_database, monkeypatch, replay, web_options):
+async def test_two_replicas_share_sessions_and_never_drive_one_at_once(
+    postgres_database, monkeypatch, replay, web_options
+):
     monkeypatch.setenv("ML_INTERN_DATABASE_URL", postgres_database)
     model = replay([{"content": "slow answer " * 20, "delay_s": 1.5}, {"content": "continued on replica B"}])
     async with AsyncExitStack() as stack:
