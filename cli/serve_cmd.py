@@ -34,8 +34,18 @@ def run_serve(host: str, port: int, model: str | None, config: str | None, allow
     except ModelConfigError as e:
         raise UserError(str(e)) from None
     sandbox_warning = check_sandbox(settings)
+    # Several signed-in users on one server: unconfined commands could read each other's files (and the
+    # sessions database), so bash and jobs are off unless the config chose unconfined commands on purpose.
+    local_commands = not (oauth and sandbox_warning)
+    if not local_commands:
+        sandbox_warning = (
+            f"{sandbox_warning}. With several users signed in that is unsafe: bash and jobs are off (Hub, Jobs "
+            'and the Space sandbox still work); "sandbox": {"backend": "local"} turns them on unconfined'
+        )
     for line in (warning, sandbox_warning):
         if line:
             print(f"ml-intern: warning: {line}", file=sys.stderr)
-    options = AppOptions(settings, model_id, ml_intern_home(), oauth=oauth, allow_remote=allow_remote)
+    options = AppOptions(
+        settings, model_id, ml_intern_home(), oauth=oauth, allow_remote=allow_remote, local_commands=local_commands
+    )
     return serve(options, host, port)

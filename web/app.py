@@ -41,6 +41,8 @@ class AppOptions:
     home: Path
     oauth: bool = False  # sign in with Hugging Face (the Space's OAuth variables are set)
     allow_remote: bool = False  # without OAuth: answer on other interfaces than loopback
+    # Commands on this machine (bash, jobs): off for signed-in users when they would run unconfined
+    local_commands: bool = True
 
 
 class Prompt(BaseModel):
@@ -70,7 +72,7 @@ def create_app(options: AppOptions) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with WebRuntime.open(options.settings, options.model_id, options.home) as runtime:
+        async with WebRuntime.open(options.settings, options.model_id, options.home, options.local_commands) as runtime:
             app.state.runtime = runtime
             yield
 

@@ -31,6 +31,7 @@ from web.identity import User
 from web.turns import EventLog, run_turn
 
 DAY_S = 86_400.0
+LOCAL_COMMAND_TOOLS = ("bash", "jobs")  # what runs commands on the server itself
 
 
 class WebError(Exception):
@@ -60,8 +61,11 @@ class Driver:
 
 
 class WebRuntime:
-    def __init__(self, settings: AgentConfig, model_id: str, home: Path, saver: Any, store: SessionStore):
+    def __init__(
+        self, settings: AgentConfig, model_id: str, home: Path, saver: Any, store: SessionStore, local_commands: bool
+    ):
         self.settings = settings
+        self.local_commands = local_commands
         self.model_id = model_id
         self.home = home
         self.saver = saver
@@ -73,14 +77,16 @@ class WebRuntime:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, settings: AgentConfig, model_id: str, home: Path) -> AsyncIterator[WebRuntime]:
+    async def open(
+        cls, settings: AgentConfig, model_id: str, home: Path, local_commands: bool = True
+    ) -> AsyncIterator[WebRuntime]:
         """Open the sessions database (SQLite under `home`, or ML_INTERN_DATABASE_URL) for the server's life."""
         from persistence.checkpointer import open_saver, store_for
 
         async with open_saver(home) as saver:
             store = store_for(saver)
             await store.setup()
-            runtime = cls(settings, model_id, home, saver, store)
+            runtime = cls(settings, model_id, home, saver, store, local_commands)
             await runtime.owners.setup()
             reaper = asyncio.create_task(runtime._reap_idle_forever(), name="idle-sessions")
             try:
@@ -107,10 +113,15 @@ class WebRuntime:
     def _deps(self, user: User, model_id: str | None = None) -> AgentDeps:
         from tools.registry import builtin_tools
 
+        tools = builtin_tools(self.settings)
+        if not self.local_commands:  # unconfined on a shared server: one user could read everyone's files
+            for name in LOCAL_COMMAND_TOOLS:
+                if name in tools:
+                    tools.remove(name)
         return AgentDeps(
             settings=self.settings,
             model_id=model_id if model_id in self.models() else self.model_id,
-            tools=builtin_tools(self.settings),
+            tools=tools,
             workspace=self.workspace_of(user),
             approval_mode=self.settings.approval.mode or "ask",
             interactive=False,

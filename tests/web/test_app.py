@@ -140,3 +140,14 @@ async def test_per_user_limits_and_idle_sessions_let_go(replay, web_options):
         assert await runtime.reap_idle(now=10**12) == [sid]
         assert sid not in runtime.drivers and await runtime.store.lock_get(sid) is None
         assert [i["kind"] for i in (await client.get(f"/api/sessions/{sid}")).json()["items"]] == ["user", "assistant"]
+
+
+async def test_without_a_command_sandbox_signed_in_users_get_no_local_commands(replay, web_options):
+    model = replay([{"tool_calls": [call("bash", {"command": "cat /etc/hostname"}, "b1")]}, {"content": "no shell"}])
+    async with app_client(web_options(model, local_commands=False)) as client:
+        await sign(client)
+        sid = (await client.post("/api/sessions", json={})).json()["session"]["id"]
+        after = (await client.post(f"/api/sessions/{sid}/messages", json={"text": "go"})).json()["after"]
+        await follow(client, sid, after)
+        card = next(i for i in (await client.get(f"/api/sessions/{sid}")).json()["items"] if i["kind"] == "tool")
+        assert card["state"] == "failed" and card["output"].startswith("Unknown tool 'bash'")
