@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from helpers import ROOT
 
 
 @asynccontextmanager
@@ -41,3 +42,11 @@ async def follow(client: httpx.AsyncClient, session_id: str, after: int = 0) -> 
         if data:
             events.append(json.loads("\n".join(data)))
     return events
+
+
+def dockerfile_cmd() -> list[str]:
+    """The command line the Dockerfile runs (its last CMD, exec form)."""
+    import re
+
+    text = (ROOT / "Dockerfile").read_text()
+    return json.loads(re.findall(r"^CMD (\[.*\])$", text, re.M)[-1])

@@ -78,9 +78,13 @@ def create_app(options: AppOptions) -> FastAPI:
 
     app = FastAPI(title="ml-intern", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     if options.oauth:
+        import warnings
+
         from huggingface_hub import attach_huggingface_oauth
 
-        attach_huggingface_oauth(app)
+        with warnings.catch_warnings():  # "experimental": we pin huggingface_hub and test the flow
+            warnings.simplefilter("ignore")
+            attach_huggingface_oauth(app)
     app.add_middleware(
         RequestGuard,  # added last, so outermost: size, origin and host before anything else
         max_bytes=options.settings.web.max_request_bytes,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from fakes.openid_provider import FakeOpenID
 from helpers import BIN, call, write_replay
+from web_client import dockerfile_cmd
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
@@ -47,8 +48,12 @@ SCRIPT = [
 
 
 def _start_server(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen, str]:
+    """The Dockerfile's command line, on any free port, with the replay model."""
+    program, *args = dockerfile_cmd()
+    assert program == "ml-intern"
+    args[args.index("--port") + 1] = "0"
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--host", "0.0.0.0", "--port", "0", "--model", env.pop("MODEL")],
+        [str(BIN), *args, "--model", env.pop("MODEL")],
         cwd=cwd,
         env=env,
         stderr=subprocess.PIPE,

@@ -208,6 +208,7 @@
         setRunning(true);
         if (data.prompt) addMessage("user", data.prompt);
         drawApprovals([]);
+        loadSessions().catch(() => {});
         break;
       case "assistant_chunk":
         if (!main) break;
