@@ -172,10 +172,9 @@ class WebRuntime:
             raise WebError(429, f"{running} of your sessions are running, the most allowed: wait or stop one")
         now = time.time()
         recent = [t for t in self._turns.get(user.id, []) if now - t < DAY_S]
+        self._turns[user.id] = recent
         if len(recent) >= web.max_turns_per_user_per_day:
             raise WebError(429, f"you used your {web.max_turns_per_user_per_day} turns for today: come back later")
-        recent.append(now)
-        self._turns[user.id] = recent
 
     async def start(
         self, user: User, session_id: str, prompt: str | None = None, decisions: dict[str, Any] | None = None
@@ -195,6 +194,12 @@ class WebRuntime:
             await session.acquire()
         except SessionBusy as e:
             raise WebError(409, str(e)) from None
+        self._turns.setdefault(user.id, []).append(time.time())
+        deps = driver.manager.deps
+        if deps.credentials != user.credentials:  # signed in again since: a new token for what follows
+            deps.credentials = user.credentials
+            deps.model = None  # rebuilt with it (the HF router's key)
+        driver.user = user
         driver.base = len(await session.messages())
         await driver.log.begin()
         first = driver.log.first_seq
@@ -349,6 +354,7 @@ class WebRuntime:
         driver = self.drivers.pop(session_id, None)
         if driver is None:
             return
+        await driver.log.close()  # open event streams end; the page reconnects to the next driver's log
         if driver.task is not None and not driver.task.done():
             driver.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

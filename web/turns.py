@@ -28,6 +28,7 @@ class EventLog:
         self.first_seq = int(time.time() * 1000)
         self.events: list[Wire] = []
         self.running = False
+        self.closed = False  # the server let the session go: listeners end, and reconnect to its next log
         self._changed = asyncio.Condition()
 
     @property
@@ -54,12 +55,17 @@ class EventLog:
             self.running = False
             self._changed.notify_all()
 
+    async def close(self) -> None:
+        async with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
     async def follow(self, after: int, keepalive_s: float = 15.0, once: bool = False) -> AsyncIterator[Wire | None]:
         """Every event numbered above `after` (from the current turn), then each new one as it comes;
         None every `keepalive_s` without one (the SSE comment that keeps proxies from closing the stream).
         `once`: stop when the current turn has ended and all its events are out."""
         while True:
-            if once and not self.running and after >= self.last_seq:
+            if (once and not self.running and after >= self.last_seq) or (self.closed and after >= self.last_seq):
                 return
             async with self._changed:
                 start = max(after + 1, self.first_seq) - self.first_seq

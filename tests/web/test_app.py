@@ -137,7 +137,9 @@ async def test_per_user_limits_and_idle_sessions_let_go(replay, web_options):
         over = await client.post(f"/api/sessions/{sid}/messages", json={"text": "two"})
         assert over.status_code == 429 and "turns for today" in over.json()["detail"]
         runtime = client.app.state.runtime
+        listener = runtime.drivers[sid].log.follow(0)  # a page still open on the session
         assert await runtime.reap_idle(now=10**12) == [sid]
+        assert [wire async for wire in listener if wire is not None][-1]["type"] == "ready"  # then it ends
         assert sid not in runtime.drivers and await runtime.store.lock_get(sid) is None
         assert [i["kind"] for i in (await client.get(f"/api/sessions/{sid}")).json()["items"]] == ["user", "assistant"]
 
@@ -151,3 +153,23 @@ async def test_without_a_command_sandbox_signed_in_users_get_no_local_commands(r
         await follow(client, sid, after)
         card = next(i for i in (await client.get(f"/api/sessions/{sid}")).json()["items"] if i["kind"] == "tool")
         assert card["state"] == "failed" and card["output"].startswith("Unknown tool 'bash'")
+
+
+async def test_edited_arguments_run_and_the_model_picker_only_offers_configured_models(replay, web_options):
+    model = replay([{"tool_calls": [call("write", {"path": "a.txt", "content": "draft"}, "w1")]}, {"content": "ok"}])
+    async with app_client(web_options(model, web={"models": ["openai/gpt-5"]})) as client:
+        me = await sign(client)
+        assert me["models"] == [model, "openai/gpt-5"]
+        sid = (await client.post("/api/sessions", json={})).json()["session"]["id"]
+        after = (await client.post(f"/api/sessions/{sid}/messages", json={"text": "go"})).json()["after"]
+        await follow(client, sid, after)
+        edit = {"w1": {"action": "edit", "args": {"path": "a.txt", "content": "edited"}}}
+        after = (await client.post(f"/api/sessions/{sid}/approvals", json={"decisions": edit})).json()["after"]
+        await follow(client, sid, after)
+        runtime = client.app.state.runtime
+        assert (runtime.workspace_of(runtime.drivers[sid].user) / "a.txt").read_text() == "edited"
+
+        other = await client.put(f"/api/sessions/{sid}/model", json={"model": "replay:/etc/passwd"})
+        assert other.status_code == 400 and "pick one of" in other.json()["detail"]
+        assert (await client.put(f"/api/sessions/{sid}/model", json={"model": "openai/gpt-5"})).status_code == 200
+        assert (await client.get(f"/api/sessions/{sid}")).json()["session"]["model"] == "openai/gpt-5"

@@ -14,6 +14,9 @@
     const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
     let data = null;
     try { data = await response.json(); } catch (e) { data = null; }
+    if (response.status === 401 && state.me && state.me.user) {  // the sign-in expired: sign in again
+      location.reload();
+    }
     if (!response.ok) {
       const message = (data && data.detail) ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : response.statusText;
       toast(message);
