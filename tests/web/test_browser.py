@@ -2,7 +2,7 @@
 the Dockerfile runs, with a Space's OAuth variables pointing at a fake OpenID provider) and the replay model.
 
 Sign in, send a prompt, watch the answer stream, approve one call and reject another with feedback, reload
-mid-turn and see the stream resume, undo. Screenshots go to $ML_INTERN_TEST_SCREENSHOTS (or the test's
+mid-turn and see the stream resume, stop, undo. Screenshots go to $ML_INTERN_TEST_SCREENSHOTS (or the test's
 tmp folder). Sync on purpose: it waits on a server process and drives the browser with Playwright's sync API.
 """
 
@@ -43,7 +43,7 @@ SCRIPT = [
         "delay_s": 0.5,
     },
     {"content": "Wrote **train.py**; left `data/` alone as you asked.\n\n```python\nprint('training')\n```"},
-    {"content": " ".join(f"word{i}" for i in range(60)) + " END-OF-ANSWER", "delay_s": 4},
+    {"content": " ".join(f"word{i}" for i in range(60)), "delay_s": 60},  # stopped long before its end
 ]
 
 
@@ -116,14 +116,18 @@ def test_sign_in_stream_approve_reject_reload_mid_turn_and_undo(tmp_path, worksp
 
                 page.fill("#prompt", "explain it")
                 page.press("#prompt", "Enter")
-                expect(page.locator(".msg.assistant.streaming")).to_contain_text("word1")
+                streaming = page.locator(".msg.assistant.streaming")
+                expect(streaming).to_contain_text("word2 ")
+                seen = len(streaming.inner_text().split())
                 page.reload()  # mid-turn: the page rebuilds from the checkpoint and follows the turn again
                 expect(page.locator(".msg.user").last).to_have_text("explain it")
                 expect(page.locator('.tool-card[data-id="b1"] .state')).to_have_text("rejected")  # from the checkpoint
-                expect(page.locator(".msg.assistant.streaming")).to_contain_text("word")
+                expect(streaming).to_contain_text(f"word{seen + 2} ")  # still streaming, live
                 page.screenshot(path=str(shots / "3-reloaded-mid-turn.png"))
-                expect(page.locator(".msg.assistant").last).to_contain_text("END-OF-ANSWER")
-                assert page.locator(".msg.assistant").last.inner_text().count("word10 ") == 1  # nothing twice
+                page.click("#stop")
+                expect(page.locator(".msg.note").last).to_have_text("stopped")
+                partial = page.locator(".msg.assistant").last.inner_text()
+                assert partial.startswith("word0 word1 word2") and partial.count("word1 ") == 1  # nothing lost or twice
 
                 page.click("#undo")
                 expect(page.locator(".msg.user")).to_have_count(1)
