@@ -25,24 +25,24 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromiu
 
 SCRIPT = [
     {
-        "content": "I'll set a plan, write the script and clear the old data.",
+        "content": "I'll set a plan, write the script and train it on a GPU.",
         "tool_calls": [
             call(
                 "plan_tool",
                 {
                     "todos": [
                         {"id": "1", "content": "Write train.py", "status": "completed"},
-                        {"id": "2", "content": "Keep the data", "status": "completed"},
+                        {"id": "2", "content": "Train on a GPU", "status": "completed"},
                     ]
                 },
                 "p1",
             ),
             call("write", {"path": "train.py", "content": "print('training')\n"}, "w1"),
-            call("bash", {"command": "rm -rf data"}, "b1"),
+            call("hf_jobs", {"operation": "run", "script": "train.py", "flavor": "a10g-small", "timeout": "2h"}, "b1"),
         ],
         "delay_s": 0.5,
     },
-    {"content": "Wrote **train.py**; left `data/` alone as you asked.\n\n```python\nprint('training')\n```"},
+    {"content": "Wrote **train.py**; no GPU job, as you asked.\n\n```python\nprint('training')\n```"},
     {"content": " ".join(f"word{i}" for i in range(60)), "delay_s": 60},  # stopped long before its end
 ]
 
@@ -103,9 +103,10 @@ def test_sign_in_stream_approve_reject_reload_mid_turn_and_undo(tmp_path, worksp
                 page.press("#prompt", "Enter")
                 expect(page.locator(".msg.user")).to_have_text("train a tiny model")
                 expect(page.locator(".approval-card")).to_have_count(2)
+                expect(page.locator('.approval-card[data-id="b1"] dd.cost')).to_have_text("$2.00")  # $1.00/h for 2 h
                 page.screenshot(path=str(shots / "1-approval.png"))
                 page.click('.approval-card[data-id="w1"] .approve')
-                page.fill('.approval-card[data-id="b1"] .feedback', "keep the data")
+                page.fill('.approval-card[data-id="b1"] .feedback', "too expensive: train on CPU")
                 page.click('.approval-card[data-id="b1"] .reject')
                 page.click("#send-answers")
                 expect(page.locator(".msg.assistant").last).to_contain_text("Wrote train.py")

@@ -131,8 +131,10 @@
       if (details.length) {
         const list = el("dl", "details");
         for (const [key, value] of details) {
-          list.appendChild(el("dt", null, key.replace(/_/g, " ")));
-          list.appendChild(el("dd", key.indexOf("cost") >= 0 ? "cost" : null, typeof value === "string" ? value : JSON.stringify(value)));
+          const usd = /_usd$/.test(key) && typeof value === "number";
+          list.appendChild(el("dt", null, key.replace(/_usd$/, "").replace(/_/g, " ")));
+          const shown = usd ? "$" + value.toFixed(2) : (typeof value === "string" ? value : JSON.stringify(value));
+          list.appendChild(el("dd", key.indexOf("cost") >= 0 ? "cost" : null, shown));
         }
         card.appendChild(list);
       }
