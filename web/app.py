@@ -200,6 +200,11 @@ def create_app(options: AppOptions) -> FastAPI:
 
         async def stream():
             yield "retry: 1000\n\n"
+            if start < driver.log.first_seq - 1:
+                # The page saw events this log no longer has (an earlier turn, or a server that restarted since):
+                # it must draw the session from its checkpoint again, then follow from the number it gets there.
+                yield f"data: {json.dumps({'type': 'resync', 'session_id': session_id, 'data': {}})}\n\n"
+                return
             async for wire in driver.log.follow(start, once=once):
                 if wire is None:
                     if await request.is_disconnected():

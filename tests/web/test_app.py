@@ -6,6 +6,12 @@ from helpers import call
 from web_client import app_client, follow, sign
 
 
+def _sse(text: str) -> list[dict]:
+    import json
+
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")]
+
+
 def _types(events):
     return [e["type"] for e in events]
 
@@ -25,6 +31,11 @@ async def test_a_turn_streams_its_events_and_the_view_rebuilds_it_from_the_check
         view = (await client.get(f"/api/sessions/{sid}")).json()
         assert [i["kind"] for i in view["items"]] == ["user", "assistant"]
         assert view["running"] is False and view["after"] == events[-1]["seq"]
+        # a page that lost events this server no longer holds is told to redraw from the checkpoint
+        stale = await client.get(
+            f"/api/sessions/{sid}/events", headers={"Last-Event-ID": str(started.json()["after"] - 5)}
+        )
+        assert [e["type"] for e in _sse(stale.text)] == ["resync"]
         listed = (await client.get("/api/sessions")).json()["sessions"]
         assert [s["id"] for s in listed] == [sid] and listed[0]["title"] == "hi"
 

@@ -209,6 +209,9 @@
     const data = event.data || {};
     const main = !data.agent || data.agent === "main";
     switch (event.type) {
+      case "resync":  // the server no longer has what came after our last event: redraw from the checkpoint
+        openSession(state.sid).catch(() => {});
+        break;
       case "processing":
         setRunning(true);
         if (data.prompt) addMessage("user", data.prompt);
