@@ -54,6 +54,8 @@ class Driver:
     task: asyncio.Task | None = None
     base: int = 0  # messages in the checkpoint when the running turn started
     last_used: float = field(default_factory=time.monotonic)
+    # held while a request checks that nothing runs and starts something (two quick clicks start one turn)
+    busy: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def running(self) -> bool:
@@ -182,6 +184,11 @@ class WebRuntime:
         """Start a turn in the background (a prompt, or the answers to pending approvals); the number of its
         first event."""
         driver = await self.driver(user, session_id)
+        async with driver.busy:
+            return await self._start(driver, user, prompt, decisions)
+
+    async def _start(self, driver: Driver, user: User, prompt: str | None, decisions: dict[str, Any] | None) -> int:
+        session_id = driver.session.id
         if driver.running:
             raise WebError(409, "this session is running a turn: wait for it or stop it first")
         if prompt is not None and len(prompt) > self.settings.web.max_prompt_chars:
@@ -280,11 +287,12 @@ class WebRuntime:
 
     async def undo(self, user: User, session_id: str) -> dict[str, Any]:
         driver = await self.driver(user, session_id)
-        await self._exclusive(driver)
-        try:
-            result = await driver.session.undo()
-        finally:
-            await driver.session.release()
+        async with driver.busy:
+            await self._exclusive(driver)
+            try:
+                result = await driver.session.undo()
+            finally:
+                await driver.session.release()
         if isinstance(result, Error):
             raise WebError(409, result.message)
         return result.model_dump(mode="json")
@@ -317,12 +325,13 @@ class WebRuntime:
 
     async def delete(self, user: User, session_id: str) -> None:
         driver = await self.driver(user, session_id)
-        await self._exclusive(driver)
-        await driver.session.release()
-        try:
-            await driver.manager.delete_session(session_id)
-        except SessionBusy as e:
-            raise WebError(409, str(e)) from None
+        async with driver.busy:
+            await self._exclusive(driver)
+            await driver.session.release()
+            try:
+                await driver.manager.delete_session(session_id)
+            except SessionBusy as e:
+                raise WebError(409, str(e)) from None
         await self.owners.release(session_id)
         self.drivers.pop(session_id, None)
 

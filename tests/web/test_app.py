@@ -184,3 +184,21 @@ async def test_edited_arguments_run_and_the_model_picker_only_offers_configured_
         assert other.status_code == 400 and "pick one of" in other.json()["detail"]
         assert (await client.put(f"/api/sessions/{sid}/model", json={"model": "openai/gpt-5"})).status_code == 200
         assert (await client.get(f"/api/sessions/{sid}")).json()["session"]["model"] == "openai/gpt-5"
+
+
+async def test_two_prompts_sent_at_once_start_one_turn(replay, web_options):
+    import asyncio
+
+    async with app_client(web_options(replay([{"content": "one", "delay_s": 0.5}, {"content": "two"}]))) as client:
+        await sign(client)
+        sid = (await client.post("/api/sessions", json={})).json()["session"]["id"]
+        first, second = await asyncio.gather(
+            client.post(f"/api/sessions/{sid}/messages", json={"text": "a"}),
+            client.post(f"/api/sessions/{sid}/messages", json={"text": "b"}),
+        )
+        assert sorted([first.status_code, second.status_code]) == [202, 409]
+        await follow(client, sid, min(r.json().get("after", 0) for r in (first, second) if r.status_code == 202))
+        assert [i["text"] for i in (await client.get(f"/api/sessions/{sid}")).json()["items"]] in (
+            ["a", "one"],
+            ["b", "one"],
+        )
