@@ -215,7 +215,7 @@ class WebRuntime:
             try:
                 await session.finish()
             finally:
-                await session.release()
+                await session.release(keep_sandbox=True)  # a pause: the idle clean-up ends the session
 
         async def turn() -> None:
             with credentials.scoped(user.credentials):  # the user's token, and only theirs, for this turn
@@ -292,7 +292,7 @@ class WebRuntime:
             try:
                 result = await driver.session.undo()
             finally:
-                await driver.session.release()
+                await driver.session.release(keep_sandbox=True)
         if isinstance(result, Error):
             raise WebError(409, result.message)
         return result.model_dump(mode="json")
@@ -371,6 +371,7 @@ class WebRuntime:
         with credentials.scoped(driver.user.credentials):
             try:
                 await driver.session.release()
+                await driver.manager.end_sandbox(session_id)  # the session's end here: its sandbox Space goes
                 if driver.manager.mcp is not None:
                     await driver.manager.mcp.aclose()
             finally:
