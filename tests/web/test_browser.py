@@ -98,6 +98,8 @@ def test_sign_in_stream_approve_reject_reload_mid_turn_and_undo(tmp_path, worksp
                 page.goto(url)
                 page.click("#signin")  # to the provider and back, signed in
                 expect(page.locator("#user")).to_have_text("alice")
+                hostile = page.evaluate("renderMarkdown('<img src=x onerror=alert(1)> [a](javascript:alert(1)) **b**')")
+                assert "<img" not in hostile and 'href="javascript' not in hostile and "<strong>b</strong>" in hostile
 
                 page.fill("#prompt", "train a tiny model")
                 page.press("#prompt", "Enter")

@@ -4,6 +4,11 @@
 "use strict";
 (function () {
   const $ = (selector) => document.querySelector(selector);
+  // why a turn ended early, and how to go on (errors also come as their own event)
+  const STOPPED = {
+    max_iterations: "stopped at the iteration limit: send “continue” to go on",
+    doom_loop: "stopped: the model kept repeating the same calls; say how to proceed differently",
+  };
   const state = { me: null, sid: null, after: 0, source: null, bubble: null, bubbleText: "", running: false, poll: null };
 
   // -- requests ------------------------------------------------------------------------------------
@@ -283,6 +288,7 @@
       case "turn_complete":
         setRunning(false);
         endBubble();
+        if (STOPPED[data.status]) addMessage("note", STOPPED[data.status]);
         loadSessions();
         break;
       default:
