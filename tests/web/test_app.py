@@ -202,3 +202,24 @@ async def test_two_prompts_sent_at_once_start_one_turn(replay, web_options):
             ["a", "one"],
             ["b", "one"],
         )
+
+
+async def test_two_sessions_run_their_turns_at_once_on_one_database(replay, web_options):
+    import asyncio
+
+    script = [
+        {"tool_calls": [call("read", {"path": "missing.txt"}, "r1")], "delay_s": 0.3},
+        {"tool_calls": [call("glob", {"pattern": "*"}, "g1")], "delay_s": 0.3},
+        {"content": "finished", "delay_s": 0.3},
+    ]
+    async with app_client(web_options(replay(script))) as client:
+        await sign(client)
+        ids = [(await client.post("/api/sessions", json={})).json()["session"]["id"] for _ in range(2)]
+        starts = [
+            (await client.post(f"/api/sessions/{sid}/messages", json={"text": sid})).json()["after"] for sid in ids
+        ]
+        ends = await asyncio.gather(*(follow(client, sid, after) for sid, after in zip(ids, starts, strict=True)))
+        for sid, events in zip(ids, ends, strict=True):
+            assert events[-2]["data"]["status"] == "done"
+            items = (await client.get(f"/api/sessions/{sid}")).json()["items"]
+            assert [i.get("text") or i["name"] for i in items] == [sid, "read", "glob", "finished"]
