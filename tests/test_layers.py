@@ -1,8 +1,8 @@
 """The layout is the architecture: imports only go down the layers, and no two modules import each other.
 
 configs -> core -> models, tools -> nodes, persistence -> graph -> web -> cli (whose `serve` starts web).
-Every import counts, including the ones inside functions (a lazy import is still a dependency); imports under `if TYPE_CHECKING:` are
-type hints only and are left out of the cycle check.
+Every import counts, including the ones inside functions (a lazy import is still a dependency); imports under
+`if TYPE_CHECKING:` are type hints only and are left out of the cycle check.
 """
 
 from __future__ import annotations
