@@ -107,3 +107,27 @@ async def test_a_forged_or_missing_session_cookie_is_nobody(signed_in_setup):
         assert cookie
         client.cookies.set("session", cookie[:-4] + "AAAA", domain="127.0.0.1")
         assert (await client.get("/api/me")).json()["user"] is None
+
+
+async def test_signing_in_again_with_a_new_token_uses_it_in_the_open_session(signed_in_setup, replay):
+    idp, hub, options = signed_in_setup
+    listing = {"tool_calls": [call("hf_repo_files", {"operation": "list", "repo_id": "alice/demo"}, "h1")]}
+    options.model_id = replay(
+        [
+            listing,
+            {"content": "one"},
+            {**listing, "tool_calls": [{**listing["tool_calls"][0], "id": "h2"}]},
+            {"content": "two"},
+        ]
+    )
+    alice = idp.add_user("alice", token=TOKEN)
+    async with app_client(options, base_url=BASE) as client:
+        await sign_in(client, idp, "alice")
+        sid = await one_hub_turn(client)
+        await client.get("/oauth/huggingface/logout")
+        alice.token = hub.token = "hf_alice_renewed_token"  # the old one expired; the Hub accepts the new one
+        await sign_in(client, idp, "alice")
+        hub.requests.clear()
+        after = (await client.post(f"/api/sessions/{sid}/messages", json={"text": "again"})).json()["after"]
+        assert (await follow(client, sid, after))[-2]["data"]["status"] == "done"
+        assert {r.headers.get("authorization") for r in hub.requests} == {"Bearer hf_alice_renewed_token"}
