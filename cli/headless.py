@@ -52,6 +52,9 @@ class TextRenderer:
             _err(f"context compacted: {data.old_tokens} -> {data.new_tokens} tokens")
         elif kind == "tool_log" and data.tool_call_id is None:
             _err(f"{prefix}{data.line}")
+        elif kind == "budget_required":
+            _err(f"{data.message}: waiting for a higher budget")
+            _err(f"continue with: ml-intern --resume {session_id} --max-budget-usd N   (N > {data.max_budget_usd:g})")
         elif kind == "approval_required":
             _err("approval needed for:")
             for call in data.calls:
@@ -211,6 +214,8 @@ async def _drive(session, options: RunOptions) -> int:
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)
     if options.output_format == "json":
+        from core.budget import spend_of
+
         usage = (await session.state()).values.get("usage") or {}
         print(
             json.dumps(
@@ -221,6 +226,7 @@ async def _drive(session, options: RunOptions) -> int:
                     "final_response": final["final_response"],
                     "error": final.get("error"),
                     "usage": usage,
+                    "spend": spend_of(usage).as_dict(session.manager.deps.settings.budget.max_usd),
                 },
                 ensure_ascii=False,
             )

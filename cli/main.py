@@ -61,6 +61,10 @@ def run(
         ),
     ] = None,
     max_iterations: Annotated[int | None, typer.Option(help="Model calls allowed per turn (default 300).")] = None,
+    max_budget_usd: Annotated[
+        float | None,
+        typer.Option(help="Dollar budget for the session (models, HF Jobs, sandboxes); exit code 5 when reached."),
+    ] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print whole messages instead of streaming.")] = False,
     output_format: Annotated[str, typer.Option(help="text | json | stream-json")] = "text",
     approval: Annotated[str | None, typer.Option(help="ask | yolo (headless default: yolo).")] = None,
@@ -100,6 +104,7 @@ def run(
         prompt=prompt,
         model=model,
         max_iterations=max_iterations,
+        max_budget_usd=max_budget_usd,
         stream=not no_stream,
         output_format=output_format,
         approval="yolo" if yolo else approval,

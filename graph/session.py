@@ -25,6 +25,7 @@ from langgraph.types import Command, Overwrite
 from core.events import (
     ApprovalRequired,
     AssistantChunk,
+    BudgetRequired,
     AssistantMessage,
     Error,
     Event,
@@ -40,6 +41,7 @@ from core.protocol import TurnStatus, injected_tag
 from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
 from nodes.approval import InvalidDecisions, answer_problem
+from nodes.budget_guard import resume_answer
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
@@ -398,7 +400,8 @@ class Session:
         """Run one user turn (or continue the pending one) and yield its events.
 
         prompt=None continues: answers a pending approval with `decisions` (InvalidDecisions when they do not
-        fit the pending calls), a doom-loop question with `doom_answer`, finishes a run that crashed, or
+        fit the pending calls), a doom-loop question with `doom_answer`, a turn waiting at the budget once
+        deps.settings.budget.max_usd covers its call (doom_answer "no" stops it), finishes a run that crashed, or
         retries after an error. A prompt while approvals are pending rejects them with it as feedback.
         The events end with turn_complete (its status is also `last_result`) and ready. Cancelling the
         iteration (Ctrl-C) keeps the partial answer and marks unfinished tool calls as interrupted; the
@@ -407,8 +410,8 @@ class Session:
         await self.acquire()
         self.activate()
         snapshot = await self._settled_state()
-        if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
-            # a new prompt while asked whether to go on: stop the looping turn, then take the prompt
+        if prompt and doom_answer is None and _pending_kind(snapshot) in ("doom_loop", "budget"):
+            # a new prompt while asked whether to go on: stop the waiting turn, then take the prompt
             async for event in self.run(None, doom_answer="no"):
                 if event.type not in {"turn_complete", "ready"}:
                     yield event
@@ -465,6 +468,9 @@ class Session:
             kind = interrupts[0].get("kind")
             if kind == "doom_loop":
                 return None if doom_answer is None else Command(resume=doom_answer)
+            if kind == "budget":  # go on once the budget was raised (doom_answer "no": stop there)
+                answer = resume_answer(interrupts[0], self.manager.deps, stop=doom_answer == "no")
+                return None if answer is None else Command(resume=answer)
             if decisions is not None:
                 pending = [c["id"] for i in interrupts for c in i.get("calls") or []]
                 problem = answer_problem({"decisions": decisions}, pending)
@@ -543,6 +549,8 @@ class Session:
             if is_user_turn(message):
                 break
         status: TurnStatus = "approval_pending" if pending else values.get("stop_reason") or "done"
+        if _pending_kind(snapshot) == "budget":
+            status = "budget"  # waiting for a raised budget
         return TurnResult(status, final, pending)
 
     def _closing_events(self, result: TurnResult) -> list[Event]:
@@ -550,6 +558,16 @@ class Session:
         events: list[Event] = []
         if result.status == "approval_pending":
             events.append(ApprovalRequired(calls=result.pending))
+        if result.status == "budget" and result.pending:
+            question = result.pending[0]
+            events.append(
+                BudgetRequired(
+                    message=str(question.get("message", "")),
+                    spent_usd=float(question.get("spent_usd") or 0),
+                    estimate_usd=float(question.get("estimate_usd") or 0),
+                    max_budget_usd=float(question.get("max_budget_usd") or 0),
+                )
+            )
         if result.status == "interrupted":
             events.append(Interrupted())
         events.append(TurnComplete(status=result.status, final_response=result.final_response))

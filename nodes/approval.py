@@ -20,6 +20,7 @@ from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
+from nodes.budget_guard import NOT_RUN, costly_calls
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 
@@ -156,6 +157,12 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
         else:
             pending.append(ApprovedCall(**call))
 
+    estimates, over_budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
+    if over_budget:  # the user stopped the turn before the calls on paid hardware: they do not run
+        rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]
+        approved = [c for c in approved if call_id(c) not in estimates]
+        pending = [c for c in pending if call_id(c) not in estimates]
+
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
             break
@@ -182,6 +189,10 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
     update: AgentState = {"approved_calls": approved}
+    if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
+        update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
+    if over_budget:
+        update["stop_reason"] = "budget"
     if rejected:
         emit = emitter(runtime)
         for call, text in rejected:
