@@ -25,8 +25,8 @@ from langgraph.types import Command, Overwrite
 from core.events import (
     ApprovalRequired,
     AssistantChunk,
-    BudgetRequired,
     AssistantMessage,
+    BudgetRequired,
     Error,
     Event,
     Interrupted,

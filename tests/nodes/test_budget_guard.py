@@ -94,7 +94,7 @@ async def test_stopping_at_the_budget_rejects_the_paid_job_and_ends_the_turn(rep
         await collect(session.run("train"))
         events = await collect(session.run(None, doom_answer="no"))  # the chat's "no"
         assert of_type(events, "turn_complete")[0].status == "budget"
-        result = [m for m in await session.messages() if m.type == "tool"][0]
+        result = next(m for m in await session.messages() if m.type == "tool")
         assert result.status == "error" and "budget" in str(result.content)
         assert hf_env.hub.job_specs == {}
 
