@@ -18,6 +18,8 @@ from cli import exit_codes
 SUBCOMMANDS = {
     "sessions": "list, show, export, push, delete or undo stored sessions",
     "sandboxes": "list or delete the sandbox Spaces this machine created",
+    "runs": "the runs the agent started: list, show, compare, reproduce",
+    "watch": "wait for a session's jobs and continue the session when they end",
     "mcp": "MCP servers from the config: status and tools",
     "studio": "serve the agent to LangGraph Studio",
     "graph": "print the agent graph as Mermaid",

@@ -91,6 +91,14 @@ class HfJobsConfig(_Strict):
     poll_s: float = Field(default=5.0, gt=0)  # how often `logs` with follow asks a running job for new lines
 
 
+class WatchConfig(_Strict):
+    """How a waiting session watches its job (`ml-intern watch`, tools/runs/waiting.py)."""
+
+    poll_s: float = Field(default=2.0, gt=0)  # first wait between checks; Hugging Face Jobs back off from it
+    max_poll_s: float = Field(default=300.0, gt=0)  # the longest wait between two checks
+    stall_s: float = Field(default=1800.0, gt=0)  # a job with no log output for this long is reported
+
+
 class ModelPrice(_Strict):
     """A model's price in USD per million tokens, for models litellm's table does not know (HF router models)."""
 
@@ -134,3 +142,4 @@ class AgentConfig(_Strict):
     endpoints: EndpointsConfig = EndpointsConfig()
     hf_jobs: HfJobsConfig = HfJobsConfig()
     budget: BudgetConfig = BudgetConfig()
+    watch: WatchConfig = WatchConfig()

@@ -1,0 +1,36 @@
+"""Putting a run in the ledger from the tool that started it. A run that cannot be recorded still runs:
+the failure is one progress line, never the tool's error."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from tools.base import ToolContext
+from tools.blocking import off_loop
+from tools.runs import ledger
+
+
+async def record_run(ctx: ToolContext, run_id: str, kind: ledger.RunKind, **fields: Any) -> None:
+    """ledger.new_record(...) + save, off the event loop (it reads git); `script_path` is read for its text."""
+
+    def build() -> None:
+        script_path: Path | None = fields.pop("script_path", None)
+        text = fields.pop("script_text", None)
+        if text is None and script_path is not None:
+            text = script_path.read_text(errors="replace")
+        ledger.save(ledger.new_record(run_id, kind, script_text=text, session=ctx.session_dir.name, **fields))
+
+    try:
+        await off_loop(build)
+    except Exception as exc:  # the ledger must never stop a run
+        ctx.log(f"the run {run_id} could not be added to the run ledger: {exc}")
+
+
+def command_args(command: str | None) -> list[str]:
+    """A shell command's words (for its hyperparameters); a command shlex cannot split gives none."""
+    try:
+        return shlex.split(command or "")
+    except ValueError:
+        return []
