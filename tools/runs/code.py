@@ -32,7 +32,8 @@ def hyperparameters(argv: list[str]) -> dict[str, str]:
             name, value = flag.group(1), flag.group(2)
             if value is None:
                 following = argv[i + 1] if i + 1 < len(argv) else None
-                if following is not None and not (_FLAG.match(following) and not _is_number(following)):
+                is_flag = following is not None and _FLAG.match(following) and not _is_number(following)
+                if following is not None and not is_flag and not _KEY_VALUE.match(following):
                     value, i = following, i + 1
                 else:
                     value = "true"

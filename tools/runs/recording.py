@@ -34,3 +34,13 @@ def command_args(command: str | None) -> list[str]:
         return shlex.split(command or "")
     except ValueError:
         return []
+
+
+def script_in_command(command: str | None, cwd: Path) -> Path | None:
+    """The workspace .py file a shell command runs (`python train.py --lr 3e-4`), so its code is hashed too."""
+    for word in command_args(command):
+        if word.endswith(".py"):
+            path = (cwd / word).resolve()
+            if path.is_file() and path.is_relative_to(cwd.resolve()):
+                return path
+    return None

@@ -125,17 +125,19 @@ def check_local(waiting: Waiting, stall_s: float, jobs_home: Path | None = None)
             + f"\nlast lines of its log:\n{_tail(registry.tail_lines(log, 20))}",
             True,
         )
-    if scan.nan_line:
-        return _problem(waiting, "nan_loss", f"a NaN loss in its log ({scan.nan_line})", paid=False)
-    if scan.oom_line:
-        return _problem(waiting, "oom", f"an out-of-memory error in its log ({scan.oom_line})", paid=False)
     try:
         last_output = log.stat().st_mtime
     except OSError:
         last_output = record.started_at or waiting.since
     quiet = time.time() - max(last_output, waiting.since)
-    if quiet >= stall_s:
-        return _problem(waiting, "stalled", f"no log output for {quiet / 60:.1f} minutes (it is still {status})", False)
+    problems: list[tuple[Reason, str | None]] = [
+        ("nan_loss", scan.nan_line and f"a NaN loss in its log ({scan.nan_line})"),
+        ("oom", scan.oom_line and f"an out-of-memory error in its log ({scan.oom_line})"),
+        ("stalled", f"no log output for {quiet / 60:.1f} minutes (it is still {status})" if quiet >= stall_s else None),
+    ]
+    for reason, text in problems:
+        if text and (wake := _problem(waiting, reason, text, paid=False)) is not None:
+            return wake
     return None
 
 
