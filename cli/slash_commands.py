@@ -147,6 +147,25 @@ async def _budget(app: ChatApp, arg: str) -> None:
     )
 
 
+@command("/runs", "/runs [ID ID ...]", "this session's runs; with ids: them side by side (or one in full)")
+async def _runs(app: ChatApp, arg: str) -> None:
+    from cli.runs_cmd import compare_lines, list_lines, show_lines
+    from tools.runs import ledger
+
+    refs = arg.split()
+    if not refs:
+        records = ledger.all_runs(app.session.id if app.session else "")
+        app.say("\n".join(list_lines([ledger.view(r) for r in records])))
+        return
+    found = [ledger.find(ref) for ref in refs]
+    missing = [ref for ref, record in zip(refs, found, strict=True) if record is None]
+    if missing:
+        app.say(f"no run {', '.join(missing)} (or the prefix is ambiguous): /runs lists this session's runs", "red")
+        return
+    views = [ledger.view(r) for r in found if r is not None]
+    app.say("\n".join(show_lines(views[0]) if len(views) == 1 else compare_lines(views)))
+
+
 @command("/plan", "/plan", "show the agent's plan")
 async def _plan(app: ChatApp, arg: str) -> None:
     plan = ((await app.session.state()).values.get("plan") or []) if app.session else []
