@@ -210,6 +210,7 @@ async def _drive(session, options: RunOptions) -> int:
             loop.remove_signal_handler(sig)
     with storage_failures_as_one_line(session.id):
         await session.finish()
+        unverified = await _unverified(session, final)
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)
@@ -226,11 +227,25 @@ async def _drive(session, options: RunOptions) -> int:
                     "final_response": final["final_response"],
                     "error": final.get("error"),
                     "usage": usage,
+                    "unverified": unverified,  # metrics in the answer that nothing in the session backs
                     "spend": spend_of(usage).as_dict(session.manager.deps.settings.budget.max_usd),
                 },
                 ensure_ascii=False,
             )
         )
-    elif options.output_format == "text" and final["status"] == "max_iterations":
+    elif options.output_format == "text" and unverified:
+        from cli.provenance_check import warning_line
+
+        _err(warning_line(unverified))
+    if options.output_format == "text" and final["status"] == "max_iterations":
         _err(f"resume with: ml-intern --resume {session.id} --max-iterations N")
     return code
+
+
+async def _unverified(session, final: dict[str, Any]) -> list[dict[str, str]]:
+    """The answer's metric values that no tool output or run log of the session holds (cli/provenance_check.py)."""
+    if final["status"] != "done" or not final["final_response"]:
+        return []
+    from cli.provenance_check import unverified_claims
+
+    return await unverified_claims(session, final["final_response"])

@@ -1,5 +1,6 @@
-"""The budget through the binary: a headless run stops at the budget with exit code 5 and its own hint,
-`--resume ID --max-budget-usd N` finishes the turn, and `sessions show` reports the spend."""
+"""Budgets and provenance through the binary: a headless run stops at the budget with exit code 5 and its own
+hint, `--resume ID --max-budget-usd N` finishes the turn, `sessions show` reports the spend; a metric in the
+final answer that no tool output holds is flagged."""
 
 from __future__ import annotations
 
@@ -45,3 +46,23 @@ def test_a_budget_that_is_not_a_positive_amount_is_one_line(cli, replay):
     result = cli("-m", replay([{"content": "x"}]), "--max-budget-usd", "0", "go")
     assert result.returncode == 2
     assert result.stderr.strip() == "ml-intern: --max-budget-usd must be more than 0 (dollars), e.g. --max-budget-usd 5"
+
+
+def test_a_metric_the_agent_invents_is_flagged_and_one_a_tool_printed_is_not(cli, replay, workspace):
+    (workspace / "results.txt").write_text("eval_accuracy 0.9124\neval_loss 0.31\n")
+    model = replay(
+        [
+            {"tool_calls": [call("read", {"path": "results.txt"}, "r1")]},
+            {"content": "Eval accuracy is 91.2% and eval loss 0.31; the F1 score was 0.87."},
+        ]
+    )
+    text = cli("-m", model, "look at the results")
+    assert text.returncode == 0, text.stderr
+    assert (
+        "warning: unverified numbers in the answer (in no tool output or run log of this session): f1 score 0.87"
+        in text.stderr
+    )
+    sid = json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
+    answer = [{"content": "Accuracy was 0.9124, precision 0.5."}]
+    again = cli("--resume", sid, "-m", replay(answer), "again", "--output-format", "json")
+    assert json.loads(again.stdout)["unverified"] == [{"metric": "precision", "value": "0.5"}]
