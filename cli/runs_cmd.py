@@ -177,3 +177,36 @@ def reproduce_cmd(run_id: str) -> None:
         _fail(str(e))
         return
     print("\n".join(lines))
+
+
+@runs_app.command("cancel", help="Stop a run that is still going (a local job, or a Hugging Face Job).")
+def cancel_cmd(run_id: str) -> None:
+    import asyncio
+
+    from tools.runs import ledger
+
+    record = _views([run_id])[0].record
+    if record.kind == "local":
+        from tools.jobs import local, registry
+
+        found = registry.find(record.id)
+        if found is None:
+            _fail(
+                f"the job of run {record.id} is gone from the job registry: nothing to cancel", exit_codes.AGENT_ERROR
+            )
+            return
+        job = asyncio.run(local.cancel_job(found[0]))
+        print(f"run {record.id}: {registry.live_status(job)}")
+        return
+    from configs.loader import ConfigError, load_config
+    from tools.hub.auth import hub_api, require_token
+
+    try:
+        api = hub_api(load_config(), require_token("Hugging Face Jobs"))
+        api.cancel_job(job_id=record.id)
+    except ConfigError as e:
+        _fail(str(e))
+    except Exception as e:  # the Hub's answer, in one line
+        _fail(f"could not cancel Hugging Face Job {record.id}: {e}", exit_codes.AGENT_ERROR)
+    ledger.update_hf(record.id, "canceled", None, None)
+    print(f"run {record.id}: cancel requested")

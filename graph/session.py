@@ -153,10 +153,12 @@ class SessionManager:
             await store.setup()
             manager = cls(deps, saver, store)
             reaper = asyncio.create_task(manager._reap_sandboxes(), name="sandbox-reaper")
+            await manager.note_orphans()
             try:
                 yield manager
             finally:
                 try:
+                    await manager.note_orphans()  # the jobs of the sessions ending now, left running unwatched
                     if manager.mcp is not None:
                         await manager.mcp.aclose()
                 finally:
@@ -164,6 +166,19 @@ class SessionManager:
                         await manager._close_sandboxes(reaper)
                     finally:
                         await manager.release_all()
+
+    async def note_orphans(self) -> None:
+        """A note per job left running by a session nobody drives and nobody waits for (tools/runs/orphans.py)."""
+        from persistence.session_lock import is_alive
+        from tools.runs.orphans import orphan_lines
+
+        try:
+            for session_id, line in orphan_lines(self.deps.home, set()):
+                holder = await self.store.lock_get(session_id) if session_id else None
+                if session_id in self._leases or holder is None or not is_alive(holder):
+                    self.note(line)
+        except Exception as exc:  # never in the way of the session
+            self.note(f"could not look for jobs left running: {exc}")
 
     def note(self, line: str) -> None:
         """A line for the user outside any turn (sandboxes deleted at start or at the end): given to

@@ -140,11 +140,11 @@ async def _run(args: JobsArgs, ctx: ToolContext) -> str:
     )
     status = registry.live_status(record)
     if record.pid is not None:  # the run ledger (tools/runs): its code, command, hyperparameters
+        ran = script or script_in_command(args.command, workspace)
         await record_run(
             ctx, record.id, "local", command=display, cwd=workspace, args=command_args(args.command),
-            script_path=script or (ran := script_in_command(args.command, workspace)),
-            script=display if script else (display_path(ran, ctx.workspace) if ran else None), argv=argv, env=dict(args.env),
-            dependencies=deps, timeout_s=timeout_s, hardware="local",
+            script_path=ran, script=display_path(ran, ctx.workspace) if ran else None, argv=argv,
+            env=dict(args.env), dependencies=deps, timeout_s=timeout_s, hardware="local",
         )  # fmt: skip
     if record.pid is None and status in registry.TERMINAL:  # it never started
         tail = "\n".join(registry.tail_lines(registry.log_path(directory), 20))
