@@ -27,6 +27,7 @@ from rich.text import Text
 from cli import exit_codes, slash_commands
 from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
 from cli.chat_render import ChatRenderer
+from cli.chat_wake import JobWake
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from core.paths import ml_intern_home
@@ -89,6 +90,7 @@ class ChatApp:
             self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
         )
         self.deps: Any = None
+        self.wake = JobWake(self)
         self.manager: Any = None
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
@@ -264,7 +266,7 @@ class ChatApp:
     async def _chat(self) -> None:
         while not self.quit:
             try:
-                text = await self.input.read()
+                text = await self.wake.read()  # a message, or the result of the job the session waits for
             except KeyboardInterrupt:
                 if self._pressed_twice():
                     break

@@ -50,7 +50,7 @@ def watch_cmd(
                 _say(f"session {sid} waits for job {wait.job_id} ({wait.kind})")
             if time.monotonic() < due.get(sid, 0.0):
                 continue
-            wake = _check(wait, settings)
+            wake = check_job(wait, settings)
             folder = home / "sessions" / sid
             if wake is None:
                 wait.polls += 1
@@ -71,7 +71,8 @@ def watch_cmd(
         time.sleep(min(settings.watch.max_poll_s, max(settings.watch.poll_s / 4, soonest - time.monotonic(), 0.05)))
 
 
-def _check(wait, settings):
+def check_job(wait, settings):
+    """Check a waited-for job once (tools/runs/waiting.py); a Hugging Face Job costs one request."""
     from tools.runs import waiting
 
     if wait.kind == "local":
