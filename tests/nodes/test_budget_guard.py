@@ -119,3 +119,20 @@ def _price(input_per_mtok: float, output_per_mtok: float):
     from configs.schema import ModelPrice
 
     return ModelPrice(input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok)
+
+
+async def test_the_research_sub_agent_spends_only_what_is_left_of_the_budget(replay, workspace):
+    model = replay(
+        [
+            {"tool_calls": [call("research", {"question": "what lr?"}, "q1")], "usage": BIG},  # $0.51
+            {"content": "never reached: the sub-agent's call would cross the budget"},
+        ]
+    )
+    settings = {"budget": {"max_usd": 0.52, "model_prices": PRICED}}
+    async with open_agent(model, workspace, settings=settings) as agent:
+        session = await agent.new_session()
+        events = await collect(session.run("go"))
+        stopped = [e for e in events if e.type == "error" and e.agent == "research"]
+        assert stopped and stopped[0].kind == "budget"
+        assert not [e for e in events if e.type == "assistant_message" and e.agent == "research"]
+        assert of_type(events, "turn_complete")[0].status == "budget"  # the main agent waits at the budget too
