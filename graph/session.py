@@ -503,13 +503,17 @@ class Session:
             head_config = await self._repair(messages)
         if prompt:  # `turns` appends: the turn's undo point is its only write
             head = (head_config.get("configurable") or {})["checkpoint_id"]
-            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [head]}
+            return {**FRESH_TURN, **self._budget(), "messages": [HumanMessage(content=prompt)], "turns": [head]}
         if not messages:
             return None
         last = messages[-1]
         if not snapshot.next and not values.get("stop_reason") and isinstance(last, AIMessage) and not last.tool_calls:
             return None  # the turn ended with an answer: there is nothing to continue
-        return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
+        return {**FRESH_TURN, **self._budget()}  # continue: the model sees where things stand and goes on
+
+    def _budget(self) -> AgentState:
+        """The budget a turn starts with: --max-budget-usd, the config's, or what /budget set (core/budget.py)."""
+        return {"max_budget_usd": self.manager.deps.settings.budget.max_usd}
 
     async def _settled_state(self):
         """The state, after keeping the work of a step that was cut off (kill -9, power loss, disk full)

@@ -157,8 +157,8 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
         else:
             pending.append(ApprovedCall(**call))
 
-    estimates, over_budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
-    if over_budget:  # the user stopped the turn before the calls on paid hardware: they do not run
+    estimates, budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
+    if "stop_reason" in budget:  # the user stopped the turn before the calls on paid hardware: they do not run
         rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]
         approved = [c for c in approved if call_id(c) not in estimates]
         pending = [c for c in pending if call_id(c) not in estimates]
@@ -191,8 +191,7 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     update: AgentState = {"approved_calls": approved}
     if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
         update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
-    if over_budget:
-        update["stop_reason"] = "budget"
+    update.update(budget)  # stop_reason budget, or a raised budget
     if rejected:
         emit = emitter(runtime)
         for call, text in rejected:

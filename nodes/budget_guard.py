@@ -39,15 +39,16 @@ def usage_cost(deps: AgentDeps, input_tokens: int, output_tokens: int) -> dict[s
     return {"cost_usd": 0.0, "unpriced_calls": 1} if cost is None else {"cost_usd": cost}
 
 
-def limit_of(deps: AgentDeps) -> float | None:
-    return deps.settings.budget.max_usd
+def limit_of(state: AgentState, deps: AgentDeps) -> float | None:
+    """The budget a check holds a call to. It comes from the state, which only a turn's start and an answer
+    change: a node asking a question runs again from its start when answered, and must ask the same
+    question again to be given the answer (LangGraph matches answers to questions by their order)."""
+    return state.get("max_budget_usd", deps.settings.budget.max_usd)
 
 
-def ask_to_go_on(deps: AgentDeps, spend: Spend, estimate: float, what: str) -> bool:
-    """Ask whether to go on past the budget; True (and the deps' budget raised) when the answer raises it
-    enough for this call. Anything else (no, a refusal from a sub-agent) means stop."""
-    limit = limit_of(deps)
-    assert limit is not None
+def ask_to_go_on(deps: AgentDeps, spend: Spend, estimate: float, what: str, limit: float) -> float | None:
+    """Ask whether to go on past the budget: the raised budget when the answer raises it enough for this
+    call, else None (no, or a refusal from a sub-agent): stop."""
     question: BudgetQuestion = {
         "kind": "budget",
         "agent": deps.agent_name,
@@ -59,26 +60,26 @@ def ask_to_go_on(deps: AgentDeps, spend: Spend, estimate: float, what: str) -> b
     }
     answer = deps.ask_human(question)
     raised = answer.get("max_budget_usd") if isinstance(answer, dict) and answer.get("action") == "raise" else None
-    if not isinstance(raised, (int, float)) or crosses(spend, estimate, float(raised)):
-        return False
-    deps.settings.budget.max_usd = float(raised)  # later checks of this run use it (front ends set it too)
-    return True
+    if not isinstance(raised, (int, float)) or isinstance(raised, bool) or crosses(spend, estimate, float(raised)):
+        return None
+    return float(raised)
 
 
-def model_call_over_budget(state: AgentState, deps: AgentDeps, emit: Emit) -> AgentState | None:
-    """None when the next model call may go ahead, else the update that ends the turn (stop_reason budget)."""
+def before_model_call(state: AgentState, deps: AgentDeps, emit: Emit) -> AgentState:
+    """What the budget says before the next model call, as a state update: {"stop_reason": "budget"} ends the
+    turn; otherwise it goes ahead ({} or, after a raised budget, {"max_budget_usd": ...})."""
     if state.get("stop_reason") == "budget":  # approval stopped the turn at a costly call
         return {"stop_reason": "budget"}
-    limit = limit_of(deps)
+    limit = limit_of(state, deps)
     if limit is None:
-        return None
+        return {}
     spend = spend_of(state.get("usage"))
     prompt = state.get("context_tokens") or deps.prompt_overhead_tokens()
     estimate = model_cost(deps, prompt, deps.settings.budget.output_tokens_estimate)
     if estimate is None or not crosses(spend, estimate, limit):
-        return None  # (an unpriced model is shown as such in the spend, it cannot be checked)
-    if ask_to_go_on(deps, spend, estimate, "the next model call"):
-        return None
+        return {}  # (an unpriced model is shown as such in the spend, it cannot be checked)
+    if (raised := ask_to_go_on(deps, spend, estimate, "the next model call", limit)) is not None:
+        return {"max_budget_usd": raised}
     emit(Error(message=_stopped(spend, estimate, limit, "the next model call"), kind="budget", agent=deps.agent_name))
     return {"stop_reason": "budget"}
 
@@ -102,23 +103,24 @@ def call_estimate(deps: AgentDeps, call: ApprovedCall) -> float | None:
 
 def costly_calls(
     state: AgentState, deps: AgentDeps, calls: list[ApprovedCall], emit: Emit
-) -> tuple[dict[str, float], bool]:
-    """(call id -> estimated cost for the calls on paid hardware, whether the turn stops before them).
+) -> tuple[dict[str, float], AgentState]:
+    """(call id -> estimated cost for the calls on paid hardware, a state update: {"stop_reason": "budget"}
+    when the turn stops before them, {"max_budget_usd": ...} after a raised budget, else {}).
 
     The step's costly calls are checked together: two jobs that each fit but not both are asked about."""
     estimates = {call_id(c): cost for c in calls if (cost := call_estimate(deps, c)) is not None}
-    limit = limit_of(deps)
+    limit = limit_of(state, deps)
     if limit is None or not estimates:
-        return estimates, False
+        return estimates, {}
     spend, total = spend_of(state.get("usage")), sum(estimates.values())
     if not crosses(spend, total, limit):
-        return estimates, False
+        return estimates, {}
     names = sorted({c["name"] for c in calls if call_id(c) in estimates})
     what = f"{' and '.join(names)} on paid hardware (price x timeout)"
-    if ask_to_go_on(deps, spend, total, what):
-        return estimates, False
+    if (raised := ask_to_go_on(deps, spend, total, what, limit)) is not None:
+        return estimates, {"max_budget_usd": raised}
     emit(Error(message=_stopped(spend, total, limit, what), kind="budget", agent=deps.agent_name))
-    return estimates, True
+    return estimates, {"stop_reason": "budget"}
 
 
 def _stopped(spend: Spend, estimate: float, limit: float, what: str) -> str:
@@ -131,7 +133,7 @@ def resume_answer(question: dict[str, Any], deps: AgentDeps, stop: bool = False)
     waiting)."""
     if stop:
         return {"action": "stop"}
-    limit = limit_of(deps)
+    limit = deps.settings.budget.max_usd
     spent, estimate = float(question.get("spent_usd") or 0), float(question.get("estimate_usd") or 0)
     if limit is not None and not crosses(Spend(model_usd=spent), estimate, limit):
         return {"action": "raise", "max_budget_usd": limit}

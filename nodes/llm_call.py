@@ -24,7 +24,7 @@ from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
 from models.tokens import estimate_message, estimate_messages
-from nodes.budget_guard import model_call_over_budget, usage_cost
+from nodes.budget_guard import before_model_call, usage_cost
 from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
@@ -177,8 +177,8 @@ async def llm_call(
         )
         emit(Error(message=message, kind="max_iterations", agent=deps.agent_name))
         return Command(update={"stop_reason": "max_iterations"}, goto=END)
-    if (over_budget := model_call_over_budget(state, deps, emit)) is not None:
-        return Command(update=over_budget, goto=END)
+    if (budget := before_model_call(state, deps, emit)).get("stop_reason"):
+        return Command(update=budget, goto=END)
 
     try:
         response = await call_with_retries(deps, state.get("messages", []), emit)
@@ -233,6 +233,7 @@ async def llm_call(
         "context_tokens": context_tokens,
         "compact": None,
         "overflow_retry": False,
+        **budget,  # a budget raised before this call
     }
     if response.tool_calls:
         return Command(update=update, goto="doom_loop_check")

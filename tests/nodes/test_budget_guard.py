@@ -78,6 +78,8 @@ async def test_a_paid_job_whose_price_times_timeout_crosses_the_budget_waits_the
         events = await collect(session.run(None))
         # within budget now; paid hardware still asks for approval (yolo never approves it alone)
         assert of_type(events, "turn_complete")[0].status == "approval_pending"
+        (question,) = [i.value for i in (await session.state()).interrupts]
+        assert question["kind"] == "approval" and "error" not in question  # the budget answer is not taken for it
         events = await collect(session.run(None, decisions={"*": {"action": "approve"}}))
         assert of_type(events, "turn_complete")[0].final_response == "submitted"
         assert hf_env.hub.job_specs["job-budget"]["flavor"] == "a10g-large"
