@@ -83,10 +83,16 @@ def check_job(wait, settings):
         api = hub_api(settings, require_token("Hugging Face Jobs"))
         kwargs = {"namespace": wait.namespace} if wait.namespace else {}
         job = api.inspect_job(job_id=wait.job_id, **kwargs)
+        lines = None
+        if str(job.status.stage) not in waiting.HF_TERMINAL:  # its log so far: NaN, OOM, or silence
+            lines = list(api.fetch_job_logs(job_id=wait.job_id, **kwargs))
     except Exception as e:  # the network or the Hub: try again after the backoff
         _say(f"could not check Hugging Face Job {wait.job_id}: {e}")
         return None
-    return waiting.check_hf(wait, job)
+    from tools.hub.jobs import FREE_TIER
+
+    paid = str(job.flavor) != FREE_TIER  # (as hf_jobs' approval sees it)
+    return waiting.check_hf(wait, job, lines, settings.watch.stall_s, paid=paid)
 
 
 def _continue(session_id: str, message: str, config: str | None) -> bool:

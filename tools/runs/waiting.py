@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from tools.runs.metrics import scan_file
+from tools.runs.metrics import scan_file, scan_lines
 
 WAITING_FILE = "waiting.json"
 WaitKind = Literal["local", "hf_job"]
@@ -34,6 +34,8 @@ class Waiting:
     namespace: str | None = None  # a Hugging Face Job's owner
     reported: list[str] = field(default_factory=list)  # problems already reported (each once)
     polls: int = 0  # checks so far without news: the backoff's exponent
+    log_lines: int = 0  # a Hugging Face Job's log length at the last check...
+    last_output: float = 0.0  # ...and when it last grew (a local job's log has its mtime)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Waiting:
@@ -99,6 +101,8 @@ def _problem(waiting: Waiting, reason: Reason, text: str, paid: bool) -> Wake | 
         " It runs on paid hardware: ask the user whether to cancel it (hf_jobs operation=cancel) before going on."
         if paid
         else " Decide whether to cancel it (jobs operation=cancel) or let it go on."
+        if waiting.kind == "local"
+        else " Decide whether to cancel it (hf_jobs operation=cancel) or let it go on."
     )
     return Wake(reason, f"[ml-intern watch] job {waiting.job_id} needs attention: {text}.{advice}", final=False)
 
@@ -141,10 +145,30 @@ def check_local(waiting: Waiting, stall_s: float, jobs_home: Path | None = None)
     return None
 
 
-def check_hf(waiting: Waiting, job: Any) -> Wake | None:
-    """A Hugging Face Job as HfApi.inspect_job returned it."""
+def check_hf(
+    waiting: Waiting, job: Any, lines: list[str] | None = None, stall_s: float = float("inf"), paid: bool = True
+) -> Wake | None:
+    """A Hugging Face Job as HfApi.inspect_job returned it, and its log so far (None: not fetched)."""
     stage = str(job.status.stage)
     if stage not in HF_TERMINAL:
+        if lines is None:
+            return None
+        now = time.time()
+        if len(lines) != waiting.log_lines or not waiting.last_output:
+            waiting.log_lines, waiting.last_output = len(lines), now
+        scan = scan_lines(lines)
+        quiet = now - max(waiting.last_output, waiting.since)
+        problems: list[tuple[Reason, str | None]] = [
+            ("nan_loss", scan.nan_line and f"a NaN loss in its log ({scan.nan_line})"),
+            ("oom", scan.oom_line and f"an out-of-memory error in its log ({scan.oom_line})"),
+            (
+                "stalled",
+                f"no log output for {quiet / 60:.1f} minutes (it is still {stage})" if quiet >= stall_s else None,
+            ),
+        ]
+        for reason, text in problems:
+            if text and (wake := _problem(waiting, reason, text, paid=paid)) is not None:
+                return wake
         return None
     message = f" - {job.status.message}" if job.status.message else ""
     oom = "out of memory" in (job.status.message or "").lower() or "oom" in (job.status.message or "").lower()
