@@ -12,32 +12,31 @@ class JobWake:
     def __init__(self, app: Any):
         self.app = app
         self.kept = ""  # text typed when a wake-up closed the prompt
+        self.woken: str | None = None
 
     async def read(self) -> str:
-        """The user's next message, or the wake-up message of the session's job, whichever comes first."""
-        reader = asyncio.ensure_future(self.app.input.read(self.kept))
-        watcher = asyncio.ensure_future(self._wake())
+        """The user's next message, or the wake-up message of the session's job, whichever comes first.
+
+        The prompt is awaited here, not in a task: Ctrl-C at the prompt is a KeyboardInterrupt, which asyncio
+        would re-raise out of the event loop from a task."""
+        watcher = asyncio.ensure_future(self._close_on_wake())
         try:
-            await asyncio.wait({reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            reader.cancel()
+            text = await self.app.input.read(self.kept)
+        finally:
             watcher.cancel()
-            raise
-        if reader.done():
-            watcher.cancel()
-            self.kept = ""
-            return reader.result()  # (or its KeyboardInterrupt / EOFError)
+        if self.woken is not None:
+            message, self.woken = self.woken, None
+            self.app.say(message.splitlines()[0], "cyan")
+            return message
+        self.kept = ""
+        return text
+
+    async def _close_on_wake(self) -> None:
+        message = await self._wake()
         prompt = self.app.input.session
-        self.kept = prompt.default_buffer.text
+        self.woken, self.kept = message, prompt.default_buffer.text
         if prompt.app.is_running and not prompt.app.future.done():
             prompt.app.exit(result="")
-        try:
-            await reader
-        except (KeyboardInterrupt, EOFError):
-            pass
-        message = watcher.result()
-        self.app.say(message.splitlines()[0], "cyan")
-        return message
 
     async def _wake(self) -> str:
         from configs.schema import AgentConfig
