@@ -22,7 +22,7 @@ async def reproduce(record: RunRecord) -> list[str]:
     from tools.runs.code import git_state, sha256_text
     from tools.sandbox.local import SandboxUnavailable, for_settings
 
-    if record.kind != "local" or not record.argv:
+    if record.kind == "hf_job" or not record.argv:
         raise ReproduceError(
             f"run {record.id} ran on Hugging Face Jobs: ask the agent to submit it again (`runs show {record.id}` "
             "has its command and hardware); reproduce starts local runs"

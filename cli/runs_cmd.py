@@ -40,6 +40,9 @@ def _views(refs: list[str]) -> list[Any]:
     return views
 
 
+KINDS = {"local": "local job", "hf_job": "Hugging Face Job", "command": "bash command"}
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -49,7 +52,7 @@ def duration(seconds: float | None) -> str:
 
 
 def cost(view: Any) -> str:
-    if view.record.kind == "local":
+    if view.record.kind in ("local", "command"):
         return "$0"
     return "unknown" if view.cost_usd is None else f"${view.cost_usd:.2f}"
 
@@ -79,7 +82,7 @@ def show_lines(view: Any) -> list[str]:
 
     r = view.record
     lines = [
-        f"run {r.id} ({'local job' if r.kind == 'local' else 'Hugging Face Job'}), session {r.session or '-'}",
+        f"run {r.id} ({KINDS[r.kind]}), session {r.session or '-'}",
         f"status: {view.status}" + (f", exit code {view.exit_code}" if view.exit_code is not None else ""),
         f"command: {r.command}",
         f"hardware: {r.hardware}, time {duration(view.duration_s)}, cost {cost(view)}"
@@ -186,6 +189,9 @@ def cancel_cmd(run_id: str) -> None:
     from tools.runs import ledger
 
     record = _views([run_id])[0].record
+    if record.kind == "command":
+        _fail(f"run {record.id} was a bash command and has ended: nothing to cancel")
+        return
     if record.kind == "local":
         from tools.jobs import local, registry
 

@@ -19,7 +19,7 @@ from core.paths import ml_intern_home
 from tools.runs.code import git_state, hyperparameters, referenced_repos, sha256_text
 from tools.runs.metrics import LogScan, scan_file
 
-RunKind = Literal["local", "hf_job"]
+RunKind = Literal["local", "hf_job", "command"]  # a local job, a Hugging Face Job, a bash command marked as a run
 
 
 @dataclass
@@ -44,10 +44,11 @@ class RunRecord:
     timeout_s: float | None = None
     price_per_hour_usd: float | None = None  # None: free (local) or unknown
     reproduces: str | None = None  # the run this one re-ran
-    # for a Hugging Face Job, as the hf_jobs tool last saw it
+    # a Hugging Face Job's as the hf_jobs tool last saw them, a command's once it ended
     status: str = "submitted"
     running_s: float | None = None
     log_path: str | None = None
+    exit_code: int | None = None  # a command's (a local job's is in its job record)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -185,6 +186,8 @@ def view(record: RunRecord, jobs_home: Path | None = None) -> RunView:
         duration = ((job.ended_at or time.time()) - job.started_at) if job.started_at else None
         return RunView(record, registry.live_status(job), duration, job.exit_code, 0.0, scan_file(log), log)
     log = Path(record.log_path) if record.log_path else None
+    if record.kind == "command":
+        return RunView(record, record.status, record.running_s, record.exit_code, 0.0, scan_file(log), log)
     price = record.price_per_hour_usd
     cost = price * record.running_s / 3600 if price is not None and record.running_s is not None else None
     return RunView(record, record.status, record.running_s, None, cost, scan_file(log), log)

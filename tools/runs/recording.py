@@ -3,6 +3,7 @@ the failure is one progress line, never the tool's error."""
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,30 @@ def script_in_command(command: str | None, cwd: Path) -> Path | None:
             if path.is_file() and path.is_relative_to(cwd.resolve()):
                 return path
     return None
+
+
+async def record_command_run(
+    ctx: ToolContext, command: str, cwd: Path, code: int | None, output: str, timed_out: bool, seconds: float
+) -> None:
+    """A bash command the model marked as a run: recorded whole once it ended, its output kept as the log."""
+    run_id = f"cmd-{secrets.token_hex(4)}"
+
+    def keep_output() -> Path:
+        home = ledger.runs_home()
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = home / f"{run_id}.log"
+        log.write_text(output + "\n", encoding="utf-8", errors="replace")
+        return log
+
+    try:
+        log = await off_loop(keep_output)
+    except OSError as exc:
+        ctx.log(f"the run could not be added to the run ledger: {exc}")
+        return
+    script = script_in_command(command, cwd)
+    await record_run(
+        ctx, run_id, "command", command=command, cwd=cwd, args=command_args(command), script_path=script,
+        script=str(script.relative_to(cwd.resolve())) if script else None, argv=["bash", "-c", command],
+        status="timed_out" if timed_out else ("succeeded" if code == 0 else "failed"), running_s=seconds,
+        log_path=str(log), exit_code=None if timed_out else code,
+    )  # fmt: skip

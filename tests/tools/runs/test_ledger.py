@@ -135,3 +135,18 @@ async def test_a_waiting_session_is_woken_for_a_nan_loss_a_stall_and_the_end(too
     (workspace / "go").touch()
     wake = await until(lambda: waiting.check_local(wait, stall_s=3600), "the job ends")
     assert wake.final and f"job {job_id} finished: succeeded (exit code 0)" in wake.message
+
+
+async def test_a_bash_command_marked_as_a_run_is_recorded_with_its_output_as_the_log(tool_ctx, workspace):
+    from tools import bash
+
+    (workspace / "eval.py").write_text('print("eval_accuracy 0.77")\n')
+    ctx = tool_ctx()
+    (tool,) = bash.tools(ctx.settings)
+    command = f"{sys.executable} eval.py --split test"
+    await tool.handler(bash.BashArgs(command=command, run=True), ctx)
+    await tool.handler(bash.BashArgs(command="echo loss 0.1"), ctx)  # not marked: not a run
+    (record,) = ledger.all_runs(ctx.session_dir.name)
+    assert record.kind == "command" and record.hyperparameters == {"split": "test"} and record.script == "eval.py"
+    view = ledger.view(record)
+    assert (view.status, view.exit_code, view.scan.final()) == ("succeeded", 0, {"eval_accuracy": 0.77})
