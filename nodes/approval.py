@@ -20,6 +20,7 @@ from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
+from nodes.budget_guard import NOT_RUN, call_estimate, costly_calls
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 
@@ -161,10 +162,13 @@ def sort_calls(
 
 
 def cleared_without_asking(message: AIMessage, deps: AgentDeps) -> list[ApprovedCall] | None:
-    """The calls approval would clear when the policy allows every call of the step (its whole work then), or
-    None when approval has work: a call to ask about or to refuse. Lets a plain step route past the node."""
+    """The calls approval would clear when the policy allows every call of the step and none runs on paid
+    hardware (its whole work then), or None when approval has work: a call to ask about, to refuse, or to hold
+    to the budget. Lets a plain step route past the node."""
     approved, rejected, pending = sort_calls(message, deps)
-    return None if rejected or pending else approved
+    if rejected or pending or any(call_estimate(deps, c) is not None for c in approved):
+        return None
+    return approved
 
 
 def route_calls(message: AIMessage, deps: AgentDeps) -> tuple[Literal["approval", "execute_tools"], AgentState]:
@@ -183,6 +187,12 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     deps = runtime.context
     message = last_ai_message(state.get("messages", []))
     approved, rejected, pending = sort_calls(message, deps)
+    estimates, budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
+    if "stop_reason" in budget:  # the user stopped the turn before the calls on paid hardware: they do not run
+        rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]
+        approved = [c for c in approved if call_id(c) not in estimates]
+        pending = [c for c in pending if call_id(c) not in estimates]
+
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
             break
@@ -209,6 +219,9 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
     update: AgentState = {"approved_calls": approved}
+    if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
+        update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
+    update.update(budget)  # stop_reason budget, or a raised budget
     if rejected:
         emit = emitter(runtime)
         for call, text in rejected:
