@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers import call, collect, of_type, open_agent
 
-from tools.base import Risk, Tool
+from tools.base import Assessment, Risk, Tool
 
 
 def counter(results: list[str] | None = None) -> Tool:
@@ -97,3 +97,23 @@ async def test_compaction_runs_only_after_the_step_that_crosses_the_threshold(re
     path, events = await turn_path(model, workspace, [counter([big])], settings=settings)
     assert path == ["llm_call", "execute_tools", "llm_call", "execute_tools", "compaction", "llm_call"]
     assert len(of_type(events, "compacted")) == 1
+
+
+async def test_an_allowed_call_on_paid_hardware_still_goes_through_approval_which_reserves_its_cost(replay, workspace):
+    paid = Tool(
+        name="gpu_job",
+        description="g",
+        risk=Risk.REMOTE_COMPUTE,
+        handler=lambda a, c: "started",
+        assess=lambda args: Assessment(Risk.REMOTE_COMPUTE, details={"estimated_max_cost_usd": 2.5}),
+    )
+    model = replay([{"tool_calls": [call("gpu_job", {}, "g1")]}, {"content": "done"}])
+    settings = {"approval": {"rules": {"gpu_job": "allow"}}}
+    async with open_agent(model, workspace, extra_tools=[paid], builtin=False, settings=settings) as agent:
+        session = await agent.new_session()
+        await collect(session.run("go"))
+        history = [s async for s in session.graph.aget_state_history(session.config)]
+        usage = (await session.state()).values["usage"]
+    path = [node for snapshot in reversed(history) if snapshot.metadata["source"] == "loop" for node in snapshot.next]
+    assert path == ["llm_call", "approval", "execute_tools", "llm_call"]
+    assert usage["jobs_usd"] == 2.5  # held to the budget at its most, as approval does
