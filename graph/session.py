@@ -48,6 +48,7 @@ from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
+STOPPED_AT_APPROVAL = "Not run: the user rejected this call and stopped the turn."
 FRESH_TURN: AgentState = {  # what a new turn (or a continued one) starts from
     "iteration": 0,
     "nudges": 0,
@@ -529,6 +530,16 @@ class Session:
         )
         self.last_result = TurnResult("interrupted")
         await self.manager.store.update(self.id, status="interrupted")
+
+    async def stop_pending(self, reason: str = STOPPED_AT_APPROVAL) -> list[Event]:
+        """End a turn that waits for an approval without resuming it: the pending calls get `reason` as their
+        (rejected) result and the model is not called again (Ctrl-C / Esc at the approval prompt)."""
+        await self.acquire()
+        snapshot = await self.state()
+        if not snapshot.interrupts:
+            return []
+        await self._after_interrupt("", reason=reason)
+        return self._closing_events(self.last_result) if self.last_result else []
 
     def _result_from(self, snapshot) -> TurnResult:
         values = snapshot.values
