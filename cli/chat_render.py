@@ -9,6 +9,7 @@ tools and the last lines of their logs. A Markdown block is printed for good as 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
+from cli import diff_view
 from core.protocol import ToolState
 
 # Arguments worth showing on a tool's one-line summary, in order of preference.
@@ -41,6 +43,9 @@ KEY_ARGS = (
     "id",
 )
 PREVIEW_LINES = 4
+DIFF_PREVIEW_LINES = 8
+DIFF_TOOLS = {"write", "edit"}  # their output ends with a unified diff of the change
+_EXIT_CODE = re.compile(r"\[exit code (-?\d+)\]\s*$")
 MAX_KEPT_LOG_LINES = 5000
 MARKS = {
     ToolState.DONE: ("✓", "green"),
@@ -95,6 +100,22 @@ def summarize_args(name: str, args: dict[str, Any], width: int = 80) -> str:
     text = " ".join(parts) if parts else json.dumps(args, ensure_ascii=False, default=str)
     text = " ".join(text.split())  # one line
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
+
+
+def exit_code(output: str) -> int | None:
+    """The exit code a command's output ends with (bash: "[exit code N]")."""
+    match = _EXIT_CODE.search(output or "")
+    return int(match.group(1)) if match else None
+
+
+def _line_count(path: str) -> int | None:
+    """The real size of an output kept in full on disk (the chat only has its cut version)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
 def short_model(model_id: str) -> str:
@@ -188,7 +209,9 @@ class ChatRenderer:
         self.tools: dict[str, ToolView] = {}
         self.order: list[ToolView] = []
         self.plan: list[dict[str, Any]] | None = None
-        self.busy = Spinner("dots", text=Text("thinking…", style="dim"), style="cyan")
+        self.busy = Spinner("dots", style="cyan")
+        self.started = time.monotonic()  # when the live region (a turn, a compaction) began
+        self.type_ahead: Any = None  # cli.type_ahead.TypeAhead: keys typed during the turn, echoed below
         self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
 
@@ -197,6 +220,7 @@ class ChatRenderer:
     def begin(self) -> None:
         """Start showing activity (a turn, a compaction)."""
         if self.live is None:
+            self.started = time.monotonic()
             self.live = Live(
                 self,
                 console=self.console,
@@ -227,8 +251,21 @@ class ChatRenderer:
             view.spinner.text = self._tool_text(view, extra=f"  {seconds:.0f}s" if seconds >= 1 else "")
             parts.append(view.spinner)
             parts.extend(Text(f"    {line}", style="dim", no_wrap=True, overflow="ellipsis") for line in list(view.log))
+        doing = "thinking" if not parts else "working"
+        status = Text(f"{doing}… {time.monotonic() - self.started:.0f}s · Ctrl-C to stop", style="dim")
         if not parts:
+            self.busy.text = status
             parts.append(self.busy)
+        else:
+            parts.append(status)
+        typed = self.type_ahead
+        if typed is not None and (typed.text or typed.note):
+            line = Text("› ", style="cyan bold")
+            line.append(typed.text.replace("\n", " ⏎ "))
+            if typed.note:
+                line.append(f"  ({typed.note})", style="dim")
+            line.no_wrap, line.overflow = True, "ellipsis"
+            parts.append(line)
         yield Group(*parts)
 
     def _print(self, renderable: Any = "") -> None:
@@ -333,7 +370,9 @@ class ChatRenderer:
             return
         view.printed = True
         took = f" {view.elapsed:.1f}s" if state in (ToolState.DONE, ToolState.FAILED) and view.elapsed >= 0.1 else ""
-        self._print(self._tool_text(view, mark=True, extra=f"  · {state.value}{took}"))
+        code = exit_code(view.output) or exit_code(view.full_output()[-200:]) if state == ToolState.FAILED else None
+        label = f"{state.value} (exit {code})" if code else state.value
+        self._print(self._tool_text(view, mark=True, extra=f"  · {label}{took}"))
         if state in (ToolState.DONE, ToolState.FAILED) and view.name != "plan_tool":
             self._print(self._preview(view))
         elif state == ToolState.INTERRUPTED and view.streamed:  # what it printed before it was stopped
@@ -378,8 +417,7 @@ class ChatRenderer:
         else:
             parts.append(f"context {human_tokens(context_tokens)}")
         parts.append(f"${cost:.4f}")
-        if approval == "yolo":
-            parts.append("yolo")
+        parts.append(f"approval {approval}")
         parts.append(f"session {session_id}" if session_id else "no session yet")
         self._print(Text(" · ".join(parts), style="dim"))
 
@@ -415,14 +453,25 @@ class ChatRenderer:
         return text
 
     def _preview(self, view: ToolView, output: str | None = None) -> Text:
-        lines = (view.output if output is None else output).strip("\n").splitlines()
+        body = view.output if output is None else output
+        width = max(self.console.width - 6, 20)
+        diff = diff_view.body_of(body) if view.name in DIFF_TOOLS and view.state == ToolState.DONE else None
+        if diff is not None:  # the change itself, coloured, instead of its ---/+++ headers
+            before, changed = diff
+            text = Text("\n".join(f"    {line[:width]}" for line in before), style="dim")
+            if before:
+                text.append("\n")
+            text.append(diff_view.render(changed, DIFF_PREVIEW_LINES, width + 4, indent="    "))
+            return text
+        lines = body.strip("\n").splitlines()
         style = "red" if view.state == ToolState.FAILED else "dim"
-        shown = [line[: max(self.console.width - 6, 20)] for line in lines[:PREVIEW_LINES]]
+        shown = [line[:width] for line in lines[:PREVIEW_LINES]]
         text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
-        more = len(lines) - len(shown)
+        total = _line_count(view.full_output_path) if view.full_output_path else None
+        more = (total or len(lines)) - len(shown)
         if more > 0 or view.full_output_path:
             text.append(
-                f"\n    … {more} more lines · /output {view.number}"
+                f"\n    … {more:,} more lines · /output {view.number}"
                 if more > 0
                 else f"\n    … full output: /output {view.number}",
                 style="dim italic",

@@ -26,9 +26,10 @@ from rich.text import Text
 
 from cli import exit_codes, slash_commands
 from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
-from cli.chat_render import ChatRenderer
+from cli.chat_render import ChatRenderer, human_tokens
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
+from cli.type_ahead import TypeAhead
 from core.paths import ml_intern_home
 from core.protocol import TurnStatus
 
@@ -85,8 +86,13 @@ class ChatApp:
         self.home = ml_intern_home()
         self.renderer = ChatRenderer(console, stream=options.stream)
         self.input = InputLine(
-            self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
+            self.home / "history",
+            ChatCompleter(slash_commands.completions, self._argument_completions),
+            footer=self.footer,
         )
+        self.model_id = options.model or ""  # until the engine is up
+        self.approval = options.approval or "ask"
+        self.usage: dict[str, float] = {}  # context tokens, window, cost: refreshed after each turn
         self.deps: Any = None
         self.manager: Any = None
         self.session: Any = None
@@ -99,6 +105,8 @@ class ChatApp:
         self._closing: asyncio.Event | None = None
         self._engine_task: asyncio.Task | None = None
         self.terminal = TerminalModes()
+        self.type_ahead = TypeAhead(self.terminal.fd)
+        self.renderer.type_ahead = self.type_ahead
         self.launch_dir = Path(options.workspace or ".").expanduser().resolve()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -154,7 +162,13 @@ class ChatApp:
             return code
         self._engine_task = asyncio.create_task(self._run_engine(model_id))
         approval = self.options.approval or settings.approval.mode or "ask"
+        self.model_id, self.approval = model_id, approval
         self._banner(model_id, approval)
+        from models.autodetect import down_server_line
+
+        down = await down_server_line(model_id)  # a refused local port: say so now, not at the first message
+        if down:
+            self.console.print(Text(f"warning: {down}", style="yellow"))
         if sandbox_warning:
             self.console.print(Text(f"warning: {sandbox_warning}", style="yellow"))
         if resume_info is not None:
@@ -263,7 +277,7 @@ class ChatApp:
     async def _chat(self) -> None:
         while not self.quit:
             try:
-                text = await self.input.read()
+                text = await self.input.read(default=self.type_ahead.take())
             except KeyboardInterrupt:
                 if self._pressed_twice():
                     break
@@ -309,14 +323,37 @@ class ChatApp:
             if first.get("kind") == "doom_loop":
                 doom_answer = await self._ask_doom(first)
             else:
-                from cli.approval_prompt import collect_decisions
-
-                decisions = await collect_decisions(
-                    outcome.pending, self.console, self.input.ask, self.renderer.rejected, self.terminal.normal
-                )
+                answer = await self._ask_approvals(outcome.pending)
+                if answer.stop:  # Esc / Ctrl-C / Ctrl-D: the calls are rejected, the model is not called
+                    await session.stop_pending()
+                    self.quit = self.quit or answer.quit
+                    break
+                decisions = answer.decisions
         await session.finish()  # the session list shows how the turn ended
         if not self.quit:
             await self.status_line()
+
+    async def _ask_approvals(self, pending: list[dict[str, Any]]):
+        from cli.approval_prompt import ApprovalPrompt
+        from cli.pager import show_long
+
+        async def run_command(text: str) -> bool:
+            return await slash_commands.dispatch(self, text)
+
+        async def long_text(text: str) -> None:
+            await show_long(text, self.console, self.terminal.normal)
+
+        prompt = ApprovalPrompt(
+            self.console,
+            self.input.ask,
+            self.renderer.rejected,
+            self.terminal.normal,
+            run_command=run_command,
+            approval_mode=lambda: self.deps.approval_mode if self.deps is not None else "ask",
+            show_long=long_text,
+            workspace=self.deps.workspace if self.deps is not None else None,
+        )
+        return await prompt.collect(pending)
 
     async def stream(self, events) -> Outcome:
         """Render an event stream (a turn, a compaction) until it ends or Ctrl-C cancels it."""
@@ -333,6 +370,7 @@ class ChatApp:
         from models.errors import ModelConfigError
 
         self.renderer.begin()
+        self.type_ahead.start()
         try:
             if await self.cancellable(consume()):
                 outcome.status = "interrupted"
@@ -347,6 +385,7 @@ class ChatApp:
             stored = database_failure(e)  # locked, full, damaged, unreachable: say what to do, once
             self.renderer.error(stored or f"{type(e).__name__}: {e}\n(details in {self._log(e)})", "agent")
         finally:
+            self.type_ahead.stop()
             self.renderer.end()
         return outcome
 
@@ -413,11 +452,33 @@ class ChatApp:
         except Exception:
             return None
 
+    def footer(self):
+        """The line under the input: model, approval mode, context use and cost, as they are now."""
+        from prompt_toolkit.formatted_text import FormattedText
+
+        from cli.chat_render import short_model
+
+        deps = self.deps
+        model = short_model(deps.model_id if deps is not None else self.model_id)
+        mode = deps.approval_mode if deps is not None else self.approval
+        parts = [("", f" {model} · "), ("bold" if mode == "yolo" else "", f"approval {mode}")]
+        tokens, window = self.usage.get("context_tokens"), self.usage.get("window")
+        if tokens is not None:
+            share = f" ({100 * tokens / window:.0f}%)" if window else ""
+            parts.append(("", f" · context {human_tokens(tokens)}{share}"))
+        parts.append(("", f" · ${self.usage.get('cost_usd', 0.0):.4f} "))
+        return FormattedText(parts)
+
     async def status_line(self) -> None:
         if self.session is None or self.deps is None:
             return
         values = (await self.session.state()).values
         usage = values.get("usage") or {}
+        self.usage = {
+            "context_tokens": int(values.get("context_tokens") or 0),
+            "window": self.context_window() or 0,
+            "cost_usd": float(usage.get("cost_usd") or 0.0),  # the session's usage totals (issue 19 may add spend)
+        }
         self.renderer.status_line(
             self.deps.model_id,
             int(values.get("context_tokens") or 0),

@@ -135,8 +135,12 @@ async def _output(app: ChatApp, arg: str) -> None:
     if view is None:
         app.say("no such tool call: give its number from the chat (e.g. /output 2), its id, or 'last'", "red")
         return
-    app.console.rule(Text(f"#{view.number} {view.name} · {view.state}", style="bold"), align="left")
-    app.console.print(Text(view.full_output() or "(no output)"))
+    from cli.pager import show_long
+
+    text = view.full_output() or "(no output)"
+    lines = text.count("\n") + 1
+    app.console.rule(Text(f"#{view.number} {view.name} · {view.state} · {lines:,} lines", style="bold"), align="left")
+    await show_long(text, app.console, app.terminal.normal)  # a long output goes to $PAGER, not the scrollback
     app.console.rule(style="dim")
 
 
@@ -164,6 +168,11 @@ async def _model(app: ChatApp, arg: str) -> None:
     deps.model_id = arg
     deps.model = None  # rebuilt on the next turn
     _info(app, f"model: {arg}")
+    from models.autodetect import down_server_line
+
+    down = await down_server_line(arg)
+    if down:
+        app.say(f"warning: {down}", "yellow")
 
 
 @command("/approval", "/approval ask|yolo", "ask before risky calls, or run them (yolo)")

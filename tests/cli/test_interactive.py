@@ -109,7 +109,9 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     chat.send("hello there")
     for piece in ("First paragraph of the streamed answer.", "apples", "fenced code", "Last line of the answer."):
         chat.expect(re.escape(piece))
-    status = chat.expect(r"interactive_chat\.jsonl · context [\d.]+k?/[\d.]+k \(\d+%\) · \$0\.0000 · " + SESSION_RE)
+    status = chat.expect(
+        r"interactive_chat\.jsonl · context [\d.]+k?/[\d.]+k \(\d+%\) · \$0\.0000 · approval ask · " + SESSION_RE
+    )
     session_id = status.group(1)
     chat.prompt()
 
@@ -192,22 +194,38 @@ def test_multiline_input_history_and_completion(chats, workspace):
     assert again.exit_code() == 0
 
 
-def test_approve_reject_and_edit_calls(chats, workspace):
-    env = {"EDITOR": "sed -i s/hello/edited/", "VISUAL": ""}
+def test_approve_reject_and_edit_calls(chats, workspace, tmp_path):
+    flag = tmp_path / "edited-once"  # the first edit changes nothing, the second one changes the call
+    env = {"EDITOR": f"sh -c 'test -e {flag} && sed -i s/hello/edited/ \"$0\"; touch {flag}'", "VISUAL": ""}
     chat = chats("--model", replay("interactive_approvals.jsonl"), cwd=workspace, env=env)
     chat.prompt()
     chat.send("do three things")
     chat.expect(r"approval needed \(1/3\)")
     chat.expect("workspace_write")
+    chat.expect(r"\+hello a")  # the change, as a diff
     chat.expect("approve\\?")
-    chat.send("y")
+    chat.send("yes please")  # not an answer: asked again, nothing decided
+    chat.expect("not an answer")
+    chat.expect("approve\\?")
+    chat.send("/undo")  # a command that would change the session under the question
+    chat.expect("cannot run while a call waits")
+    chat.expect("approve\\?")
+    chat.send("")  # Enter: the default, yes
     chat.expect(r"approval needed \(2/3\)")
     chat.expect("exec")  # the risk class, then the arguments
     chat.expect("touch ran.txt")
     chat.expect("approve\\?")
+    chat.send("v")  # the full arguments: its own key, nothing decided
+    chat.expect("── command")
+    chat.expect("approve\\?")
+    chat.send("f")
+    chat.expect("feedback for the model")
     chat.send("please use python instead")
     chat.expect("feedback: please use python instead")
     chat.expect(r"approval needed \(3/3\)")
+    chat.expect("approve\\?")
+    chat.send("e")  # the editor changed nothing: asked again, not approved as an edit
+    chat.expect("no change made")
     chat.expect("approve\\?")
     chat.send("e")
     chat.expect("edited arguments:")
@@ -224,9 +242,11 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     chat.send("one more file")
     chat.expect("c.txt")
     chat.expect("approve\\?")
-    chat.child.sendcontrol("c")  # at the approval prompt: reject what is left, the turn goes on
-    chat.expect("rejected the remaining calls")
-    chat.expect("Understood, I did not write c.txt.")
+    chat.child.sendcontrol("c")  # at the approval prompt: the turn stops, the model is not called again
+    chat.expect("stopped: the calls were not run")
+    chat.end_of_turn()
+    chat.send("and now?")  # the script's next line answers this message: nothing used it after the stop
+    chat.expect("This answers the message after the stopped turn.")
     chat.end_of_turn()
     chat.child.sendcontrol("d")
     assert chat.exit_code() == 0
@@ -240,8 +260,46 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     assert results["b1"]["status"] == "error" and "please use python instead" in results["b1"]["content"]
     assert results["w1"]["status"] == "success" and results["w2"]["status"] == "success"
     assert {"role": "ai", "content": "Wrote a.txt and b.txt; skipped the command as you asked."} in messages
-    assert results["w3"]["status"] == "error" and "rejected" in results["w3"]["content"]
-    assert messages[-1] == {"role": "ai", "content": "Understood, I did not write c.txt."}
+    assert results["w3"]["status"] == "error" and "stopped the turn" in results["w3"]["content"]
+    assert [m["content"] for m in messages[-2:]] == ["and now?", "This answers the message after the stopped turn."]
+    assert "yes please" not in json.dumps(messages) and "/undo" not in json.dumps(messages)
+
+
+def test_always_allow_yolo_destructive_failed_and_pager(chats, workspace):
+    (workspace / "build").mkdir()
+    chat = chats("--model", replay("interactive_always.jsonl"), cwd=workspace, env={"PAGER": "wc -l"})
+    chat.prompt()
+    chat.send("work")
+    chat.expect("echo one")
+    chat.expect(r"a always `echo …` commands")
+    chat.send("a")
+    chat.expect("allowed for this session: `echo …` commands")
+    chat.expect(r"echo two" + GAP + "· done")  # ran without a question
+    chat.expect("ls no-such-dir")
+    chat.expect("approve\\?")
+    chat.send("/yolo")  # a command at the prompt: the mode changes and this call is approved
+    chat.expect("approval: yolo")
+    chat.expect(r"ls no-such-dir" + GAP + r"· failed \(exit 2\)")
+    chat.expect("rm -rf build")  # destructive: asked under yolo too, and Enter would say no
+    chat.expect("deletes files recursively")
+    chat.expect("y/N")
+    chat.child.send("\x1b")  # Esc stops the turn
+    chat.expect("stopped: the calls were not run")
+    chat.expect(r"approval yolo · " + SESSION_RE)  # the status line says what the mode is now
+    chat.prompt()
+    assert chat.text().count("approval needed") == 3  # echo one, ls, rm: echo two was allowed
+    chat.send("count")
+    chat.expect(r"59,997 more lines · /output 5")  # the preview counts the whole output, not the cut one
+    chat.expect("Counted to sixty thousand.")
+    chat.end_of_turn()
+    chat.send("/output 5")
+    chat.expect("60,001 lines")  # 60,000 numbers and the exit code
+    chat.expect(r"\b60000\b")  # what the pager (wc -l) read: the output went to $PAGER, not the screen
+    chat.prompt()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert (workspace / "build").is_dir()
+    assert "59999" not in chat.text()
 
 
 def _gone(pid: int) -> bool:
@@ -328,9 +386,11 @@ def test_undo_restores_files(chats, workspace):
     chat.prompt()
     chat.send("change the notes")
     chat.expect(r"approval needed \(1/3\)")  # plan_tool is read-only: it runs without asking
+    chat.expect(r"-original[^+]{0,80}\+changed")  # the change the call makes, as a diff
     chat.expect("approve\\?")
-    chat.send("a")  # this call and the rest of the step
+    chat.send("s")  # this call and the rest of the step
     chat.expect("Rewrite the notes")  # the plan, shown when it changes
+    chat.expect(r"-original[^+]{0,80}\+changed")  # and the change it made, in its preview
     chat.expect(r"seq 1 30" + GAP + "· done")
     chat.expect(r"… \d+ more lines · /output 4")
     chat.expect("Changed notes.txt and created new.txt.")
