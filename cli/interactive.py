@@ -98,6 +98,7 @@ class ChatApp:
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
         self.quit = False
+        self.exit_code = exit_codes.DONE  # Ctrl-D and /exit; Ctrl-C twice leaves with INTERRUPTED (130)
         self.last_sigint = 0.0
         self.cancel_target: asyncio.Future | None = None
         self._cancel_sent = False
@@ -124,7 +125,7 @@ class ChatApp:
             if code is not None:
                 return code
             await self._chat()
-            return exit_codes.DONE
+            return self.exit_code
         finally:
             await self._shutdown()
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -280,6 +281,7 @@ class ChatApp:
                 text = await self.input.read(default=self.type_ahead.take())
             except KeyboardInterrupt:
                 if self._pressed_twice():
+                    self.exit_code = exit_codes.INTERRUPTED
                     break
                 self.say("(Ctrl-C again to quit, or Ctrl-D)", "dim")
                 continue
@@ -411,6 +413,7 @@ class ChatApp:
                 print("\nml-intern: forced exit", file=sys.stderr, flush=True)
                 os._exit(exit_codes.INTERRUPTED)
             self.quit = True
+            self.exit_code = exit_codes.INTERRUPTED
         target = self.cancel_target
         if target is not None and not target.done() and not self._cancel_sent:
             self._cancel_sent = True  # once: a second cancel would cut the runtime's own clean-up short

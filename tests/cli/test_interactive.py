@@ -190,8 +190,8 @@ def test_multiline_input_history_and_completion(chats, workspace):
     again.expect("a draft I did not send")
     again.child.send(UP)
     again.expect(re.escape(session_id))  # (prompt_toolkit redraws only what changed: match the id alone)
-    again.child.send("\x03\x03")  # Ctrl-C twice within a second: quit
-    assert again.exit_code() == 0
+    again.child.send("\x03\x03")  # Ctrl-C twice within a second: quit, with the code of an interrupt
+    assert again.exit_code() == 130
 
 
 def test_approve_reject_and_edit_calls(chats, workspace, tmp_path):
@@ -317,7 +317,11 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     chat.prompt()
     chat.send("run the long thing")
     chat.expect("42x")  # the tool's log streams while it runs
-    chat.child.send("typed ahead")  # typed while the turn runs: kept for the next prompt
+    chat.expect(r"working… \d+s · Ctrl-C to stop")  # how long, and how to stop it
+    chat.child.send("typed ahead")  # typed while the turn runs: echoed, and kept for the next prompt
+    chat.expect("typed ahead")
+    chat.child.sendcontrol("d")  # not end-of-file here: the chat must not quit when the turn ends
+    chat.expect("Ctrl-D quits at the prompt")
     chat.child.sendintr()
     chat.expect("interrupted —")
     session_id = chat.end_of_turn()
@@ -360,7 +364,7 @@ def test_ctrl_c_twice_mid_answer_keeps_the_partial_answer_and_quits(chats, works
     chat.child.sendintr()
     chat.expect("interrupted —")
     chat.child.sendintr()
-    assert chat.exit_code() == 0
+    assert chat.exit_code() == 130
     session_id = json.loads(run_cli(["sessions", "list", "--json"], cwd=workspace).stdout)[0]["id"]
     answer = show(session_id, workspace)["messages"][-1]
     assert answer["role"] == "ai" and answer["content"].startswith("alpha beta gamma")
@@ -633,6 +637,25 @@ def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace)
         chat.expect("hello from ollama")
         chat.end_of_turn()
         assert server.requests[0]["body"]["model"] == "llama3.2:1b"
+
+
+def test_a_local_server_that_is_not_running_is_named_at_once(chats, workspace):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens there
+    chat = chats("-m", "ollama/llama3.1", cwd=workspace, env={"OLLAMA_BASE_URL": url})
+    chat.expect(f"no ollama server answers at {re.escape(url)}")  # when the chat opens, with how to start it
+    chat.expect("`ollama serve`")
+    chat.prompt()
+    chat.send("hi")
+    chat.expect("error · provider")  # at once: a refused local port is not retried for a minute
+    chat.expect(f"nothing answers at {re.escape(url)}")
+    chat.end_of_turn()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert "retry 1/" not in chat.text() and "Traceback" not in chat.text()
 
 
 def test_a_message_is_handed_back_when_the_database_is_down(chats, workspace):
