@@ -9,6 +9,7 @@ tools and the last lines of their logs. A Markdown block is printed for good as 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections import deque
@@ -162,6 +163,25 @@ class ToolView:
         return self.output or "\n".join(self.streamed)
 
 
+def reflowing_terminal() -> bool:
+    """Does the terminal re-wrap lines when it gets narrower? Most do (tmux, VTE, iTerm2, kitty, WezTerm,
+    Windows Terminal); xterm keeps each row and cuts it."""
+    return bool(os.environ.get("TMUX")) or not os.environ.get("XTERM_VERSION")
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """A rendered line without its trailing blanks: padding would wrap onto a row of its own on reflow."""
+    line = list(line)
+    while (
+        line and not line[-1].control and not line[-1].text.rstrip() and not (line[-1].style and line[-1].style.bgcolor)
+    ):
+        line.pop()
+    if line and not line[-1].control and not (line[-1].style and line[-1].style.bgcolor):
+        last = line[-1]
+        line[-1] = Segment(last.text.rstrip(), last.style)
+    return line
+
+
 class _Tail:
     """Renders only the last `max_lines` lines of a renderable (a long block being streamed)."""
 
@@ -200,9 +220,10 @@ class _Trimmed:
 class ChatRenderer:
     """Turns Events into terminal output. One instance per chat; tool views are numbered across turns."""
 
-    def __init__(self, console: Console, stream: bool = True):
+    def __init__(self, console: Console, stream: bool = True, auto_refresh: bool = True):
         self.console = console
         self.stream = stream
+        self.auto_refresh = auto_refresh  # off in tests that draw frame by frame
         self.live: Live | None = None
         self.text = ""  # streamed and not yet printed for good
         self.blocks = 0  # blocks printed for the current message
@@ -212,6 +233,7 @@ class ChatRenderer:
         self.busy = Spinner("dots", style="cyan")
         self.started = time.monotonic()  # when the live region (a turn, a compaction) began
         self.type_ahead: Any = None  # cli.type_ahead.TypeAhead: keys typed during the turn, echoed below
+        self.frame_widths: list[int] = []  # the cells of each line of the live frame last drawn
         self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
 
@@ -221,11 +243,13 @@ class ChatRenderer:
         """Start showing activity (a turn, a compaction)."""
         if self.live is None:
             self.started = time.monotonic()
+            self.frame_widths = []
             self.live = Live(
                 self,
                 console=self.console,
                 transient=True,
                 refresh_per_second=8,
+                auto_refresh=self.auto_refresh,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
@@ -239,14 +263,43 @@ class ChatRenderer:
             self.live = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The live frame: never taller than the screen (a row scrolled off cannot be erased), each line without
+        trailing blanks and short of the last column, its widths kept for a redraw after a resize."""
+        frame = Group(*self._frame_parts(console))
+        lines = console.render_lines(frame, options.update(width=max(options.max_width - 1, 10)), pad=False)
+        lines = lines[-max(console.height - 1, 3) :]
+        widths = []
+        for line in lines:
+            line = _rstrip(line)
+            widths.append(Segment.get_line_length(line))
+            yield from line
+            yield Segment.line()
+        self.frame_widths = widths
+
+    def resized(self, width: int) -> None:
+        """SIGWINCH while the live frame is up. A terminal that reflows (tmux, VTE, iTerm2, kitty...) re-wraps
+        the frame's lines to the new width, so the frame now takes more rows than rich remembers: erase that
+        many, or the old frame stays on screen under the new one."""
+        live = self.live
+        if live is None or not self.frame_widths or width <= 0:
+            return
+        if reflowing_terminal():
+            rows = sum(max(1, -(-w // width)) for w in self.frame_widths)
+            live_render = live._live_render  # rich keeps the height it will erase here (no public setter)
+            if live_render._shape is not None:
+                live_render._shape = (width, rows)
+        live.refresh()
+
+    def _frame_parts(self, console: Console) -> list[Any]:
         parts: list[Any] = []
-        room = max(console.height - 4, 3)
-        running = [v for v in list(self.order) if v.state == ToolState.RUNNING]
+        running = [v for v in list(self.order) if v.state == ToolState.RUNNING][-6:]
+        others = sum(1 + len(v.log) for v in running) + 2  # tools and their logs, the status and typed lines
+        room = max(console.height - 2 - others, 3)
         if self.text.strip():
             from rich.markdown import Markdown
 
-            parts.append(_Tail(Markdown(self.text), max(room - 2 * len(running), 3)))
-        for view in running[-6:]:
+            parts.append(_Tail(Markdown(self.text), room))
+        for view in running:
             seconds = time.monotonic() - view.started
             view.spinner.text = self._tool_text(view, extra=f"  {seconds:.0f}s" if seconds >= 1 else "")
             parts.append(view.spinner)
@@ -266,7 +319,7 @@ class ChatRenderer:
                 line.append(f"  ({typed.note})", style="dim")
             line.no_wrap, line.overflow = True, "ellipsis"
             parts.append(line)
-        yield Group(*parts)
+        return parts
 
     def _print(self, renderable: Any = "") -> None:
         self.console.print(renderable)

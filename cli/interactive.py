@@ -117,6 +117,7 @@ class ChatApp:
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self._on_terminate)
+        loop.add_signal_handler(signal.SIGWINCH, self._on_resize)  # prompt_toolkit puts it back after a prompt
         self._ready = loop.create_future()
         self._closing = asyncio.Event()
         self.terminal.quiet()
@@ -128,7 +129,7 @@ class ChatApp:
             return self.exit_code
         finally:
             await self._shutdown()
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH):
                 loop.remove_signal_handler(sig)
             self.terminal.restore()
 
@@ -418,6 +419,13 @@ class ChatApp:
         if target is not None and not target.done() and not self._cancel_sent:
             self._cancel_sent = True  # once: a second cancel would cut the runtime's own clean-up short
             target.cancel()
+
+    def _on_resize(self) -> None:
+        """The terminal changed size while a turn draws its live frame: redraw it at the new width."""
+        try:
+            self.renderer.resized(self.console.size.width)
+        except Exception:  # never let a redraw end the chat
+            pass
 
     def _on_terminate(self) -> None:
         """SIGTERM / SIGHUP (terminal closed): stop the turn cleanly, save, and leave."""

@@ -37,7 +37,14 @@ def replay(name: str) -> str:
 class Chat:
     """One `ml-intern` process in a pty."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+        size: tuple[int, int] = (40, 120),
+    ):
         full_env = {
             **os.environ,
             "TERM": "xterm",
@@ -49,7 +56,7 @@ class Chat:
         }
         self.log = io.StringIO()
         self.child = pexpect.spawn(
-            str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8", timeout=timeout, dimensions=(40, 120)
+            str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8", timeout=timeout, dimensions=size
         )
         self.child.logfile_read = self.log
 
@@ -86,8 +93,8 @@ class Chat:
 def chats():
     started: list[Chat] = []
 
-    def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Chat:
-        chat = Chat(list(args), cwd, env)
+    def start(*args: str, cwd: Path, env: dict[str, str] | None = None, size: tuple[int, int] = (40, 120)) -> Chat:
+        chat = Chat(list(args), cwd, env, size=size)
         started.append(chat)
         return chat
 
@@ -300,6 +307,33 @@ def test_always_allow_yolo_destructive_failed_and_pager(chats, workspace):
     assert chat.exit_code() == 0
     assert (workspace / "build").is_dir()
     assert "59999" not in chat.text()
+
+
+def test_resizing_during_a_stream_redraws_once(chats, workspace):
+    from fakes.reflow_terminal import ReflowTerminal
+
+    # The size comes from the pty (as in a real terminal), not from COLUMNS/LINES.
+    env = {"COLUMNS": "", "LINES": "", "TMUX": "", "XTERM_VERSION": ""}
+    chat = chats("--model", replay("interactive_resize.jsonl"), cwd=workspace, env=env, size=(24, 120))
+    chat.prompt()
+    chat.send("go")
+    chat.expect(r"Paragraph 2 (word ){20}")  # the live block holds a long line
+    before = len(chat.log.getvalue())
+    chat.child.setwinsize(24, 60)  # narrower mid-stream: the terminal re-wraps, the chat gets SIGWINCH
+    chat.expect("The end of the answer.")
+    chat.end_of_turn()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+
+    term = ReflowTerminal(120)
+    raw = chat.log.getvalue()
+    term.write(raw[:before])
+    term.resize(60)
+    term.write(raw[before:])
+    screen = term.text()
+    for n in range(8):
+        assert screen.count(f"Paragraph {n} ") == 1, screen
+    assert "working…" not in screen and "thinking…" not in screen, screen
 
 
 def _gone(pid: int) -> bool:
