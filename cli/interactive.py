@@ -159,9 +159,10 @@ class ChatApp:
             explicit = bool(self.options.model)
             if not explicit:
                 model_id = await local_model_instead(model_id, self.console)
-        code = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
-        if code is not None:
-            return code
+        chosen = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
+        if isinstance(chosen, int):
+            return chosen
+        model_id = chosen
         self._engine_task = asyncio.create_task(self._run_engine(model_id))
         approval = self.options.approval or settings.approval.mode or "ask"
         self.model_id, self.approval = model_id, approval

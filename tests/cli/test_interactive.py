@@ -531,9 +531,14 @@ def test_first_run_screen_without_any_provider(chats, workspace):
         "VLLM_BASE_URL",
         "LLAMACPP_BASE_URL",
         "LM_STUDIO_BASE_URL",
+        "ml-intern example tiny-classifier",
         "--model replay:FILE",
     ):
         chat.expect(re.escape(text))
+    chat.expect("What next?")
+    chat.send("3")  # a local server: none runs here, so how to start one
+    chat.expect("no local model server answers")
+    chat.expect("ollama serve")
     assert chat.exit_code() == 2
     assert "Traceback" not in chat.text()
 
@@ -542,6 +547,21 @@ def test_first_run_screen_without_any_provider(chats, workspace):
     other.expect("needs ANTHROPIC_API_KEY")
     assert other.exit_code() == 2
     assert "No model provider is configured" not in other.text()
+
+    pasted = chats(cwd=workspace, env={"COLUMNS": "60"})
+    pasted.expect("What next?")
+    pasted.send("2")
+    pasted.expect("Paste the key")
+    pasted.send("sk-ant-" + "k3y" * 8)  # saved, and the chat opens on that family's model
+    pasted.expect("ANTHROPIC_API_KEY saved in")
+    pasted.expect("anthropic/")
+    pasted.prompt()
+    pasted.child.sendcontrol("d")
+    assert pasted.exit_code() == 0
+    env_file = Path(os.environ["XDG_CONFIG_HOME"]) / "ml-intern" / ".env"
+    assert env_file.read_text() == "ANTHROPIC_API_KEY=sk-ant-" + "k3y" * 8 + "\n"
+    assert env_file.stat().st_mode & 0o077 == 0
+    assert "k3yk3y" not in pasted.text()  # typed as a password: never echoed
 
 
 class _Whoami(http.server.BaseHTTPRequestHandler):
@@ -593,11 +613,21 @@ def test_hf_model_offers_to_paste_a_token(chats, workspace, hub, tmp_path):
     assert _Whoami.seen == ["hf_" + "bad" * 10, "hf_" + "good" * 8]
     assert "hf_" + "good" * 8 in (Path(os.environ["HF_HOME"]) / "token").read_text()
 
-    skipped = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path / "hf2")})
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        offline = f"http://127.0.0.1:{s.getsockname()[1]}"  # no Hub there: the token cannot be checked
+    skipped = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": offline, "HF_HOME": str(tmp_path / "hf2")})
     skipped.expect("Paste a Hugging Face token")
+    skipped.send("hf_" + "good" * 8)
+    skipped.expect(f"could not reach {re.escape(offline)} to check the token \\(network")
     skipped.send("")  # an empty line skips to the set-up screen
     skipped.expect("No model provider is configured")
+    skipped.expect("What next?")
+    skipped.send("")
     assert skipped.exit_code() == 2
+    assert "not accepted" not in skipped.text()
 
 
 # -- the pieces a pty cannot pin down easily -----------------------------------------------------
