@@ -98,6 +98,7 @@ class ChatApp:
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
         self.quit = False
+        self.prefill = ""  # text for the next input line (the prompt /undo took back)
         self.exit_code = exit_codes.DONE  # Ctrl-D and /exit; Ctrl-C twice leaves with INTERRUPTED (130)
         self.last_sigint = 0.0
         self.cancel_target: asyncio.Future | None = None
@@ -280,7 +281,8 @@ class ChatApp:
     async def _chat(self) -> None:
         while not self.quit:
             try:
-                text = await self.input.read(default=self.type_ahead.take())
+                default, self.prefill = self.prefill or self.type_ahead.take(), ""
+                text = await self.input.read(default=default)
             except KeyboardInterrupt:
                 if self._pressed_twice():
                     self.exit_code = exit_codes.INTERRUPTED

@@ -445,6 +445,8 @@ def test_undo_restores_files(chats, workspace):
     chat.expect("undid: 'change the notes'")
     chat.expect("restored")
     chat.prompt()
+    chat.expect("change the notes")  # the undone prompt is back in the input line, to edit and send again
+    chat.child.sendcontrol("u")  # (cleared here)
     assert (workspace / "notes.txt").read_text() == "original\n"
     assert not (workspace / "new.txt").exists()
     chat.send("/plan")
@@ -458,6 +460,9 @@ def test_undo_restores_files(chats, workspace):
     assert show(session_id, workspace)["messages"] == []
 
 
+LONG_TITLE = "second topic: compare the three tokenizers on the long validation documents"
+
+
 def test_sessions_new_resume_picker_fork_export(chats, workspace):
     secret = "hf_" + "a1B2c3D4e5" * 3
     chat = chats("--model", replay("interactive_sessions.jsonl"), "--no-stream", cwd=workspace)
@@ -468,7 +473,7 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     chat.send("/new")
     chat.expect("new session")
     chat.prompt()
-    chat.send("second topic")
+    chat.send(LONG_TITLE)
     chat.expect("Answer zero.")
     second = chat.end_of_turn()
     assert second != first
@@ -491,9 +496,18 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     chat.send("/export out/session.jsonl")
     chat.expect(r"exported 4 messages to")
     chat.prompt()
-    chat.send("/sessions")
-    chat.expect(re.escape(forked) + " \\* ")
+    chat.send("/export")  # by default into ML_INTERN_HOME, not the workspace the agent works in
+    chat.expect(r"exported 4 messages to" + GAP + r"\S*/exports/")
     chat.prompt()
+    chat.send("/sessions")
+    chat.expect(r"session" + GAP + "updated" + GAP + "status" + GAP + "model" + GAP + "title")
+    chat.expect(re.escape(forked) + r" \*")  # the current session
+    chat.expect("validation" + GAP + "documents")  # the title whole (wrapped if it must), not cut
+    chat.prompt()
+    chat.send("/undo")  # in the fork: back through the turns made before it
+    chat.expect("undid: 'continue the first topic'")
+    chat.prompt()
+    chat.child.sendcontrol("u")
     chat.send("/exit")
     assert chat.exit_code() == 0
 
@@ -519,6 +533,7 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
         "continue the first topic",
     ]
     assert secret not in (workspace / "out" / "session.jsonl").read_text()
+    assert not list(workspace.glob("ml-intern-*.jsonl"))  # /export with no file wrote nothing here
 
 
 def test_first_run_screen_without_any_provider(chats, workspace):
@@ -659,6 +674,7 @@ def test_approval_panel_shows_compute_details():
             "hardware": "a10g-large",
             "timeout_s": 7200,
             "estimated_cost_usd": 3.15,
+            "price_per_hour_usd": 3.0,
         },
     }
     console = Console(record=True, width=100, color_system=None)
@@ -672,8 +688,21 @@ def test_approval_panel_shows_compute_details():
         "a10g-large",
         "2.0 h",
         "$3.15",
+        "$3.00/h",  # a price is money, not a raw 3.0
     ):
         assert piece in text, piece
+    assert "3.0\n" not in text and " 3.0 " not in text
+
+    local_job = {
+        "id": "l1",
+        "name": "jobs",
+        "risk": "exec",
+        "args": {"operation": "run", "command": "python train.py --epochs 3"},
+        "details": {"hardware": "local", "what": "python train.py --epochs 3", "timeout_s": 3600},
+    }
+    console = Console(record=True, width=100, color_system=None)
+    console.print(approval_panel(local_job, 1, 1))
+    assert console.export_text().count("python train.py --epochs 3") == 1  # the command once
 
 
 def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace):
