@@ -640,7 +640,7 @@ class Session:
         for number, point in enumerate(points, 1):
             if number > 1:  # the first point is an empty history, as the child's first checkpoint is
                 at = await self.graph.aget_state(
-                    {"configurable": {**self.config["configurable"], "checkpoint_id": point}}
+                    {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": point}}
                 )
                 messages = list(at.values.get("messages", []))
                 head_config = await self.graph.aupdate_state(
@@ -655,7 +655,7 @@ class Session:
                 previous = messages
             else:
                 head_config = head.config
-            child_turns.append(head_config["configurable"]["checkpoint_id"])
+            child_turns.append((head_config.get("configurable") or {})["checkpoint_id"])
             backups = self.dir / "undo" / str(number)  # the files turn `number` changed, for undo in the fork
             if backups.is_dir():
                 shutil.copytree(backups, child.dir / "undo" / str(number), dirs_exist_ok=True)

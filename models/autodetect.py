@@ -145,10 +145,10 @@ async def refused(base_url: str, timeout: float) -> bool:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except ConnectionRefusedError:
         return True
+    except TimeoutError:  # (an OSError on 3.11: caught first)
+        return False
     except OSError as e:
         return "refused" in str(e).lower() or "connect call failed" in str(e).lower()
-    except TimeoutError:
-        return False
     writer.close()
     return False
 
