@@ -536,6 +536,22 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     assert not list(workspace.glob("ml-intern-*.jsonl"))  # /export with no file wrote nothing here
 
 
+def test_the_footer_under_the_input_stays_true_after_yolo(chats, workspace):
+    # The footer needs the terminal to report the cursor position (CPR), which real terminals do: this chat
+    # asks for it, and the test answers as a terminal would.
+    chat = chats("--model", replay("interactive_sessions.jsonl"), cwd=workspace, env={"PROMPT_TOOLKIT_NO_CPR": ""})
+    chat.expect(r"\x1b\[6n")
+    chat.child.send("\x1b[5;1R")
+    chat.expect(r"interactive_sessions\.jsonl · approval ask · \$0\.0000")
+    chat.send("/yolo")
+    chat.expect("approval: yolo")
+    chat.expect(r"\x1b\[6n")
+    chat.child.send("\x1b[8;1R")
+    chat.expect(r"approval yolo(\x1b\[[0-9;]*m)* · \$0\.0000")  # (no status line printed: the footer says it)
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+
+
 def test_first_run_screen_without_any_provider(chats, workspace):
     chat = chats(cwd=workspace)  # no --model, no keys (conftest clears them), no stored HF token
     for text in (
