@@ -522,6 +522,7 @@ class ChatApp:
         if self.deps is not None:
             self.deps.workspace = self.launch_dir  # a new session starts where the chat was opened
         self.renderer.plan = None
+        self.usage = {}  # the footer's context and cost were the old session's
 
     async def switch_to(self, session_id: str, at_start: bool = False) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval.
