@@ -1,8 +1,9 @@
 """What a shell command is, for the approval policy: destructive or not, and the prefix a user may allow.
 
 A destructive command (recursive or forced deletes, history rewrites, disk formatting...) is asked about
-even in yolo mode and is never covered by an "always allow" answer. The check reads the command's words,
-so it errs on the side of asking: `echo rm -rf /` is asked about too.
+even in yolo mode and is never covered by an "always allow" answer. The check reads the words of each
+simple command (after ; && || | and inside bash -c, past sudo/xargs/env...): a pattern list, not a shell
+parser, so it catches the usual forms, not every way to delete a file (`python -c "shutil.rmtree(...)"`).
 
 "Always allow this prefix" only holds for one simple command: a command that chains, pipes, substitutes
 or redirects could hide anything after an allowed prefix (`git status; rm -rf ~`), so it is asked again.
