@@ -295,11 +295,17 @@ def test_always_allow_yolo_destructive_failed_and_pager(chats, workspace):
     chat.expect(r"approval yolo · " + SESSION_RE)  # the status line says what the mode is now
     chat.prompt()
     assert chat.text().count("approval needed") == 3  # echo one, ls, rm: echo two was allowed
+    chat.send("clean up")
+    chat.expect("git clean -fdx")
+    chat.expect("y/N")
+    chat.child.sendcontrol("d")  # Ctrl-D at the question stops the turn too, and does not quit
+    chat.expect("stopped: the calls were not run")
+    chat.end_of_turn()
     chat.send("count")
-    chat.expect(r"59,997 more lines · /output 5")  # the preview counts the whole output, not the cut one
+    chat.expect(r"59,997 more lines · /output 6")  # the preview counts the whole output, not the cut one
     chat.expect("Counted to sixty thousand.")
     chat.end_of_turn()
-    chat.send("/output 5")
+    chat.send("/output 6")
     chat.expect("60,001 lines")  # 60,000 numbers and the exit code
     chat.expect(r"\b60000\b")  # what the pager (wc -l) read: the output went to $PAGER, not the screen
     chat.prompt()
