@@ -238,10 +238,11 @@ class ApprovalPrompt:
                 continue
             self.console.print(approval_panel(call, index, len(calls), self.workspace))
             decision = await self._answer(call, outcome)
-            if decision is None:  # stop (Esc, Ctrl-C, Ctrl-D, /exit)
-                for rest in calls[index - 1 :]:
-                    outcome.decisions.pop(rest["id"], None)
-                    self.on_rejected(rest, "")
+            if decision is None:  # stop (Esc, Ctrl-C, Ctrl-D, /exit): no call of the step runs, approved or not
+                for other in calls:
+                    earlier = outcome.decisions.pop(other["id"], None)
+                    if earlier is None or earlier.get("action") != "reject":
+                        self.on_rejected(other, "")
                 self.console.print(
                     Text("⏹ stopped: the calls were not run and the model was not called again", "yellow")
                 )
