@@ -196,8 +196,8 @@ def question(call: dict[str, Any]) -> FormattedText:
     parts = [("bold", "approve? "), ("", "Y/n" if default == "y" else "y/N")]
     rule = always_rule(call)
     if rule is not None:
-        parts.append(("", f" · a always {rule[1]}"))
-    parts.append(("", " · s whole step · f feedback · e edit · v view · Esc stops › "))
+        parts.append(("", f" · a always {rule[1].removesuffix(' commands')}"))
+    parts.append(("", " · s step · f feedback · e edit · v view · Esc stop › "))
     return FormattedText(parts)
 
 

@@ -278,7 +278,7 @@ def test_always_allow_yolo_destructive_failed_and_pager(chats, workspace):
     chat.prompt()
     chat.send("work")
     chat.expect("echo one")
-    chat.expect(r"a always `echo …` commands")
+    chat.expect(r"a always `echo …` · s step")
     chat.send("a")
     chat.expect("allowed for this session: `echo …` commands")
     chat.expect(r"echo two" + GAP + "· done")  # ran without a question
