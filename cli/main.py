@@ -1,7 +1,7 @@
 """The `ml-intern` entry point. Kept light: `--help` and `--version` import nothing heavy.
 
 `ml-intern [OPTIONS] PROMPT` runs headless; with no prompt on a terminal it opens the interactive chat;
-`ml-intern sessions|mcp|studio|graph|doctor ...` are subcommands. Options may come before a
+`ml-intern sessions|mcp|studio|serve|graph|doctor ...` are subcommands. Options may come before a
 subcommand when it takes them (`ml-intern --config F doctor`); otherwise the line is refused, never
 read as a prompt: `ml-intern [OPTIONS] -- doctor` sends the word itself.
 """
@@ -20,6 +20,7 @@ SUBCOMMANDS = {
     "sandboxes": "list or delete the sandbox Spaces this machine created",
     "mcp": "MCP servers from the config: status and tools",
     "studio": "serve the agent to LangGraph Studio",
+    "serve": "the web app: chat in the browser (a Hugging Face Space)",
     "graph": "print the agent graph as Mermaid",
     "doctor": "check the set-up",
     "example": "replay a recorded example session (no key needed)",

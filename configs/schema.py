@@ -91,6 +91,18 @@ class HfJobsConfig(_Strict):
     poll_s: float = Field(default=5.0, gt=0)  # how often `logs` with follow asks a running job for new lines
 
 
+class WebConfig(_Strict):
+    """`ml-intern serve`: what one signed-in user may use, and when an idle session is let go."""
+
+    max_sessions_per_user: int = Field(default=50, gt=0)  # stored sessions; delete one to start another
+    max_running_per_user: int = Field(default=2, gt=0)  # turns running at once
+    max_turns_per_user_per_day: int = Field(default=200, gt=0)  # the turn budget (a prompt or an answer is one)
+    max_prompt_chars: int = Field(default=50_000, gt=0)
+    max_request_bytes: int = Field(default=256_000, gt=1000)  # any request body above this is refused (413)
+    idle_timeout_s: float = Field(default=900, gt=0)  # a session nobody touched for this long is let go
+    models: list[str] = []  # the model picker's choices (the configured model_name is always one)
+
+
 class McpServerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
     transport: Literal["stdio", "http", "streamable_http", "sse"] = "stdio"
@@ -116,3 +128,4 @@ class AgentConfig(_Strict):
     mcpServers: dict[str, McpServerConfig] = {}
     endpoints: EndpointsConfig = EndpointsConfig()
     hf_jobs: HfJobsConfig = HfJobsConfig()
+    web: WebConfig = WebConfig()

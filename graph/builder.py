@@ -113,6 +113,7 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
             approval_mode=parent.approval_mode,
             interactive=False,
             stream=parent.stream,
+            credentials=parent.credentials,
             home=parent.home,
             agent_name="research",
             prompt_template=RESEARCH_PROMPT,

@@ -358,12 +358,15 @@ class Session:
             await self.manager.hold(self.id)
             self._holding = True
 
-    async def release(self) -> None:
-        """Stop driving this session (other Session objects of the same id in this process may still hold it)."""
+    async def release(self, keep_sandbox: bool = False) -> None:
+        """Stop driving this session (other Session objects of the same id in this process may still hold it).
+
+        `keep_sandbox`: only a pause between turns (the web app lets go after each turn, so any replica may go
+        on): its sandbox Space stays for the next turn instead of being deleted as at a session's end."""
         if self._holding:
             self._holding = False
             await self.manager.unhold(self.id)
-            if self.id not in self.manager._leases:  # nobody here drives it any more: the session has ended
+            if self.id not in self.manager._leases and not keep_sandbox:  # nobody here drives it: it has ended
                 await self.manager.end_sandbox(self.id)
 
     def _check_lease(self) -> None:
@@ -382,9 +385,11 @@ class Session:
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
+            from core import credentials
             from models.factory import make_model
 
-            deps.model = make_model(deps.model_id, streaming=deps.stream)
+            with credentials.scoped(deps.credentials):  # a web user's HF token for the HF router
+                deps.model = make_model(deps.model_id, streaming=deps.stream)
             deps.model.extra["session"] = self.id
 
     @property

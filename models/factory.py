@@ -63,7 +63,7 @@ class ModelHandle:
 def _hf_token() -> str | None:
     """HF_TOKEN (held or set), else the token `hf auth login` stored."""
     token = credentials.get("HF_TOKEN") or credentials.get("HUGGING_FACE_HUB_TOKEN")
-    if token:
+    if token or credentials.pinned("HF_TOKEN"):  # a web user's session: their token or none, never ours
         return token
     try:
         from huggingface_hub import get_token

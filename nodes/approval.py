@@ -132,6 +132,9 @@ def pending_payload(call: ModelCall, tool: Tool | None) -> PendingCall:
     }
 
 
+REJECTED_TEXT = "The user rejected this call."  # how a rejection's result starts (front ends draw it as rejected)
+
+
 def _args_of(message: AIMessage, wanted: str) -> dict[str, Any]:
     return next((c["args"] for c in message.tool_calls if c["id"] == wanted), {})
 
@@ -211,7 +214,7 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
                     approved.append(edited)
             else:
                 feedback = (decision.get("feedback") or "").strip()
-                text = "The user rejected this call."
+                text = REJECTED_TEXT
                 rejected.append((call, f"{text} Feedback: {feedback}" if feedback else text))
     rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
