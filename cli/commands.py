@@ -16,7 +16,13 @@ from cli.sessions_cmd import sessions_app  # noqa: E402
 
 commands_app.add_typer(sessions_app, name="sessions")
 
+from cli.runs_cmd import runs_app  # noqa: E402
 from cli.sandboxes_cmd import sandboxes_app  # noqa: E402
+
+commands_app.add_typer(runs_app, name="runs")
+from cli.watch_cmd import watch_cmd  # noqa: E402
+
+commands_app.command("watch", help=watch_cmd.__doc__)(watch_cmd)
 
 commands_app.add_typer(sandboxes_app, name="sandboxes")
 

@@ -27,6 +27,7 @@ from rich.text import Text
 from cli import exit_codes, slash_commands
 from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
 from cli.chat_render import ChatRenderer, human_tokens
+from cli.chat_wake import JobWake
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from cli.type_ahead import TypeAhead
@@ -77,6 +78,7 @@ async def in_daemon_thread(fn, *args):
 class Outcome:
     status: TurnStatus = "done"
     pending: list[dict[str, Any]] = field(default_factory=list)
+    budget: Any = None  # the budget_required event when the turn waits at the budget
 
 
 class ChatApp:
@@ -92,8 +94,9 @@ class ChatApp:
         )
         self.model_id = options.model or ""  # until the engine is up
         self.approval = options.approval or "ask"
-        self.usage: dict[str, float] = {}  # context tokens, window, cost: refreshed after each turn
+        self.usage: dict[str, Any] = {}  # context tokens, window, spend: refreshed after each turn
         self.deps: Any = None
+        self.wake = JobWake(self)
         self.manager: Any = None
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
@@ -282,7 +285,7 @@ class ChatApp:
         while not self.quit:
             try:
                 default, self.prefill = self.prefill or self.type_ahead.take(), ""
-                text = await self.input.read(default=default)
+                text = await self.wake.read(default)  # a message, or the result of the job the session waits for
             except KeyboardInterrupt:
                 if self._pressed_twice():
                     self.exit_code = exit_codes.INTERRUPTED
@@ -322,6 +325,9 @@ class ChatApp:
         doom_answer = None
         while not self.quit:
             outcome = await self.stream(session.run(prompt, decisions=decisions, doom_answer=doom_answer))
+            if outcome.status == "budget" and outcome.budget is not None and not self.quit:
+                prompt, decisions, doom_answer = None, None, await self._ask_budget(outcome.budget)
+                continue
             if outcome.status != "approval_pending" or not outcome.pending or self.quit:
                 break
             prompt, decisions, doom_answer = None, None, None
@@ -371,6 +377,8 @@ class ChatApp:
                     outcome.pending = list(event.calls)
                 elif event.type == "turn_complete":
                     outcome.status = event.status
+                elif event.type == "budget_required":
+                    outcome.budget = event
                 self.renderer.handle(event)
 
         from models.errors import ModelConfigError
@@ -453,6 +461,25 @@ class ChatApp:
             answer = "no"
         return answer.strip() or "no"
 
+    async def _ask_budget(self, event) -> str | None:
+        """A new budget in dollars (set on the deps: the turn goes on), or "no" (the turn stops there)."""
+        question = f"Raise the session's budget to (dollars, more than ${event.max_budget_usd:.2f}; empty: stop) "
+        while True:
+            try:
+                answer = (await self.input.ask(question)).strip().lstrip("$")
+            except (KeyboardInterrupt, EOFError):
+                return "no"
+            if answer.lower() in ("", "n", "no", "stop"):
+                return "no"
+            try:
+                raised = float(answer)
+            except ValueError:
+                raised = 0.0
+            if raised > event.spent_usd + event.estimate_usd:
+                self.deps.settings.budget.max_usd = raised
+                return None
+            self.say(f"enter more than ${event.spent_usd + event.estimate_usd:.2f}, or leave it empty to stop", "red")
+
     # -- shared helpers (slash commands use these) -------------------------------------------
 
     def say(self, message: str, style: str = "") -> None:
@@ -480,24 +507,27 @@ class ChatApp:
         if tokens is not None:
             share = f" ({100 * tokens / window:.0f}%)" if window else ""
             parts.append(("", f" · context {human_tokens(tokens)}{share}"))
-        parts.append(("", f" · ${self.usage.get('cost_usd', 0.0):.4f} "))
+        parts.append(("", f" · {self.usage.get('spend') or '$0.0000'} "))
         return FormattedText(parts)
 
     async def status_line(self) -> None:
         if self.session is None or self.deps is None:
             return
+        from core.budget import spend_of
+
         values = (await self.session.state()).values
         usage = values.get("usage") or {}
+        spend = spend_of(usage).describe(self.deps.settings.budget.max_usd)  # the session's usage totals
         self.usage = {
             "context_tokens": int(values.get("context_tokens") or 0),
             "window": self.context_window() or 0,
-            "cost_usd": float(usage.get("cost_usd") or 0.0),  # the session's usage totals (issue 19 may add spend)
+            "spend": spend,
         }
         self.renderer.status_line(
             self.deps.model_id,
             int(values.get("context_tokens") or 0),
             self.context_window(),
-            float(usage.get("cost_usd") or 0.0),
+            spend,
             self.session.id,
             self.deps.approval_mode,
         )

@@ -123,3 +123,6 @@ class AgentState(TypedDict, total=False):
     nudges: int  # continuation re-prompts used in this turn
     malformed: dict[str, int]  # consecutive malformed-argument calls per tool
     session_allow: list[AllowRule]  # "always allow" answers given in this session (a few entries at most)
+    # the session's dollar budget for this turn (core/budget.py): set when a turn starts (--max-budget-usd,
+    # the config, /budget) and when a budget question is answered; unset, the deps' settings hold it
+    max_budget_usd: float | None

@@ -21,6 +21,7 @@ from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.protocol import AllowRule, ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
+from nodes.budget_guard import NOT_RUN, costly_calls
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 from tools.shell_commands import matches_prefix
@@ -186,6 +187,12 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
         else:
             pending.append(ApprovedCall(**call))
 
+    estimates, budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
+    if "stop_reason" in budget:  # the user stopped the turn before the calls on paid hardware: they do not run
+        rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]
+        approved = [c for c in approved if call_id(c) not in estimates]
+        pending = [c for c in pending if call_id(c) not in estimates]
+
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
             break
@@ -221,6 +228,9 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     update: AgentState = {"approved_calls": approved}
     if len(allowed) > remembered:
         update["session_allow"] = allowed
+    if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
+        update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
+    update.update(budget)  # stop_reason budget, or a raised budget
     if rejected:
         emit = emitter(runtime)
         for call, text in rejected:

@@ -20,15 +20,15 @@ from configs.prompts import SYSTEM_PROMPT
 from configs.schema import AgentConfig
 from core.events import Event
 from core.paths import ml_intern_home, session_dir
-from core.protocol import ApprovalQuestion, DoomLoopQuestion
+from core.protocol import ApprovalQuestion, BudgetQuestion, DoomLoopQuestion
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry
 
 # langgraph.graph.END as a literal type, so a node's Command[Literal[..., "__end__"]] type-checks
 END: Final = "__end__"
-# Asks a human a question (an approval, whether to go on after a doom loop) and returns the answer.
-AskHuman = Callable[[ApprovalQuestion | DoomLoopQuestion], Any]
+# Asks a human a question (an approval, whether to go on after a doom loop, a raised budget) and returns the answer.
+AskHuman = Callable[[ApprovalQuestion | DoomLoopQuestion | BudgetQuestion], Any]
 Emit = Callable[[Event], None]
 
 

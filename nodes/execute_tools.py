@@ -82,7 +82,11 @@ async def run_one(
         session_dir=session_dir,
         call_id=call_id(call),
         settings=deps.settings,
-        state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
+        state={
+            "plan": state.get("plan") or [],
+            "files_read": state.get("files_read") or {},
+            "usage": state.get("usage") or {},
+        },
         emit=emit,
         changes=changes,
         agent_name=deps.agent_name,
