@@ -160,16 +160,15 @@ def ask_until_valid(deps: AgentDeps, pending: list[ApprovedCall]) -> dict[str, A
 
 
 def sort_calls(
-    message: AIMessage, deps: AgentDeps
+    message: AIMessage, deps: AgentDeps, allowed: list[AllowRule]
 ) -> tuple[list[ApprovedCall], list[tuple[ModelCall, str]], list[ApprovedCall]]:
-    """The step's calls by the policy alone: allowed, rejected (each with the reason) and to be asked about.
-    Malformed calls are in none of them: they never run, and execute_tools tells the model."""
+    """The step's calls by the policy alone (with the session's "always allow" answers, `allowed`): allowed,
+    rejected (each with the reason) and to be asked about. Malformed calls are in none of them: they never
+    run, and execute_tools tells the model."""
     malformed = message.additional_kwargs.get("malformed_calls") or {}
     approved: list[ApprovedCall] = []
     rejected: list[tuple[ModelCall, str]] = []  # each call with the reason it does not run
     pending: list[ApprovedCall] = []
-    allowed: list[AllowRule] = list(state.get("session_allow") or [])
-    remembered = len(allowed)
     ids = [c["id"] for c in message.tool_calls]
     for call in message.tool_calls:
         if call["id"] in malformed:
@@ -188,20 +187,22 @@ def sort_calls(
     return approved, rejected, pending
 
 
-def cleared_without_asking(message: AIMessage, deps: AgentDeps) -> list[ApprovedCall] | None:
+def cleared_without_asking(message: AIMessage, deps: AgentDeps, state: AgentState) -> list[ApprovedCall] | None:
     """The calls approval would clear when the policy allows every call of the step and none runs on paid
     hardware (its whole work then), or None when approval has work: a call to ask about, to refuse, or to hold
     to the budget. Lets a plain step route past the node."""
-    approved, rejected, pending = sort_calls(message, deps)
+    approved, rejected, pending = sort_calls(message, deps, list(state.get("session_allow") or []))
     if rejected or pending or any(call_estimate(deps, c) is not None for c in approved):
         return None
     return approved
 
 
-def route_calls(message: AIMessage, deps: AgentDeps) -> tuple[Literal["approval", "execute_tools"], AgentState]:
-    """Where the step's calls go next, with the update that goes along: straight to execute_tools, cleared,
-    when approval would only clear them all; else to approval."""
-    cleared = cleared_without_asking(message, deps)
+def route_calls(
+    message: AIMessage, deps: AgentDeps, state: AgentState
+) -> tuple[Literal["approval", "execute_tools"], AgentState]:
+    """Where the step's calls (`message`'s) go next, with the update that goes along: straight to
+    execute_tools, cleared, when approval would only clear them all; else to approval."""
+    cleared = cleared_without_asking(message, deps, state)
     if cleared is None:
         return "approval", {}
     return "execute_tools", {"approved_calls": cleared}
@@ -213,7 +214,9 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     call riskier, at most MAX_ASK_ROUNDS times."""
     deps = runtime.context
     message = last_ai_message(state.get("messages", []))
-    approved, rejected, pending = sort_calls(message, deps)
+    allowed: list[AllowRule] = list(state.get("session_allow") or [])
+    remembered = len(allowed)
+    approved, rejected, pending = sort_calls(message, deps, allowed)
     estimates, budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
     if "stop_reason" in budget:  # the user stopped the turn before the calls on paid hardware: they do not run
         rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]

@@ -78,7 +78,7 @@ def doom_loop_check(
     step = last_ai_message(state.get("messages", []))
 
     def go_on() -> Command[Literal["approval", "execute_tools", "__end__"]]:
-        goto, update = route_calls(step, deps)
+        goto, update = route_calls(step, deps, state)
         return Command(update={**update, "doom": doom}, goto=goto)
 
     if unit is None:

@@ -24,11 +24,12 @@ from nodes.doom_loop import has_work
 def after_model(
     state: AgentState, response: AIMessage, deps: AgentDeps
 ) -> tuple[Literal["doom_loop_check", "approval", "execute_tools"], AgentState]:
-    """Where the model's calls go (`state` is the one before the call: the doom-loop bookkeeping it holds is
-    what doom_loop_check would read), with the update that goes along."""
+    """Where the model's calls go (`state` is the one before the call: the doom-loop bookkeeping and the
+    session's "always allow" answers it holds are what doom_loop_check and approval would read), with the
+    update that goes along."""
     if has_work(state.get("doom") or {}, deps):
         return "doom_loop_check", {}
-    return route_calls(response, deps)
+    return route_calls(response, deps, state)
 
 
 async def after_tools(state: AgentState, runtime: Runtime[AgentDeps]) -> Literal["compaction", "llm_call"]:
