@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
+from persistence.session_ids import new_session_id
 from persistence.session_lock import Lease, SessionBusy
 from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
@@ -148,7 +148,7 @@ class SessionManager:
         MCP servers stop and every lease is given up, whatever happened."""
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
-            await store.setup()
+            await store.setup(deps.home)
             manager = cls(deps, saver, store)
             reaper = asyncio.create_task(manager._reap_sandboxes(), name="sandbox-reaper")
             try:
@@ -283,7 +283,7 @@ class SessionManager:
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
         """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""
-        session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        session_id = new_session_id()
         now = time.time()
         info = SessionInfo(
             session_id,
