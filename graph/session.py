@@ -38,6 +38,7 @@ from core.events import (
 from core.protocol import TurnStatus, injected_tag
 from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
+from graph.mcp_tools import McpTools
 from nodes.approval import InvalidDecisions, answer_problem
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
@@ -135,10 +136,9 @@ class SessionManager:
         self.saver = saver
         self.store = store
         self.graph = compile_graph(with_research(deps), checkpointer=saver)
-        self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
+        self._mcp = McpTools(deps)
         self.notes: list[str] = []  # lines for the user waiting for a front end (see note)
         self.on_note = None
-        self._mcp_tools: set[str] = set()
         self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
 
     @classmethod
@@ -251,35 +251,14 @@ class SessionManager:
             except Exception:  # the database is gone (disk full, server down): the lease dies with us
                 pass
 
+    @property
+    def mcp(self):
+        """The MCP servers (tools.mcp.McpManager) once the config named some and a turn started them."""
+        return self._mcp.manager
+
     async def refresh_mcp(self) -> list[str]:
         """Start (or restart) the configured MCP servers and offer their tools; returns warning lines."""
-        servers = self.deps.settings.mcpServers
-        if not servers:
-            return []
-        if self.mcp is None:
-            from tools.mcp.manager import McpManager
-            from tools.sandbox.local import SandboxUnavailable, server_wrapper
-
-            try:  # stdio servers run in the same command sandbox as bash
-                wrap = server_wrapper(self.deps.settings, lambda: self.deps.workspace)
-            except SandboxUnavailable as exc:
-                return [f"MCP servers not started: {exc}"]
-            builtin = [name for name in self.deps.tools.names if name not in self._mcp_tools]
-            self.mcp = McpManager(
-                servers,
-                reserved=builtin,
-                call_timeout=self.deps.settings.tool_timeout_s,
-                log_dir=self.deps.home / "mcp-logs",
-                wrap=wrap,
-            )
-        warnings = await self.mcp.ensure_started()
-        for name in self._mcp_tools:
-            self.deps.tools.remove(name)
-        fresh = self.mcp.tools()
-        for tool in fresh:
-            self.deps.tools.add(tool)
-        self._mcp_tools = {tool.name for tool in fresh}
-        return warnings
+        return await self._mcp.refresh()
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
         """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""

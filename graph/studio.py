@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from graph.builder import AgentGraph, compile_graph, with_research
+from graph.builder import compile_graph, with_research
+from graph.studio_runs import StudioGraph
 from nodes.context import AgentDeps
 
-_built: AgentGraph | None = None
+_built: StudioGraph | None = None
 _build_lock: asyncio.Lock | None = None
 
 
@@ -48,11 +49,14 @@ def studio_deps() -> AgentDeps:
     )
 
 
-def studio_graph() -> AgentGraph:
-    """The compiled graph without a checkpointer, running with the Studio deps; the model is built on first
-    use. It declares no context schema, so the server neither offers a context form nor tries to build an
-    AgentDeps from its dict (the schemas it reports are those of a graph without one)."""
-    return compile_graph(with_research(studio_deps())).copy(update={"context_schema": None})
+def studio_graph() -> StudioGraph:
+    """The compiled graph without a checkpointer, running with the Studio deps, each run a session's turn
+    (graph.studio_runs); the model is built on first use. It declares no context schema, so the server
+    neither offers a context form nor tries to build an AgentDeps from its dict (the schemas it reports
+    are those of a graph without one)."""
+    compiled = compile_graph(with_research(studio_deps()))
+    fields = {k: v for k, v in compiled.__dict__.items() if k not in {"__orig_class__", "context_schema"}}
+    return StudioGraph(**fields, context_schema=None)
 
 
 @asynccontextmanager
