@@ -252,6 +252,7 @@ def open_cmd(
 ) -> None:
     from cli.studio_cmd import running_api, thread_url
     from core.paths import ml_intern_home
+    from persistence.session_ids import short
 
     async def go():
         async with _store() as store:
@@ -260,7 +261,7 @@ def open_cmd(
         if api is None:
             print(
                 f"ml-intern: no `ml-intern studio` is serving these sessions: start it (in another terminal), "
-                f"then run `ml-intern sessions open {info.id[:8]}` again",
+                f"then run `ml-intern sessions open {short(info.id)}` again",
                 file=sys.stderr,
             )
             raise typer.Exit(exit_codes.USAGE)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID, uuid5
 
-from persistence.checkpointer import served_store
+from persistence.served import served_store
 from persistence.session_ids import is_session_id
 from persistence.session_lock import busy_message, is_alive, machine_id
 from persistence.session_store import SessionInfo, SessionNotFound, SessionStore

@@ -20,7 +20,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import HumanMessage, ToolMessage, convert_to_messages
 from langchain_core.runnables import RunnableConfig
@@ -32,7 +32,7 @@ from graph.builder import AgentGraph
 from graph.mcp_tools import McpTools
 from nodes.approval import answer_problem
 from nodes.context import AgentDeps
-from persistence.checkpointer import served_store
+from persistence.served import served_store
 from persistence.session_lock import SessionBusy, acquire
 from persistence.session_store import SessionInfo, SessionStore
 
@@ -182,9 +182,7 @@ class StudioGraph(AgentGraph):
 def _head(config: Any) -> RunnableConfig:
     """The run's config pointing at the thread's latest checkpoint (a time-travel run moved it on)."""
     configurable = {k: v for k, v in ((config or {}).get("configurable") or {}).items() if k != "checkpoint_id"}
-    head: RunnableConfig = {**(config or {})}
-    head["configurable"] = configurable
-    return head
+    return cast(RunnableConfig, {**(config or {}), "configurable": configurable})
 
 
 def _title(input: Any) -> str:

@@ -124,34 +124,20 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
         yield await _set_up(SqliteSessionStore(conn), sqlite_path(home), home)
 
 
-_served: dict[int, SessionStore] = {}  # event loop id -> the session store of the saver make_saver serves there
-
-
 @asynccontextmanager
 async def make_saver() -> AsyncIterator:
     """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`.
     It may run before the graph factory, so it takes the keys out of the environment first too.
     The session store in the same database is set up (old sessions migrated) and offered to the
-    server's graph and routes (`served_store`) for as long as the saver is open."""
+    server's graph and routes (persistence.served) for as long as the saver is open."""
+    from persistence.served import serving
+
     credentials.start()
     async with open_saver() as saver:
         store = store_for(saver)
         await store.setup()
-        loop = id(asyncio.get_running_loop())
-        _served[loop] = store
-        try:
+        with serving(store):
             yield saver
-        finally:
-            _served.pop(loop, None)
-
-
-def served_store() -> SessionStore | None:
-    """The session store beside the saver that make_saver opened on this event loop (None outside the server)."""
-    try:
-        loop = id(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-    return _served.get(loop)
 
 
 def store_for(saver) -> SessionStore:

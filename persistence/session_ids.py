@@ -1,8 +1,10 @@
 """Session ids: one id that the CLI and the LangGraph API both accept.
 
 A session is a LangGraph thread, and the API server takes only UUIDs as thread ids, so a session id is a
-UUID (random, version 4). People type a short prefix of it (`SHORT` characters, what lists show); both the
-CLI and the Studio server resolve one. Sessions made before this had ids like `20250101-120000-abc123`:
+UUID: random (version 4) when the CLI makes it, time-ordered (version 7) when the API server does. People
+type a short form, which both the CLI and the Studio server resolve: a unique prefix, or a unique ending
+(a version-7 id's first digits are its creation time, shared by the threads of the same minute; its last
+group is random). `short` is the form lists and messages show: the last group. Sessions made before this had ids like `20250101-120000-abc123`:
 they are renamed to the UUID derived from the old id (`from_legacy`), so renaming them twice, or from two
 processes at once, gives the same id, and the old id stays a name for the session.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import uuid
 
-SHORT = 8  # characters of an id shown in lists and accepted as a prefix when unique
+SHORT = 12  # the last group of a UUID: random in every version
+MIN_ENDING = 4  # shortest ending resolved (a prefix may be any length)
 LEGACY_NAMESPACE = uuid.UUID("6f0c5a52-4a7e-4c1e-9b0e-6d6c2d696e74")  # fixed: the same old id, the same new id
 
 
@@ -41,4 +44,4 @@ def from_legacy(old_id: str) -> str:
 
 
 def short(session_id: str) -> str:
-    return session_id[:SHORT]
+    return session_id[-SHORT:] if is_session_id(session_id) else session_id

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from persistence.session_ids import canonical, from_legacy, is_session_id
+from persistence.session_ids import MIN_ENDING, canonical, from_legacy
 from persistence.session_lock import LOCK_COLUMNS, LOCK_SCHEMA, Holder, is_alive
 
 COLUMNS = (
@@ -184,6 +184,17 @@ class SessionStore:
         )
         return [_info(r) for r in rows]
 
+    async def find_ending(self, ending: str) -> list[SessionInfo]:
+        """Sessions whose (UUID) id ends with `ending` (the short form lists show), taken literally."""
+        rows = await self._fetch(
+            self._q(
+                f"{SELECT_WITH_HOLDER} WHERE length(s.id) = 36 AND substr(s.id, 37 - length(?)) = ? "
+                "ORDER BY s.updated_at DESC LIMIT 5"
+            ),
+            (ending, ending),
+        )
+        return [_info(r) for r in rows]
+
     async def resolve(self, session_id: str | None) -> SessionInfo:
         """The session with this id or unique id prefix; None means the most recent one.
 
@@ -203,12 +214,14 @@ class SessionStore:
         rows = await self._fetch(self._q(f"{SELECT_WITH_HOLDER} WHERE s.legacy_id = ?"), (session_id,))
         if rows:
             return _info(rows[0])
-        matches = await self.find(session_id.lower() if is_session_id(session_id.lower()) else session_id)
+        matches = await self.find(session_id)
+        if not matches and len(session_id) >= MIN_ENDING:
+            matches = await self.find_ending(session_id)
         if len(matches) == 1:
             return matches[0]
         if matches:
             raise SessionNotFound(
-                f"the session id '{session_id}' is ambiguous: it starts "
+                f"the session id '{session_id}' is ambiguous: it is part of "
                 f"{', '.join(m.id for m in matches)}{' and more' if len(matches) == 5 else ''} (give more characters)"
             )
         raise SessionNotFound(f"no session '{session_id}' (see `ml-intern sessions list`)")

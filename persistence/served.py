@@ -1,0 +1,36 @@
+"""The session store of the saver `make_saver` serves to the LangGraph API server, per event loop.
+
+Its own module because the server loads langgraph.json's "./persistence/checkpointer.py:make_saver" from
+the file, as a second copy of that module: a registry kept there would not be the one the graph and the
+routes import. The server enters the saver once per event-loop thread (runs run on another loop than the
+HTTP routes), so there is one store per loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_stores: dict[int, Any] = {}  # id(event loop) -> persistence.session_store.SessionStore
+
+
+@contextmanager
+def serving(store: Any) -> Iterator[None]:
+    """Offer `store` to code running on this event loop while the block runs."""
+    loop = id(asyncio.get_running_loop())
+    _stores[loop] = store
+    try:
+        yield
+    finally:
+        _stores.pop(loop, None)
+
+
+def served_store() -> Any:
+    """The session store beside the server's saver on this event loop (None outside the server)."""
+    try:
+        loop = id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+    return _stores.get(loop)
