@@ -16,6 +16,7 @@ here what graph.session does for the CLI:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -70,6 +71,7 @@ class StudioGraph(AgentGraph):
             ) from None
         try:
             await self._check_input(input, config)
+            input = await self._as_turn(input, config)
             async with self.mcp_lock:
                 await self.mcp.refresh()  # a failed server is a warning in its log; its tools are just absent
             await store.update(thread_id, status="running", model=self.deps.model_id)
@@ -85,6 +87,26 @@ class StudioGraph(AgentGraph):
                 await asyncio.shield(store.update(thread_id, status=status))
         finally:
             await lease.release()
+
+    async def _as_turn(self, input: Any, config: Any) -> Any:
+        """A run with new messages is a user turn, as the session runtime starts one: fresh per-turn counters,
+        and the checkpoint it starts from recorded as its undo point (`ml-intern sessions undo`); a new
+        thread first gets the empty checkpoint a CLI session starts with."""
+        if not isinstance(input, dict) or not input.get("messages"):
+            return input
+        from graph.session import FRESH_TURN
+
+        snapshot = await self.aget_state(config)
+        if snapshot.config is None or "checkpoint_id" not in (snapshot.config.get("configurable") or {}):
+            # Written outside the run's context: the server puts the run's config in a context variable that
+            # LangGraph merges into every call, and a checkpoint carrying this run's id would make LangGraph
+            # take the run for one being re-entered, and drop its input.
+            thread: RunnableConfig = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+            first = self.aupdate_state(thread, {"turns": [], "plan": []}, as_node="llm_call")
+            await asyncio.create_task(first, context=contextvars.Context())
+            snapshot = await self.aget_state(thread)
+        head = (snapshot.config or {}).get("configurable", {}).get("checkpoint_id")
+        return {**FRESH_TURN, **input, "turns": [head] if head else []}
 
     def _deps_for(self, info: SessionInfo) -> AgentDeps:
         """The server's deps, working in the session's own folder when it has one that still exists."""
