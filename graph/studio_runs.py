@@ -55,6 +55,18 @@ class StudioGraph(AgentGraph):
         self.mcp: McpTools = mcp or McpTools(deps)
         self.mcp_lock: asyncio.Lock = mcp_lock or asyncio.Lock()
 
+    def copy(self, update: dict[str, Any] | None = None) -> StudioGraph:
+        """The server copies the graph for every use with its checkpointer: an adapter around our saver
+        (langgraph-api 0.16.7) that numbers channel versions its own way instead of asking the saver.
+        SQLite sessions use shorter versions (persistence.versions) that compare greater than the adapter's,
+        so in a session the CLI wrote, a step the server took would look older than the last one and the
+        graph would stop short. The adapter is made per use, so its numbering is the saver's again here."""
+        saver = (update or {}).get("checkpointer")
+        inner = getattr(saver, "_inner", None)
+        if isinstance(saver, BaseCheckpointSaver) and isinstance(inner, BaseCheckpointSaver):
+            saver.get_next_version = inner.get_next_version  # pyright: ignore[reportAttributeAccessIssue]
+        return cast(StudioGraph, super().copy(update))
+
     async def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         store = served_store()
         thread_id = str(((config or {}).get("configurable") or {}).get("thread_id") or "")
@@ -71,10 +83,13 @@ class StudioGraph(AgentGraph):
             ) from None
         try:
             await self._check_input(input, config)
+            input, config = await self._fork_to_answer(input, config)
             input = await self._as_turn(input, config)
             async with self.mcp_lock:
                 await self.mcp.refresh()  # a failed server is a warning in its log; its tools are just absent
             await store.update(thread_id, status="running", model=self.deps.model_id)
+            if self.deps.model is not None and callable(forget := getattr(self.deps.model.chat, "forget", None)):
+                forget(thread_id)  # the replay model: this run continues the history as it is now
             status: TurnStatus | str = "interrupted"  # cancelled, or the client went away
             try:
                 async for chunk in super().astream(input, config, **{**kwargs, "context": self._deps_for(info)}):
@@ -87,6 +102,30 @@ class StudioGraph(AgentGraph):
                 await asyncio.shield(store.update(thread_id, status=status))
         finally:
             await lease.release()
+
+    async def _fork_to_answer(self, input: Any, config: Any) -> tuple[Any, Any]:
+        """Answering a question again from an earlier checkpoint (Studio's time travel): run on a copy of that
+        checkpoint. LangGraph keeps the first answer among the checkpoint's pending writes and would reuse
+        it, so a rejection given after an approval would run the command again; on the copy, the new answer
+        is the one that counts. A resume map keyed by the old interrupt ids becomes its one value."""
+        configurable = (config or {}).get("configurable") or {}
+        if not isinstance(input, Command) or input.resume is None or not configurable.get("checkpoint_id"):
+            return input, config
+        target: RunnableConfig = {
+            "configurable": {
+                "thread_id": configurable["thread_id"],
+                "checkpoint_ns": configurable.get("checkpoint_ns", ""),
+                "checkpoint_id": configurable["checkpoint_id"],
+            }
+        }
+        snapshot = await self.aget_state(target)
+        ids = {i.id for i in snapshot.interrupts}
+        resume = input.resume
+        if isinstance(resume, dict) and len(resume) == 1 and set(resume) <= ids:
+            resume = next(iter(resume.values()))
+        copy = self.aupdate_state(target, None, as_node="__copy__")
+        await asyncio.create_task(copy, context=contextvars.Context())  # not as this run (see _as_turn)
+        return Command(resume=resume, update=input.update, goto=input.goto), _head(config)
 
     async def _as_turn(self, input: Any, config: Any) -> Any:
         """A run with new messages is a user turn, as the session runtime starts one: fresh per-turn counters,
