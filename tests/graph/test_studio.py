@@ -34,6 +34,8 @@ SCRIPT = [  # what the server's model (and the CLI sessions it continues) answer
 ]
 APPROVE = {"decisions": {"*": {"action": "approve"}}}
 REJECT = {"decisions": {"*": {"action": "reject", "feedback": "not again"}}}
+# Behaviour of the graph and the routes, not of the database: one backend is enough (a server run costs seconds).
+SQLITE_ONLY = pytest.mark.parametrize("studio", ["sqlite"], indirect=True)
 ENV_DROPPED = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN")
 
 
@@ -300,6 +302,7 @@ def test_a_session_the_cli_drives_is_read_only_in_the_api(studio, tmp_path):
     assert "read-only here" in refused[0][1]
 
 
+@SQLITE_ONLY
 def test_resume_values_of_the_wrong_shape_are_refused_and_nothing_runs(studio):
     async def go():
         api = client(studio)
@@ -320,6 +323,7 @@ def test_resume_values_of_the_wrong_shape_are_refused_and_nothing_runs(studio):
     assert state["next"] == ["approval"] and studio.runs() == before  # still asking; nothing ran or was rejected
 
 
+@SQLITE_ONLY
 def test_time_travel_over_an_answered_command_does_not_run_it_again(studio):
     async def go():
         api = client(studio)
@@ -345,6 +349,7 @@ def test_time_travel_over_an_answered_command_does_not_run_it_again(studio):
     assert studio.runs() == ran_once  # the new answer stuck, and the command did not run again
 
 
+@SQLITE_ONLY
 def test_the_configs_mcp_servers_are_tools_under_studio(studio):
     async def go():
         api = client(studio)
@@ -359,6 +364,7 @@ def test_the_configs_mcp_servers_are_tools_under_studio(studio):
     assert state["values"]["messages"][-1]["content"] == "Noted."
 
 
+@SQLITE_ONLY
 def test_the_api_docs_page_works_offline(studio):
     import urllib.request
 
