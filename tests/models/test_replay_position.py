@@ -16,13 +16,13 @@ def test_two_threads_of_one_graph_replay_the_script_independently(replay, worksp
     from langgraph.checkpoint.memory import InMemorySaver
 
     from configs.loader import load_config
-    from graph.builder import build_graph
+    from graph.builder import compile_graph
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry
 
     model = replay([{"content": "first line"}, {"content": "second line"}])
     deps = AgentDeps(settings=load_config(), model_id=model, tools=ToolRegistry(), workspace=workspace)
-    graph = build_graph(deps).compile(checkpointer=InMemorySaver())
+    graph = compile_graph(deps, checkpointer=InMemorySaver())
 
     async def answer(thread: str, prompt: str) -> str:
         config = {"configurable": {"thread_id": thread}}
