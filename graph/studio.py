@@ -59,16 +59,22 @@ def studio_graph() -> StudioGraph:
     return StudioGraph(**fields, context_schema=None)
 
 
-@asynccontextmanager
-async def make_graph(config=None) -> AsyncIterator:
-    """Factory named in langgraph.json: the shared graph, built on first use off the event loop."""
+async def shared_graph() -> StudioGraph:
+    """The graph every run shares, built on first use off the event loop."""
     global _built, _build_lock
     if _built is None:
         _build_lock = _build_lock or asyncio.Lock()
         async with _build_lock:
             if _built is None:
                 _built = await asyncio.to_thread(studio_graph)
-    yield _built
+    return _built
+
+
+@asynccontextmanager
+async def make_graph(config=None) -> AsyncIterator:
+    """Factory named in langgraph.json: the shared graph. (The server loads this file as a module of its own,
+    so the routes of graph.studio_http build their own copy of the graph through `shared_graph`.)"""
+    yield await shared_graph()
 
 
 def graph_ascii(drawable) -> str:

@@ -5,19 +5,23 @@
   session the CLI made would be "not found". A request naming a session (`/threads/ID/...`) adds it to the
   index first, and a thread search adds every session; an id may be a unique prefix, as in the CLI;
 - a session another process drives (the CLI holds its lease) is read-only here: runs, state updates and
-  deletion are refused with 409 and one line naming the holder; reading and watching it work;
+  deletion are refused with 409 and one line naming the holder; reading it works, and joining its stream
+  (`/threads/ID/stream`) follows it live: its state as each step is saved, until the other process lets go;
 - a thread deleted through the API is deleted from the session list too;
 - `/docs` is an API reference page that works offline (the server's own page loads its script from a CDN).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 from datetime import UTC, datetime
 from typing import Any, cast
 from uuid import UUID, uuid5
+
+from langchain_core.runnables import RunnableConfig
 
 from persistence.served import served_store
 from persistence.session_ids import is_session_id
@@ -67,6 +71,8 @@ class SessionRoutes:
             return await _error(send, 409, f"{busy} (it is read-only here until then: watch it, or fork it)")
         if method == "DELETE" and rest == "":
             return await self._delete(store, info.id, scope, receive, send)
+        if method == "GET" and rest == "/stream" and await _driven_elsewhere(store, info.id):
+            return await follow(store, info.id, receive, send)
         return await self.app(scope, receive, send)
 
     async def _session(self, store: SessionStore, given: str) -> SessionInfo | None:
@@ -111,6 +117,49 @@ class SessionRoutes:
         if 200 <= status["code"] < 300:
             await store.delete(session_id)
             self.indexed.discard(session_id)
+
+
+FOLLOW_POLL_S = 0.25  # how often a followed session's latest checkpoint is looked up
+
+
+async def follow(store: SessionStore, session_id: str, receive: Any, send: Any) -> None:
+    """Server-sent events for a session another process drives: a `values` event with its state now and after
+    every step it saves, until that process lets the session go (or the client leaves)."""
+    from langgraph_api.serde import json_dumpb
+
+    from graph.studio import shared_graph
+    from persistence.served import served_saver
+
+    saver = served_saver()
+    graph = (await shared_graph()).copy(update={"checkpointer": saver})
+    config: RunnableConfig = {"configurable": {"thread_id": session_id, "checkpoint_ns": ""}}
+    headers = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def disconnect() -> None:  # the request's (empty) body comes first, then the client going away
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    left = asyncio.ensure_future(disconnect())
+    last, count = None, 0
+    try:
+        while True:
+            held = await _driven_elsewhere(store, session_id)
+            saved = await saver.aget_tuple(config)
+            current = (saved.config.get("configurable") or {}).get("checkpoint_id") if saved else None
+            if current != last:
+                last, count = current, count + 1
+                values = (await graph.aget_state(config)).values
+                event = b"event: values\ndata: " + json_dumpb(values) + f"\nid: {count}\n\n".encode()
+                await send({"type": "http.response.body", "body": event, "more_body": True})
+            if not held:
+                break
+            done, _ = await asyncio.wait({left}, timeout=FOLLOW_POLL_S)
+            if done:
+                return
+        await send({"type": "http.response.body", "body": b"event: end\ndata: null\n\n", "more_body": False})
+    finally:
+        left.cancel()
 
 
 async def _driven_elsewhere(store: SessionStore, session_id: str) -> str | None:

@@ -136,7 +136,7 @@ async def make_saver() -> AsyncIterator:
     async with open_saver() as saver:
         store = store_for(saver)
         await store.setup()
-        with serving(store):
+        with serving(store, saver):
             yield saver
 
 

@@ -13,24 +13,33 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_stores: dict[int, Any] = {}  # id(event loop) -> persistence.session_store.SessionStore
+_served: dict[int, tuple[Any, Any]] = {}  # id(event loop) -> (SessionStore, checkpoint saver)
 
 
 @contextmanager
-def serving(store: Any) -> Iterator[None]:
-    """Offer `store` to code running on this event loop while the block runs."""
+def serving(store: Any, saver: Any) -> Iterator[None]:
+    """Offer `store` (and the saver it sits beside) to code running on this event loop while the block runs."""
     loop = id(asyncio.get_running_loop())
-    _stores[loop] = store
+    _served[loop] = (store, saver)
     try:
         yield
     finally:
-        _stores.pop(loop, None)
+        _served.pop(loop, None)
+
+
+def _here() -> tuple[Any, Any]:
+    try:
+        loop = id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None, None
+    return _served.get(loop, (None, None))
 
 
 def served_store() -> Any:
     """The session store beside the server's saver on this event loop (None outside the server)."""
-    try:
-        loop = id(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-    return _stores.get(loop)
+    return _here()[0]
+
+
+def served_saver() -> Any:
+    """The server's checkpoint saver on this event loop (None outside the server)."""
+    return _here()[1]

@@ -261,26 +261,39 @@ def test_a_cli_session_is_read_streamed_and_resumed_through_the_api(studio):
     assert f"thread/{session_id}?baseUrl={studio.api}" in opened.stdout
 
 
-def test_a_session_the_cli_drives_is_read_only_in_the_api(studio, tmp_path):
-    slow = "replay:" + str(write_replay(tmp_path / "slow.jsonl", [{"content": "thinking...", "delay_s": 120}]))
+def test_a_session_the_cli_drives_is_read_only_in_the_api_and_followed_live(studio, tmp_path):
+    script = [
+        {"tool_calls": [call("plan_tool", {"todos": [{"id": "1", "content": "think", "status": "completed"}]}, "p1")]},
+        {"content": "done thinking", "delay_s": 6},  # the CLI holds the session while the test looks at it
+    ]
     driver = subprocess.Popen(
-        [str(BIN), "-m", slow, "--output-format", "stream-json", "think"],
+        [
+            str(BIN),
+            "-m",
+            "replay:" + str(write_replay(tmp_path / "slow.jsonl", script)),
+            "--output-format",
+            "stream-json",
+            "think",
+        ],
         cwd=studio.workspace,
         env=studio.env,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=open(tmp_path / "driver.err", "w"),
         text=True,
         start_new_session=True,
     )
     try:
         assert driver.stdout is not None
-        session_id = json.loads(driver.stdout.readline())["session_id"]  # the lease is taken before any event
+        events = [json.loads(driver.stdout.readline())]  # the lease is taken before any event
+        while events[-1]["type"] != "tool_output":
+            events.append(json.loads(driver.stdout.readline()))
+        session_id = events[0]["session_id"]
 
         async def go():
             from httpx import HTTPStatusError
 
             api = client(studio)
-            state = await api.threads.get_state(session_id)  # watching works
+            state = await api.threads.get_state(session_id)  # reading works
             refused = []
             for attempt in (
                 api.runs.wait(session_id, "ml_intern", input={"messages": [{"role": "user", "content": "hi"}]}),
@@ -291,15 +304,20 @@ def test_a_session_the_cli_drives_is_read_only_in_the_api(studio, tmp_path):
                     await attempt
                 except HTTPStatusError as exc:
                     refused.append((exc.response.status_code, exc.response.json()["detail"]))
-            return state, refused
+            followed = [part async for part in await api.threads.join_stream(session_id, stream_mode="values")]
+            return state, refused, followed
 
-        state, refused = run(go())
+        state, refused, followed = run(go())
+        assert driver.wait(timeout=60) == 0, driver.stdout.read()
     finally:
         stop(driver)
     assert state["values"]["messages"][0]["content"] == "think"
     assert [code for code, _ in refused] == [409, 409, 409]
     assert all(f"session {session_id} is in use by another ml-intern" in detail for _, detail in refused)
     assert "read-only here" in refused[0][1]
+    values = [part.data for part in followed if part.event == "values"]
+    assert values and values[-1]["messages"][-1]["content"] == "done thinking"  # followed to the end of the turn
+    assert followed[-1].event == "end"  # and the stream ended when the CLI let the session go
 
 
 @SQLITE_ONLY
