@@ -70,9 +70,12 @@ class ApprovalDecision(TypedDict):
 
 
 class ApprovalAnswer(TypedDict):
-    """The resume value of an approval question: a decision per call id, or for every call ("*")."""
+    """The resume value of an approval question: a decision per call id, or for every call ("*").
+    `rerun`: answering again from an earlier checkpoint (time travel), approve a command that already ran
+    later in the thread, on purpose (otherwise that is refused)."""
 
     decisions: dict[str, ApprovalDecision]
+    rerun: NotRequired[bool]
 
 
 class PendingCall(TypedDict):
