@@ -31,6 +31,7 @@ from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from core.paths import ml_intern_home
 from core.protocol import TurnStatus
+from persistence.session_ids import short
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
@@ -243,7 +244,8 @@ class ChatApp:
         if self.session is not None:
             try:
                 await self.session.finish()
-                self.say(f"session {self.session.id} saved · resume with: ml-intern --resume {self.session.id}", "dim")
+                sid = self.session.id
+                self.say(f"session {sid} saved · resume with: ml-intern --resume {short(sid)}", "dim")
             except Exception:
                 pass
         if self._closing is not None:
