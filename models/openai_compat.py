@@ -7,7 +7,8 @@ one protocol, OpenAI's chat completions, so a call to it needs only an HTTP clie
 gives their prices and context windows.
 
 Streams text and tool calls as LangChain chunks (the raw argument text of each call is kept, so llm_call
-sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). An HTTP error
+sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). A stream that ends without a finish reason
+raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An HTTP error
 raises ServerError with the status, the server's message and the response (retry-after), which
 models.errors.classify maps like litellm's exceptions. No retries here: llm_call retries.
 """
@@ -24,6 +25,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Usag
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from models.errors import ErrorKind, ProviderError
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 600.0  # a local model on a CPU can think for minutes before its first token
@@ -124,11 +127,15 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, response.read())
+            finished = False
             for line in response.iter_lines():
                 for chunk in _chunks(line):
+                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
+            if not finished:
+                raise _cut_off()
 
     async def _astream(
         self,
@@ -145,11 +152,21 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, await response.aread())
+            finished = False
             async for line in response.aiter_lines():
                 for chunk in _chunks(line):
+                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
+            if not finished:
+                raise _cut_off()
+
+
+def _cut_off() -> ProviderError:
+    """A stream that ended without a finish reason was cut off (llama-cpp-python's server answers a context
+    overflow during streaming with 200 and an empty stream): an error, never a complete answer."""
+    return ProviderError(ErrorKind.EMPTY_ANSWER, "the server's stream ended without a finish reason (cut off)")
 
 
 def _raise_for_status(response: Any, body: bytes) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.paths import outputs_dir, safe_file_name
@@ -28,6 +27,7 @@ from nodes.stored_args import FULL_ARGS_KEY, ArgumentsLost, full_args
 from tools.base import ToolContext, ToolError, ToolResult
 from tools.blocking import off_loop
 from tools.file_changes import FileChanges
+from tools.validation import validate
 
 
 def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
@@ -45,14 +45,6 @@ def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
     omitted = len(text) - len(head) - len(tail)
     note = f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) {where} ...]\n\n"
     return head + note + tail, saved
-
-
-def _format_validation(error: ValidationError) -> str:
-    lines = []
-    for err in error.errors()[:8]:
-        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
-        lines.append(f"- {where}: {err['msg']}")
-    return "Invalid arguments:\n" + "\n".join(lines)
 
 
 async def run_one(
@@ -88,10 +80,10 @@ async def run_one(
     )
     handler_args: Any = args
     if tool.args_model is not None:
-        try:
-            handler_args = tool.args_model.model_validate(args)
-        except ValidationError as e:
-            return ToolResult(_format_validation(e), is_error=True)
+        checked = validate(tool.name, tool.args_model, args)
+        if isinstance(checked, str):
+            return ToolResult(checked, is_error=True)
+        handler_args = checked
     timeout = tool.timeout_for(args, deps.settings.tool_timeout_s)
     try:
         result = await asyncio.wait_for(tool.handler(handler_args, ctx), timeout)
