@@ -133,7 +133,9 @@ def make_model(model_id: str, streaming: bool = True) -> ModelHandle:
             api_key=credentials.get(f"{provider.upper()}_API_KEY") or "local",
             streaming=streaming,
         )
-        return ModelHandle(model_id, chat, key_hint=var)
+        from models.server_window import context_window
+
+        return ModelHandle(model_id, chat, context_window(provider, chat.base_url, name), key_hint=var)
 
     import_litellm()  # before langchain_litellm imports it: no price-map download
     from langchain_litellm import ChatLiteLLM
@@ -152,6 +154,18 @@ def make_model(model_id: str, streaming: bool = True) -> ModelHandle:
         litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
     chat = ChatLiteLLM(model=litellm_model, **kwargs)
     return ModelHandle(model_id, chat, context_window_for(model_id), key_hint=key_hint, litellm_model=litellm_model)
+
+
+def known_context_window(model_id: str) -> int | None:
+    """The window of a local server's model, asked of the server (cached), without building a client; None
+    for hosted providers (their windows are large) and replay."""
+    provider, _, name = model_id.partition("/")
+    if model_id.startswith("replay:") or provider not in LOCAL_SERVERS:
+        return None
+    from models.server_window import context_window
+
+    var, default = LOCAL_SERVERS[provider]
+    return context_window(provider, os.environ.get(var, default), name)
 
 
 def needs_litellm(model_id: str) -> bool:

@@ -101,6 +101,12 @@ async def run_one(
     return result
 
 
+def output_cap(deps: AgentDeps) -> int:
+    """Characters of a tool result the model sees: tool_output_cap, and at most about a quarter of the context
+    window (a window's worth of characters), so one result cannot fill a small local model's window."""
+    return min(deps.settings.tool_output_cap, max(2_000, deps.context_window()))
+
+
 def malformed_results(message: AIMessage, counts: dict[str, int]) -> dict[str, ToolMessage]:
     """A result for each call whose arguments were not JSON (the hint grows on a second one in a row to the
     same tool); `counts` is updated: a tool called well again starts from zero."""
@@ -131,7 +137,7 @@ def answer(deps: AgentDeps, call: ApprovedCall, result: ToolResult, session_dir:
     arguments the user edited; its output and final state go to the front end."""
     cid, name = call_id(call), call["name"]
     content, spill = cap_output(
-        result.content, deps.settings.tool_output_cap, outputs_dir(session_dir) / f"{safe_file_name(cid)}.txt"
+        result.content, output_cap(deps), outputs_dir(session_dir) / f"{safe_file_name(cid)}.txt"
     )
     if call.get("edited"):  # the history shows the model's arguments: say what really ran
         content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"

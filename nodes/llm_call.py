@@ -22,7 +22,7 @@ from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Er
 from core.protocol import Injected, StopReason, injected, injected_tag
 from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
-from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
+from models.errors import RETRYABLE, ErrorKind, ProviderError, classify, window_from_message
 from models.text_calls import recover
 from models.tokens import estimate_message, estimate_messages
 from nodes.answer_check import check_request, turn_messages, unsupported_claims
@@ -207,6 +207,8 @@ async def llm_call(
     try:
         response = await call_with_retries(deps, state.get("messages", []), emit)
     except ProviderError as error:
+        if error.kind == ErrorKind.CONTEXT_OVERFLOW:
+            learn_window(deps, str(error), emit)
         if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
             emit(
                 ToolLog(
@@ -299,6 +301,18 @@ async def llm_call(
         emit(Error(message=message, kind="unverified", agent=deps.agent_name))
         update["stop_reason"] = "unverified"
     return Command(update=update, goto=END)
+
+
+def learn_window(deps: AgentDeps, message: str, emit: Emit) -> None:
+    """A server that names its window in an overflow error (llama-cpp-python's says "exceed context window
+    of 8192") sets the window compaction works to, when it is smaller than the one assumed."""
+    window = window_from_message(message)
+    handle = deps.model_handle()
+    if window and window < (handle.context_window or deps.settings.compaction.fallback_context_window):
+        handle.context_window = window
+        emit(
+            ToolLog(line=f"the server's context window is {window} tokens: compacting to fit it", agent=deps.agent_name)
+        )
 
 
 def calls_from_text(response: AIMessage, deps: AgentDeps, history: list) -> tuple[AIMessage, HumanMessage | None]:
