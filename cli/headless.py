@@ -211,7 +211,9 @@ async def _drive(session, options: RunOptions) -> int:
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)
     if options.output_format == "json":
-        usage = (await session.state()).values.get("usage") or {}
+        values = (await session.state()).values
+        usage = values.get("usage") or {}
+        plan = values.get("plan") or []
         print(
             json.dumps(
                 {
@@ -221,6 +223,8 @@ async def _drive(session, options: RunOptions) -> int:
                     "final_response": final["final_response"],
                     "error": final.get("error"),
                     "usage": usage,
+                    # None when the model kept no plan; false while any item is not completed
+                    "plan_finished": all(t.get("status") == "completed" for t in plan) if plan else None,
                 },
                 ensure_ascii=False,
             )

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "graph": "print the agent graph as Mermaid",
     "doctor": "check the set-up",
     "example": "replay a recorded example session (no key needed)",
+    "eval": "run the ML task suite and check the outcomes (--model ID)",
 }
 _EPILOG = (
     "\b\nSubcommands (ml-intern COMMAND --help for their options):\n"
