@@ -127,15 +127,16 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, response.read())
-            finished = False
+            finished, pieces = False, 0
             for line in response.iter_lines():
                 for chunk in _chunks(line):
+                    pieces += 1
                     finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
             if not finished:
-                raise _cut_off()
+                raise _cut_off(pieces)
 
     async def _astream(
         self,
@@ -152,20 +153,23 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, await response.aread())
-            finished = False
+            finished, pieces = False, 0
             async for line in response.aiter_lines():
                 for chunk in _chunks(line):
+                    pieces += 1
                     finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
             if not finished:
-                raise _cut_off()
+                raise _cut_off(pieces)
 
 
-def _cut_off() -> ProviderError:
+def _cut_off(pieces: int) -> ProviderError:
     """A stream that ended without a finish reason was cut off (llama-cpp-python's server answers a context
     overflow during streaming with 200 and an empty stream): an error, never a complete answer."""
+    if not pieces:
+        return ProviderError(ErrorKind.EMPTY_ANSWER, "the server's stream was empty: no answer, no finish reason")
     return ProviderError(ErrorKind.EMPTY_ANSWER, "the server's stream ended without a finish reason (cut off)")
 
 

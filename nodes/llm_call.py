@@ -167,8 +167,10 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
                 raise ProviderError(
                     ErrorKind.CONTEXT_OVERFLOW, f"{error}, with the prompt near the context window"
                 ) from exc
-            limit = min(retry.max_retries, MAX_EMPTY_RETRIES) if error.kind == ErrorKind.EMPTY_ANSWER else None
-            if error.kind not in RETRYABLE or attempt >= (retry.max_retries if limit is None else limit):
+            limit = (
+                min(retry.max_retries, MAX_EMPTY_RETRIES) if error.kind == ErrorKind.EMPTY_ANSWER else retry.max_retries
+            )
+            if error.kind not in RETRYABLE or attempt >= limit:
                 raise error from exc
             if error.retry_after is not None and error.retry_after > retry.max_delay_s:
                 raise ProviderError(
@@ -181,8 +183,7 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
             delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
             emit(
                 ToolLog(
-                    line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
-                    f"{retry.max_retries} in {delay:.1f}s",
+                    line=f"model call failed ({error.kind}: {error}); retry {attempt}/{limit} in {delay:.1f}s",
                     agent=deps.agent_name,
                 )
             )
@@ -212,7 +213,7 @@ async def llm_call(
         if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
             emit(
                 ToolLog(
-                    line="the provider says the context is too long: compacting and retrying once",
+                    line=f"the context is too long ({str(error)[:160]}): compacting and retrying once",
                     agent=deps.agent_name,
                 )
             )

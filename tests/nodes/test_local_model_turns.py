@@ -1,0 +1,131 @@
+"""Turns against a local OpenAI-compatible server, through the real client (models/openai_compat.py) and a fake
+server that replays raw responses recorded from a real local model (llama-cpp-python's server with
+Qwen2.5-Coder-1.5B-Instruct, tests/fakes/recorded/): calls written as text, empty and cut-off streams, a
+context overflow caused by one oversized tool result, teaching validation errors, answers that claim work."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fakes.openai_server import FakeOpenAI, error, recorded, reply
+from helpers import of_type, run_turn
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from models import server_window
+from tools.base import Risk, Tool
+
+FAST = {"retries": {"base_delay_s": 0, "max_delay_s": 0}}
+
+
+@pytest.fixture
+def local(monkeypatch):
+    """Start a fake llama.cpp server replaying `script`; the model id to use is llamacpp/qwen."""
+    servers: list[FakeOpenAI] = []
+
+    def start(script, **kw) -> FakeOpenAI:
+        server = FakeOpenAI(script, models=["qwen"], **kw)
+        server.__enter__()
+        servers.append(server)
+        monkeypatch.setenv("LLAMACPP_BASE_URL", server.base_url)
+        return server
+
+    server_window.forget()
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+    server_window.forget()
+
+
+def injected(messages, tag):
+    return [m for m in messages if isinstance(m, HumanMessage) and m.additional_kwargs.get("ml_intern") == tag]
+
+
+def chats(server: FakeOpenAI) -> list[dict]:
+    """The chat requests the server got (not its window lookups)."""
+    return [r for r in server.requests if r["path"].endswith("/chat/completions")]
+
+
+def sent_messages(server: FakeOpenAI, index: int) -> list[dict]:
+    return chats(server)[index]["body"]["messages"]
+
+
+def sse_body(*events: dict, done: bool = True) -> dict:
+    """A streamed answer in llama-cpp-python's framing (sse-starlette: CRLF line ends), as a raw step."""
+    raw = b"".join(b"data: " + json.dumps(e).encode() + b"\r\n\r\n" for e in events)
+    return {"raw": raw + (b"data: [DONE]\r\n\r\n" if done else b""), "status": 200}
+
+
+def chunk(content: str | None = None, finish: str | None = None) -> dict:
+    delta = {"content": content} if content is not None else {}
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "qwen",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+    }
+
+
+async def test_an_empty_stream_is_retried_and_never_done(local, workspace):
+    server = local([sse_body(done=True), sse_body(chunk("The answer is 5."), chunk(finish="stop"))])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
+    assert of_type(events, "turn_complete")[-1].status == "done"
+    assert messages[-1].content == "The answer is 5." and len(chats(server)) == 2
+    assert "stream was empty" in " ".join(e.line for e in of_type(events, "tool_log"))
+
+    server = local([sse_body()] * 3)  # empty every time: an error, not an empty "done"
+    events, _, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
+    assert of_type(events, "turn_complete")[-1].status == "error:provider"
+    assert "stream was empty" in of_type(events, "error")[-1].message and len(chats(server)) == 3
+
+    # a complete answer that says nothing (finish reason "stop", no text, no call) is no answer either
+    server = local([sse_body(chunk(""), chunk(finish="stop")), sse_body(chunk("5"), chunk(finish="stop"))])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
+    assert messages[-1].content == "5" and "no text and no tool call" in of_type(events, "tool_log")[0].line
+
+
+async def test_a_stream_cut_off_before_its_finish_reason_is_not_an_answer(local, workspace):
+    cut = sse_body(chunk("I will now write the fi"), done=False)  # the server died mid-answer
+    server = local([cut, sse_body(chunk("Done, nothing to write."), chunk(finish="stop"))])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
+    assert messages[-1].content == "Done, nothing to write." and len(chats(server)) == 2
+    assert not any("write the fi" in str(m.content) for m in messages)
+    assert "without a finish reason" in " ".join(e.line for e in of_type(events, "tool_log"))
+
+
+async def test_an_empty_stream_near_the_window_is_taken_as_an_overflow(local, workspace):
+    # the server says its window (/props) is small and the prompt is near it: shorten, then retry once
+    server = local(
+        [sse_body(), reply("The text is all x.")],
+        routes={"GET /props": {"default_generation_settings": {"n_ctx": 1500}}},
+    )
+    prompt = "Summarise this text: " + "x " * 2200
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, prompt=prompt, settings=FAST)
+    assert of_type(events, "turn_complete")[-1].status == "done", of_type(events, "error")
+    assert messages[-1].content.strip() == "The text is all x." and len(chats(server)) == 2
+    assert "near the context window" in " ".join(e.line for e in of_type(events, "tool_log"))
+    retried = sent_messages(server, 1)[1]["content"]
+    assert retried.startswith("Summarise this text") and len(retried) < len(prompt) and "removed to fit" in retried
+
+
+async def test_a_tool_result_is_capped_to_a_small_window(local, workspace):
+    big = Tool(
+        name="dump",
+        description="dump",
+        risk=Risk.READ_ONLY,
+        handler=lambda args, ctx: _text("z" * 9000),
+        parameters={"type": "object", "properties": {}},
+    )
+    local(
+        [reply("", [{"id": "d1", "name": "dump", "args": {}}]), reply("All z.")],
+        routes={"GET /props": {"default_generation_settings": {"n_ctx": 3000}}},
+    )
+    _, messages, _ = await run_turn("llamacpp/qwen", workspace, [big], settings=FAST)
+    result = next(m for m in messages if isinstance(m, ToolMessage))
+    # 3000 tokens: ~3000 characters of the result are shown, not tool_output_cap's 25,000; the rest is saved
+    assert len(result.content) < 3600 and "omitted" in result.content and "saved at" in result.content
+
+
+async def _text(value: str) -> str:
+    return value
