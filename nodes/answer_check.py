@@ -71,12 +71,15 @@ def unsupported_claims(answer: str, turn: Sequence[BaseMessage], workspace: Path
     for sentence in _sentences(answer):
         if _NEGATION.search(sentence):
             continue
+        files = list(dict.fromkeys(_FILE.findall(sentence)))
+        existing = [name for name in files if (workspace / name).exists()]
         if _CREATE.search(sentence):
-            for name in dict.fromkeys(_FILE.findall(sentence)):
-                if name in tool_text or (workspace / name).exists():
+            for name in files:
+                if name in tool_text or name in existing:
                     continue
                 found.append(f"{name} does not exist and no tool call of this turn wrote it")
-        if calls == 0 and _DONE.search(sentence) and not found:
+        # work reported in a turn without a tool call, unless it is about files that are there (an earlier turn)
+        if calls == 0 and _DONE.search(sentence) and not found and not existing:
             found.append(f'"{sentence.strip()[:120]}", but no tool was called in this turn')
     return list(dict.fromkeys(found))[:5]
 

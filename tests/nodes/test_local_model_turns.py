@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.openai_server import FakeOpenAI, error, recorded, reply
+from fakes.openai_server import FakeOpenAI, reply
 from helpers import of_type, run_turn
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import HumanMessage, ToolMessage
 
 from models import server_window
 from tools.base import Risk, Tool
@@ -129,3 +129,40 @@ async def test_a_tool_result_is_capped_to_a_small_window(local, workspace):
 
 async def _text(value: str) -> str:
     return value
+
+
+async def test_a_plan_sent_as_a_list_of_strings_is_saved_and_a_missing_field_teaches(local, workspace):
+    from tools.plan import tools as plan_tools
+
+    strings = {"id": "p1", "name": "plan_tool", "args": {"todos": ["Write hello.py", "Run it"]}}
+    missing = {"id": "p2", "name": "plan_tool", "args": {"steps": ["Write hello.py"]}}
+    server = local([reply("", [strings]), reply("", [missing]), reply("Planned.")])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, plan_tools(None), settings=FAST)
+    results = {m.tool_call_id: m for m in messages if isinstance(m, ToolMessage)}
+    assert results["p1"].status == "success" and "[ ] 1. Write hello.py" in results["p1"].content
+    taught = results["p2"].content
+    assert results["p2"].status == "error" and "todos: Field required" in taught
+    assert 'plan_tool({"todos": [{"id": "1", "content": "Write train.py"}]})' in taught
+    assert "todos: [{id: string, content: string" in taught
+    assert of_type(events, "plan_update")[0].todos[1] == {"id": "2", "content": "Run it", "status": "pending"}
+    assert sent_messages(server, 2)[-1]["content"] == taught  # what the model reads next
+
+
+async def test_an_answer_claiming_work_no_tool_did_is_checked_once_then_not_done(local, workspace):
+    claim = "I have created hello.py and ran it. The output is 5."
+    server = local([reply(claim), reply(claim)])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, prompt="create hello.py and run it")
+    check = injected(messages, "claim_check")
+    assert len(check) == 1 and "hello.py does not exist" in check[0].content
+    assert sent_messages(server, 1)[-1]["content"] == check[0].content
+    assert of_type(events, "turn_complete")[-1].status == "unverified"
+    assert "claims work that no tool did" in of_type(events, "error")[-1].message
+
+    # an answer that reports what the tools really did ends "done", and so does a plain "not done"
+    (workspace / "hello.py").write_text("print(5)\n")
+    local([reply("I created hello.py in the last turn; it prints 5.")])
+    events, _, _ = await run_turn("llamacpp/qwen", workspace)
+    assert of_type(events, "turn_complete")[-1].status == "done"
+    local([reply(claim), reply("I could not create train.py: it is not done.")])
+    events, _, _ = await run_turn("llamacpp/qwen", workspace, prompt="create train.py")
+    assert of_type(events, "turn_complete")[-1].status == "done"
