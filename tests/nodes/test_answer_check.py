@@ -18,7 +18,7 @@ def _turn(*calls: tuple[str, dict, str]) -> list:
 def test_a_made_up_account_with_no_tool_call_is_caught(tmp_path):
     story = "Step 1 completed: loaded the data. I trained the classifier and saved model.pkl."
     claims = unsupported_claims(story, [], tmp_path)
-    assert claims and "model.pkl does not exist" in claims[0]
+    assert "no tool was called" in claims[0] and "model.pkl does not exist" in claims[1]
     assert unsupported_claims("I have trained the model; accuracy is 0.93.", [], tmp_path)
 
 
