@@ -148,6 +148,7 @@ def eval_cmd(
     tools: str = typer.Option(None, "--tools", help="Tool profile for the agent (see ml-intern --help)."),
     config: str = typer.Option(None, help="Config file for the agent."),
     keep: str = typer.Option(None, "--keep", help="Copy each run's workspace into this folder."),
+    timeout_s: float = typer.Option(None, "--timeout-s", help="Wall-time budget of each run (default: the task's)."),
     list_: bool = typer.Option(False, "--list", help="List the tasks and exit."),
 ) -> None:
     import sys
@@ -161,7 +162,7 @@ def eval_cmd(
         return
     extra = [*(["--tools", tools] if tools else []), *(["--config", config] if config else [])]
     try:
-        raise typer.Exit(run_eval(model, tasks or [], repeat, json_, extra, keep))
+        raise typer.Exit(run_eval(model, tasks or [], repeat, json_, extra, keep, timeout_s))
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(e.code) from None

@@ -108,7 +108,9 @@ def check(task: Task, workspace: Path) -> tuple[bool, str]:
     return run.returncode == 0, (lines[-1] if lines else f"check exited {run.returncode}")[:300]
 
 
-def run_task(task: Task, model: str | None, repeat: int, extra: list[str], keep: Path | None) -> RunResult:
+def run_task(
+    task: Task, model: str | None, repeat: int, extra: list[str], keep: Path | None, timeout_s: float | None = None
+) -> RunResult:
     """One run of one task in a fresh workspace, then its check."""
     with tempfile.TemporaryDirectory(prefix=f"ml-intern-eval-{task.name}-") as tmp:
         root = Path(tmp)
@@ -128,7 +130,7 @@ def run_task(task: Task, model: str | None, repeat: int, extra: list[str], keep:
                 [*args, task.prompt],
                 capture_output=True,
                 text=True,
-                timeout=task.timeout_s,
+                timeout=timeout_s or task.timeout_s,
                 env=env,
                 cwd=workspace,
                 stdin=subprocess.DEVNULL,
@@ -205,6 +207,7 @@ def run_eval(
     as_json: bool,
     extra: list[str],
     keep: str | None = None,
+    timeout_s: float | None = None,
 ) -> int:
     """Run the tasks (each `repeat` times), print the table (or JSON); exit 0 only when every run passed."""
     if repeat < 1:
@@ -216,7 +219,7 @@ def run_eval(
         for n in range(1, repeat + 1):
             if not as_json:
                 print(f"== {task.name} #{n}: {task.title}", file=sys.stderr, flush=True)
-            result = run_task(task, model, n, extra, keep_dir)
+            result = run_task(task, model, n, extra, keep_dir, timeout_s)
             if not as_json:
                 print(f"   {'pass' if result.passed else 'FAIL'}: {result.check}", file=sys.stderr, flush=True)
             results.append(result)

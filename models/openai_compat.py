@@ -8,7 +8,9 @@ gives their prices and context windows.
 
 Streams text and tool calls as LangChain chunks (the raw argument text of each call is kept, so llm_call
 sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). A stream that ends without a finish reason
-raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An HTTP error
+raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An empty stream (llama-cpp-python's
+server answers a context overflow during streaming with 200 and no body) is asked again without streaming,
+which brings the server's real error (400, "maximum context length is 8192 tokens") or the answer. An HTTP error
 raises ServerError with the status, the server's message and the response (retry-after), which
 models.errors.classify maps like litellm's exceptions. No retries here: llm_call retries.
 """
@@ -135,8 +137,10 @@ class OpenAICompatChat(BaseChatModel):
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-            if not finished:
-                raise _cut_off(pieces)
+        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+            yield _as_chunk(self._generate(messages, stop))
+        elif not finished:
+            raise _cut_off(pieces)
 
     async def _astream(
         self,
@@ -161,8 +165,33 @@ class OpenAICompatChat(BaseChatModel):
                     if run_manager and chunk.text:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-            if not finished:
-                raise _cut_off(pieces)
+        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+            result = await self._agenerate(messages, stop)
+            yield _as_chunk(result)
+        elif not finished:
+            raise _cut_off(pieces)
+
+
+def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
+    """A whole answer as one stream chunk (the raw arguments of its calls kept, as a stream carries them)."""
+    message = result.generations[0].message
+    assert isinstance(message, AIMessage)
+    calls = [
+        tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
+        for i, c in enumerate(message.tool_calls)
+    ]
+    calls += [
+        tool_call_chunk(name=c.get("name"), args=c.get("args"), id=c.get("id"), index=len(calls) + i)
+        for i, c in enumerate(message.invalid_tool_calls)
+    ]
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=message.content,
+            tool_call_chunks=calls,
+            usage_metadata=message.usage_metadata,
+            response_metadata=message.response_metadata,
+        )
+    )
 
 
 def _cut_off(pieces: int) -> ProviderError:

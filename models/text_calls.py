@@ -88,7 +88,7 @@ def _as_call(obj: dict[str, Any]) -> dict[str, Any] | None:
     """{"name", "arguments"|"parameters"|"args"} (also nested in "function") -> a call, else None."""
     if isinstance(obj.get("function"), dict):
         obj = obj["function"]
-    name = obj.get("name") or obj.get("tool") or obj.get("tool_name")
+    name = obj.get("name") or obj.get("tool") or obj.get("tool_name") or obj.get("function")
     if not isinstance(name, str) or not name.strip():
         return None
     raw = next((obj[k] for k in ("arguments", "parameters", "args", "input") if k in obj), {})

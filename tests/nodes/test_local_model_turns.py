@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fakes.openai_server import FakeOpenAI, reply
+from fakes.openai_server import FakeOpenAI, recorded, reply
 from helpers import of_type, run_turn
 from langchain_core.messages import HumanMessage, ToolMessage
 
@@ -67,22 +67,37 @@ def chunk(content: str | None = None, finish: str | None = None) -> dict:
     }
 
 
-async def test_an_empty_stream_is_retried_and_never_done(local, workspace):
-    server = local([sse_body(done=True), sse_body(chunk("The answer is 5."), chunk(finish="stop"))])
+async def test_an_empty_stream_is_asked_again_without_streaming(local, workspace):
+    server = local([sse_body(), reply("The answer is 5.")])
     events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
     assert of_type(events, "turn_complete")[-1].status == "done"
-    assert messages[-1].content == "The answer is 5." and len(chats(server)) == 2
-    assert "stream was empty" in " ".join(e.line for e in of_type(events, "tool_log"))
+    assert messages[-1].content == "The answer is 5."
+    assert [r["body"].get("stream") for r in chats(server)] == [True, None]
 
-    server = local([sse_body()] * 3)  # empty every time: an error, not an empty "done"
+
+async def test_empty_answers_are_retried_and_never_done(local, workspace):
+    server = local([reply(""), reply("5")])  # finish reason "stop", no text, no call: no answer
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
+    assert messages[-1].content.strip() == "5" and "no text and no tool call" in of_type(events, "tool_log")[0].line
+
+    server = local([reply("")] * 3)
     events, _, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
     assert of_type(events, "turn_complete")[-1].status == "error:provider"
-    assert "stream was empty" in of_type(events, "error")[-1].message and len(chats(server)) == 3
+    assert "no text and no tool call" in of_type(events, "error")[-1].message and len(chats(server)) == 3
 
-    # a complete answer that says nothing (finish reason "stop", no text, no call) is no answer either
-    server = local([sse_body(chunk(""), chunk(finish="stop")), sse_body(chunk("5"), chunk(finish="stop"))])
-    events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
-    assert messages[-1].content == "5" and "no text and no tool call" in of_type(events, "tool_log")[0].line
+
+async def test_llama_cpp_python_overflow_recorded_is_compacted_to_the_window_it_names(local, workspace):
+    # recorded: the server answers the streamed request with 200 and no body, the plain one with a 400 that
+    # names its window (8192); the prompt is shortened to fit it and the call retried
+    server = local([recorded("qwen_overflow_stream"), recorded("qwen_overflow"), reply("The log repeats one line.")])
+    prompt = "Summarise this log:\n" + "epoch 1 loss 0.5 accuracy 0.8 lr 3e-4 step 100\n" * 1400
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, prompt=prompt, settings=FAST)
+    assert of_type(events, "turn_complete")[-1].status == "done", of_type(events, "error")
+    assert messages[-1].content.strip() == "The log repeats one line."
+    logs = " ".join(e.line for e in of_type(events, "tool_log"))
+    assert "context window is 8192 tokens" in logs
+    retried = sent_messages(server, 2)[1]["content"]
+    assert len(retried) // 4 < 8192 * 0.9 and "removed to fit" in retried
 
 
 async def test_a_stream_cut_off_before_its_finish_reason_is_not_an_answer(local, workspace):
@@ -97,15 +112,15 @@ async def test_a_stream_cut_off_before_its_finish_reason_is_not_an_answer(local,
 async def test_an_empty_stream_near_the_window_is_taken_as_an_overflow(local, workspace):
     # the server says its window (/props) is small and the prompt is near it: shorten, then retry once
     server = local(
-        [sse_body(), reply("The text is all x.")],
+        [sse_body(), reply(""), reply("The text is all x.")],
         routes={"GET /props": {"default_generation_settings": {"n_ctx": 1500}}},
     )
     prompt = "Summarise this text: " + "x " * 2200
     events, messages, _ = await run_turn("llamacpp/qwen", workspace, prompt=prompt, settings=FAST)
     assert of_type(events, "turn_complete")[-1].status == "done", of_type(events, "error")
-    assert messages[-1].content.strip() == "The text is all x." and len(chats(server)) == 2
+    assert messages[-1].content.strip() == "The text is all x." and len(chats(server)) == 3
     assert "near the context window" in " ".join(e.line for e in of_type(events, "tool_log"))
-    retried = sent_messages(server, 1)[1]["content"]
+    retried = sent_messages(server, 2)[1]["content"]
     assert retried.startswith("Summarise this text") and len(retried) < len(prompt) and "removed to fit" in retried
 
 
@@ -166,3 +181,36 @@ async def test_an_answer_claiming_work_no_tool_did_is_checked_once_then_not_done
     local([reply(claim), reply("I could not create train.py: it is not done.")])
     events, _, _ = await run_turn("llamacpp/qwen", workspace, prompt="create train.py")
     assert of_type(events, "turn_complete")[-1].status == "done"
+
+
+async def test_recorded_made_up_call_markup_gets_one_notice_then_text_calls_run(local, workspace):
+    # recorded: asked for hello.py, Qwen2.5-Coder-1.5B answered `<tools><job id="run"><script>print(2 + 3)...`
+    # with the server returning no calls. Nothing can be read from it: the model is told once how to write a
+    # call, then writes them in its chat template's own <tool_call> shape (Hermes), which are run.
+    write = (
+        '<tool_call>\n{"name": "write", "arguments": {"path": "hello.py", "content": "print(2 + 3)\\n"}}\n</tool_call>'
+    )
+    run = '<tool_call>\n{"name": "bash", "arguments": {"command": "python3 hello.py"}}\n</tool_call>'
+    server = local([recorded("qwen_hello_core"), reply(write), reply(run), reply("It prints 5.")])
+    events, messages, _ = await run_turn(
+        "llamacpp/qwen", workspace, builtin=True, prompt="Create hello.py that prints 2 + 3 and run it.", settings=FAST
+    )
+    notices = injected(messages, "call_format")
+    assert len(notices) == 1 and "<job" in notices[0].content and "<tool_call>" in notices[0].content
+    assert (workspace / "hello.py").read_text() == "print(2 + 3)\n"
+    results = [m for m in messages if isinstance(m, ToolMessage)]
+    assert [r.name for r in results] == ["write", "bash"] and results[1].content.strip().startswith("5")
+    assert of_type(events, "turn_complete")[-1].status == "done"
+    # the history sent back holds real calls (the chat template renders them as <tool_call> again), not markup
+    replayed = sent_messages(server, 3)
+    assistant = [m for m in replayed if m["role"] == "assistant" and m.get("tool_calls")]
+    assert [m["tool_calls"][0]["function"]["name"] for m in assistant] == ["write", "bash"]
+    assert all("<tool_call>" not in (m.get("content") or "") for m in assistant)
+
+
+async def test_a_second_unreadable_call_in_the_turn_gets_no_second_notice(local, workspace):
+    broken = '<tool_call>\n{"name": "bash", "arguments": {"command": "ls"\n</tool_call>'
+    local([reply(broken), reply(broken)])
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, builtin=True, settings=FAST)
+    assert len(injected(messages, "call_format")) == 1
+    assert of_type(events, "turn_complete")[-1].status == "done"  # a plain answer now: nothing claimed

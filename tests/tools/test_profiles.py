@@ -51,3 +51,16 @@ def test_the_cli_says_which_profile_is_on(cli, replay):
     assert result.returncode == 0 and "tool profile core" in result.stderr
     bad = cli("-m", model, "--tools", "core,nope", "hi")
     assert bad.returncode == 2 and "unknown tool(s) nope" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_small_local_window_turns_the_core_profile_on(cli, monkeypatch):
+    # sync: the real binary against a fake vLLM whose model runs with an 8k window
+    from fakes.openai_server import FakeOpenAI, reply
+
+    with FakeOpenAI([reply("ok")], models=["qwen"], model_fields={"max_model_len": 8192}) as server:
+        monkeypatch.setenv("VLLM_BASE_URL", server.base_url)
+        result = cli("-m", "vllm/qwen", "hi")
+    assert result.returncode == 0, result.stderr
+    assert "tool profile core for a 8192-token window" in result.stderr
+    offered = [t["function"]["name"] for t in server.requests[-1]["body"]["tools"]]
+    assert offered[: len(CORE_TOOLS)] == list(CORE_TOOLS) and set(offered) - set(CORE_TOOLS) <= {"research"}
