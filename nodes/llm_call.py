@@ -305,12 +305,14 @@ async def llm_call(
 
 
 def learn_window(deps: AgentDeps, message: str, emit: Emit) -> None:
-    """A server that names its window in an overflow error (llama-cpp-python's says "exceed context window
-    of 8192") sets the window compaction works to, when it is smaller than the one assumed."""
+    """A server that names its window in an overflow error (llama-cpp-python's says "maximum context length is
+    8192 tokens") sets the window compaction works to, when it is smaller or was only assumed."""
     window = window_from_message(message)
     handle = deps.model_handle()
-    if window and window < (handle.context_window or deps.settings.compaction.fallback_context_window):
+    current = handle.context_window or deps.settings.compaction.fallback_context_window
+    if window and (window < current or handle.extra.get("window_assumed")):
         handle.context_window = window
+        handle.extra["window_assumed"] = False
         emit(
             ToolLog(line=f"the server's context window is {window} tokens: compacting to fit it", agent=deps.agent_name)
         )

@@ -49,9 +49,12 @@ def test_vllm_max_model_len_and_lm_studio(monkeypatch):
     assert window == 4096
 
 
-def test_a_server_that_does_not_say_leaves_the_window_unknown(monkeypatch):
-    # llama-cpp-python's server has no /props and no window in /v1/models: the overflow error tells it later
-    assert _window(monkeypatch, "llamacpp", "LLAMACPP_BASE_URL")[0] is None
+def test_a_server_that_does_not_say_is_assumed_small(monkeypatch):
+    # llama-cpp-python's server has no /props and no window in /v1/models: 8k is assumed (local servers start
+    # small) until an overflow error names the real one
+    assert server_window.context_window("llamacpp", "http://127.0.0.1:9/v1", "qwen") is None
     server_window.forget()
-    monkeypatch.setenv("VLLM_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens: no wait, no error
-    assert make_model("vllm/qwen").context_window is None
+    with FakeOpenAI([], models=["qwen"]) as fake:
+        monkeypatch.setenv("LLAMACPP_BASE_URL", fake.base_url)
+        handle = make_model("llamacpp/qwen")
+    assert handle.context_window == 8192 and handle.extra["window_assumed"] is True
