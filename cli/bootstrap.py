@@ -22,6 +22,7 @@ class RunOptions:
     prompt: str | None = None
     model: str | None = None
     max_iterations: int | None = None
+    max_budget_usd: float | None = None
     stream: bool = True
     output_format: str = "text"
     approval: str | None = None
@@ -76,6 +77,10 @@ def build_deps(options: RunOptions, interactive: bool, model_id: str | None = No
         if options.max_iterations < 1:
             raise UserError("--max-iterations must be at least 1")
         settings.max_iterations = options.max_iterations
+    if options.max_budget_usd is not None:
+        if not options.max_budget_usd > 0:
+            raise UserError("--max-budget-usd must be more than 0 (dollars), e.g. --max-budget-usd 5")
+        settings.budget.max_usd = options.max_budget_usd
     explicit = options.model or model_id
     model_id = explicit or settings.model_name
     try:

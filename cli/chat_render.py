@@ -321,6 +321,9 @@ class ChatRenderer:
     def on_error(self, event) -> None:
         self.error(event.message, event.kind)
 
+    def on_budget_required(self, event) -> None:
+        self.error(event.message, "budget")
+
     def on_interrupted(self, event) -> None:
         self.interrupted()
 
@@ -370,7 +373,13 @@ class ChatRenderer:
         self._print(Panel(body, title=f"error · {kind}", title_align="left", border_style="red", expand=False))
 
     def status_line(
-        self, model_id: str, context_tokens: int, window: int | None, cost: float, session_id: str | None, approval: str
+        self,
+        model_id: str,
+        context_tokens: int,
+        window: int | None,
+        cost: float | str,  # dollars, or the spend as core.budget.Spend.describe() says it
+        session_id: str | None,
+        approval: str,
     ) -> None:
         parts = [short_model(model_id)]
         if window:
@@ -378,7 +387,7 @@ class ChatRenderer:
             parts.append(f"context {human_tokens(context_tokens)}/{human_tokens(window)} ({pct:.0f}%)")
         else:
             parts.append(f"context {human_tokens(context_tokens)}")
-        parts.append(f"${cost:.4f}")
+        parts.append(cost if isinstance(cost, str) else f"${cost:.4f}")
         if approval == "yolo":
             parts.append("yolo")
         parts.append(f"session {session_id}" if session_id else "no session yet")

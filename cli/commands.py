@@ -1,4 +1,4 @@
-"""Subcommands: sessions, sandboxes, mcp, studio, graph, doctor, example, eval."""
+"""Subcommands: sessions, sandboxes, mcp, studio, serve, graph, doctor, example, eval."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ from cli.sessions_cmd import sessions_app  # noqa: E402
 
 commands_app.add_typer(sessions_app, name="sessions")
 
+from cli.runs_cmd import runs_app  # noqa: E402
 from cli.sandboxes_cmd import sandboxes_app  # noqa: E402
+
+commands_app.add_typer(runs_app, name="runs")
+from cli.watch_cmd import watch_cmd  # noqa: E402
+
+commands_app.command("watch", help=watch_cmd.__doc__)(watch_cmd)
 
 commands_app.add_typer(sandboxes_app, name="sandboxes")
 
@@ -54,6 +60,32 @@ def studio_cmd(
     except StudioError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(e.code) from None
+
+
+@commands_app.command("serve", help="Serve the web app: chat with the agent in the browser (port 7860, as a Space).")
+def serve_cmd(
+    host: str = typer.Option(
+        "127.0.0.1", help="Interface to listen on. Without sign-in only loopback (see --allow-remote)."
+    ),
+    port: int = typer.Option(7860, help="Port (0: any free one)."),
+    model: str = typer.Option(None, "--model", "-m", help="Model id for new sessions (default: the config's)."),
+    config: str = typer.Option(None, help="Config file (on top of configs/frontend_agent_config.json)."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Listen on another interface WITHOUT sign-in: anyone who reaches it acts as you."
+    ),
+) -> None:
+    import sys
+
+    from cli.bootstrap import UserError
+    from cli.serve_cmd import run_serve
+
+    try:
+        raise typer.Exit(run_serve(host, port, model, config, allow_remote))
+    except UserError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(e.code) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 @commands_app.command("mcp", help="MCP servers from the config: `ml-intern mcp list` shows status and tools.")

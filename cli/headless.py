@@ -52,6 +52,9 @@ class TextRenderer:
             _err(f"context compacted: {data.old_tokens} -> {data.new_tokens} tokens")
         elif kind == "tool_log" and data.tool_call_id is None:
             _err(f"{prefix}{data.line}")
+        elif kind == "budget_required":
+            _err(f"{data.message}: waiting for a higher budget")
+            _err(f"continue with: ml-intern --resume {session_id} --max-budget-usd N   (N > {data.max_budget_usd:g})")
         elif kind == "approval_required":
             _err("approval needed for:")
             for call in data.calls:
@@ -207,10 +210,13 @@ async def _drive(session, options: RunOptions) -> int:
             loop.remove_signal_handler(sig)
     with storage_failures_as_one_line(session.id):
         await session.finish()
+        unverified = await _unverified(session, final)
     code = exit_codes.for_status(final["status"])
     if options.output_format == "stream-json":
         print(json.dumps(Shutdown().wire(session.id)), flush=True)
     if options.output_format == "json":
+        from core.budget import spend_of
+
         values = (await session.state()).values
         usage = values.get("usage") or {}
         plan = values.get("plan") or []
@@ -223,12 +229,27 @@ async def _drive(session, options: RunOptions) -> int:
                     "final_response": final["final_response"],
                     "error": final.get("error"),
                     "usage": usage,
+                    "unverified": unverified,  # metrics in the answer that nothing in the session backs
+                    "spend": spend_of(usage).as_dict(session.manager.deps.settings.budget.max_usd),
                     # None when the model kept no plan; false while any item is not completed
                     "plan_finished": all(t.get("status") == "completed" for t in plan) if plan else None,
                 },
                 ensure_ascii=False,
             )
         )
-    elif options.output_format == "text" and final["status"] == "max_iterations":
+    elif options.output_format == "text" and unverified:
+        from cli.provenance_check import warning_line
+
+        _err(warning_line(unverified))
+    if options.output_format == "text" and final["status"] == "max_iterations":
         _err(f"resume with: ml-intern --resume {session.id} --max-iterations N")
     return code
+
+
+async def _unverified(session, final: dict[str, Any]) -> list[dict[str, str]]:
+    """The answer's metric values that no tool output or run log of the session holds (cli/provenance_check.py)."""
+    if final["status"] != "done" or not final["final_response"]:
+        return []
+    from cli.provenance_check import unverified_claims
+
+    return await unverified_claims(session, final["final_response"])

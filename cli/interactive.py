@@ -27,6 +27,7 @@ from rich.text import Text
 from cli import exit_codes, slash_commands
 from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
 from cli.chat_render import ChatRenderer
+from cli.chat_wake import JobWake
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from core.paths import ml_intern_home
@@ -76,6 +77,7 @@ async def in_daemon_thread(fn, *args):
 class Outcome:
     status: TurnStatus = "done"
     pending: list[dict[str, Any]] = field(default_factory=list)
+    budget: Any = None  # the budget_required event when the turn waits at the budget
 
 
 class ChatApp:
@@ -88,6 +90,7 @@ class ChatApp:
             self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
         )
         self.deps: Any = None
+        self.wake = JobWake(self)
         self.manager: Any = None
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
@@ -263,7 +266,7 @@ class ChatApp:
     async def _chat(self) -> None:
         while not self.quit:
             try:
-                text = await self.input.read()
+                text = await self.wake.read()  # a message, or the result of the job the session waits for
             except KeyboardInterrupt:
                 if self._pressed_twice():
                     break
@@ -302,6 +305,9 @@ class ChatApp:
         doom_answer = None
         while not self.quit:
             outcome = await self.stream(session.run(prompt, decisions=decisions, doom_answer=doom_answer))
+            if outcome.status == "budget" and outcome.budget is not None and not self.quit:
+                prompt, decisions, doom_answer = None, None, await self._ask_budget(outcome.budget)
+                continue
             if outcome.status != "approval_pending" or not outcome.pending or self.quit:
                 break
             prompt, decisions, doom_answer = None, None, None
@@ -328,6 +334,8 @@ class ChatApp:
                     outcome.pending = list(event.calls)
                 elif event.type == "turn_complete":
                     outcome.status = event.status
+                elif event.type == "budget_required":
+                    outcome.budget = event
                 self.renderer.handle(event)
 
         from models.errors import ModelConfigError
@@ -400,6 +408,25 @@ class ChatApp:
             answer = "no"
         return answer.strip() or "no"
 
+    async def _ask_budget(self, event) -> str | None:
+        """A new budget in dollars (set on the deps: the turn goes on), or "no" (the turn stops there)."""
+        question = f"Raise the session's budget to (dollars, more than ${event.max_budget_usd:.2f}; empty: stop) "
+        while True:
+            try:
+                answer = (await self.input.ask(question)).strip().lstrip("$")
+            except (KeyboardInterrupt, EOFError):
+                return "no"
+            if answer.lower() in ("", "n", "no", "stop"):
+                return "no"
+            try:
+                raised = float(answer)
+            except ValueError:
+                raised = 0.0
+            if raised > event.spent_usd + event.estimate_usd:
+                self.deps.settings.budget.max_usd = raised
+                return None
+            self.say(f"enter more than ${event.spent_usd + event.estimate_usd:.2f}, or leave it empty to stop", "red")
+
     # -- shared helpers (slash commands use these) -------------------------------------------
 
     def say(self, message: str, style: str = "") -> None:
@@ -416,13 +443,15 @@ class ChatApp:
     async def status_line(self) -> None:
         if self.session is None or self.deps is None:
             return
+        from core.budget import spend_of
+
         values = (await self.session.state()).values
         usage = values.get("usage") or {}
         self.renderer.status_line(
             self.deps.model_id,
             int(values.get("context_tokens") or 0),
             self.context_window(),
-            float(usage.get("cost_usd") or 0.0),
+            spend_of(usage).describe(self.deps.settings.budget.max_usd),
             self.session.id,
             self.deps.approval_mode,
         )

@@ -1,7 +1,7 @@
 """The `ml-intern` entry point. Kept light: `--help` and `--version` import nothing heavy.
 
 `ml-intern [OPTIONS] PROMPT` runs headless; with no prompt on a terminal it opens the interactive chat;
-`ml-intern sessions|mcp|studio|graph|doctor ...` are subcommands. Options may come before a
+`ml-intern sessions|mcp|studio|serve|graph|doctor ...` are subcommands. Options may come before a
 subcommand when it takes them (`ml-intern --config F doctor`); otherwise the line is refused, never
 read as a prompt: `ml-intern [OPTIONS] -- doctor` sends the word itself.
 """
@@ -18,8 +18,11 @@ from cli import exit_codes
 SUBCOMMANDS = {
     "sessions": "list, show, export, push, delete or undo stored sessions",
     "sandboxes": "list or delete the sandbox Spaces this machine created",
+    "runs": "the runs the agent started: list, show, compare, reproduce",
+    "watch": "wait for a session's jobs and continue the session when they end",
     "mcp": "MCP servers from the config: status and tools",
     "studio": "serve the agent to LangGraph Studio",
+    "serve": "the web app: chat in the browser (a Hugging Face Space)",
     "graph": "print the agent graph as Mermaid",
     "doctor": "check the set-up",
     "example": "replay a recorded example session (no key needed)",
@@ -62,6 +65,10 @@ def run(
         ),
     ] = None,
     max_iterations: Annotated[int | None, typer.Option(help="Model calls allowed per turn (default 300).")] = None,
+    max_budget_usd: Annotated[
+        float | None,
+        typer.Option(help="Dollar budget for the session (models, HF Jobs, sandboxes); exit code 5 when reached."),
+    ] = None,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Print whole messages instead of streaming.")] = False,
     output_format: Annotated[str, typer.Option(help="text | json | stream-json")] = "text",
     approval: Annotated[str | None, typer.Option(help="ask | yolo (headless default: yolo).")] = None,
@@ -108,6 +115,7 @@ def run(
         prompt=prompt,
         model=model,
         max_iterations=max_iterations,
+        max_budget_usd=max_budget_usd,
         stream=not no_stream,
         output_format=output_format,
         approval="yolo" if yolo else approval,

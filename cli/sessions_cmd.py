@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from cli import exit_codes
+from core.budget import spend_of
 from core.protocol import injected_tag
 
 sessions_app = typer.Typer(
@@ -112,11 +113,15 @@ def show_cmd(session_id: str, as_json: Annotated[bool, typer.Option("--json")] =
     async def go():
         async with _session_manager() as manager:
             session = await manager.load_session(session_id)
-            messages = [message_dict(m) for m in await session.messages()]
+            values = (await session.state()).values
+            messages = [message_dict(m) for m in values.get("messages", [])]
+        spend = spend_of(values.get("usage"))
         if as_json:
-            print(json.dumps({"session": session.info.to_dict(), "messages": messages}, indent=1, default=str))
+            data = {"session": session.info.to_dict(), "spend": spend.as_dict(), "messages": messages}
+            print(json.dumps(data, indent=1, default=str))
             return
         print(f"session {session.id}  model {session.info.model}  workspace {session.info.workspace}")
+        print(f"spent: {spend.describe()}")
         for m in messages:
             content = m["content"] if isinstance(m["content"], str) else json.dumps(m["content"])
             label = m["role"] if m["role"] != "tool" else f"tool:{m['name']}"

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.chat_render import human_tokens, plan_panel, short_model
+from core.budget import spend_of
 
 if TYPE_CHECKING:
     from cli.interactive import ChatApp
@@ -104,7 +105,7 @@ async def _status(app: ChatApp, arg: str) -> None:
             f"{human_tokens(tokens)} tokens"
             + (f" of {human_tokens(window)} ({100 * tokens / window:.0f}%)" if window else ""),
         )
-        table.add_row("cost", f"${usage.get('cost_usd', 0.0):.4f}")
+        table.add_row("cost", spend_of(usage).describe(deps.settings.budget.max_usd))
     app.console.print(table)
 
 
@@ -116,8 +117,53 @@ async def _cost(app: ChatApp, arg: str) -> None:
     usage = (await app.session.state()).values.get("usage") or {}
     app.say(
         f"{usage.get('calls', 0)} model calls · {usage.get('input_tokens', 0):,} input + "
-        f"{usage.get('output_tokens', 0):,} output tokens · ${usage.get('cost_usd', 0.0):.4f}"
+        f"{usage.get('output_tokens', 0):,} output tokens · {spend_of(usage).describe()}"
     )
+
+
+@command("/budget", "/budget [DOLLARS|off]", "the session's dollar budget: show the spend, set or remove it")
+async def _budget(app: ChatApp, arg: str) -> None:
+    deps = await app.engine()
+    budget = deps.settings.budget
+    if arg:
+        if arg.lower() == "off":
+            budget.max_usd = None
+        else:
+            try:
+                value = float(arg.lstrip("$"))
+            except ValueError:
+                value = 0.0
+            if not value > 0:
+                app.say("usage: /budget DOLLARS (more than 0), e.g. /budget 5, or /budget off", "red")
+                return
+            budget.max_usd = value
+    usage = ((await app.session.state()).values.get("usage") or {}) if app.session else {}
+    spend = spend_of(usage)
+    limit = "no budget" if budget.max_usd is None else f"budget ${budget.max_usd:.2f}"
+    _info(
+        app,
+        f"{limit} · spent {spend.describe()} (models ${spend.model_usd:.4f}, "
+        f"paid hardware at most ${spend.jobs_usd:.2f})",
+    )
+
+
+@command("/runs", "/runs [ID ID ...]", "this session's runs; with ids: them side by side (or one in full)")
+async def _runs(app: ChatApp, arg: str) -> None:
+    from cli.runs_cmd import compare_lines, list_lines, show_lines
+    from tools.runs import ledger
+
+    refs = arg.split()
+    if not refs:
+        records = ledger.all_runs(app.session.id if app.session else "")
+        app.say("\n".join(list_lines([ledger.view(r) for r in records])))
+        return
+    found = [ledger.find(ref) for ref in refs]
+    missing = [ref for ref, record in zip(refs, found, strict=True) if record is None]
+    if missing:
+        app.say(f"no run {', '.join(missing)} (or the prefix is ambiguous): /runs lists this session's runs", "red")
+        return
+    views = [ledger.view(r) for r in found if r is not None]
+    app.say("\n".join(show_lines(views[0]) if len(views) == 1 else compare_lines(views)))
 
 
 @command("/plan", "/plan", "show the agent's plan")

@@ -18,6 +18,8 @@ from configs.schema import AgentConfig
 __all__ = ["ConfigError", "load_config", "substitute", "user_config_path"]
 
 DEFAULTS_PATH = Path(__file__).with_name("cli_agent_config.json")
+# The web app's defaults on top of the CLI's (approval asks, per-user limits): `load_config(web=True)`.
+WEB_DEFAULTS_PATH = Path(__file__).with_name("frontend_agent_config.json")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -77,8 +79,12 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> AgentConfig:
+def load_config(
+    path: Path | str | None = None, overrides: dict[str, Any] | None = None, *, web: bool = False
+) -> AgentConfig:
     data = _read_json(DEFAULTS_PATH)
+    if web:
+        data = _merge(data, _read_json(WEB_DEFAULTS_PATH))
     user_file = Path(path) if path else user_config_path()
     if path or user_file.exists():
         data = _merge(data, _read_json(user_file))

@@ -91,6 +91,43 @@ class HfJobsConfig(_Strict):
     poll_s: float = Field(default=5.0, gt=0)  # how often `logs` with follow asks a running job for new lines
 
 
+class WatchConfig(_Strict):
+    """How a waiting session watches its job (`ml-intern watch`, tools/runs/waiting.py)."""
+
+    poll_s: float = Field(default=2.0, gt=0)  # first wait between checks; Hugging Face Jobs back off from it
+    max_poll_s: float = Field(default=300.0, gt=0)  # the longest wait between two checks
+    stall_s: float = Field(default=1800.0, gt=0)  # a job with no log output for this long is reported
+
+
+class ModelPrice(_Strict):
+    """A model's price in USD per million tokens, for models litellm's table does not know (HF router models)."""
+
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+
+
+class BudgetConfig(_Strict):
+    """One budget in dollars per session, across model calls, Hugging Face Jobs and sandboxes (core/budget.py)."""
+
+    max_usd: float | None = Field(default=None, gt=0)  # None: no budget; --max-budget-usd overrides it
+    # what the next model call is assumed to write, to estimate its cost before it is made
+    output_tokens_estimate: int = Field(default=1000, ge=0)
+    # model id (or glob, e.g. "huggingface/*") -> price; wins over litellm's table
+    model_prices: dict[str, ModelPrice] = {}
+
+
+class WebConfig(_Strict):
+    """`ml-intern serve`: what one signed-in user may use, and when an idle session is let go."""
+
+    max_sessions_per_user: int = Field(default=50, gt=0)  # stored sessions; delete one to start another
+    max_running_per_user: int = Field(default=2, gt=0)  # turns running at once
+    max_turns_per_user_per_day: int = Field(default=200, gt=0)  # the turn budget (a prompt or an answer is one)
+    max_prompt_chars: int = Field(default=50_000, gt=0)
+    max_request_bytes: int = Field(default=256_000, gt=1000)  # any request body above this is refused (413)
+    idle_timeout_s: float = Field(default=900, gt=0)  # a session nobody touched for this long is let go
+    models: list[str] = []  # the model picker's choices (the configured model_name is always one)
+
+
 class McpServerConfig(BaseModel):
     model_config = ConfigDict(extra="allow")
     transport: Literal["stdio", "http", "streamable_http", "sse"] = "stdio"
@@ -118,3 +155,6 @@ class AgentConfig(_Strict):
     mcpServers: dict[str, McpServerConfig] = {}
     endpoints: EndpointsConfig = EndpointsConfig()
     hf_jobs: HfJobsConfig = HfJobsConfig()
+    budget: BudgetConfig = BudgetConfig()
+    watch: WatchConfig = WatchConfig()
+    web: WebConfig = WebConfig()

@@ -27,6 +27,8 @@ import stat
 import sys
 import threading
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from configs.environment import load_env_file, use_held_variables
@@ -38,6 +40,8 @@ HANDOVER_FD_VAR = "ML_INTERN_CREDENTIALS_FD"
 _KEEP_IN_PROCESS = re.compile(r"(?i)^(?:https?|all|ftp)_proxy$")
 _held: dict[str, str] = {}
 _started = False
+# Keys that replace the process's for one agent's work (a web user's HF token): see `scoped`.
+_scope: ContextVar[Mapping[str, str | None] | None] = ContextVar("ml_intern_credentials_scope", default=None)
 use_held_variables(_held)
 
 
@@ -68,8 +72,35 @@ def start(env_file: Path | str | None = None, *, inspectable: bool = False) -> N
 
 
 def get(name: str) -> str | None:
-    """A key by its variable name: the held value, else the live environment; None when unset or empty."""
+    """A key by its variable name: the scoped value when a scope names it, else the held value, else the live
+    environment; None when unset or empty."""
+    scope = _scope.get()
+    if scope is not None and name in scope:
+        return scope[name] or None
     return _held.get(name) or os.environ.get(name) or None
+
+
+def pinned(name: str) -> bool:
+    """Does a scope fix this key (so nothing may fall back to another source, such as a stored login)?"""
+    scope = _scope.get()
+    return scope is not None and name in scope
+
+
+@contextmanager
+def scoped(values: Mapping[str, str | None] | None):
+    """Within this block (and the tasks it starts), `get` answers these keys from `values` and nothing else:
+    a web user's HF token replaces the server's, and a None value means "no key", never the server's.
+
+    A contextvar, so two users' turns running at once in one process each see only their own key."""
+    if values is None:
+        yield
+        return
+    merged = {**(_scope.get() or {}), **values}
+    token = _scope.set(merged)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
 
 
 def held() -> Mapping[str, str]:

@@ -80,6 +80,16 @@ class ApprovalRequired(Event):
     calls: list[dict[str, Any]]  # {id, name, args, risk, details}
 
 
+class BudgetRequired(Event):
+    """The turn waits at the session's budget: the next call would cross it (see core/budget.py)."""
+
+    type: ClassVar[str] = "budget_required"
+    message: str
+    spent_usd: float
+    estimate_usd: float
+    max_budget_usd: float
+
+
 class TurnComplete(Event):
     type: ClassVar[str] = "turn_complete"
     status: TurnStatus

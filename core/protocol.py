@@ -18,9 +18,11 @@ from typing_extensions import TypedDict
 
 # Why a turn ended before the model answered (state["stop_reason"]); "error:<kind>" names what failed.
 ErrorStop = Literal["error:auth", "error:billing", "error:config", "error:provider", "error:compaction", "error:agent"]
+# "budget": the next call would cross the session's dollar budget (core/budget.py); as a turn status, the
+# turn waits for a raised budget (a BudgetQuestion) or was stopped there.
 # "unverified": the final answer claims work (files, results) that no tool of the turn produced, even after
 # the model was asked to check.
-StopReason = Literal["max_iterations", "doom_loop", "interrupted", "unverified"] | ErrorStop
+StopReason = Literal["max_iterations", "doom_loop", "interrupted", "budget", "unverified"] | ErrorStop
 # How a turn ended, as TurnResult and the turn_complete event report it.
 TurnStatus = Literal["done", "approval_pending"] | StopReason
 # Why a compaction is due regardless of size (state["compact"]): /compact, or the provider refused the prompt.
@@ -103,3 +105,26 @@ class DoomLoopQuestion(TypedDict):
     kind: Literal["doom_loop"]
     message: str
     question: str
+
+
+class BudgetQuestion(TypedDict):
+    """The budget check's interrupt value: a call would cross the session's budget. Answered with a
+    BudgetAnswer; a front end raises the budget, a headless run stops here (resume with --max-budget-usd)."""
+
+    kind: Literal["budget"]
+    agent: str
+    message: str
+    what: str  # "a model call", "hf_jobs on a10g-large" ...
+    spent_usd: float
+    estimate_usd: float
+    max_budget_usd: float
+
+
+BudgetAction = Literal["raise", "stop"]
+
+
+class BudgetAnswer(TypedDict):
+    """The resume value of a BudgetQuestion: go on under a higher budget, or stop the turn."""
+
+    action: BudgetAction
+    max_budget_usd: NotRequired[float]

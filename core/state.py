@@ -122,3 +122,6 @@ class AgentState(TypedDict, total=False):
     overflow_retry: bool  # a context-overflow compaction happened; the next overflow stops the turn
     nudges: int  # continuation re-prompts used in this turn
     malformed: dict[str, int]  # consecutive malformed-argument calls per tool
+    # the session's dollar budget for this turn (core/budget.py): set when a turn starts (--max-budget-usd,
+    # the config, /budget) and when a budget question is answered; unset, the deps' settings hold it
+    max_budget_usd: float | None

@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
+from core.budget import spend_of
 from core.events import parse_event
 from core.state import AgentState
 from nodes.approval import approval
@@ -104,6 +105,8 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
     async def run(question: str, max_iterations: int, ctx: ToolContext) -> dict[str, Any]:
         settings = parent.settings.model_copy(deep=True)
         settings.max_iterations = max_iterations
+        if settings.budget.max_usd is not None:  # the sub-agent may spend what is left of the session's budget
+            settings.budget.max_usd = max(1e-9, settings.budget.max_usd - spend_of(ctx.state.get("usage")).total_usd)
         sub = AgentDeps(
             settings=settings,
             model_id=parent.model_id,
@@ -113,6 +116,7 @@ def research_runner(parent: AgentDeps) -> RunSubagent:
             approval_mode=parent.approval_mode,
             interactive=False,
             stream=parent.stream,
+            credentials=parent.credentials,
             home=parent.home,
             agent_name="research",
             prompt_template=RESEARCH_PROMPT,

@@ -26,6 +26,7 @@ from core.events import (
     ApprovalRequired,
     AssistantChunk,
     AssistantMessage,
+    BudgetRequired,
     Error,
     Event,
     Interrupted,
@@ -40,6 +41,7 @@ from core.protocol import TurnStatus, injected_tag
 from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
 from nodes.approval import InvalidDecisions, answer_problem
+from nodes.budget_guard import resume_answer
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
@@ -151,10 +153,12 @@ class SessionManager:
             await store.setup()
             manager = cls(deps, saver, store)
             reaper = asyncio.create_task(manager._reap_sandboxes(), name="sandbox-reaper")
+            await manager.note_orphans()
             try:
                 yield manager
             finally:
                 try:
+                    await manager.note_orphans()  # the jobs of the sessions ending now, left running unwatched
                     if manager.mcp is not None:
                         await manager.mcp.aclose()
                 finally:
@@ -162,6 +166,19 @@ class SessionManager:
                         await manager._close_sandboxes(reaper)
                     finally:
                         await manager.release_all()
+
+    async def note_orphans(self) -> None:
+        """A note per job left running by a session nobody drives and nobody waits for (tools/runs/orphans.py)."""
+        from persistence.session_lock import is_alive
+        from tools.runs.orphans import orphan_lines
+
+        try:
+            for session_id, line in orphan_lines(self.deps.home, set()):
+                holder = await self.store.lock_get(session_id) if session_id else None
+                if session_id in self._leases or holder is None or not is_alive(holder):
+                    self.note(line)
+        except Exception as exc:  # never in the way of the session
+            self.note(f"could not look for jobs left running: {exc}")
 
     def note(self, line: str) -> None:
         """A line for the user outside any turn (sandboxes deleted at start or at the end): given to
@@ -343,12 +360,15 @@ class Session:
             await self.manager.hold(self.id)
             self._holding = True
 
-    async def release(self) -> None:
-        """Stop driving this session (other Session objects of the same id in this process may still hold it)."""
+    async def release(self, keep_sandbox: bool = False) -> None:
+        """Stop driving this session (other Session objects of the same id in this process may still hold it).
+
+        `keep_sandbox`: only a pause between turns (the web app lets go after each turn, so any replica may go
+        on): its sandbox Space stays for the next turn instead of being deleted as at a session's end."""
         if self._holding:
             self._holding = False
             await self.manager.unhold(self.id)
-            if self.id not in self.manager._leases:  # nobody here drives it any more: the session has ended
+            if self.id not in self.manager._leases and not keep_sandbox:  # nobody here drives it: it has ended
                 await self.manager.end_sandbox(self.id)
 
     def _check_lease(self) -> None:
@@ -367,9 +387,11 @@ class Session:
         if self.info.workspace and Path(self.info.workspace).is_dir():
             deps.workspace = Path(self.info.workspace)
         if deps.model is None or deps.model.extra.get("session") != self.id or deps.model.model_id != deps.model_id:
+            from core import credentials
             from models.factory import make_model
 
-            deps.model = make_model(deps.model_id, streaming=deps.stream)
+            with credentials.scoped(deps.credentials):  # a web user's HF token for the HF router
+                deps.model = make_model(deps.model_id, streaming=deps.stream)
             deps.model.extra["session"] = self.id
 
     @property
@@ -398,7 +420,8 @@ class Session:
         """Run one user turn (or continue the pending one) and yield its events.
 
         prompt=None continues: answers a pending approval with `decisions` (InvalidDecisions when they do not
-        fit the pending calls), a doom-loop question with `doom_answer`, finishes a run that crashed, or
+        fit the pending calls), a doom-loop question with `doom_answer`, a turn waiting at the budget once
+        deps.settings.budget.max_usd covers its call (doom_answer "no" stops it), finishes a run that crashed, or
         retries after an error. A prompt while approvals are pending rejects them with it as feedback.
         The events end with turn_complete (its status is also `last_result`) and ready. Cancelling the
         iteration (Ctrl-C) keeps the partial answer and marks unfinished tool calls as interrupted; the
@@ -407,8 +430,8 @@ class Session:
         await self.acquire()
         self.activate()
         snapshot = await self._settled_state()
-        if prompt and doom_answer is None and _pending_kind(snapshot) == "doom_loop":
-            # a new prompt while asked whether to go on: stop the looping turn, then take the prompt
+        if prompt and doom_answer is None and _pending_kind(snapshot) in ("doom_loop", "budget"):
+            # a new prompt while asked whether to go on: stop the waiting turn, then take the prompt
             async for event in self.run(None, doom_answer="no"):
                 if event.type not in {"turn_complete", "ready"}:
                     yield event
@@ -465,6 +488,9 @@ class Session:
             kind = interrupts[0].get("kind")
             if kind == "doom_loop":
                 return None if doom_answer is None else Command(resume=doom_answer)
+            if kind == "budget":  # go on once the budget was raised (doom_answer "no": stop there)
+                answer = resume_answer(interrupts[0], self.manager.deps, stop=doom_answer == "no")
+                return None if answer is None else Command(resume=answer)
             if decisions is not None:
                 pending = [c["id"] for i in interrupts for c in i.get("calls") or []]
                 problem = answer_problem({"decisions": decisions}, pending)
@@ -482,13 +508,17 @@ class Session:
             head_config = await self._repair(messages)
         if prompt:  # `turns` appends: the turn's undo point is its only write
             head = (head_config.get("configurable") or {})["checkpoint_id"]
-            return {**FRESH_TURN, "messages": [HumanMessage(content=prompt)], "turns": [head]}
+            return {**FRESH_TURN, **self._budget(), "messages": [HumanMessage(content=prompt)], "turns": [head]}
         if not messages:
             return None
         last = messages[-1]
         if not snapshot.next and not values.get("stop_reason") and isinstance(last, AIMessage) and not last.tool_calls:
             return None  # the turn ended with an answer: there is nothing to continue
-        return dict(FRESH_TURN)  # continue: the model sees where things stand and goes on
+        return {**FRESH_TURN, **self._budget()}  # continue: the model sees where things stand and goes on
+
+    def _budget(self) -> AgentState:
+        """The budget a turn starts with: --max-budget-usd, the config's, or what /budget set (core/budget.py)."""
+        return {"max_budget_usd": self.manager.deps.settings.budget.max_usd}
 
     async def _settled_state(self):
         """The state, after keeping the work of a step that was cut off (kill -9, power loss, disk full)
@@ -543,6 +573,8 @@ class Session:
             if is_user_turn(message):
                 break
         status: TurnStatus = "approval_pending" if pending else values.get("stop_reason") or "done"
+        if _pending_kind(snapshot) == "budget":
+            status = "budget"  # waiting for a raised budget
         return TurnResult(status, final, pending)
 
     def _closing_events(self, result: TurnResult) -> list[Event]:
@@ -550,6 +582,16 @@ class Session:
         events: list[Event] = []
         if result.status == "approval_pending":
             events.append(ApprovalRequired(calls=result.pending))
+        if result.status == "budget" and result.pending:
+            question = result.pending[0]
+            events.append(
+                BudgetRequired(
+                    message=str(question.get("message", "")),
+                    spent_usd=float(question.get("spent_usd") or 0),
+                    estimate_usd=float(question.get("estimate_usd") or 0),
+                    max_budget_usd=float(question.get("max_budget_usd") or 0),
+                )
+            )
         if result.status == "interrupted":
             events.append(Interrupted())
         events.append(TurnComplete(status=result.status, final_response=result.final_response))

@@ -63,11 +63,28 @@ class ModelHandle:
         except Exception:
             return 0.0  # unknown price: report tokens only
 
+    def priced_cost(self, input_tokens: int, output_tokens: int) -> float | None:
+        """The call's price from litellm's table; 0 for local servers and replay (no litellm model), None
+        when litellm does not know the model (HF router models): unknown, which is not free."""
+        if not self.litellm_model:
+            return 0.0
+        try:
+            litellm = import_litellm()
+            # litellm prices a model it has no entry for (any HF router model) at 0: only a table entry counts
+            if litellm.get_model_info(self.litellm_model).get("key") not in litellm.model_cost:
+                return None
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=self.litellm_model, prompt_tokens=input_tokens, completion_tokens=output_tokens
+            )
+            return float(prompt_cost + completion_cost)
+        except Exception:
+            return None
+
 
 def _hf_token() -> str | None:
     """HF_TOKEN (held or set), else the token `hf auth login` stored."""
     token = credentials.get("HF_TOKEN") or credentials.get("HUGGING_FACE_HUB_TOKEN")
-    if token:
+    if token or credentials.pinned("HF_TOKEN"):  # a web user's session: their token or none, never ours
         return token
     try:
         from huggingface_hub import get_token

@@ -20,6 +20,7 @@ from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
+from nodes.budget_guard import NOT_RUN, costly_calls
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
 
@@ -107,6 +108,9 @@ def pending_payload(call: ModelCall, tool: Tool | None) -> PendingCall:
     }
 
 
+REJECTED_TEXT = "The user rejected this call."  # how a rejection's result starts (front ends draw it as rejected)
+
+
 def _args_of(message: AIMessage, wanted: str) -> dict[str, Any]:
     return next((c["args"] for c in message.tool_calls if c["id"] == wanted), {})
 
@@ -156,6 +160,12 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
         else:
             pending.append(ApprovedCall(**call))
 
+    estimates, budget = costly_calls(state, deps, [*approved, *pending], emitter(runtime))
+    if "stop_reason" in budget:  # the user stopped the turn before the calls on paid hardware: they do not run
+        rejected += [(c, NOT_RUN) for c in [*approved, *pending] if call_id(c) in estimates]
+        approved = [c for c in approved if call_id(c) not in estimates]
+        pending = [c for c in pending if call_id(c) not in estimates]
+
     for _ in range(MAX_ASK_ROUNDS):
         if not pending:
             break
@@ -177,11 +187,14 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
                     approved.append(edited)
             else:
                 feedback = (decision.get("feedback") or "").strip()
-                text = "The user rejected this call."
+                text = REJECTED_TEXT
                 rejected.append((call, f"{text} Feedback: {feedback}" if feedback else text))
     rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
     update: AgentState = {"approved_calls": approved}
+    if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
+        update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
+    update.update(budget)  # stop_reason budget, or a raised budget
     if rejected:
         emit = emitter(runtime)
         for call, text in rejected:

@@ -25,6 +25,7 @@ from core.protocol import Injected, injected, injected_tag
 from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
+from nodes.budget_guard import usage_cost
 from nodes.context import END, AgentDeps, emitter, run_session_dir
 from tools.plan import render_plan
 
@@ -174,7 +175,7 @@ async def compaction(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[
     delta = {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
+        **usage_cost(deps, input_tokens, output_tokens),
     }
     return Command(
         update={"messages": Overwrite(new_messages), "context_tokens": new_tokens, "compact": None, "usage": delta},

@@ -20,15 +20,15 @@ from configs.prompts import SYSTEM_PROMPT
 from configs.schema import AgentConfig
 from core.events import Event
 from core.paths import ml_intern_home, session_dir
-from core.protocol import ApprovalQuestion, DoomLoopQuestion
+from core.protocol import ApprovalQuestion, BudgetQuestion, DoomLoopQuestion
 from models.factory import ModelHandle
 from models.tokens import estimate_schemas, estimate_text
 from tools.registry import ToolRegistry
 
 # langgraph.graph.END as a literal type, so a node's Command[Literal[..., "__end__"]] type-checks
 END: Final = "__end__"
-# Asks a human a question (an approval, whether to go on after a doom loop) and returns the answer.
-AskHuman = Callable[[ApprovalQuestion | DoomLoopQuestion], Any]
+# Asks a human a question (an approval, whether to go on after a doom loop, a raised budget) and returns the answer.
+AskHuman = Callable[[ApprovalQuestion | DoomLoopQuestion | BudgetQuestion], Any]
 Emit = Callable[[Event], None]
 
 
@@ -47,6 +47,9 @@ class AgentDeps:
     home: Path = field(default_factory=ml_intern_home)
     agent_name: str = "main"  # which agent these deps drive: "main" or "research" (the events' `agent` field)
     prompt_template: str = SYSTEM_PROMPT
+    # Keys that replace the process's for this agent (core.credentials.scoped): the web app puts each signed-in
+    # user's HF token here, so their Hub, Jobs and inference calls carry it and never the server's.
+    credentials: dict[str, str | None] | None = None
     # interrupt() pauses the graph until a front end answers; the research sub-agent refuses instead
     ask_human: AskHuman = field(default=interrupt, repr=False)
     _bound: Any = field(default=None, repr=False)
@@ -64,9 +67,11 @@ class AgentDeps:
     def model_handle(self) -> ModelHandle:
         """The model, built on first use when nobody built it for a session (LangGraph Studio)."""
         if self.model is None:
+            from core import credentials
             from models.factory import make_model
 
-            self.model = make_model(self.model_id, streaming=self.stream)
+            with credentials.scoped(self.credentials):
+                self.model = make_model(self.model_id, streaming=self.stream)
         return self.model
 
     def bound_chat(self) -> Any:

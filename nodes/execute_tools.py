@@ -15,6 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langgraph.runtime import Runtime
 
+from core import credentials
 from core.events import ToolCall, ToolOutput, ToolStateChange
 from core.paths import outputs_dir, safe_file_name
 from core.protocol import ToolState
@@ -73,7 +74,11 @@ async def run_one(
         session_dir=session_dir,
         call_id=call_id(call),
         settings=deps.settings,
-        state={"plan": state.get("plan") or [], "files_read": state.get("files_read") or {}},
+        state={
+            "plan": state.get("plan") or [],
+            "files_read": state.get("files_read") or {},
+            "usage": state.get("usage") or {},
+        },
         emit=emit,
         changes=changes,
         agent_name=deps.agent_name,
@@ -86,7 +91,8 @@ async def run_one(
         handler_args = checked
     timeout = tool.timeout_for(args, deps.settings.tool_timeout_s)
     try:
-        result = await asyncio.wait_for(tool.handler(handler_args, ctx), timeout)
+        with credentials.scoped(deps.credentials):  # the task wait_for starts copies the scope
+            result = await asyncio.wait_for(tool.handler(handler_args, ctx), timeout)
     except TimeoutError:
         result = ToolResult(f"Timed out after {timeout:.0f}s and was stopped.", is_error=True)
     except ToolError as e:

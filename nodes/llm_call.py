@@ -26,6 +26,7 @@ from models.errors import RETRYABLE, ErrorKind, ProviderError, classify, window_
 from models.text_calls import recover
 from models.tokens import estimate_message, estimate_messages
 from nodes.answer_check import check_request, turn_messages, unsupported_claims
+from nodes.budget_guard import before_model_call, usage_cost
 from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
 from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
@@ -204,6 +205,8 @@ async def llm_call(
         )
         emit(Error(message=message, kind="max_iterations", agent=deps.agent_name))
         return Command(update={"stop_reason": "max_iterations"}, goto=END)
+    if (budget := before_model_call(state, deps, emit)).get("stop_reason"):
+        return Command(update=budget, goto=END)
 
     try:
         response = await call_with_retries(deps, state.get("messages", []), emit)
@@ -244,7 +247,7 @@ async def llm_call(
     delta = {
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
-        "cost_usd": deps.model_handle().cost(input_tokens, output_tokens),
+        **usage_cost(deps, input_tokens, output_tokens),  # price, or one call at unknown price
         "calls": 1,
     }
     totals = add_usage(state.get("usage"), delta)
@@ -270,6 +273,7 @@ async def llm_call(
         "context_tokens": context_tokens,
         "compact": None,
         "overflow_retry": False,
+        **budget,  # a budget raised before this call
     }
     if response.tool_calls:
         return Command(update=update, goto="doom_loop_check")

@@ -1,8 +1,8 @@
 """The layout is the architecture: imports only go down the layers, and no two modules import each other.
 
-configs -> core -> models, tools -> nodes, persistence -> graph -> cli. Every import counts, including
-the ones inside functions (a lazy import is still a dependency); imports under `if TYPE_CHECKING:` are
-type hints only and are left out of the cycle check.
+configs -> core -> models, tools -> nodes, persistence -> graph -> web -> cli (whose `serve` starts web).
+Every import counts, including the ones inside functions (a lazy import is still a dependency); imports under
+`if TYPE_CHECKING:` are type hints only and are left out of the cycle check.
 """
 
 from __future__ import annotations
@@ -12,7 +12,17 @@ from pathlib import Path
 
 from helpers import ROOT
 
-LAYERS = {"configs": 0, "core": 1, "models": 2, "tools": 2, "nodes": 3, "persistence": 3, "graph": 4, "cli": 5}
+LAYERS = {
+    "configs": 0,
+    "core": 1,
+    "models": 2,
+    "tools": 2,
+    "nodes": 3,
+    "persistence": 3,
+    "graph": 4,
+    "web": 5,
+    "cli": 6,
+}
 
 
 def _module_name(path: Path) -> str:

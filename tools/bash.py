@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from configs.schema import AgentConfig
 from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.runs.recording import record_command_run
 from tools.sandbox.env import command_env as command_env  # re-exported: jobs and tests import it from here
 from tools.sandbox.local import CommandSandbox, SandboxUnavailable, for_settings
 from tools.workspace_paths import resolve_path
@@ -142,6 +143,10 @@ class LineLogger:
 class BashArgs(BaseModel):
     command: str = Field(description="The bash command to run (runs with `bash -c` in the workspace).")
     timeout: int | None = Field(None, gt=0, description="Seconds before the command is killed. Omit for the default.")
+    run: bool = Field(
+        False,
+        description="True for a short training or evaluation run: it goes in the run ledger, metrics from its output.",
+    )
 
 
 async def _exit_code(proc: asyncio.subprocess.Process) -> int:
@@ -261,6 +266,7 @@ def tools(settings: AgentConfig) -> list[Tool]:
         argv = sandbox.command(
             ["bash", "-c", args.command], workspace=cwd, settings=ctx.settings, tmp=ctx.session_dir / "sandbox-tmp"
         )
+        started = time.time()
         try:
             code, output, timed_out = await run_command(
                 args.command, cwd=cwd, env=sandbox.env(ctx.settings), timeout_s=timeout_s, log=ctx.log, argv=argv
@@ -268,6 +274,8 @@ def tools(settings: AgentConfig) -> list[Tool]:
         except OSError as exc:
             raise ToolError(f"Could not start bash: {exc}") from exc
         output = output.rstrip("\n")
+        if args.run:  # the run ledger (tools/runs): the command, its code and its output as the log
+            await record_command_run(ctx, args.command, cwd, code, output, timed_out, time.time() - started)
         if timed_out:
             note = (
                 f"[timed out after {timeout_s:g} s: the command and its child processes were killed. "

@@ -19,6 +19,7 @@ BUILTIN_TOOL_MODULES = [
     "tools.files",
     "tools.search",
     "tools.jobs.tool",
+    "tools.runs.wait_tool",
     "tools.sandbox.tool",
     "tools.hub.repo_files",
     "tools.hub.repo_git",

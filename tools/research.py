@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
-from core.protocol import ApprovalAnswer, ApprovalQuestion, DoomLoopQuestion
+from core.protocol import ApprovalAnswer, ApprovalQuestion, BudgetQuestion, DoomLoopQuestion
 from tools.base import Risk, Tool, ToolContext, ToolResult
 
 RESEARCH_PROMPT = """You are a research assistant working for an ML engineer's agent, in the workspace \
@@ -42,13 +42,14 @@ def research_tools(parent_tools) -> list[Tool]:
     return [t for t in parent_tools if t.risk == Risk.READ_ONLY and t.name not in {"research", "plan_tool"}]
 
 
-def refuse_approval(payload: ApprovalQuestion | DoomLoopQuestion) -> ApprovalAnswer:
+def refuse_approval(payload: ApprovalQuestion | DoomLoopQuestion | BudgetQuestion) -> ApprovalAnswer:
     """The sub-agent's answer to an approval question: no (nobody can be asked from inside a tool)."""
     reason = (
         "The research sub-agent cannot ask the user for approval; this call needs approval under the current "
         "policy. Report that it is needed so the main agent can do it."
     )
-    calls = payload["calls"] if payload["kind"] == "approval" else []  # (a sub-agent is never asked about loops)
+    # a sub-agent is never asked about loops; a budget question answered without "raise" stops it
+    calls = payload["calls"] if payload["kind"] == "approval" else []
     return {"decisions": {c["id"]: {"action": "reject", "feedback": reason} for c in calls}}
 
 

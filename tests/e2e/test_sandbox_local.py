@@ -176,6 +176,30 @@ async def test_a_command_writes_only_to_the_workspace_allowed_paths_and_the_shar
     assert (await run_bash(ctx, "cat /tmp/kept")).startswith("f\n")  # the session's /tmp is kept between calls
 
 
+async def test_a_workspace_inside_ml_interns_home_sees_itself_but_not_its_neighbours(tmp_path, monkeypatch):
+    """The web app keeps each user's workspace under ml-intern's home: one user's commands must not read the
+    sessions database nor another user's folder. (Outside /tmp: the sandbox's /tmp is its own anyway.)"""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix=".ml-intern-test-", dir=Path.home()))
+    try:
+        monkeypatch.setenv("ML_INTERN_HOME", str(home))
+        users = home / "web" / "users"
+        mine, theirs = users / "me" / "workspace", users / "them" / "workspace"
+        for folder in (mine, theirs):
+            folder.mkdir(parents=True)
+        (theirs / "notes.txt").write_text("their secret notes")
+        (home / "sessions.sqlite").write_text("everyone's sessions")
+        (mine / "mine.txt").write_text("my file")
+        ctx = ToolContext(workspace=mine, session_dir=tmp_path / "s", call_id="c1", settings=AgentConfig())
+        out = await run_bash(ctx, f"cat mine.txt; echo new > made.txt; cat {theirs}/notes.txt {home}/sessions.sqlite")
+        assert "my file" in out and (mine / "made.txt").read_text() == "new\n"
+        assert "their secret notes" not in out and "everyone's sessions" not in out
+        assert (await run_bash(ctx, f"ls {users}")).split()[0:2] == ["me", "[exit"]  # only the way to its own folder
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 async def test_a_virtual_environment_in_the_workspace_installs_and_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("UV_OFFLINE", "1")
     ctx = sandbox_ctx(tmp_path)

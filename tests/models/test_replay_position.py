@@ -4,52 +4,44 @@ resumed by another process or forked continues where it stopped."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from helpers import call, collect, open_agent
 from langchain_core.messages import AIMessage, HumanMessage
 
 
-def test_two_threads_of_one_graph_replay_the_script_independently(replay, workspace, isolated_home):
+async def test_two_threads_of_one_graph_replay_the_script_independently(replay, workspace, isolated_home):
     """The Studio graph shares one model between threads: each thread starts at the top of the script."""
     from langgraph.checkpoint.memory import InMemorySaver
 
     from configs.loader import load_config
-    from graph.builder import build_graph
+    from graph.builder import compile_graph
     from nodes.context import AgentDeps
     from tools.registry import ToolRegistry
 
     model = replay([{"content": "first line"}, {"content": "second line"}])
     deps = AgentDeps(settings=load_config(), model_id=model, tools=ToolRegistry(), workspace=workspace)
-    graph = build_graph(deps).compile(checkpointer=InMemorySaver())
+    graph = compile_graph(deps, checkpointer=InMemorySaver())
 
     async def answer(thread: str, prompt: str) -> str:
         config = {"configurable": {"thread_id": thread}}
         result = await graph.ainvoke({"messages": [HumanMessage(prompt)]}, config)
         return result["messages"][-1].content
 
-    async def go():
-        return [await answer("a", "hi"), await answer("b", "hi"), await answer("a", "again"), await answer("b", "x")]
-
-    assert asyncio.run(go()) == ["first line", "first line", "second line", "second line"]
+    answers = [await answer("a", "hi"), await answer("b", "hi"), await answer("a", "again"), await answer("b", "x")]
+    assert answers == ["first line", "first line", "second line", "second line"]
 
 
-def test_the_position_is_saved_in_the_history_not_in_a_file(replay, workspace, isolated_home):
+async def test_the_position_is_saved_in_the_history_not_in_a_file(replay, workspace, isolated_home):
     script = [{"tool_calls": [call("plan_tool", {"todos": []}, "p1")]}, {"content": "one"}, {"content": "two"}]
     model = replay(script)
-
-    async def go():
-        async with open_agent(model, workspace) as agent:
-            session = await agent.new_session()
-            await collect(session.run("first"))
-            sid, folder = session.id, session.dir
-        async with open_agent(model, workspace) as agent:  # another process: nothing in memory
-            session = await agent.load_session(sid)
-            await collect(session.run("second"))
-            return await session.messages(), folder
-
-    messages, folder = asyncio.run(go())
+    async with open_agent(model, workspace) as agent:
+        session = await agent.new_session()
+        await collect(session.run("first"))
+        sid, folder = session.id, session.dir
+    async with open_agent(model, workspace) as agent:  # another process: nothing in memory
+        session = await agent.load_session(sid)
+        await collect(session.run("second"))
+        messages = await session.messages()
     answers = [m for m in messages if isinstance(m, AIMessage)]
     assert [m.content for m in answers] == ["", "one", "two"]
     assert [m.response_metadata["replay"][1] for m in answers] == [1, 2, 3]

@@ -5,7 +5,6 @@ LangGraph's stock walk rebuilds."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from typing import Annotated, Any, TypedDict
 
@@ -24,7 +23,7 @@ async def files_read(session) -> set[str]:
     return {path.rsplit("/", 1)[-1] for path in (await session.state()).values.get("files_read", {})}
 
 
-def test_files_read_follows_resume_fork_and_undo(db_backend, replay, workspace):
+async def test_files_read_follows_resume_fork_and_undo(db_backend, replay, workspace):
     for name in ("a.txt", "b.txt", "c.txt"):
         (workspace / name).write_text(f"{name} line\n")
     turn1 = replay([*read_calls(["a.txt"]), {"content": "read a"}])
@@ -33,36 +32,33 @@ def test_files_read_follows_resume_fork_and_undo(db_backend, replay, workspace):
     edit_c = {"tool_calls": [call("edit", {"path": "c.txt", "old_str": "c.txt line", "new_str": "edited"}, "e2")]}
     forked = replay([*read_calls(["c.txt"], "f"), edit_c, {"content": "edited c"}])
 
-    async def go():
-        async with open_agent(turn1, workspace) as agent:
-            session = await agent.new_session()
-            await collect(session.run("read a"))
-            sid = session.id
-        async with open_agent(turn2, workspace) as agent:  # another process: everything comes from the database
-            session = await agent.load_session(sid)
-            assert await files_read(session) == {"a.txt"}
-            events = await collect(session.run("edit a, read b"))  # edit needs the read of turn 1
-            outputs = {e.tool_call_id: e for e in events if e.type == "tool_output"}
-            assert not outputs["e1"].is_error, outputs["e1"].content
-            assert await files_read(session) == {"a.txt", "b.txt"}
+    async with open_agent(turn1, workspace) as agent:
+        session = await agent.new_session()
+        await collect(session.run("read a"))
+        sid = session.id
+    async with open_agent(turn2, workspace) as agent:  # another process: everything comes from the database
+        session = await agent.load_session(sid)
+        assert await files_read(session) == {"a.txt"}
+        events = await collect(session.run("edit a, read b"))  # edit needs the read of turn 1
+        outputs = {e.tool_call_id: e for e in events if e.type == "tool_output"}
+        assert not outputs["e1"].is_error, outputs["e1"].content
+        assert await files_read(session) == {"a.txt", "b.txt"}
 
-            agent.deps.model_id = forked
-            child = await session.fork()
-            assert await files_read(child) == {"a.txt", "b.txt"}
-            events = await collect(child.run("edit c"))
-            assert not [e.content for e in events if e.type == "tool_output" and e.is_error]
-            assert await files_read(child) == {"a.txt", "b.txt", "c.txt"}
+        agent.deps.model_id = forked
+        child = await session.fork()
+        assert await files_read(child) == {"a.txt", "b.txt"}
+        events = await collect(child.run("edit c"))
+        assert not [e.content for e in events if e.type == "tool_output" and e.is_error]
+        assert await files_read(child) == {"a.txt", "b.txt", "c.txt"}
 
-            assert (await session.undo()).type == "undo_complete"
-            assert await files_read(session) == {"a.txt"}  # turn 2's read of b is undone, the fork keeps its own
-            assert await files_read(child) == {"a.txt", "b.txt", "c.txt"}
-            assert (await session.undo()).type == "undo_complete"
-            assert await files_read(session) == set()
+        assert (await session.undo()).type == "undo_complete"
+        assert await files_read(session) == {"a.txt"}  # turn 2's read of b is undone, the fork keeps its own
+        assert await files_read(child) == {"a.txt", "b.txt", "c.txt"}
+        assert (await session.undo()).type == "undo_complete"
+        assert await files_read(session) == set()
 
-        async with open_agent(turn2, workspace) as agent:
-            assert await files_read(await agent.load_session(sid)) == set()
-
-    asyncio.run(go())
+    async with open_agent(turn2, workspace) as agent:
+        assert await files_read(await agent.load_session(sid)) == set()
 
 
 def checkpoint_channels(db, thread_id: str) -> list[dict[str, Any]]:
@@ -74,7 +70,7 @@ def checkpoint_channels(db, thread_id: str) -> list[dict[str, Any]]:
     return [serde.loads_typed((type_, blob))["channel_values"] for type_, blob in rows]
 
 
-def test_growing_channels_are_never_stored_whole_in_each_checkpoint(replay, workspace, isolated_home):
+async def test_growing_channels_are_never_stored_whole_in_each_checkpoint(replay, workspace, isolated_home):
     """files_read grows with every file read: stored whole in each checkpoint it made 300 steps take 16 MB."""
     from bench.accounting import growth, sqlite
 
@@ -82,20 +78,18 @@ def test_growing_channels_are_never_stored_whole_in_each_checkpoint(replay, work
     for path in paths:
         (workspace / path).write_text(f"{path}\n" * 40)
 
-    async def go():
-        sizes = {}
-        async with open_agent(replay([*read_calls(paths[:30]), {"content": "30"}]), workspace) as agent:
-            session = await agent.new_session()
-            await collect(session.run("read 30"))
-            sizes[30] = sqlite(isolated_home / "sessions.sqlite", session.id)[1]
-            agent.deps.model_id = replay([*read_calls(paths[30:], "s"), {"content": "60"}])
-            session = await agent.load_session(session.id)
-            await collect(session.run("read 30 more"))
-            assert len(await files_read(session)) == 60
-            sizes[60] = sqlite(isolated_home / "sessions.sqlite", session.id)[1]
-            return session.id, sizes
+    sizes = {}
+    async with open_agent(replay([*read_calls(paths[:30]), {"content": "30"}]), workspace) as agent:
+        session = await agent.new_session()
+        await collect(session.run("read 30"))
+        sizes[30] = sqlite(isolated_home / "sessions.sqlite", session.id)[1]
+        agent.deps.model_id = replay([*read_calls(paths[30:], "s"), {"content": "60"}])
+        session = await agent.load_session(session.id)
+        await collect(session.run("read 30 more"))
+        assert len(await files_read(session)) == 60
+        sizes[60] = sqlite(isolated_home / "sessions.sqlite", session.id)[1]
+        thread = session.id
 
-    thread, sizes = asyncio.run(go())
     for values in checkpoint_channels(isolated_home / "sessions.sqlite", thread):
         for name in ("messages", "files_read", "turns"):  # only as a snapshot, never as a plain value
             assert name not in values or type(values[name]).__name__ == "_DeltaSnapshot"
@@ -105,7 +99,7 @@ def test_growing_channels_are_never_stored_whole_in_each_checkpoint(replay, work
     assert not grown, f"bytes/step at 60 / at 30 steps: {grown}"
 
 
-def _compare_walks(db, thread_id: str, channels: list[str]) -> int:
+async def _compare_walks(db, thread_id: str, channels: list[str]) -> int:
     """Our walk against LangGraph's for every checkpoint of the thread; returns how many were compared."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -121,22 +115,19 @@ def _compare_walks(db, thread_id: str, channels: list[str]) -> int:
             out[ch] = (repr(seed), repr(values), [w[0] for w in entry["writes"]])
         return out
 
-    async def go():
-        async with _sqlite(db.parent) as conn:
-            ours, stock = SqliteSaver(conn), AsyncSqliteSaver(conn)
-            compared = 0
-            configs = [saved.config async for saved in stock.alist({"configurable": {"thread_id": thread_id}})]
-            for config in configs:
-                expected = plain(await stock.aget_delta_channel_history(config=config, channels=channels))
-                assert plain(await ours.aget_delta_channel_history(config=config, channels=channels)) == expected
-                assert plain(await ours.aget_delta_channel_history(config=config, channels=channels)) == expected
-                compared += 1
-            return compared
-
-    return asyncio.run(go())
+    async with _sqlite(db.parent) as conn:
+        ours, stock = SqliteSaver(conn), AsyncSqliteSaver(conn)
+        compared = 0
+        configs = [saved.config async for saved in stock.alist({"configurable": {"thread_id": thread_id}})]
+        for config in configs:
+            expected = plain(await stock.aget_delta_channel_history(config=config, channels=channels))
+            assert plain(await ours.aget_delta_channel_history(config=config, channels=channels)) == expected
+            assert plain(await ours.aget_delta_channel_history(config=config, channels=channels)) == expected
+            compared += 1
+    return compared
 
 
-def test_the_sqlite_walk_rebuilds_what_langgraph_rebuilds(replay, workspace, isolated_home, monkeypatch):
+async def test_the_sqlite_walk_rebuilds_what_langgraph_rebuilds(replay, workspace, isolated_home, monkeypatch):
     """Snapshots every 3 writes, two turns, an undo, a fork and a compaction (an Overwrite): every
     checkpoint's history, seed and writes, is the same through our walk and LangGraph's."""
     import core.state
@@ -148,21 +139,19 @@ def test_the_sqlite_walk_rebuilds_what_langgraph_rebuilds(replay, workspace, iso
     script = [*read_calls(paths[:4]), {"content": "four"}, *read_calls(paths[4:], "s"), {"content": "eight"}]
     script += [{"content": "summary of it all"}, {"content": "after compaction"}]
 
-    async def go():
-        async with open_agent(replay(script), workspace) as agent:
-            session = await agent.new_session()
-            await collect(session.run("first four"))
-            await collect(session.run("next four"))
-            child = await session.fork()
-            await session.undo()
-            await collect(session.run("again"))
-            await collect(session.compact())
-            return session.id, child.id
+    async with open_agent(replay(script), workspace) as agent:
+        session = await agent.new_session()
+        await collect(session.run("first four"))
+        await collect(session.run("next four"))
+        child = await session.fork()
+        await session.undo()
+        await collect(session.run("again"))
+        await collect(session.compact())
+        parent, child = session.id, child.id
 
-    parent, child = asyncio.run(go())
     db = isolated_home / "sessions.sqlite"
-    assert _compare_walks(db, parent, ["messages", "files_read", "turns"]) > 40
-    assert _compare_walks(db, child, ["messages", "files_read", "turns"]) > 1
+    assert await _compare_walks(db, parent, ["messages", "files_read", "turns"]) > 40
+    assert await _compare_walks(db, child, ["messages", "files_read", "turns"]) > 1
 
 
 def _merge(current, update):
@@ -179,7 +168,7 @@ class _NewState(TypedDict, total=False):
     turns: Annotated[list[str], DeltaChannel(append_turns, snapshot_frequency=500)]
 
 
-def test_a_session_saved_before_files_read_was_a_delta_channel_continues(tmp_path):
+async def test_a_session_saved_before_files_read_was_a_delta_channel_continues(tmp_path):
     """Saved by an older ml-intern: files_read and turns were plain channels (their whole value in every
     checkpoint) and versions had 32 digits. Our saver and schema read it and carry on from it."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -200,22 +189,19 @@ def test_a_session_saved_before_files_read_was_a_delta_channel_continues(tmp_pat
         builder.add_edge(START, "step")
         return builder.compile(checkpointer=saver)
 
-    async def go():
-        config = {"configurable": {"thread_id": "t"}}
-        async with _sqlite(tmp_path) as conn:
-            old = graph(_OldState, await _ready(AsyncSqliteSaver(conn)), "old")
-            await old.ainvoke({"files_read": {"/a": 1.0}, "turns": ["c1"]}, config)
-            await old.ainvoke({"turns": ["c1", "c2"]}, config)
-            new = graph(_NewState, await _ready(SqliteSaver(conn)), "new")
-            values = (await new.aget_state(config)).values
-            assert values == {"files_read": {"/a": 1.0, "/old1": 1.0, "/old2": 2.0}, "turns": ["c1", "c2"]}
-            await new.ainvoke({"turns": ["c3"]}, config)
-            await new.ainvoke({"turns": ["c4"]}, config)
-            values = (await new.aget_state(config)).values
-            assert values["turns"] == ["c1", "c2", "c3", "c4"]
-            assert set(values["files_read"]) == {"/a", "/old1", "/old2", "/new1", "/new2"}
-
-    asyncio.run(go())
+    config = {"configurable": {"thread_id": "t"}}
+    async with _sqlite(tmp_path) as conn:
+        old = graph(_OldState, await _ready(AsyncSqliteSaver(conn)), "old")
+        await old.ainvoke({"files_read": {"/a": 1.0}, "turns": ["c1"]}, config)
+        await old.ainvoke({"turns": ["c1", "c2"]}, config)
+        new = graph(_NewState, await _ready(SqliteSaver(conn)), "new")
+        values = (await new.aget_state(config)).values
+        assert values == {"files_read": {"/a": 1.0, "/old1": 1.0, "/old2": 2.0}, "turns": ["c1", "c2"]}
+        await new.ainvoke({"turns": ["c3"]}, config)
+        await new.ainvoke({"turns": ["c4"]}, config)
+        values = (await new.aget_state(config)).values
+        assert values["turns"] == ["c1", "c2", "c3", "c4"]
+        assert set(values["files_read"]) == {"/a", "/old1", "/old2", "/new1", "/new2"}
 
 
 async def _ready(saver):

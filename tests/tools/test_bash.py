@@ -174,6 +174,6 @@ def test_schema_and_risk():
     tool = _tool()
     schema = tool.schema()["function"]
     assert schema["name"] == "bash"
-    assert set(schema["parameters"]["properties"]) == {"command", "timeout"}
+    assert set(schema["parameters"]["properties"]) == {"command", "timeout", "run"}
     assert tool.risk == "exec"
     assert "jobs" in tool.description

@@ -33,7 +33,7 @@ def hf_endpoint(settings: AgentConfig | None) -> str:
 def hf_token() -> str | None:
     """HF_TOKEN (held by core.credentials, or set), else the token stored by `hf auth login`."""
     token = credentials.get("HF_TOKEN") or credentials.get("HUGGING_FACE_HUB_TOKEN")
-    if token:
+    if token or credentials.pinned("HF_TOKEN"):  # a web user's session: their token or none, never ours
         return token
     from huggingface_hub import get_token
 

@@ -34,6 +34,8 @@ from tools.base import Assessment, Risk, Tool, ToolContext, ToolError
 from tools.hub.auth import hf_endpoint, hf_token, hub_api, require_token
 from tools.hub.errors import hub_call
 from tools.output import cap_lines
+from tools.runs import ledger
+from tools.runs.recording import record_run
 from tools.workspace_paths import display_path, resolve_path
 
 Operation = Literal[
@@ -379,6 +381,14 @@ async def _run(args: HfJobsArgs, ctx: ToolContext, api: Any, token: str, namespa
     fn = _quietly(api.run_uv_job) if kind == "uv" else api.run_job
     job = await hub_call(f"Submitting the job to {namespace}", fn, jobs=True, **kwargs)
     details = _cost_details(args.model_dump())
+    source = kwargs.get("env", {}).get(SCRIPT_ENV)
+    await record_run(  # the run ledger (tools/runs): its code, command, hyperparameters, hardware and price
+        ctx, job.id, "hf_job", command=str(details.get("runs") or ""), cwd=ctx.workspace,
+        args=list(args.script_args) + (args.command.split() if isinstance(args.command, str) else list(args.command or [])),
+        script_text=source, script=(args.script or "").strip()[:200] if args.script and source is None else None,
+        env=dict(args.env), dependencies=list(kwargs.get("dependencies") or []), hardware=args.flavor,
+        timeout_s=float(kwargs["timeout"]), price_per_hour_usd=price_per_hour(args.flavor),
+    )  # fmt: skip
     cost = details.get("estimated_max_cost_usd")
     cost_text = f", at most ~${cost:.2f}" if isinstance(cost, (int, float)) else ""
     return (
@@ -439,6 +449,8 @@ async def _logs(args: HfJobsArgs, ctx: ToolContext, api: Any, namespace: str) ->
             note = f"\n(still {job.status.stage} after following {args.follow_timeout_s} s; call logs again later)"
     path = _log_path(ctx, job_id)
     path.write_text("\n".join(lines) + ("\n" if lines else ""))
+    running = job.durations.running_secs if job.durations else None
+    ledger.update_hf(job_id, str(job.status.stage), running, path)  # a run in the ledger reads its metrics here
     shown = lines[-args.tail :]
     message = f" - {job.status.message}" if job.status.message else ""
     head = (

@@ -20,6 +20,7 @@ from configs.schema import AgentConfig
 from tools.base import Assessment, Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.bash import LineLogger
 from tools.jobs import local, registry
+from tools.runs.recording import command_args, record_run, script_in_command
 from tools.sandbox.local import SandboxUnavailable, for_settings
 from tools.workspace_paths import display_path, resolve_path
 
@@ -138,6 +139,13 @@ async def _run(args: JobsArgs, ctx: ToolContext) -> str:
         session=ctx.session_dir.name,
     )
     status = registry.live_status(record)
+    if record.pid is not None:  # the run ledger (tools/runs): its code, command, hyperparameters
+        ran = script or script_in_command(args.command, workspace)
+        await record_run(
+            ctx, record.id, "local", command=display, cwd=workspace, args=command_args(args.command),
+            script_path=ran, script=display_path(ran, ctx.workspace) if ran else None, argv=argv,
+            env=dict(args.env), dependencies=deps, timeout_s=timeout_s, hardware="local",
+        )  # fmt: skip
     if record.pid is None and status in registry.TERMINAL:  # it never started
         tail = "\n".join(registry.tail_lines(registry.log_path(directory), 20))
         raise ToolError(f"{_outcome(record, status)}\n{tail}".rstrip())

@@ -199,6 +199,14 @@ class Layout:
         workspace = self.writable[0]
         allowed = self.writable[1:]
         for path in self.hidden:
+            inside = [w for w in self.writable if _within(w, path) and w != path]
+            if inside and path.is_dir() and not path.is_symlink() and any(_within(cwd, w) for w in inside):
+                # A workspace inside a hidden folder (the web app keeps each user's under ml-intern's home):
+                # hide the folder, then mount that workspace back, so its neighbours stay hidden.
+                argv += ["--tmpfs", str(path)]
+                for w in inside:
+                    argv += ["--bind", str(w), str(w)]
+                continue
             if _within(workspace, path) or _within(cwd, path) or any(_within(path, a) for a in allowed):
                 continue  # never hide the workspace, nor what the user opened on purpose
             if path.is_dir() and not path.is_symlink():
