@@ -36,6 +36,7 @@ _DONE = re.compile(
     r"|\bstep \d+[^.\n]{0,40}\bcompleted?\b",
     re.I,
 )
+_EARLIER = re.compile(r"\b(earlier|before|previously|already|last turn|previous turn|last time)\b", re.I)
 _NEGATION = re.compile(r"\b(not|n't|cannot|unable|failed|could not|didn't|won't|no longer|instead of)\b", re.I)
 
 
@@ -78,8 +79,8 @@ def unsupported_claims(answer: str, turn: Sequence[BaseMessage], workspace: Path
                 if name in tool_text or name in existing:
                     continue
                 found.append(f"{name} does not exist and no tool call of this turn wrote it")
-        # work reported in a turn without a tool call, unless it is about files that are there (an earlier turn)
-        if calls == 0 and _DONE.search(sentence) and not found and not existing:
+        # work reported in a turn without a tool call, unless the answer says it was done in an earlier turn
+        if calls == 0 and _DONE.search(sentence) and not found and not _EARLIER.search(sentence):
             found.append(f'"{sentence.strip()[:120]}", but no tool was called in this turn')
     return list(dict.fromkeys(found))[:5]
 
