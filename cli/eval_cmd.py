@@ -118,7 +118,14 @@ def run_task(
         shutil.copytree(task.folder / "workspace", workspace)
         for placeholder in workspace.rglob(".keep"):
             placeholder.unlink()
-        args = [sys.executable, "-m", "cli.main", "--output-format", "json", "--yolo", "--no-stream"]
+        args = [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "--output-format",
+            "json",
+            "--yolo",
+        ]  # streamed: no read timeout mid-answer
         args += ["--workspace", str(workspace), "--max-iterations", str(task.max_iterations), *extra]
         chosen = model_for(model, task)
         if chosen:

@@ -31,7 +31,10 @@ from pydantic import Field
 from models.errors import ErrorKind, ProviderError
 
 CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 600.0  # a local model on a CPU can think for minutes before its first token
+# A local model on a CPU can think for many minutes: a whole non-streamed answer of 300 tokens took 17 minutes
+# on a loaded 2-core machine (llama-cpp-python, 1.5B Q4). A read timeout shorter than that makes the client
+# give up and ask again while the server is still working on the first request.
+READ_TIMEOUT_S = 3600.0
 
 
 class ServerError(Exception):
