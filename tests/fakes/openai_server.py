@@ -92,6 +92,9 @@ class FakeOpenAI:
                     outer.requests.append({"path": self.path, "method": "POST", "body": body, "at": time.time()})
                     self._json(200, outer.routes[f"POST {self.path}"])
                     return
+                if not self.path.rstrip("/").endswith("/chat/completions"):  # e.g. Ollama's /api/show: not here
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
                 outer.requests.append(
                     {"path": self.path, "body": body, "headers": dict(self.headers), "at": time.time()}
                 )
