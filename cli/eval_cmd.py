@@ -55,6 +55,7 @@ class RunResult:
     cost_usd: float
     wall_s: float
     plan_finished: bool | None = None
+    final_response: str = ""  # the agent's last answer (shown in --json, never judged)
 
 
 def load_tasks(folder: Path = TASKS) -> dict[str, Task]:
@@ -170,6 +171,7 @@ def run_task(
         cost_usd=float(usage.get("cost_usd", 0.0)),
         wall_s=round(wall, 1),
         plan_finished=report.get("plan_finished"),
+        final_response=str(report.get("final_response") or "")[:2000],
     )
 
 
