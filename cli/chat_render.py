@@ -9,6 +9,8 @@ tools and the last lines of their logs. A Markdown block is printed for good as 
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from rich.segment import Segment
 from rich.spinner import Spinner
 from rich.text import Text
 
+from cli import diff_view
 from core.protocol import ToolState
 
 # Arguments worth showing on a tool's one-line summary, in order of preference.
@@ -41,6 +44,9 @@ KEY_ARGS = (
     "id",
 )
 PREVIEW_LINES = 4
+DIFF_PREVIEW_LINES = 8
+DIFF_TOOLS = {"write", "edit"}  # their output ends with a unified diff of the change
+_EXIT_CODE = re.compile(r"\[exit code (-?\d+)\]\s*$")
 MAX_KEPT_LOG_LINES = 5000
 MARKS = {
     ToolState.DONE: ("✓", "green"),
@@ -98,6 +104,22 @@ def summarize_args(name: str, args: dict[str, Any], width: int = 80) -> str:
     return text if len(text) <= width else text[: max(width - 1, 1)] + "…"
 
 
+def exit_code(output: str) -> int | None:
+    """The exit code a command's output ends with (bash: "[exit code N]")."""
+    match = _EXIT_CODE.search(output or "")
+    return int(match.group(1)) if match else None
+
+
+def _line_count(path: str) -> int | None:
+    """The real size of an output kept in full on disk (the chat only has its cut version)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
 def short_model(model_id: str) -> str:
     """A model id for narrow places: a replay file by its name, not its whole path."""
     if model_id.startswith("replay:"):
@@ -142,6 +164,25 @@ class ToolView:
         return self.output or "\n".join(self.streamed)
 
 
+def reflowing_terminal() -> bool:
+    """Does the terminal re-wrap lines when it gets narrower? Most do (tmux, VTE, iTerm2, kitty, WezTerm,
+    Windows Terminal); xterm keeps each row and cuts it."""
+    return bool(os.environ.get("TMUX")) or not os.environ.get("XTERM_VERSION")
+
+
+def _rstrip(line: list[Segment]) -> list[Segment]:
+    """A rendered line without its trailing blanks: padding would wrap onto a row of its own on reflow."""
+    line = list(line)
+    while (
+        line and not line[-1].control and not line[-1].text.rstrip() and not (line[-1].style and line[-1].style.bgcolor)
+    ):
+        line.pop()
+    if line and not line[-1].control and not (line[-1].style and line[-1].style.bgcolor):
+        last = line[-1]
+        line[-1] = Segment(last.text.rstrip(), last.style)
+    return line
+
+
 class _Tail:
     """Renders only the last `max_lines` lines of a renderable (a long block being streamed)."""
 
@@ -180,16 +221,20 @@ class _Trimmed:
 class ChatRenderer:
     """Turns Events into terminal output. One instance per chat; tool views are numbered across turns."""
 
-    def __init__(self, console: Console, stream: bool = True):
+    def __init__(self, console: Console, stream: bool = True, auto_refresh: bool = True):
         self.console = console
         self.stream = stream
+        self.auto_refresh = auto_refresh  # off in tests that draw frame by frame
         self.live: Live | None = None
         self.text = ""  # streamed and not yet printed for good
         self.blocks = 0  # blocks printed for the current message
         self.tools: dict[str, ToolView] = {}
         self.order: list[ToolView] = []
         self.plan: list[dict[str, Any]] | None = None
-        self.busy = Spinner("dots", text=Text("thinking…", style="dim"), style="cyan")
+        self.busy = Spinner("dots", style="cyan")
+        self.started = time.monotonic()  # when the live region (a turn, a compaction) began
+        self.type_ahead: Any = None  # cli.type_ahead.TypeAhead: keys typed during the turn, echoed below
+        self.frame_widths: list[int] = []  # the cells of each line of the live frame last drawn
         self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
 
@@ -198,11 +243,14 @@ class ChatRenderer:
     def begin(self) -> None:
         """Start showing activity (a turn, a compaction)."""
         if self.live is None:
+            self.started = time.monotonic()
+            self.frame_widths = []
             self.live = Live(
                 self,
                 console=self.console,
                 transient=True,
                 refresh_per_second=8,
+                auto_refresh=self.auto_refresh,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
@@ -216,21 +264,63 @@ class ChatRenderer:
             self.live = None
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """The live frame: never taller than the screen (a row scrolled off cannot be erased), each line without
+        trailing blanks and short of the last column, its widths kept for a redraw after a resize."""
+        frame = Group(*self._frame_parts(console))
+        lines = console.render_lines(frame, options.update(width=max(options.max_width - 1, 10)), pad=False)
+        lines = lines[-max(console.height - 1, 3) :]
+        widths = []
+        for line in lines:
+            line = _rstrip(line)
+            widths.append(Segment.get_line_length(line))
+            yield from line
+            yield Segment.line()
+        self.frame_widths = widths
+
+    def resized(self, width: int) -> None:
+        """SIGWINCH while the live frame is up. A terminal that reflows (tmux, VTE, iTerm2, kitty...) re-wraps
+        the frame's lines to the new width, so the frame now takes more rows than rich remembers: erase that
+        many, or the old frame stays on screen under the new one."""
+        live = self.live
+        if live is None or not self.frame_widths or width <= 0:
+            return
+        if reflowing_terminal():
+            rows = sum(max(1, -(-w // width)) for w in self.frame_widths)
+            live_render = live._live_render  # rich keeps the height it will erase here (no public setter)
+            if live_render._shape is not None:
+                live_render._shape = (width, rows)
+        live.refresh()
+
+    def _frame_parts(self, console: Console) -> list[Any]:
         parts: list[Any] = []
-        room = max(console.height - 4, 3)
-        running = [v for v in list(self.order) if v.state == ToolState.RUNNING]
+        running = [v for v in list(self.order) if v.state == ToolState.RUNNING][-6:]
+        others = sum(1 + len(v.log) for v in running) + 2  # tools and their logs, the status and typed lines
+        room = max(console.height - 2 - others, 3)
         if self.text.strip():
             from rich.markdown import Markdown
 
-            parts.append(_Tail(Markdown(self.text), max(room - 2 * len(running), 3)))
-        for view in running[-6:]:
+            parts.append(_Tail(Markdown(self.text), room))
+        for view in running:
             seconds = time.monotonic() - view.started
             view.spinner.text = self._tool_text(view, extra=f"  {seconds:.0f}s" if seconds >= 1 else "")
             parts.append(view.spinner)
             parts.extend(Text(f"    {line}", style="dim", no_wrap=True, overflow="ellipsis") for line in list(view.log))
+        doing = "thinking" if not parts else "working"
+        status = Text(f"{doing}… {time.monotonic() - self.started:.0f}s · Ctrl-C to stop", style="dim")
         if not parts:
+            self.busy.text = status
             parts.append(self.busy)
-        yield Group(*parts)
+        else:
+            parts.append(status)
+        typed = self.type_ahead
+        if typed is not None and (typed.text or typed.note):
+            line = Text("› ", style="cyan bold")
+            line.append(typed.text.replace("\n", " ⏎ "))
+            if typed.note:
+                line.append(f"  ({typed.note})", style="dim")
+            line.no_wrap, line.overflow = True, "ellipsis"
+            parts.append(line)
+        return parts
 
     def _print(self, renderable: Any = "") -> None:
         self.console.print(renderable)
@@ -337,7 +427,9 @@ class ChatRenderer:
             return
         view.printed = True
         took = f" {view.elapsed:.1f}s" if state in (ToolState.DONE, ToolState.FAILED) and view.elapsed >= 0.1 else ""
-        self._print(self._tool_text(view, mark=True, extra=f"  · {state.value}{took}"))
+        code = exit_code(view.output) or exit_code(view.full_output()[-200:]) if state == ToolState.FAILED else None
+        label = f"{state.value} (exit {code})" if code else state.value
+        self._print(self._tool_text(view, mark=True, extra=f"  · {label}{took}"))
         if state in (ToolState.DONE, ToolState.FAILED) and view.name != "plan_tool":
             self._print(self._preview(view))
         elif state == ToolState.INTERRUPTED and view.streamed:  # what it printed before it was stopped
@@ -388,8 +480,7 @@ class ChatRenderer:
         else:
             parts.append(f"context {human_tokens(context_tokens)}")
         parts.append(cost if isinstance(cost, str) else f"${cost:.4f}")
-        if approval == "yolo":
-            parts.append("yolo")
+        parts.append(f"approval {approval}")
         parts.append(f"session {session_id}" if session_id else "no session yet")
         self._print(Text(" · ".join(parts), style="dim"))
 
@@ -425,14 +516,25 @@ class ChatRenderer:
         return text
 
     def _preview(self, view: ToolView, output: str | None = None) -> Text:
-        lines = (view.output if output is None else output).strip("\n").splitlines()
+        body = view.output if output is None else output
+        width = max(self.console.width - 6, 20)
+        diff = diff_view.body_of(body) if view.name in DIFF_TOOLS and view.state == ToolState.DONE else None
+        if diff is not None:  # the change itself, coloured, instead of its ---/+++ headers
+            before, changed = diff
+            text = Text("\n".join(f"    {line[:width]}" for line in before), style="dim")
+            if before:
+                text.append("\n")
+            text.append(diff_view.render(changed, DIFF_PREVIEW_LINES, width + 4, indent="    "))
+            return text
+        lines = body.strip("\n").splitlines()
         style = "red" if view.state == ToolState.FAILED else "dim"
-        shown = [line[: max(self.console.width - 6, 20)] for line in lines[:PREVIEW_LINES]]
+        shown = [line[:width] for line in lines[:PREVIEW_LINES]]
         text = Text("\n".join(f"    {line}" for line in shown) or "    (no output)", style=style)
-        more = len(lines) - len(shown)
+        total = _line_count(view.full_output_path) if view.full_output_path else None
+        more = (total or len(lines)) - len(shown)
         if more > 0 or view.full_output_path:
             text.append(
-                f"\n    … {more} more lines · /output {view.number}"
+                f"\n    … {more:,} more lines · /output {view.number}"
                 if more > 0
                 else f"\n    … full output: /output {view.number}",
                 style="dim italic",

@@ -14,14 +14,14 @@ class JobWake:
         self.kept = ""  # text typed when a wake-up closed the prompt
         self.woken: str | None = None
 
-    async def read(self) -> str:
+    async def read(self, default: str = "") -> str:
         """The user's next message, or the wake-up message of the session's job, whichever comes first.
 
         The prompt is awaited here, not in a task: Ctrl-C at the prompt is a KeyboardInterrupt, which asyncio
         would re-raise out of the event loop from a task."""
         watcher = asyncio.ensure_future(self._close_on_wake())
         try:
-            text = await self.app.input.read(self.kept)
+            text = await self.app.input.read(self.kept or default)  # default: typed ahead, or the undone prompt
         finally:
             watcher.cancel()
         if self.woken is not None:

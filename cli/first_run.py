@@ -1,7 +1,8 @@
 """Before the chat opens: make sure the chosen model can be reached.
 
 Nothing configured at all (no key, no local server URL, no --model) -> one screen that says what to set
-for which model family, then exit 2. A huggingface/... model without a token -> offer to paste one
+for which model family, then a choice: the keyless example, paste a key (saved in the user's .env), or a
+local server; anything else exits 2. A huggingface/... model without a token -> offer to paste one
 (saved with huggingface_hub's login); an empty line skips to that screen. Anything else missing -> the
 usual one-line error naming the variable.
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from core import credentials
@@ -77,38 +78,98 @@ async def local_model_instead(model_id: str, console: Console) -> str:
 
 
 def first_run_screen(console: Console, config_hint: str) -> None:
-    keys = Table.grid(padding=(0, 2))
-    keys.add_column(style="bold")
-    keys.add_column()
-    keys.add_column(style="cyan")
+    """What to set for each model family. Short lines, each name and URL whole: it must read at 60 columns."""
+    body = Text("No model provider is configured. Any one of these works:\n\n", style="")
+    body.append("A key for a hosted model\n", style="bold")
     for provider, var in KEYED_PROVIDERS.items():
         who, example = FAMILIES.get(provider, (provider, f"{provider}/<model>"))
-        keys.add_row(who, example, f"export {var}=...")
-    local = Table.grid(padding=(0, 2))
-    local.add_column(style="bold")
-    local.add_column(style="cyan")
-    local.add_column(style="dim")
+        body.append(f"  {who}: ", style="")
+        body.append(f"export {var}=...\n", style="cyan")
+        body.append(f"    then --model {example}\n", style="dim")
+    body.append("\nA local OpenAI-compatible server (no key)\n", style="bold")
     for provider, (var, default) in LOCAL_SERVERS.items():
-        local.add_row(f"{provider}/<model>", f"{var}", f"default {default}")
-    body = Group(
-        Text("No model provider is configured. Set the key of the family you want, then run ml-intern again:\n"),
-        keys,
-        Text(
-            "\nOr use a local OpenAI-compatible server (no key needed), e.g. "
-            "ml-intern --model ollama/llama3.1 ; set <NAME>_BASE_URL if it is not on the default port:\n"
-        ),
-        local,
-        Text("\nOr play a scripted conversation (tests, demos): ml-intern --model replay:FILE.jsonl"),
-        Text(
-            "\nKeys can also go in ~/.config/ml-intern/.env (or a file named with --env-file; a .env in this "
-            f"folder is never read). The default model is model_name in {config_hint}; "
-            "a Hugging Face token saved by `hf auth login` is found too.",
-            style="dim",
-        ),
+        body.append(f"  {provider}/<model>: ", style="")
+        body.append(f"{var}\n", style="cyan")
+        body.append(f"    default {default}\n", style="dim")
+    body.append("\nNo key at all\n", style="bold")
+    body.append("  ml-intern example tiny-classifier", style="cyan")
+    body.append(" (a recorded session)\n  or --model replay:FILE.jsonl (tests, demos)\n")
+    body.append(
+        "\nKeys can also go in ~/.config/ml-intern/.env (a .env in this folder is never read). The default "
+        f"model is model_name in {config_hint}; a token saved by `hf auth login` is found too.",
+        style="dim",
     )
-    console.print(
-        Panel(body, title="ml-intern: set up a model provider", title_align="left", border_style="yellow", expand=False)
-    )
+    console.print(Panel(body, title="ml-intern: set up a model provider", title_align="left", border_style="yellow"))
+
+
+NEXT_STEPS = (
+    "What next?  1 run the keyless example now · 2 paste an API key · 3 use a local model server · Enter quits › "
+)
+
+
+async def next_step(console: Console, ask: Callable[..., Awaitable[str]], model_id: str) -> str | int:
+    """After the set-up screen: the model id to open the chat with, or the exit code."""
+    try:
+        choice = (await ask(NEXT_STEPS)).strip()
+    except (KeyboardInterrupt, EOFError):
+        return 2
+    if choice == "1":
+        from cli.example_cmd import run_example
+
+        console.print(Text("running `ml-intern example tiny-classifier` (no key needed)…", style="dim"))
+        return await asyncio.to_thread(run_example, "tiny-classifier", None)
+    if choice == "2":
+        return await _paste_key(console, ask, model_id)
+    if choice == "3":
+        from models.autodetect import START_COMMANDS, detect, use
+
+        server = await detect()
+        if server is not None:
+            local = use(server)
+            console.print(Text(f"using the local {server.provider} server at {server.base_url}: {local}", "dim"))
+            return local
+        console.print(Text("no local model server answers on this machine. Start one, then run ml-intern again:"))
+        for provider, (var, default) in LOCAL_SERVERS.items():
+            console.print(Text(f"  {provider}: {START_COMMANDS.get(provider, '')}  ({var}, default {default})"))
+        return 2
+    return 2
+
+
+KEY_PREFIXES = (("sk-ant-", "anthropic"), ("hf_", "huggingface"), ("sk-", "openai"))
+
+
+async def _paste_key(console: Console, ask: Callable[..., Awaitable[str]], model_id: str) -> str | int:
+    """A key pasted here is saved in the user's .env (0600) and used now; its family picks the model."""
+    try:
+        key = (await ask("Paste the key (sk-ant-…, sk-…, hf_…; empty line to quit): ", password=True)).strip()
+    except (KeyboardInterrupt, EOFError):
+        return 2
+    if not key:
+        return 2
+    provider = next((p for prefix, p in KEY_PREFIXES if key.startswith(prefix)), None)
+    if provider is None:
+        console.print(Text("✗ not a key ml-intern knows (Anthropic sk-ant-…, OpenAI sk-…, Hugging Face hf_…)", "red"))
+        return 2
+    var = KEYED_PROVIDERS[provider]
+    path = save_key(var, key)
+    credentials.hold(var, key)
+    console.print(Text(f"✓ {var} saved in {path}", style="green"))
+    if model_id.partition("/")[0] == provider:
+        return model_id
+    return FAMILIES[provider][1] if "<" not in FAMILIES[provider][1] else model_id
+
+
+def save_key(var: str, value: str) -> str:
+    """Add (or replace) VAR=value in the user's .env, readable by the user alone."""
+    from configs.environment import user_env_path
+    from core.paths import private_dir, private_file
+
+    path = user_env_path()
+    private_dir(path.parent)
+    private_file(path)
+    lines = [line for line in path.read_text().splitlines() if not line.startswith(f"{var}=")]
+    path.write_text("\n".join([*lines, f"{var}={value}"]) + "\n")
+    return str(path).replace(str(Path.home()), "~", 1)
 
 
 async def _paste_hf_token(console: Console, ask: Callable[..., Awaitable[str]]) -> bool:
@@ -127,15 +188,39 @@ async def _paste_hf_token(console: Console, ask: Callable[..., Awaitable[str]]) 
             await asyncio.to_thread(_login, token)
         except Exception as e:  # invalid token, Hub unreachable...
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            console.print(
-                Text(
-                    f"✗ the token was not accepted: {reason[:200]} (paste another, or an empty line to skip)",
-                    style="red",
+            if _network_failure(e):
+                endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
+                message = (
+                    f"✗ could not reach {endpoint} to check the token (network: {reason[:120]}); "
+                    "check the connection or HF_ENDPOINT, then paste it again (or an empty line to skip)"
                 )
-            )
+            else:
+                message = f"✗ the token was not accepted: {reason[:200]} (paste another, or an empty line to skip)"
+            console.print(Text(message, style="red"))
             continue
         console.print(Text("✓ token saved (huggingface_hub login)", style="green"))
         return True
+
+
+def _network_failure(error: BaseException) -> bool:
+    """The Hub could not be reached (offline, refused, DNS, timeout), as opposed to a token it refused."""
+    seen: BaseException | None = error
+    for _ in range(8):
+        if seen is None:
+            return False
+        name = type(seen).__name__
+        if isinstance(seen, (ConnectionError, TimeoutError)) or name in (
+            "ConnectError",
+            "ConnectTimeout",
+            "ReadTimeout",
+            "ConnectionError",
+            "OfflineModeIsEnabled",
+        ):
+            return True
+        if getattr(getattr(seen, "response", None), "status_code", None) in (401, 403):
+            return False
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _login(token: str) -> None:
@@ -146,14 +231,15 @@ def _login(token: str) -> None:
 
 async def ensure_model(
     model_id: str, explicit: bool, console: Console, ask: Callable[..., Awaitable[str]], config_hint: str
-) -> int | None:
-    """None when `model_id` is usable; otherwise the exit code, after telling the user what to do.
+) -> str | int:
+    """The model id to open the chat with (`model_id`, or one set up here), or the exit code after telling
+    the user what to do.
 
     explicit: the user chose the model (--model, or the model of a resumed session).
     """
     try:
         check_model_id(model_id)
-        return None
+        return model_id
     except ModelConfigError as e:
         error: Any = e
     provider = model_id.partition("/")[0]
@@ -161,18 +247,29 @@ async def ensure_model(
         if await _paste_hf_token(console, ask):
             try:
                 check_model_id(model_id)
-                return None
+                return model_id
             except ModelConfigError as e:
                 error = e
         first_run_screen(console, config_hint)
-        return 2
+        return await _checked(await next_step(console, ask, model_id), console)
     if not explicit:
         found = configured_providers()
         if not found:
             first_run_screen(console, config_hint)
-            return 2
+            return await _checked(await next_step(console, ask, model_id), console)
         console.print(Text(f"ml-intern: {error}", style="red"))
         console.print(Text(f"(set: {', '.join(found)} — pick a matching model with --model)", style="dim"))
         return 2
     console.print(Text(f"ml-intern: {error}", style="red"))
     return 2
+
+
+async def _checked(chosen: str | int, console: Console) -> str | int:
+    if isinstance(chosen, int):
+        return chosen
+    try:
+        check_model_id(chosen)
+    except ModelConfigError as e:
+        console.print(Text(f"ml-intern: {e}", style="red"))
+        return 2
+    return chosen

@@ -73,10 +73,21 @@ def _bindings() -> KeyBindings:
     return kb
 
 
+def _answer_bindings() -> KeyBindings:
+    """Esc at a short question (an approval, a picker) is Ctrl-C: stop, as it is elsewhere."""
+    kb = KeyBindings()
+
+    @kb.add("escape")
+    def _stop(event) -> None:
+        event.app.exit(exception=KeyboardInterrupt())
+
+    return kb
+
+
 class InputLine:
     """One PromptSession for chat messages (file history) and one for short answers (no history)."""
 
-    def __init__(self, history_file: Path, completer: Completer):
+    def __init__(self, history_file: Path, completer: Completer, footer: Callable[[], FormattedText] | None = None):
         private_dir(history_file.parent)  # $ML_INTERN_HOME: the user's alone, past messages too
         private_file(history_file)
         self.history = FileHistory(str(history_file))
@@ -87,8 +98,9 @@ class InputLine:
             key_bindings=_bindings(),
             prompt_continuation=lambda width, line, wrap: CONTINUATION,
             enable_history_search=False,
+            bottom_toolbar=footer,  # read at every redraw: it stays true after /yolo or /model
         )
-        self.answers: PromptSession = PromptSession(history=InMemoryHistory())
+        self.answers: PromptSession = PromptSession(history=InMemoryHistory(), key_bindings=_answer_bindings())
 
     async def read(self, default: str = "") -> str:
         """A chat message. Ctrl-C raises KeyboardInterrupt, Ctrl-D EOFError; text cleared by Ctrl-C is

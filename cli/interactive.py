@@ -26,10 +26,11 @@ from rich.text import Text
 
 from cli import exit_codes, slash_commands
 from cli.bootstrap import RunOptions, UserError, build_deps, check_resume_id, check_sandbox
-from cli.chat_render import ChatRenderer
+from cli.chat_render import ChatRenderer, human_tokens
 from cli.chat_wake import JobWake
 from cli.first_run import ensure_model, local_model_instead
 from cli.input_line import ChatCompleter, InputLine, TerminalModes
+from cli.type_ahead import TypeAhead
 from core.paths import ml_intern_home
 from core.protocol import TurnStatus
 
@@ -87,14 +88,21 @@ class ChatApp:
         self.home = ml_intern_home()
         self.renderer = ChatRenderer(console, stream=options.stream)
         self.input = InputLine(
-            self.home / "history", ChatCompleter(slash_commands.completions, self._argument_completions)
+            self.home / "history",
+            ChatCompleter(slash_commands.completions, self._argument_completions),
+            footer=self.footer,
         )
+        self.model_id = options.model or ""  # until the engine is up
+        self.approval = options.approval or "ask"
+        self.usage: dict[str, Any] = {}  # context tokens, window, spend: refreshed after each turn
         self.deps: Any = None
         self.wake = JobWake(self)
         self.manager: Any = None
         self.session: Any = None
         self.session_ids: list[tuple[str, str]] = []
         self.quit = False
+        self.prefill = ""  # text for the next input line (the prompt /undo took back)
+        self.exit_code = exit_codes.DONE  # Ctrl-D and /exit; Ctrl-C twice leaves with INTERRUPTED (130)
         self.last_sigint = 0.0
         self.cancel_target: asyncio.Future | None = None
         self._cancel_sent = False
@@ -102,6 +110,8 @@ class ChatApp:
         self._closing: asyncio.Event | None = None
         self._engine_task: asyncio.Task | None = None
         self.terminal = TerminalModes()
+        self.type_ahead = TypeAhead(self.terminal.fd)
+        self.renderer.type_ahead = self.type_ahead
         self.launch_dir = Path(options.workspace or ".").expanduser().resolve()
 
     # -- life cycle ------------------------------------------------------------------------
@@ -111,6 +121,7 @@ class ChatApp:
         loop.add_signal_handler(signal.SIGINT, self._on_sigint)
         for sig in (signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(sig, self._on_terminate)
+        loop.add_signal_handler(signal.SIGWINCH, self._on_resize)  # prompt_toolkit puts it back after a prompt
         self._ready = loop.create_future()
         self._closing = asyncio.Event()
         self.terminal.quiet()
@@ -119,10 +130,10 @@ class ChatApp:
             if code is not None:
                 return code
             await self._chat()
-            return exit_codes.DONE
+            return self.exit_code
         finally:
             await self._shutdown()
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGWINCH):
                 loop.remove_signal_handler(sig)
             self.terminal.restore()
 
@@ -152,12 +163,19 @@ class ChatApp:
             explicit = bool(self.options.model)
             if not explicit:
                 model_id = await local_model_instead(model_id, self.console)
-        code = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
-        if code is not None:
-            return code
+        chosen = await ensure_model(model_id, explicit, self.console, self.input.ask, str(user_config_path()))
+        if isinstance(chosen, int):
+            return chosen
+        model_id = chosen
         self._engine_task = asyncio.create_task(self._run_engine(model_id))
         approval = self.options.approval or settings.approval.mode or "ask"
+        self.model_id, self.approval = model_id, approval
         self._banner(model_id, approval)
+        from models.autodetect import down_server_line
+
+        down = await down_server_line(model_id)  # a refused local port: say so now, not at the first message
+        if down:
+            self.console.print(Text(f"warning: {down}", style="yellow"))
         if sandbox_warning:
             self.console.print(Text(f"warning: {sandbox_warning}", style="yellow"))
         if resume_info is not None:
@@ -266,9 +284,11 @@ class ChatApp:
     async def _chat(self) -> None:
         while not self.quit:
             try:
-                text = await self.wake.read()  # a message, or the result of the job the session waits for
+                default, self.prefill = self.prefill or self.type_ahead.take(), ""
+                text = await self.wake.read(default)  # a message, or the result of the job the session waits for
             except KeyboardInterrupt:
                 if self._pressed_twice():
+                    self.exit_code = exit_codes.INTERRUPTED
                     break
                 self.say("(Ctrl-C again to quit, or Ctrl-D)", "dim")
                 continue
@@ -315,14 +335,37 @@ class ChatApp:
             if first.get("kind") == "doom_loop":
                 doom_answer = await self._ask_doom(first)
             else:
-                from cli.approval_prompt import collect_decisions
-
-                decisions = await collect_decisions(
-                    outcome.pending, self.console, self.input.ask, self.renderer.rejected, self.terminal.normal
-                )
+                answer = await self._ask_approvals(outcome.pending)
+                if answer.stop:  # Esc / Ctrl-C / Ctrl-D: the calls are rejected, the model is not called
+                    await session.stop_pending()
+                    self.quit = self.quit or answer.quit
+                    break
+                decisions = answer.decisions
         await session.finish()  # the session list shows how the turn ended
         if not self.quit:
             await self.status_line()
+
+    async def _ask_approvals(self, pending: list[dict[str, Any]]):
+        from cli.approval_prompt import ApprovalPrompt
+        from cli.pager import show_long
+
+        async def run_command(text: str) -> bool:
+            return await slash_commands.dispatch(self, text)
+
+        async def long_text(text: str) -> None:
+            await show_long(text, self.console, self.terminal.normal)
+
+        prompt = ApprovalPrompt(
+            self.console,
+            self.input.ask,
+            self.renderer.rejected,
+            self.terminal.normal,
+            run_command=run_command,
+            approval_mode=lambda: self.deps.approval_mode if self.deps is not None else "ask",
+            show_long=long_text,
+            workspace=self.deps.workspace if self.deps is not None else None,
+        )
+        return await prompt.collect(pending)
 
     async def stream(self, events) -> Outcome:
         """Render an event stream (a turn, a compaction) until it ends or Ctrl-C cancels it."""
@@ -341,6 +384,7 @@ class ChatApp:
         from models.errors import ModelConfigError
 
         self.renderer.begin()
+        self.type_ahead.start()
         try:
             if await self.cancellable(consume()):
                 outcome.status = "interrupted"
@@ -355,6 +399,7 @@ class ChatApp:
             stored = database_failure(e)  # locked, full, damaged, unreachable: say what to do, once
             self.renderer.error(stored or f"{type(e).__name__}: {e}\n(details in {self._log(e)})", "agent")
         finally:
+            self.type_ahead.stop()
             self.renderer.end()
         return outcome
 
@@ -380,10 +425,18 @@ class ChatApp:
                 print("\nml-intern: forced exit", file=sys.stderr, flush=True)
                 os._exit(exit_codes.INTERRUPTED)
             self.quit = True
+            self.exit_code = exit_codes.INTERRUPTED
         target = self.cancel_target
         if target is not None and not target.done() and not self._cancel_sent:
             self._cancel_sent = True  # once: a second cancel would cut the runtime's own clean-up short
             target.cancel()
+
+    def _on_resize(self) -> None:
+        """The terminal changed size while a turn draws its live frame: redraw it at the new width."""
+        try:
+            self.renderer.resized(self.console.size.width)
+        except Exception:  # never let a redraw end the chat
+            pass
 
     def _on_terminate(self) -> None:
         """SIGTERM / SIGHUP (terminal closed): stop the turn cleanly, save, and leave."""
@@ -440,6 +493,23 @@ class ChatApp:
         except Exception:
             return None
 
+    def footer(self):
+        """The line under the input: model, approval mode, context use and cost, as they are now."""
+        from prompt_toolkit.formatted_text import FormattedText
+
+        from cli.chat_render import short_model
+
+        deps = self.deps
+        model = short_model(deps.model_id if deps is not None else self.model_id)
+        mode = deps.approval_mode if deps is not None else self.approval
+        parts = [("", f" {model} · "), ("bold" if mode == "yolo" else "", f"approval {mode}")]
+        tokens, window = self.usage.get("context_tokens"), self.usage.get("window")
+        if tokens is not None:
+            share = f" ({100 * tokens / window:.0f}%)" if window else ""
+            parts.append(("", f" · context {human_tokens(tokens)}{share}"))
+        parts.append(("", f" · {self.usage.get('spend') or '$0.0000'} "))
+        return FormattedText(parts)
+
     async def status_line(self) -> None:
         if self.session is None or self.deps is None:
             return
@@ -447,11 +517,17 @@ class ChatApp:
 
         values = (await self.session.state()).values
         usage = values.get("usage") or {}
+        spend = spend_of(usage).describe(self.deps.settings.budget.max_usd)  # the session's usage totals
+        self.usage = {
+            "context_tokens": int(values.get("context_tokens") or 0),
+            "window": self.context_window() or 0,
+            "spend": spend,
+        }
         self.renderer.status_line(
             self.deps.model_id,
             int(values.get("context_tokens") or 0),
             self.context_window(),
-            spend_of(usage).describe(self.deps.settings.budget.max_usd),
+            spend,
             self.session.id,
             self.deps.approval_mode,
         )
@@ -476,6 +552,7 @@ class ChatApp:
         if self.deps is not None:
             self.deps.workspace = self.launch_dir  # a new session starts where the chat was opened
         self.renderer.plan = None
+        self.usage = {}  # the footer's context and cost were the old session's
 
     async def switch_to(self, session_id: str, at_start: bool = False) -> None:
         """Open another session: its model (unless --model was given), a recap, a pending approval.

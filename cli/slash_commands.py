@@ -14,6 +14,7 @@ from rich.text import Text
 
 from cli.chat_render import human_tokens, plan_panel, short_model
 from core.budget import spend_of
+from core.paths import ml_intern_home
 
 if TYPE_CHECKING:
     from cli.interactive import ChatApp
@@ -76,8 +77,10 @@ async def _help(app: ChatApp, arg: str) -> None:
         Text(
             "\nKeys: Enter sends · Esc then Enter (or a line ending in \\) starts a new line · Up/Down history · "
             "Tab completes commands and session ids · Ctrl-C stops the running turn (twice within a second, or "
-            "Ctrl-D, quits)\nApprovals: y yes · n no · a approve the rest of this step · e edit the arguments in "
-            "$EDITOR · any other text rejects with that text as feedback · Ctrl-C rejects what is left",
+            "Ctrl-D, quits)\nApprovals: Enter takes the default (Y/n) · y yes · n no · a always allow this tool or "
+            "command prefix for the session · s approve the whole step · f reject with feedback for the model · "
+            "e edit the arguments in $EDITOR · v view them whole · /yolo, /status... work there · Esc or Ctrl-C "
+            "stops the turn (the calls are not run, the model is not called again)",
             style="dim",
         )
     )
@@ -181,8 +184,12 @@ async def _output(app: ChatApp, arg: str) -> None:
     if view is None:
         app.say("no such tool call: give its number from the chat (e.g. /output 2), its id, or 'last'", "red")
         return
-    app.console.rule(Text(f"#{view.number} {view.name} · {view.state}", style="bold"), align="left")
-    app.console.print(Text(view.full_output() or "(no output)"))
+    from cli.pager import show_long
+
+    text = view.full_output() or "(no output)"
+    lines = text.count("\n") + 1
+    app.console.rule(Text(f"#{view.number} {view.name} · {view.state} · {lines:,} lines", style="bold"), align="left")
+    await show_long(text, app.console, app.terminal.normal)  # a long output goes to $PAGER, not the scrollback
     app.console.rule(style="dim")
 
 
@@ -210,6 +217,11 @@ async def _model(app: ChatApp, arg: str) -> None:
     deps.model_id = arg
     deps.model = None  # rebuilt on the next turn
     _info(app, f"model: {arg}")
+    from models.autodetect import down_server_line
+
+    down = await down_server_line(arg)
+    if down:
+        app.say(f"warning: {down}", "yellow")
 
 
 @command("/approval", "/approval ask|yolo", "ask before risky calls, or run them (yolo)")
@@ -258,6 +270,7 @@ async def _undo(app: ChatApp, arg: str) -> None:
     for line in undo_lines(result):
         app.say(f"  {line}", "dim" if line.startswith("restored") else "yellow")
     app.renderer.plan = None
+    app.prefill = result.removed_prompt  # back in the input line, to edit and send again
 
 
 @command("/compact", "/compact", "summarise older history to free context")
@@ -308,20 +321,23 @@ async def _sessions(app: ChatApp, arg: str) -> None:
     app.console.print(_session_lines(app, infos))
 
 
-def _session_lines(app: ChatApp, infos: list[Any], numbered: bool = False) -> Text:
-    """One line per session (number, id, time, status, model, title), cut to the terminal width."""
-    lines = Text(no_wrap=True, overflow="ellipsis")
+def _session_lines(app: ChatApp, infos: list[Any], numbered: bool = False) -> Table:
+    """A table of sessions under a header (number, id, updated, status, model, title): the title gets the
+    room that is left and wraps rather than being cut; the model column is the one that gives way."""
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="dim", padding=(0, 1))
+    if numbered:
+        table.add_column("#", style="bold cyan", justify="right", no_wrap=True)
+    table.add_column("session", style="bold", no_wrap=True)
+    table.add_column("updated", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("model", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("title", ratio=1, overflow="fold")
     for n, info in enumerate(infos, 1):
         current = app.session is not None and app.session.id == info.id
         when = time.strftime("%m-%d %H:%M", time.localtime(info.updated_at))
-        if n > 1:
-            lines.append("\n")
-        if numbered:
-            lines.append(f"{n:>3}  ", style="bold cyan")
-        lines.append(info.id + (" * " if current else "   "), style="bold")
-        line = f"{when}  {info.status:<12} {short_model(info.model)[:30]:<30}  {info.title}"
-        lines.append(line[: max(app.console.width - len(info.id) - 10, 20)])
-    return lines
+        row = [info.id + (" *" if current else ""), when, info.status, short_model(info.model), info.title]
+        table.add_row(*([str(n)] if numbered else []), *row)
+    return table
 
 
 @command("/resume", "/resume [ID]", "continue another session (a numbered list when no id)")
@@ -368,7 +384,8 @@ async def _export(app: ChatApp, arg: str) -> None:
 
     session = app.session
     text, count = await redacted_trace(session)  # the same trace as `ml-intern sessions export`
-    path = Path(arg).expanduser() if arg else Path.cwd() / f"ml-intern-{session.id}.jsonl"
+    # Not into the workspace by default: the agent works there, and the trace is not part of the project.
+    path = Path(arg).expanduser() if arg else ml_intern_home() / "exports" / f"ml-intern-{session.id}.jsonl"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

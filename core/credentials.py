@@ -80,6 +80,13 @@ def get(name: str) -> str | None:
     return _held.get(name) or os.environ.get(name) or None
 
 
+def hold(name: str, value: str) -> None:
+    """Keep a key given while running (pasted at the first-run screen) like one read at start: out of
+    os.environ, so no child process inherits it."""
+    _held[name] = value
+    os.environ.pop(name, None)
+
+
 def pinned(name: str) -> bool:
     """Does a scope fix this key (so nothing may fall back to another source, such as a stored login)?"""
     scope = _scope.get()

@@ -65,13 +65,22 @@ def injected_tag(additional_kwargs: dict[str, Any]) -> str | None:
 ApprovalAction = Literal["approve", "reject", "edit"]
 
 
+class AllowRule(TypedDict):
+    """ "Always allow" for the rest of a session: every call of `tool`, or with `prefix`, the bash commands
+    that start with it. Destructive and always-ask calls are still asked about."""
+
+    tool: str
+    prefix: NotRequired[str]
+
+
 class ApprovalDecision(TypedDict):
     """What a human decided about one call; `feedback` goes to the model with a rejection, `args` replace
-    the call's arguments in an edit."""
+    the call's arguments in an edit; `remember` (with approve) allows such calls for the rest of the session."""
 
     action: ApprovalAction
     feedback: NotRequired[str]
     args: NotRequired[dict[str, Any]]
+    remember: NotRequired[AllowRule]
 
 
 class ApprovalAnswer(TypedDict):

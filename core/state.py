@@ -18,7 +18,7 @@ from langgraph.channels.delta import DeltaChannel
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 from typing_extensions import TypedDict as SchemaTypedDict  # pydantic reads these on 3.11 (Studio's schemas)
 
-from core.protocol import CompactReason, StopReason
+from core.protocol import AllowRule, CompactReason, StopReason
 
 # Supersteps that write a delta channel between two snapshots of its whole value: in practice never. A
 # snapshot re-stores the whole history (at a fixed interval, storage grows quadratically) and a resume
@@ -122,6 +122,7 @@ class AgentState(TypedDict, total=False):
     overflow_retry: bool  # a context-overflow compaction happened; the next overflow stops the turn
     nudges: int  # continuation re-prompts used in this turn
     malformed: dict[str, int]  # consecutive malformed-argument calls per tool
+    session_allow: list[AllowRule]  # "always allow" answers given in this session (a few entries at most)
     # the session's dollar budget for this turn (core/budget.py): set when a turn starts (--max-budget-usd,
     # the config, /budget) and when a budget question is answered; unset, the deps' settings hold it
     max_budget_usd: float | None

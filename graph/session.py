@@ -50,6 +50,7 @@ from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
 from tools.file_changes import restore_file_changes
 
+STOPPED_AT_APPROVAL = "Not run: the user rejected this call and stopped the turn."
 FRESH_TURN: AgentState = {  # what a new turn (or a continued one) starts from
     "iteration": 0,
     "nudges": 0,
@@ -59,6 +60,20 @@ FRESH_TURN: AgentState = {  # what a new turn (or a continued one) starts from
     "compact": None,
     "overflow_retry": False,
 }
+
+
+def _copied(values: dict[str, Any], usage: bool = True) -> dict[str, Any]:
+    """What a fork takes over besides the messages and the undo points."""
+    keys = {"plan", "context_tokens", "files_read"} | ({"usage"} if usage else set())
+    return {k: v for k, v in values.items() if k in keys}
+
+
+def _delta(before: list[BaseMessage], after: list[BaseMessage]) -> Any:
+    """The write that turns history `before` into `after`: the new messages when it only grew (the messages
+    channel stores deltas), else the whole list."""
+    if len(after) >= len(before) and all(a.id == b.id for a, b in zip(before, after, strict=False)):
+        return after[len(before) :]
+    return Overwrite(after)
 
 
 def is_user_turn(message: BaseMessage) -> bool:
@@ -560,6 +575,16 @@ class Session:
         self.last_result = TurnResult("interrupted")
         await self.manager.store.update(self.id, status="interrupted")
 
+    async def stop_pending(self, reason: str = STOPPED_AT_APPROVAL) -> list[Event]:
+        """End a turn that waits for an approval without resuming it: the pending calls get `reason` as their
+        (rejected) result and the model is not called again (Ctrl-C / Esc at the approval prompt)."""
+        await self.acquire()
+        snapshot = await self.state()
+        if not snapshot.interrupts:
+            return []
+        await self._after_interrupt("", reason=reason)
+        return self._closing_events(self.last_result) if self.last_result else []
+
     def _result_from(self, snapshot) -> TurnResult:
         values = snapshot.values
         pending = [
@@ -643,13 +668,39 @@ class Session:
         )
 
     async def fork(self) -> Session:
-        """A new session that starts with this one's history (undo stops at the fork point).
+        """A new session that starts with this one's history, turn by turn, so /undo in the fork goes back
+        through the turns made before the fork too (their file backups are copied).
 
         Calls still waiting (for approval, or cut off by a crash) are answered as not run in the fork.
         """
         values = (await self.state()).values
         child = await self.manager.new_session(title=f"fork of {self.info.title}"[:80], parent_id=self.id)
-        copied = {k: v for k, v in values.items() if k in {"plan", "usage", "context_tokens", "files_read"}}
+        head = await self.graph.aget_state(child.config)  # its empty first checkpoint: the first undo point
+        child_turns: list[str] = []
+        previous: list[BaseMessage] = []
+        points = list(values.get("turns") or [])
+        for number, point in enumerate(points, 1):
+            if number > 1:  # the first point is an empty history, as the child's first checkpoint is
+                at = await self.graph.aget_state(
+                    {"configurable": {"thread_id": self.id, "checkpoint_ns": "", "checkpoint_id": point}}
+                )
+                messages = list(at.values.get("messages", []))
+                head_config = await self.graph.aupdate_state(
+                    child.config,
+                    {
+                        **_copied(at.values, usage=False),  # usage adds up: it is written once, at the end
+                        "messages": _delta(previous, messages),
+                        "turns": Overwrite(list(child_turns)),
+                    },
+                    as_node="llm_call",
+                )
+                previous = messages
+            else:
+                head_config = head.config
+            child_turns.append((head_config.get("configurable") or {})["checkpoint_id"])
+            backups = self.dir / "undo" / str(number)  # the files turn `number` changed, for undo in the fork
+            if backups.is_dir():
+                shutil.copytree(backups, child.dir / "undo" / str(number), dirs_exist_ok=True)
         messages = list(values.get("messages", []))
         message, answered = unanswered_calls(messages)
         if message is not None:
@@ -657,7 +708,11 @@ class Session:
                 message, answered, "Not run: the session was forked before this call finished or was approved."
             )
         # a replayed session's fork continues the same script: the position is saved in the history it copies
-        await self.graph.aupdate_state(child.config, {**copied, "messages": Overwrite(messages)}, as_node="llm_call")
+        await self.graph.aupdate_state(
+            child.config,
+            {**_copied(values), "messages": _delta(previous, messages), "turns": Overwrite(child_turns)},
+            as_node="llm_call",
+        )
         return child
 
     async def compact(self) -> AsyncIterator[Event]:

@@ -125,3 +125,45 @@ def use(server: LocalServer) -> str:
     var, _ = LOCAL_SERVERS[server.provider]
     os.environ[var] = server.base_url
     return server.model_id
+
+
+START_COMMANDS = {  # how to start each server, for the line that says none answers
+    "ollama": "ollama serve",
+    "vllm": "vllm serve <model>",
+    "llamacpp": "llama-server -m <model>.gguf",
+    "lm_studio": "lms server start",
+}
+
+
+async def refused(base_url: str, timeout: float) -> bool:
+    """True only when the server's port refuses the connection (nothing listens): a slow or far server is
+    not called down."""
+    parts = urlsplit(base_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except ConnectionRefusedError:
+        return True
+    except TimeoutError:  # (an OSError on 3.11: caught first)
+        return False
+    except OSError as e:
+        return "refused" in str(e).lower() or "connect call failed" in str(e).lower()
+    writer.close()
+    return False
+
+
+async def down_server_line(model_id: str) -> str | None:
+    """For a local-server model whose server is not running: one line naming the URL tried and how to
+    start it (checked when the chat opens, so the first message does not find out)."""
+    provider = model_id.partition("/")[0]
+    if provider not in LOCAL_SERVERS:
+        return None
+    var, default = LOCAL_SERVERS[provider]
+    base_url = (os.environ.get(var) or default).rstrip("/")
+    if not await refused(base_url, max(budget(), 1.0)):
+        return None
+    return (
+        f"no {provider} server answers at {base_url} (connection refused): start it with "
+        f"`{START_COMMANDS.get(provider, 'its server command')}`, or set {var} to where it runs"
+    )

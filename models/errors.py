@@ -17,6 +17,7 @@ class ErrorKind(StrEnum):
     BILLING = "billing"  # stop
     UNKNOWN_MODEL = "unknown_model"  # stop
     EMPTY_ANSWER = "empty_answer"  # no text and no call, or a stream cut off: retry (near the window: overflow)
+    SERVER_DOWN = "server_down"  # stop: a server on this machine refused the connection (nothing listens)
     OTHER = "other"  # stop
 
 
@@ -65,10 +66,50 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
+def _refused_loopback_url(exc: BaseException) -> str | None:
+    """The URL of a connection to this machine that was refused, else None. Nothing listens there: retrying
+    for a minute cannot help, unlike a remote host that drops a connection for a moment."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " ".join(str(e) for e in chain).lower()
+    refused = any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text
+    if not refused and "all connection attempts failed" not in text:  # httpx's words for localhost refusing
+        return None
+    for e in chain:
+        try:
+            url = e.request.url  # type: ignore[attr-defined]  # httpx errors carry their request
+        except (AttributeError, RuntimeError):
+            continue
+        host = str(getattr(url, "host", "") or "")
+        if host == "localhost" or _is_loopback_ip(host):
+            return str(url)
+    return None
+
+
+def _is_loopback_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def classify(exc: BaseException, key_hint: str = "") -> ProviderError:
     """Map any exception raised by a model call to a ProviderError."""
     if isinstance(exc, ProviderError):
         return exc
+    url = _refused_loopback_url(exc)
+    if url is not None:
+        base = url.split("/chat/completions")[0]
+        return ProviderError(
+            ErrorKind.SERVER_DOWN,
+            f"nothing answers at {base} (connection refused): start the local model server, "
+            "or set its <NAME>_BASE_URL to where it runs",
+        )
     name = type(exc).__name__
     status = getattr(exc, "status_code", None)
     text = str(exc)

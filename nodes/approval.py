@@ -2,7 +2,8 @@
 
 One batched interrupt() per step (never inside the tools node: with parallel calls LangGraph would
 surface them one at a time and re-run siblings on each resume). Resumed with
-{"decisions": {call_id: {"action": "approve"|"reject"|"edit", "feedback": str, "args": {...}}}}.
+{"decisions": {call_id: {"action": "approve"|"reject"|"edit", "feedback": str, "args": {...}, "remember": {...}}}}.
+"remember" (with approve) adds an "always allow" rule to the session (state["session_allow"]).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from langgraph.runtime import Runtime
 
 from configs.schema import ApprovalRule
 from core.events import ToolCall, ToolOutput, ToolStateChange
-from core.protocol import ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
+from core.protocol import AllowRule, ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
 from nodes.budget_guard import NOT_RUN, costly_calls
 from nodes.context import AgentDeps, emitter
 from tools.base import Risk, Tool
+from tools.shell_commands import matches_prefix
 
 Verdict = ApprovalRule  # allow: run it, ask: a human decides, deny: never
 RISK_ORDER = [Risk.READ_ONLY, Risk.WORKSPACE_WRITE, Risk.EXEC, Risk.REMOTE_COMPUTE, Risk.DESTRUCTIVE]
@@ -39,14 +41,34 @@ def rule_for(name: str, rules: Mapping[str, Verdict]) -> Verdict | None:
     return None
 
 
-def decide(tool: Tool | None, name: str, args: dict[str, Any], deps: AgentDeps) -> Verdict:
-    """The approval policy. Rules in config win; then the mode and the call's risk class."""
+def session_allows(name: str, args: dict[str, Any], allowed: list[AllowRule]) -> bool:
+    """Does an "always allow" answer of this session cover the call (a tool, or a command prefix)?"""
+    for rule in allowed:
+        if rule.get("tool") != name:
+            continue
+        prefix = rule.get("prefix")
+        if prefix is None:
+            return True
+        command = args.get("command")
+        if isinstance(command, str) and matches_prefix(command, prefix):
+            return True
+    return False
+
+
+def decide(
+    tool: Tool | None, name: str, args: dict[str, Any], deps: AgentDeps, allowed: list[AllowRule] | None = None
+) -> Verdict:
+    """The approval policy. Rules in config win; then the session's "always allow" answers (never for a
+    destructive or always-ask call); then the mode and the call's risk class."""
     rule = rule_for(name, deps.settings.approval.rules)
     if rule:
         return rule
     if tool is None:
         return "allow"  # unknown tool: execute_tools answers with an error, nothing runs
     assessment = tool.assessment(args)
+    risky = assessment.always_ask or assessment.risk == Risk.DESTRUCTIVE
+    if allowed and not risky and session_allows(name, args, allowed):
+        return "allow"
     if deps.approval_mode == "yolo":
         never_auto = assessment.always_ask or assessment.risk == Risk.DESTRUCTIVE
         return "ask" if never_auto else "allow"
@@ -94,6 +116,9 @@ def answer_problem(answer: Any, pending_ids: list[str]) -> str | None:
             return f"the decision for '{cid}' must be {{\"action\": {actions}}} (got {_shown(decision)})"
         if "args" in decision and not isinstance(decision["args"], dict):
             return f"the edited args for '{cid}' must be an object (got {_shown(decision['args'])})"
+        remember = decision.get("remember")
+        if remember is not None and not (isinstance(remember, dict) and isinstance(remember.get("tool"), str)):
+            return f"'remember' for '{cid}' must be {{\"tool\": NAME, \"prefix\": optional}} (got {_shown(remember)})"
     return None
 
 
@@ -144,6 +169,8 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     approved: list[ApprovedCall] = []
     rejected: list[tuple[ModelCall, str]] = []  # each call with the reason it does not run
     pending: list[ApprovedCall] = []
+    allowed: list[AllowRule] = list(state.get("session_allow") or [])
+    remembered = len(allowed)
     ids = [c["id"] for c in message.tool_calls]
     for call in message.tool_calls:
         if call["id"] in malformed:
@@ -152,7 +179,7 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
             rejected.append((call, "Not run: another call in this step has the same id."))
             continue
         tool = deps.tools.get(call["name"])
-        verdict = decide(tool, call["name"], call["args"], deps)
+        verdict = decide(tool, call["name"], call["args"], deps, allowed)
         if verdict == "allow":
             approved.append(ApprovedCall(**call))
         elif verdict == "deny":
@@ -177,6 +204,13 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
             action = decision.get("action", "reject")
             if action == "approve":
                 approved.append(call)
+                rule = decision.get("remember")
+                if named is not None and rule:  # always the call's own tool, whatever the answer names
+                    entry: AllowRule = {"tool": call["name"]}
+                    if rule.get("prefix"):
+                        entry["prefix"] = str(rule.get("prefix"))
+                    if entry not in allowed:
+                        allowed.append(entry)
             elif action == "edit" and named is None:
                 rejected.append((call, "Not run: an edit must name the call it changes."))
             elif action == "edit":
@@ -192,6 +226,8 @@ def approval(state: AgentState, runtime: Runtime[AgentDeps]) -> AgentState:
     rejected += [(c, "Not run: its arguments kept changing during approval.") for c in pending]
 
     update: AgentState = {"approved_calls": approved}
+    if len(allowed) > remembered:
+        update["session_allow"] = allowed
     if reserved := sum(estimates.get(call_id(c), 0.0) for c in approved):
         update["usage"] = {"jobs_usd": reserved}  # paid hardware counts at its most (price x timeout)
     update.update(budget)  # stop_reason budget, or a raised budget

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field
 
 from configs.schema import AgentConfig
-from tools.base import Risk, Tool, ToolContext, ToolError, ToolResult
+from tools.base import Assessment, Risk, Tool, ToolContext, ToolError, ToolResult
 from tools.runs.recording import record_command_run
 from tools.sandbox.env import command_env as command_env  # re-exported: jobs and tests import it from here
 from tools.sandbox.local import CommandSandbox, SandboxUnavailable, for_settings
+from tools.shell_commands import destructive_reason
 from tools.workspace_paths import resolve_path
 
 _MAX_KEPT_BYTES = 1_000_000  # head and tail each; the engine caps what the model sees anyway
@@ -243,6 +244,13 @@ def _sandbox_note(settings: AgentConfig) -> str:
     )
 
 
+def _assess(args: dict) -> Assessment:
+    """A command that can destroy work (rm -r, git reset --hard...) is destructive: yolo asks about it too."""
+    command = args.get("command")
+    reason = destructive_reason(command) if isinstance(command, str) else None
+    return Assessment(Risk.DESTRUCTIVE, details={"destructive": reason}) if reason else Assessment(Risk.EXEC)
+
+
 def tools(settings: AgentConfig) -> list[Tool]:
     default_timeout = float(settings.bash.default_timeout_s)
     max_timeout = float(settings.bash.max_timeout_s)
@@ -283,7 +291,7 @@ def tools(settings: AgentConfig) -> list[Tool]:
             )
             return ToolResult(f"{output}\n{note}" if output else note, is_error=True)
         body = output if output else "(no output)"
-        return ToolResult(f"{body}\n[exit code {code}]")
+        return ToolResult(f"{body}\n[exit code {code}]", is_error=code != 0)  # a failed command shows failed
 
     secrets_note = "" if settings.bash.pass_secrets else " API keys and tokens of the agent are not in its environment."
     secrets_note += _sandbox_note(settings)
@@ -298,6 +306,7 @@ def tools(settings: AgentConfig) -> list[Tool]:
                 "cat/find/grep/sed." + secrets_note
             ),
             risk=Risk.EXEC,
+            assess=_assess,
             handler=_bash,
             args_model=BashArgs,
             timeout=lambda args: effective_timeout(args.get("timeout")) + 10,

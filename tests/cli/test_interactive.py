@@ -37,7 +37,14 @@ def replay(name: str) -> str:
 class Chat:
     """One `ml-intern` process in a pty."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 60):
+    def __init__(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+        size: tuple[int, int] = (40, 120),
+    ):
         full_env = {
             **os.environ,
             "TERM": "xterm",
@@ -49,7 +56,7 @@ class Chat:
         }
         self.log = io.StringIO()
         self.child = pexpect.spawn(
-            str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8", timeout=timeout, dimensions=(40, 120)
+            str(BIN), args, cwd=str(cwd), env=full_env, encoding="utf-8", timeout=timeout, dimensions=size
         )
         self.child.logfile_read = self.log
 
@@ -86,8 +93,8 @@ class Chat:
 def chats():
     started: list[Chat] = []
 
-    def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Chat:
-        chat = Chat(list(args), cwd, env)
+    def start(*args: str, cwd: Path, env: dict[str, str] | None = None, size: tuple[int, int] = (40, 120)) -> Chat:
+        chat = Chat(list(args), cwd, env, size=size)
         started.append(chat)
         return chat
 
@@ -109,7 +116,9 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     chat.send("hello there")
     for piece in ("First paragraph of the streamed answer.", "apples", "fenced code", "Last line of the answer."):
         chat.expect(re.escape(piece))
-    status = chat.expect(r"interactive_chat\.jsonl · context [\d.]+k?/[\d.]+k \(\d+%\) · \$0\.0000 · " + SESSION_RE)
+    status = chat.expect(
+        r"interactive_chat\.jsonl · context [\d.]+k?/[\d.]+k \(\d+%\) · \$0\.0000 · approval ask · " + SESSION_RE
+    )
     session_id = status.group(1)
     chat.prompt()
 
@@ -188,26 +197,42 @@ def test_multiline_input_history_and_completion(chats, workspace):
     again.expect("a draft I did not send")
     again.child.send(UP)
     again.expect(re.escape(session_id))  # (prompt_toolkit redraws only what changed: match the id alone)
-    again.child.send("\x03\x03")  # Ctrl-C twice within a second: quit
-    assert again.exit_code() == 0
+    again.child.send("\x03\x03")  # Ctrl-C twice within a second: quit, with the code of an interrupt
+    assert again.exit_code() == 130
 
 
-def test_approve_reject_and_edit_calls(chats, workspace):
-    env = {"EDITOR": "sed -i s/hello/edited/", "VISUAL": ""}
+def test_approve_reject_and_edit_calls(chats, workspace, tmp_path):
+    flag = tmp_path / "edited-once"  # the first edit changes nothing, the second one changes the call
+    env = {"EDITOR": f"sh -c 'test -e {flag} && sed -i s/hello/edited/ \"$0\"; touch {flag}'", "VISUAL": ""}
     chat = chats("--model", replay("interactive_approvals.jsonl"), cwd=workspace, env=env)
     chat.prompt()
     chat.send("do three things")
     chat.expect(r"approval needed \(1/3\)")
     chat.expect("workspace_write")
+    chat.expect(r"\+hello a")  # the change, as a diff
     chat.expect("approve\\?")
-    chat.send("y")
+    chat.send("yes please")  # not an answer: asked again, nothing decided
+    chat.expect("not an answer")
+    chat.expect("approve\\?")
+    chat.send("/undo")  # a command that would change the session under the question
+    chat.expect("cannot run while a call waits")
+    chat.expect("approve\\?")
+    chat.send("")  # Enter: the default, yes
     chat.expect(r"approval needed \(2/3\)")
     chat.expect("exec")  # the risk class, then the arguments
     chat.expect("touch ran.txt")
     chat.expect("approve\\?")
+    chat.send("v")  # the full arguments: its own key, nothing decided
+    chat.expect("── command")
+    chat.expect("approve\\?")
+    chat.send("f")
+    chat.expect("feedback for the model")
     chat.send("please use python instead")
     chat.expect("feedback: please use python instead")
     chat.expect(r"approval needed \(3/3\)")
+    chat.expect("approve\\?")
+    chat.send("e")  # the editor changed nothing: asked again, not approved as an edit
+    chat.expect("no change made")
     chat.expect("approve\\?")
     chat.send("e")
     chat.expect("edited arguments:")
@@ -224,9 +249,11 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     chat.send("one more file")
     chat.expect("c.txt")
     chat.expect("approve\\?")
-    chat.child.sendcontrol("c")  # at the approval prompt: reject what is left, the turn goes on
-    chat.expect("rejected the remaining calls")
-    chat.expect("Understood, I did not write c.txt.")
+    chat.child.sendcontrol("c")  # at the approval prompt: the turn stops, the model is not called again
+    chat.expect("stopped: the calls were not run")
+    chat.end_of_turn()
+    chat.send("and now?")  # the script's next line answers this message: nothing used it after the stop
+    chat.expect("This answers the message after the stopped turn.")
     chat.end_of_turn()
     chat.child.sendcontrol("d")
     assert chat.exit_code() == 0
@@ -240,8 +267,79 @@ def test_approve_reject_and_edit_calls(chats, workspace):
     assert results["b1"]["status"] == "error" and "please use python instead" in results["b1"]["content"]
     assert results["w1"]["status"] == "success" and results["w2"]["status"] == "success"
     assert {"role": "ai", "content": "Wrote a.txt and b.txt; skipped the command as you asked."} in messages
-    assert results["w3"]["status"] == "error" and "rejected" in results["w3"]["content"]
-    assert messages[-1] == {"role": "ai", "content": "Understood, I did not write c.txt."}
+    assert results["w3"]["status"] == "error" and "stopped the turn" in results["w3"]["content"]
+    assert [m["content"] for m in messages[-2:]] == ["and now?", "This answers the message after the stopped turn."]
+    assert "yes please" not in json.dumps(messages) and "/undo" not in json.dumps(messages)
+
+
+def test_always_allow_yolo_destructive_failed_and_pager(chats, workspace):
+    (workspace / "build").mkdir()
+    chat = chats("--model", replay("interactive_always.jsonl"), cwd=workspace, env={"PAGER": "wc -l"})
+    chat.prompt()
+    chat.send("work")
+    chat.expect("echo one")
+    chat.expect(r"a always `echo …` · s step")
+    chat.send("a")
+    chat.expect("allowed for this session: `echo …` commands")
+    chat.expect(r"echo two" + GAP + "· done")  # ran without a question
+    chat.expect("ls no-such-dir")
+    chat.expect("approve\\?")
+    chat.send("/yolo")  # a command at the prompt: the mode changes and this call is approved
+    chat.expect("approval: yolo")
+    chat.expect(r"ls no-such-dir" + GAP + r"· failed \(exit 2\)")
+    chat.expect("rm -rf build")  # destructive: asked under yolo too, and Enter would say no
+    chat.expect("deletes files recursively")
+    chat.expect("y/N")
+    chat.child.send("\x1b")  # Esc stops the turn
+    chat.expect("stopped: the calls were not run")
+    chat.expect(r"approval yolo · " + SESSION_RE)  # the status line says what the mode is now
+    chat.prompt()
+    assert chat.text().count("approval needed") == 3  # echo one, ls, rm: echo two was allowed
+    chat.send("clean up")
+    chat.expect("git clean -fdx")
+    chat.expect("y/N")
+    chat.child.sendcontrol("d")  # Ctrl-D at the question stops the turn too, and does not quit
+    chat.expect("stopped: the calls were not run")
+    chat.end_of_turn()
+    chat.send("count")
+    chat.expect(r"59,997 more lines · /output 6")  # the preview counts the whole output, not the cut one
+    chat.expect("Counted to sixty thousand.")
+    chat.end_of_turn()
+    chat.send("/output 6")
+    chat.expect("60,001 lines")  # 60,000 numbers and the exit code
+    chat.expect(r"\b60000\b")  # what the pager (wc -l) read: the output went to $PAGER, not the screen
+    chat.prompt()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert (workspace / "build").is_dir()
+    assert "59999" not in chat.text()
+
+
+def test_resizing_during_a_stream_redraws_once(chats, workspace):
+    from fakes.reflow_terminal import ReflowTerminal
+
+    # The size comes from the pty (as in a real terminal), not from COLUMNS/LINES.
+    env = {"COLUMNS": "", "LINES": "", "TMUX": "", "XTERM_VERSION": ""}
+    chat = chats("--model", replay("interactive_resize.jsonl"), cwd=workspace, env=env, size=(24, 120))
+    chat.prompt()
+    chat.send("go")
+    chat.expect(r"Paragraph 2 (word ){20}")  # the live block holds a long line
+    before = len(chat.log.getvalue())
+    chat.child.setwinsize(24, 60)  # narrower mid-stream: the terminal re-wraps, the chat gets SIGWINCH
+    chat.expect("The end of the answer.")
+    chat.end_of_turn()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+
+    term = ReflowTerminal(120)
+    raw = chat.log.getvalue()
+    term.write(raw[:before])
+    term.resize(60)
+    term.write(raw[before:])
+    screen = term.text()
+    for n in range(8):
+        assert screen.count(f"Paragraph {n} ") == 1, screen
+    assert "working…" not in screen and "thinking…" not in screen, screen
 
 
 def _gone(pid: int) -> bool:
@@ -259,7 +357,11 @@ def test_ctrl_c_stops_a_long_tool_and_the_session_resumes(chats, workspace):
     chat.prompt()
     chat.send("run the long thing")
     chat.expect("42x")  # the tool's log streams while it runs
-    chat.child.send("typed ahead")  # typed while the turn runs: kept for the next prompt
+    chat.expect(r"working… \d+s · Ctrl-C to stop")  # how long, and how to stop it
+    chat.child.send("typed ahead")  # typed while the turn runs: echoed, and kept for the next prompt
+    chat.expect("typed ahead")
+    chat.child.sendcontrol("d")  # not end-of-file here: the chat must not quit when the turn ends
+    chat.expect("Ctrl-D quits at the prompt")
     chat.child.sendintr()
     chat.expect("interrupted —")
     session_id = chat.end_of_turn()
@@ -302,7 +404,7 @@ def test_ctrl_c_twice_mid_answer_keeps_the_partial_answer_and_quits(chats, works
     chat.child.sendintr()
     chat.expect("interrupted —")
     chat.child.sendintr()
-    assert chat.exit_code() == 0
+    assert chat.exit_code() == 130
     session_id = json.loads(run_cli(["sessions", "list", "--json"], cwd=workspace).stdout)[0]["id"]
     answer = show(session_id, workspace)["messages"][-1]
     assert answer["role"] == "ai" and answer["content"].startswith("alpha beta gamma")
@@ -328,9 +430,11 @@ def test_undo_restores_files(chats, workspace):
     chat.prompt()
     chat.send("change the notes")
     chat.expect(r"approval needed \(1/3\)")  # plan_tool is read-only: it runs without asking
+    chat.expect(r"-original[^+]{0,80}\+changed")  # the change the call makes, as a diff
     chat.expect("approve\\?")
-    chat.send("a")  # this call and the rest of the step
+    chat.send("s")  # this call and the rest of the step
     chat.expect("Rewrite the notes")  # the plan, shown when it changes
+    chat.expect(r"-original[^+]{0,80}\+changed")  # and the change it made, in its preview
     chat.expect(r"seq 1 30" + GAP + "· done")
     chat.expect(r"… \d+ more lines · /output 4")
     chat.expect("Changed notes.txt and created new.txt.")
@@ -347,6 +451,8 @@ def test_undo_restores_files(chats, workspace):
     chat.expect("undid: 'change the notes'")
     chat.expect("restored")
     chat.prompt()
+    chat.expect("change the notes")  # the undone prompt is back in the input line, to edit and send again
+    chat.child.sendcontrol("u")  # (cleared here)
     assert (workspace / "notes.txt").read_text() == "original\n"
     assert not (workspace / "new.txt").exists()
     chat.send("/plan")
@@ -360,6 +466,9 @@ def test_undo_restores_files(chats, workspace):
     assert show(session_id, workspace)["messages"] == []
 
 
+LONG_TITLE = "second topic: compare the three tokenizers on the long validation documents"
+
+
 def test_sessions_new_resume_picker_fork_export(chats, workspace):
     secret = "hf_" + "a1B2c3D4e5" * 3
     chat = chats("--model", replay("interactive_sessions.jsonl"), "--no-stream", cwd=workspace)
@@ -370,7 +479,7 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     chat.send("/new")
     chat.expect("new session")
     chat.prompt()
-    chat.send("second topic")
+    chat.send(LONG_TITLE)
     chat.expect("Answer zero.")
     second = chat.end_of_turn()
     assert second != first
@@ -393,9 +502,18 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     chat.send("/export out/session.jsonl")
     chat.expect(r"exported 4 messages to")
     chat.prompt()
-    chat.send("/sessions")
-    chat.expect(re.escape(forked) + " \\* ")
+    chat.send("/export")  # by default into ML_INTERN_HOME, not the workspace the agent works in
+    chat.expect(r"exported 4 messages to" + GAP + r"\S*/exports/")
     chat.prompt()
+    chat.send("/sessions")
+    chat.expect(r"session" + GAP + "updated" + GAP + "status" + GAP + "model" + GAP + "title")
+    chat.expect(re.escape(forked) + r" \*")  # the current session
+    chat.expect("validation" + GAP + "documents")  # the title whole (wrapped if it must), not cut
+    chat.prompt()
+    chat.send("/undo")  # in the fork: back through the turns made before it
+    chat.expect("undid: 'continue the first topic'")
+    chat.prompt()
+    chat.child.sendcontrol("u")
     chat.send("/exit")
     assert chat.exit_code() == 0
 
@@ -421,6 +539,23 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
         "continue the first topic",
     ]
     assert secret not in (workspace / "out" / "session.jsonl").read_text()
+    assert not list(workspace.glob("ml-intern-*.jsonl"))  # /export with no file wrote nothing here
+
+
+def test_the_footer_under_the_input_stays_true_after_yolo(chats, workspace):
+    # The footer needs the terminal to report the cursor position (CPR), which real terminals do: this chat
+    # asks for it, and the test answers as a terminal would.
+    chat = chats("--model", replay("interactive_sessions.jsonl"), cwd=workspace, env={"PROMPT_TOOLKIT_NO_CPR": ""})
+    chat.expect(r"\x1b\[6n")
+    chat.child.send("\x1b[5;1R")
+    chat.expect(r"interactive_sessions\.jsonl · approval ask · \$0\.0000")
+    chat.send("/yolo")
+    chat.expect("approval: yolo")
+    chat.expect(r"\x1b\[6n")
+    chat.child.send("\x1b[8;1R")
+    chat.expect(r"approval yolo(\x1b\[[0-9;]*m)* · \$0\.0000")  # (no status line printed: the footer says it)
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
 
 
 def test_first_run_screen_without_any_provider(chats, workspace):
@@ -433,9 +568,14 @@ def test_first_run_screen_without_any_provider(chats, workspace):
         "VLLM_BASE_URL",
         "LLAMACPP_BASE_URL",
         "LM_STUDIO_BASE_URL",
+        "ml-intern example tiny-classifier",
         "--model replay:FILE",
     ):
         chat.expect(re.escape(text))
+    chat.expect("What next?")
+    chat.send("3")  # a local server: none runs here, so how to start one
+    chat.expect("no local model server answers")
+    chat.expect("ollama serve")
     assert chat.exit_code() == 2
     assert "Traceback" not in chat.text()
 
@@ -444,6 +584,21 @@ def test_first_run_screen_without_any_provider(chats, workspace):
     other.expect("needs ANTHROPIC_API_KEY")
     assert other.exit_code() == 2
     assert "No model provider is configured" not in other.text()
+
+    pasted = chats(cwd=workspace, env={"COLUMNS": "60"})
+    pasted.expect("What next?")
+    pasted.send("2")
+    pasted.expect("Paste the key")
+    pasted.send("sk-ant-" + "k3y" * 8)  # saved, and the chat opens on that family's model
+    pasted.expect("ANTHROPIC_API_KEY saved in")
+    pasted.expect("anthropic/")
+    pasted.prompt()
+    pasted.child.sendcontrol("d")
+    assert pasted.exit_code() == 0
+    env_file = Path(os.environ["XDG_CONFIG_HOME"]) / "ml-intern" / ".env"
+    assert env_file.read_text() == "ANTHROPIC_API_KEY=sk-ant-" + "k3y" * 8 + "\n"
+    assert env_file.stat().st_mode & 0o077 == 0
+    assert "k3yk3y" not in pasted.text()  # typed as a password: never echoed
 
 
 class _Whoami(http.server.BaseHTTPRequestHandler):
@@ -495,11 +650,21 @@ def test_hf_model_offers_to_paste_a_token(chats, workspace, hub, tmp_path):
     assert _Whoami.seen == ["hf_" + "bad" * 10, "hf_" + "good" * 8]
     assert "hf_" + "good" * 8 in (Path(os.environ["HF_HOME"]) / "token").read_text()
 
-    skipped = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": hub, "HF_HOME": str(tmp_path / "hf2")})
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        offline = f"http://127.0.0.1:{s.getsockname()[1]}"  # no Hub there: the token cannot be checked
+    skipped = chats("--model", model, cwd=workspace, env={"HF_ENDPOINT": offline, "HF_HOME": str(tmp_path / "hf2")})
     skipped.expect("Paste a Hugging Face token")
+    skipped.send("hf_" + "good" * 8)
+    skipped.expect(f"could not reach {re.escape(offline)} to check the token \\(network")
     skipped.send("")  # an empty line skips to the set-up screen
     skipped.expect("No model provider is configured")
+    skipped.expect("What next?")
+    skipped.send("")
     assert skipped.exit_code() == 2
+    assert "not accepted" not in skipped.text()
 
 
 # -- the pieces a pty cannot pin down easily -----------------------------------------------------
@@ -531,6 +696,7 @@ def test_approval_panel_shows_compute_details():
             "hardware": "a10g-large",
             "timeout_s": 7200,
             "estimated_cost_usd": 3.15,
+            "price_per_hour_usd": 3.0,
         },
     }
     console = Console(record=True, width=100, color_system=None)
@@ -544,8 +710,21 @@ def test_approval_panel_shows_compute_details():
         "a10g-large",
         "2.0 h",
         "$3.15",
+        "$3.00/h",  # a price is money, not a raw 3.0
     ):
         assert piece in text, piece
+    assert "3.0\n" not in text and " 3.0 " not in text
+
+    local_job = {
+        "id": "l1",
+        "name": "jobs",
+        "risk": "exec",
+        "args": {"operation": "run", "command": "python train.py --epochs 3"},
+        "details": {"hardware": "local", "what": "python train.py --epochs 3", "timeout_s": 3600},
+    }
+    console = Console(record=True, width=100, color_system=None)
+    console.print(approval_panel(local_job, 1, 1))
+    assert console.export_text().count("python train.py --epochs 3") == 1  # the command once
 
 
 def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace):
@@ -573,6 +752,25 @@ def test_a_local_model_server_is_found_when_no_provider_is_set(chats, workspace)
         chat.expect("hello from ollama")
         chat.end_of_turn()
         assert server.requests[0]["body"]["model"] == "llama3.2:1b"
+
+
+def test_a_local_server_that_is_not_running_is_named_at_once(chats, workspace):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"  # nothing listens there
+    chat = chats("-m", "ollama/llama3.1", cwd=workspace, env={"OLLAMA_BASE_URL": url})
+    chat.expect(f"no ollama server answers at {re.escape(url)}")  # when the chat opens, with how to start it
+    chat.expect("`ollama serve`")
+    chat.prompt()
+    chat.send("hi")
+    chat.expect("error · provider")  # at once: a refused local port is not retried for a minute
+    chat.expect(f"nothing answers at {re.escape(url)}")
+    chat.end_of_turn()
+    chat.child.sendcontrol("d")
+    assert chat.exit_code() == 0
+    assert "retry 1/" not in chat.text() and "Traceback" not in chat.text()
 
 
 def test_a_message_is_handed_back_when_the_database_is_down(chats, workspace):

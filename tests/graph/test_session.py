@@ -122,6 +122,36 @@ async def test_fork_keeps_history_in_a_new_session(db_backend, replay, workspace
     assert info.parent_id == parent_id
 
 
+async def test_undo_in_a_fork_goes_back_through_the_turns_before_the_fork(db_backend, replay, workspace):
+    from helpers import collect, open_agent
+
+    script = [
+        {"content": "one"},
+        {"tool_calls": [call("write", {"path": "a.txt", "content": "from turn 2\n"}, "w1")]},
+        {"content": "wrote a"},
+    ]
+    async with open_agent(replay(script), workspace, builtin=True) as agent:
+        parent = await agent.new_session()
+        await collect(parent.run("first"))
+        await collect(parent.run("write a"))
+        child = await parent.fork()
+        usage = (await child.state()).values.get("usage") or {}
+        undone = await child.undo()
+        after_one = [m.content for m in await child.messages()]
+        file_after_one = (workspace / "a.txt").exists()
+        again = await child.undo()
+        after_two = [m.content for m in await child.messages()]
+        nothing = await child.undo()
+        parent_msgs = [m.content for m in await parent.messages()]
+        parent_usage = (await parent.state()).values.get("usage") or {}
+    assert undone.type == "undo_complete" and undone.removed_prompt == "write a"
+    assert after_one == ["first", "one"] and not file_after_one  # the turn's file change is undone too
+    assert again.type == "undo_complete" and after_two == []
+    assert nothing.type == "error"
+    assert parent_msgs[0] == "first" and parent_msgs[-1] == "wrote a"  # the parent is untouched
+    assert usage.get("calls") == parent_usage.get("calls")  # copied once, not once per turn
+
+
 def test_pending_approval_survives_a_restart(db_backend, cli, replay, workspace):
     model = replay(
         [

@@ -131,6 +131,49 @@ async def test_approval_asks_through_the_deps(replay, workspace):
     assert [(e.tool_call_id, e.state) for e in events if e.type == "tool_state_change"] == [("r2", "rejected")]
 
 
+def bash_step(*commands: tuple[str, str], allowed: list | None = None) -> dict[str, Any]:
+    calls = [{"name": "bash", "id": cid, "args": {"command": cmd}, "type": "tool_call"} for cid, cmd in commands]
+    return {"messages": [HumanMessage("go"), AIMessage(content="", tool_calls=calls)], "session_allow": allowed or []}
+
+
+async def test_always_allow_covers_a_command_prefix_for_the_session_but_never_a_destructive_one(replay, workspace):
+    from tools.bash import tools as bash_tools
+
+    deps = deps_for(workspace, replay([]), bash_tools(AgentConfig()))
+    deps.approval_mode = "ask"
+    asked: list[list[str]] = []
+
+    def answer(question: dict[str, Any]) -> dict[str, Any]:
+        asked.append([c["id"] for c in question["calls"]])
+        return {
+            "decisions": {
+                c["id"]: {"action": "approve", "remember": {"tool": "bash", "prefix": "git status"}}
+                for c in question["calls"]
+            }
+        }
+
+    deps.ask_human = answer
+    runtime, _ = runtime_for(deps)
+    first = approval(bash_step(("g1", "git status")), runtime)
+    allowed = first["session_allow"]
+    assert asked == [["g1"]] and allowed == [{"tool": "bash", "prefix": "git status"}]
+
+    asked.clear()
+    later = bash_step(
+        ("g2", "git status --short"),  # covered: asked no more
+        ("g3", "git status; rm -r ~/data"),  # chained: the prefix could hide anything after it
+        ("g4", "git push"),  # another subcommand
+        allowed=allowed,
+    )
+    second = approval(later, runtime)
+    assert asked == [["g3", "g4"]] and [c["id"] for c in second["approved_calls"]] == ["g2", "g3", "g4"]
+
+    asked.clear()
+    deps.approval_mode = "yolo"
+    approval(bash_step(("r1", "rm -rf build"), ("l1", "ls"), allowed=allowed), runtime)
+    assert asked == [["r1"]]  # yolo runs ls, and still asks about rm -rf
+
+
 def history(turns: int, size: int) -> list:
     messages: list = []
     for i in range(turns):

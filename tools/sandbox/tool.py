@@ -181,7 +181,8 @@ async def _bash(client: Any, args: Any, ctx: ToolContext) -> ToolResult:
     if result.get("timed_out"):
         note = f"[timed out after {timeout_s:g} s in the sandbox: the command and its child processes were killed]"
         return ToolResult(f"{output}\n{note}" if output else note, is_error=True)
-    return ToolResult(f"{output or '(no output)'}\n[exit code {result.get('exit_code')}]")
+    code = result.get("exit_code")
+    return ToolResult(f"{output or '(no output)'}\n[exit code {code}]", is_error=code not in (0, None))
 
 
 async def _read(client: Any, args: Any, ctx: ToolContext) -> ToolResult:
