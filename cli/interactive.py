@@ -33,6 +33,7 @@ from cli.input_line import ChatCompleter, InputLine, TerminalModes
 from cli.type_ahead import TypeAhead
 from core.paths import ml_intern_home
 from core.protocol import TurnStatus
+from persistence.session_ids import short
 
 DOUBLE_PRESS_S = 1.0
 RECAP_LINES = 20
@@ -264,7 +265,8 @@ class ChatApp:
         if self.session is not None:
             try:
                 await self.session.finish()
-                self.say(f"session {self.session.id} saved · resume with: ml-intern --resume {self.session.id}", "dim")
+                sid = self.session.id
+                self.say(f"session {sid} saved · resume with: ml-intern --resume {short(sid)}", "dim")
             except Exception:
                 pass
         if self._closing is not None:

@@ -1,4 +1,4 @@
-"""`ml-intern sessions list|show|export|push|delete|undo`: manage saved sessions without running a model."""
+"""`ml-intern sessions list|show|open|export|push|delete|undo`: manage saved sessions without running a model."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ sessions_app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="List, show, export, push, delete or undo saved sessions.",
+    help="List, show, open in Studio, export, push, delete or undo saved sessions.",
 )
 
 
@@ -242,6 +242,42 @@ def undo_cmd(
         print(f"undid the turn: {result.removed_prompt[:100]!r}")
         for line in undo_lines(result):
             print(f"  {line}")
+
+    _run(go())
+
+
+@sessions_app.command(
+    "open",
+    help="Open a session in LangGraph Studio (start `ml-intern studio` first); prints the link. "
+    "A session the CLI is running can be watched, read-only until it ends.",
+)
+def open_cmd(
+    session_id: str,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the link.")] = False,
+) -> None:
+    from cli.studio_cmd import running_api, thread_url
+    from core.paths import ml_intern_home
+    from persistence.session_ids import short
+
+    async def go():
+        async with _store() as store:
+            info = await store.resolve(session_id)
+        api = running_api(ml_intern_home().resolve())
+        if api is None:
+            print(
+                f"ml-intern: no `ml-intern studio` is serving these sessions: start it (in another terminal), "
+                f"then run `ml-intern sessions open {short(info.id)}` again",
+                file=sys.stderr,
+            )
+            raise typer.Exit(exit_codes.USAGE)
+        link = thread_url(api, info.id)
+        print(f"{info.id}  {info.title}")
+        print(f"Studio:  {link}")
+        print(f"API:     {api}/threads/{info.id}/state")
+        if not no_browser:
+            import webbrowser
+
+            webbrowser.open(link)
 
     _run(go())
 

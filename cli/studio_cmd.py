@@ -13,6 +13,7 @@ form exists too, but the checkpointer wants "pkg.mod.attr" where graphs want "pk
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ DEFAULT_CONFIG = {
     "dependencies": ["."],
     "graphs": {"ml_intern": "./graph/studio.py:make_graph"},
     "checkpointer": {"path": "./persistence/checkpointer.py:make_saver"},
+    "http": {"app": "./graph/studio_http.py:app"},
 }
 READY_TIMEOUT_S = 120
 
@@ -48,6 +50,28 @@ def studio_urls(host: str, port: int) -> tuple[str, str]:
     return f"{STUDIO_PAGE}?baseUrl={api}", api
 
 
+def thread_url(api: str, session_id: str) -> str:
+    """The Studio page opened on one session (a thread of the local API)."""
+    return f"{STUDIO_PAGE}thread/{session_id}?baseUrl={api}"
+
+
+def server_record(home: Path) -> Path:
+    """Where a running `ml-intern studio` notes its API address, for `ml-intern sessions open`."""
+    return home / "studio" / "server.json"
+
+
+def running_api(home: Path) -> str | None:
+    """The API of the `ml-intern studio` serving this home, if one answers."""
+    import urllib.request
+
+    try:
+        api = json.loads(server_record(home).read_text())["api"]
+        with urllib.request.urlopen(f"{api}/ok", timeout=2) as response:
+            return api if response.status == 200 else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def server_config(root: Path) -> dict:
     """langgraph.json with its ./paths made absolute, so the server can run from another folder.
     An "env" entry is dropped: langgraph dev would load that file relative to its working folder; the
@@ -61,6 +85,8 @@ def server_config(root: Path) -> dict:
     config["graphs"] = {name: absolute(spec) for name, spec in config["graphs"].items()}
     if isinstance(config.get("checkpointer"), dict) and "path" in config["checkpointer"]:
         config["checkpointer"] = {**config["checkpointer"], "path": absolute(config["checkpointer"]["path"])}
+    if isinstance(config.get("http"), dict) and "app" in config["http"]:
+        config["http"] = {**config["http"], "app": absolute(config["http"]["app"])}
     config.pop("env", None)
     return config
 
@@ -214,14 +240,17 @@ def run_studio(
             for fd in fds:
                 os.close(fd)
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    record = server_record(home)
     try:
         _wait_ready(proc, api, log)
+        record.write_text(json.dumps({"api": api, "pid": os.getpid()}) + "\n")
         if warning:
             print(warning, file=sys.stderr)
         print(f"Studio:    {studio_url}")
         print(f"API:       {api}   (docs: {api}/docs)")
         print(f"graph:     ml_intern   model: {model_id}   workspace: {folder}")
         print(f"sessions:  {describe_database(home)}   server log: {log}")
+        print("Open a session (also one the CLI is running, read-only while it runs): ml-intern sessions open ID")
         print(
             "The Studio page is served by smith.langchain.com (your browser needs the internet); "
             "the API runs here. Ctrl-C stops it.",
@@ -236,6 +265,8 @@ def run_studio(
             proc.kill()
         return exit_codes.DONE
     finally:
+        with contextlib.suppress(OSError):
+            record.unlink()
         if proc.poll() is None:
             proc.terminate()
             try:

@@ -8,6 +8,7 @@ front ends and stored sessions see what they always saw, and a typo in the code 
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 from typing import (
     Any,
     Literal,
@@ -84,9 +85,12 @@ class ApprovalDecision(TypedDict):
 
 
 class ApprovalAnswer(TypedDict):
-    """The resume value of an approval question: a decision per call id, or for every call ("*")."""
+    """The resume value of an approval question: a decision per call id, or for every call ("*").
+    `rerun`: answering again from an earlier checkpoint (time travel), approve a command that already ran
+    later in the thread, on purpose (otherwise that is refused)."""
 
     decisions: dict[str, ApprovalDecision]
+    rerun: NotRequired[bool]
 
 
 class PendingCall(TypedDict):
@@ -100,12 +104,26 @@ class PendingCall(TypedDict):
 
 
 class ApprovalQuestion(TypedDict):
-    """The approval node's interrupt value; `error` says why the previous answer could not be used."""
+    """The approval node's interrupt value; `error` says why the previous answer could not be used.
+    `answer_schema` is the JSON schema of the resume value it takes (an ApprovalAnswer), for API clients."""
 
     kind: Literal["approval"]
     agent: str
     calls: list[PendingCall]
+    answer_schema: NotRequired[dict[str, Any]]
     error: NotRequired[str]
+
+
+@cache
+def approval_answer_schema() -> dict[str, Any]:
+    """The JSON schema of an approval's resume value (published with every approval question)."""
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(ApprovalAnswer).json_schema()
+    schema["description"] = (
+        'Decisions per pending call id, or "*" for every call, e.g. {"decisions": {"*": {"action": "approve"}}}'
+    )
+    return schema
 
 
 class DoomLoopQuestion(TypedDict):

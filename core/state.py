@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, RemoveMessage, ToolCall, convert_to_messages
 from langgraph.channels.delta import DeltaChannel
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
-from typing_extensions import TypedDict as SchemaTypedDict  # pydantic reads these on 3.11 (Studio's schemas)
+
+# typing_extensions' TypedDict, not typing's: on 3.11 pydantic refuses typing's, and the `langgraph dev` server then
+# reports null input/output schemas (Studio shows no input form). Every nested TypedDict must be one too.
+from typing_extensions import TypedDict
 
 from core.protocol import AllowRule, CompactReason, StopReason
 
@@ -75,7 +78,7 @@ def append_turns(current: list[str], writes: Sequence[list[str] | None]) -> list
     return out
 
 
-class DoomState(SchemaTypedDict, total=False):
+class DoomState(TypedDict, total=False):
     """The doom-loop check's bookkeeping for the current turn (see nodes.doom_loop)."""
 
     recent: list[str]  # signatures of the latest calls, oldest first (a window: nodes.doom_loop.window_size)

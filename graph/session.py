@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -40,11 +39,13 @@ from core.events import (
 from core.protocol import TurnStatus, injected_tag
 from core.state import AgentState
 from graph.builder import compile_graph, recursion_limit, with_research
+from graph.mcp_tools import McpTools
 from nodes.approval import InvalidDecisions, answer_problem
 from nodes.budget_guard import resume_answer
 from nodes.context import AgentDeps
 from nodes.execute_tools import interrupted_results
 from persistence.checkpointer import open_saver, store_for
+from persistence.session_ids import new_session_id
 from persistence.session_lock import Lease, SessionBusy
 from persistence.session_lock import acquire as acquire_lease
 from persistence.session_store import SessionInfo, SessionStore
@@ -152,10 +153,9 @@ class SessionManager:
         self.saver = saver
         self.store = store
         self.graph = compile_graph(with_research(deps), checkpointer=saver)
-        self.mcp = None  # tools.mcp.McpManager when the config names MCP servers
+        self._mcp = McpTools(deps)
         self.notes: list[str] = []  # lines for the user waiting for a front end (see note)
         self.on_note = None
-        self._mcp_tools: set[str] = set()
         self._leases: dict[str, tuple[Lease, int]] = {}  # session id -> (lease, Session objects holding it)
 
     @classmethod
@@ -165,7 +165,7 @@ class SessionManager:
         MCP servers stop and every lease is given up, whatever happened."""
         async with open_saver(deps.home) as saver:
             store = store_for(saver)
-            await store.setup()
+            await store.setup(deps.home)
             manager = cls(deps, saver, store)
             reaper = asyncio.create_task(manager._reap_sandboxes(), name="sandbox-reaper")
             await manager.note_orphans()
@@ -283,39 +283,18 @@ class SessionManager:
             except Exception:  # the database is gone (disk full, server down): the lease dies with us
                 pass
 
+    @property
+    def mcp(self):
+        """The MCP servers (tools.mcp.McpManager) once the config named some and a turn started them."""
+        return self._mcp.manager
+
     async def refresh_mcp(self) -> list[str]:
         """Start (or restart) the configured MCP servers and offer their tools; returns warning lines."""
-        servers = self.deps.settings.mcpServers
-        if not servers:
-            return []
-        if self.mcp is None:
-            from tools.mcp.manager import McpManager
-            from tools.sandbox.local import SandboxUnavailable, server_wrapper
-
-            try:  # stdio servers run in the same command sandbox as bash
-                wrap = server_wrapper(self.deps.settings, lambda: self.deps.workspace)
-            except SandboxUnavailable as exc:
-                return [f"MCP servers not started: {exc}"]
-            builtin = [name for name in self.deps.tools.names if name not in self._mcp_tools]
-            self.mcp = McpManager(
-                servers,
-                reserved=builtin,
-                call_timeout=self.deps.settings.tool_timeout_s,
-                log_dir=self.deps.home / "mcp-logs",
-                wrap=wrap,
-            )
-        warnings = await self.mcp.ensure_started()
-        for name in self._mcp_tools:
-            self.deps.tools.remove(name)
-        fresh = self.mcp.tools()
-        for tool in fresh:
-            self.deps.tools.add(tool)
-        self._mcp_tools = {tool.name for tool in fresh}
-        return warnings
+        return await self._mcp.refresh()
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
         """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""
-        session_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        session_id = new_session_id()
         now = time.time()
         info = SessionInfo(
             session_id,

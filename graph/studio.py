@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from graph.builder import AgentGraph, compile_graph, with_research
+from graph.builder import compile_graph, with_research
+from graph.studio_runs import StudioGraph
 from nodes.context import AgentDeps
 
-_built: AgentGraph | None = None
+_built: StudioGraph | None = None
 _build_lock: asyncio.Lock | None = None
 
 
@@ -48,23 +49,32 @@ def studio_deps() -> AgentDeps:
     )
 
 
-def studio_graph() -> AgentGraph:
-    """The compiled graph without a checkpointer, running with the Studio deps; the model is built on first
-    use. It declares no context schema, so the server neither offers a context form nor tries to build an
-    AgentDeps from its dict (the schemas it reports are those of a graph without one)."""
-    return compile_graph(with_research(studio_deps())).copy(update={"context_schema": None})
+def studio_graph() -> StudioGraph:
+    """The compiled graph without a checkpointer, running with the Studio deps, each run a session's turn
+    (graph.studio_runs); the model is built on first use. It declares no context schema, so the server
+    neither offers a context form nor tries to build an AgentDeps from its dict (the schemas it reports
+    are those of a graph without one)."""
+    compiled = compile_graph(with_research(studio_deps()))
+    fields = {k: v for k, v in compiled.__dict__.items() if k not in {"__orig_class__", "context_schema"}}
+    return StudioGraph(**fields, context_schema=None)
 
 
-@asynccontextmanager
-async def make_graph(config=None) -> AsyncIterator:
-    """Factory named in langgraph.json: the shared graph, built on first use off the event loop."""
+async def shared_graph() -> StudioGraph:
+    """The graph every run shares, built on first use off the event loop."""
     global _built, _build_lock
     if _built is None:
         _build_lock = _build_lock or asyncio.Lock()
         async with _build_lock:
             if _built is None:
                 _built = await asyncio.to_thread(studio_graph)
-    yield _built
+    return _built
+
+
+@asynccontextmanager
+async def make_graph(config=None) -> AsyncIterator:
+    """Factory named in langgraph.json: the shared graph. (The server loads this file as a module of its own,
+    so the routes of graph.studio_http build their own copy of the graph through `shared_graph`.)"""
+    yield await shared_graph()
 
 
 def graph_ascii(drawable) -> str:

@@ -123,6 +123,11 @@ class ReplayChatModel(BaseChatModel):
         clone._script, clone._script_id, clone._positions = self._script, self._script_id, self._positions
         return clone
 
+    def forget(self, thread: str) -> None:
+        """Take this thread's next line from its saved history again (a server run: the history may have moved
+        since this process last answered in it, continued elsewhere or rewound to an earlier checkpoint)."""
+        self._positions.pop(thread, None)
+
     def _take(self, messages: Sequence[BaseMessage]) -> int:
         """This thread's next line: in memory after its first call here, else from its saved history."""
         thread = current_thread()

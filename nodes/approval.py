@@ -18,7 +18,15 @@ from langgraph.runtime import Runtime
 
 from configs.schema import ApprovalRule
 from core.events import ToolCall, ToolOutput, ToolStateChange
-from core.protocol import AllowRule, ApprovalAction, ApprovalDecision, ApprovalQuestion, PendingCall, ToolState
+from core.protocol import (
+    AllowRule,
+    ApprovalAction,
+    ApprovalDecision,
+    ApprovalQuestion,
+    PendingCall,
+    ToolState,
+    approval_answer_schema,
+)
 from core.state import AgentState, ApprovedCall, call_id, last_ai_message
 from models.tokens import estimate_messages
 from nodes.budget_guard import NOT_RUN, costly_calls
@@ -152,6 +160,7 @@ def ask_until_valid(deps: AgentDeps, pending: list[ApprovedCall]) -> dict[str, A
         "kind": "approval",
         "agent": deps.agent_name,
         "calls": [pending_payload(c, deps.tools.get(c["name"])) for c in pending],
+        "answer_schema": approval_answer_schema(),
     }
     ids = [call_id(c) for c in pending]
     while (problem := answer_problem(answer := deps.ask_human(question), ids)) is not None:

@@ -105,6 +105,9 @@ def run_session_dir(runtime: Runtime[AgentDeps]) -> Path:
 
 
 def emitter(runtime: Runtime[Any]) -> Emit:
-    """Send events to the front ends through the run's custom stream (`runtime.stream_writer`)."""
+    """Send events to the front ends through the run's custom stream (`runtime.stream_writer`), each with the
+    session (thread) it belongs to: a client watching several threads of one server tells them apart."""
     write = runtime.stream_writer
-    return lambda event: write(event.wire())
+    info = runtime.execution_info
+    session_id = info.thread_id if info is not None else None
+    return lambda event: write(event.wire(session_id))

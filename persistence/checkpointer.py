@@ -32,10 +32,10 @@ async def open_saver(home: Path | None = None) -> AsyncIterator:
         yield await _set_up(SqliteSaver(conn), sqlite_path(home))
 
 
-async def _set_up(thing, path: Path):
+async def _set_up(thing, path: Path, *args):
     """Create the tables of a saver or store; a file that is not a usable database is one clear error."""
     try:
-        await thing.setup()
+        await thing.setup(*args)
     except Exception as e:
         raise _unusable(path, e) from None
     return thing
@@ -117,20 +117,27 @@ async def open_session_store(home: Path | None = None) -> AsyncIterator:
     if database_url():
         async with open_saver(home) as saver:
             store = store_for(saver)
-            await store.setup()
+            await store.setup(home)
             yield store
         return
     async with _sqlite(home) as conn:
-        yield await _set_up(SqliteSessionStore(conn), sqlite_path(home))
+        yield await _set_up(SqliteSessionStore(conn), sqlite_path(home), home)
 
 
 @asynccontextmanager
 async def make_saver() -> AsyncIterator:
     """Entry for langgraph.json's "checkpointer": the project's own persistence under `langgraph dev`.
-    It may run before the graph factory, so it takes the keys out of the environment first too."""
+    It may run before the graph factory, so it takes the keys out of the environment first too.
+    The session store in the same database is set up (old sessions migrated) and offered to the
+    server's graph and routes (persistence.served) for as long as the saver is open."""
+    from persistence.served import serving
+
     credentials.start()
     async with open_saver() as saver:
-        yield saver
+        store = store_for(saver)
+        await store.setup()
+        with serving(store, saver):
+            yield saver
 
 
 def store_for(saver) -> SessionStore:

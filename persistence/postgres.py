@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from persistence.database import DatabaseError, db_timeout_s, redact_url
 from persistence.session_store import SessionStore
@@ -170,6 +171,7 @@ class PostgresSessionStore(SessionStore):
     needs them); the store reads tuples in column order like SQLite does."""
 
     placeholder = "%s"
+    checkpoint_tables = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
 
     def __init__(self, pool):  # psycopg_pool.AsyncConnectionPool, shared with the saver
         self.conn = pool
@@ -185,7 +187,16 @@ class PostgresSessionStore(SessionStore):
             await cursor.execute(sql, params or None)
             return list(await cursor.fetchall())
 
-    async def setup(self) -> None:
+    async def _transaction(self, steps: list[tuple[str, tuple]]) -> None:
+        async with self.conn.connection() as conn, conn.transaction():
+            for sql, params in steps:
+                await conn.execute(sql, params)
+
+    async def _tables(self) -> set[str]:
+        rows = await self._fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        return {row[0] for row in rows}
+
+    async def setup(self, home: Path | None = None) -> None:
         """The base schema (and whatever it migrates), one process at a time."""
         async with self.conn.connection() as conn, _setup_lock(conn):
-            await super().setup()
+            await super().setup(home)

@@ -1,20 +1,42 @@
 """Session metadata (id, times, model, workspace, title, status) in a table beside the checkpoints,
-so listing 1,000 sessions is one query instead of a walk over checkpoint history."""
+so listing 1,000 sessions is one query instead of a walk over checkpoint history.
+
+It is the one registry of sessions: the CLI adds a row when it starts one, the LangGraph API server when a
+thread first runs (`register`). Ids are UUIDs (persistence.session_ids); a database with sessions from
+before that is migrated when it is opened (`setup`): each old id becomes a UUID, with its checkpoints.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from persistence.session_ids import MIN_ENDING, canonical, from_legacy
 from persistence.session_lock import LOCK_COLUMNS, LOCK_SCHEMA, Holder, is_alive
 
-COLUMNS = ("id", "created_at", "updated_at", "model", "workspace", "title", "status", "parent_id", "approval_mode")
+COLUMNS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "model",
+    "workspace",
+    "title",
+    "status",
+    "parent_id",
+    "approval_mode",
+    "legacy_id",
+)
 SCHEMA = """CREATE TABLE IF NOT EXISTS ml_intern_sessions (
     id TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL,
     model TEXT NOT NULL DEFAULT '', workspace TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT, approval_mode TEXT NOT NULL DEFAULT '')"""
+    status TEXT NOT NULL DEFAULT 'idle', parent_id TEXT, approval_mode TEXT NOT NULL DEFAULT '', legacy_id TEXT)"""
 INDEX = "CREATE INDEX IF NOT EXISTS ml_intern_sessions_updated ON ml_intern_sessions (updated_at DESC)"
+# A legacy id is 15-22 characters; a UUID is 36 with dashes at fixed places: the rows to migrate.
+LEGACY_ROWS = "SELECT id FROM ml_intern_sessions WHERE length(id) <> 36 OR substr(id, 9, 1) <> '-'"
 
 
 SELECT_WITH_HOLDER = (
@@ -38,6 +60,7 @@ class SessionInfo:
     status: str = "idle"
     parent_id: str | None = None
     approval_mode: str = ""  # ask | yolo: kept so a resumed session asks the way it did
+    legacy_id: str | None = None  # the id it had before ids were UUIDs (still accepted)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,6 +80,7 @@ class SessionStore:
     """Backend-neutral SQL; subclasses run it on SQLite (aiosqlite) or PostgreSQL (psycopg pool)."""
 
     placeholder = "?"
+    checkpoint_tables: tuple[str, ...] = ()  # the saver's tables keyed by thread_id (renamed with a session)
 
     async def _execute(self, sql: str, params: tuple = ()) -> int:
         """Run one statement; the number of rows it changed."""
@@ -68,18 +92,70 @@ class SessionStore:
     def _q(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
 
-    async def setup(self) -> None:
+    async def _transaction(self, steps: list[tuple[str, tuple]]) -> None:
+        """Run statements all or none."""
+        raise NotImplementedError
+
+    async def _tables(self) -> set[str]:
+        raise NotImplementedError
+
+    async def setup(self, home: Path | None = None) -> None:
+        """Create the tables; migrate old columns and old session ids (their folders under `home` too)."""
         await self._execute(SCHEMA)
         await self._execute(INDEX)
         await self._execute(LOCK_SCHEMA)
         await self._migrate()
+        await self.migrate_legacy_ids(home)
 
     async def _migrate(self) -> None:
         """Columns added after a database was created (CREATE TABLE IF NOT EXISTS leaves old tables as they are)."""
-        try:
-            await self._fetch("SELECT approval_mode FROM ml_intern_sessions LIMIT 1")
-        except Exception:
-            await self._execute("ALTER TABLE ml_intern_sessions ADD COLUMN approval_mode TEXT NOT NULL DEFAULT ''")
+        for column, kind in (("approval_mode", "TEXT NOT NULL DEFAULT ''"), ("legacy_id", "TEXT")):
+            try:
+                await self._fetch(f"SELECT {column} FROM ml_intern_sessions LIMIT 1")
+            except Exception:
+                await self._execute(f"ALTER TABLE ml_intern_sessions ADD COLUMN {column} {kind}")
+
+    async def migrate_legacy_ids(self, home: Path | None = None) -> list[tuple[str, str]]:
+        """Give every session with an old-style id its UUID (session_ids.from_legacy), in one transaction per
+        session: the row, its children's parent_id, its lease and its checkpoints. The session's folder moves
+        too, and the old folder name stays as a link (outputs the model was told about keep their paths).
+        Idempotent and safe to run from two processes at once: the new id is derived from the old one.
+        Returns the (old, new) pairs renamed."""
+        legacy = [row[0] for row in await self._fetch(LEGACY_ROWS)]
+        if not legacy:
+            return []
+        tables = [t for t in self.checkpoint_tables if t in await self._tables()]
+        renamed = []
+        for old in legacy:
+            new = from_legacy(old)
+            steps = [(self._q(f"UPDATE {table} SET thread_id = ? WHERE thread_id = ?"), (new, old)) for table in tables]
+            steps += [
+                (self._q("UPDATE ml_intern_sessions SET id = ?, legacy_id = ? WHERE id = ?"), (new, old, old)),
+                (self._q("UPDATE ml_intern_sessions SET parent_id = ? WHERE parent_id = ?"), (new, old)),
+                (self._q("UPDATE ml_intern_session_locks SET session_id = ? WHERE session_id = ?"), (new, old)),
+            ]
+            moved = _move_folder(home, old, new)
+            try:
+                await self._transaction(steps)
+            except Exception:
+                if moved:
+                    _move_folder_back(home, old, new)
+                raise
+            renamed.append((old, new))
+        return renamed
+
+    async def register(self, info: SessionInfo) -> bool:
+        """Add a session unless its id is known (a thread the API server runs for the first time); True if added."""
+        values = tuple(getattr(info, c) for c in COLUMNS)
+        return bool(
+            await self._execute(
+                self._q(
+                    f"INSERT INTO ml_intern_sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+                    "ON CONFLICT (id) DO NOTHING"
+                ),
+                values,
+            )
+        )
 
     async def create(self, info: SessionInfo) -> None:
         values = tuple(getattr(info, c) for c in COLUMNS)
@@ -108,6 +184,17 @@ class SessionStore:
         )
         return [_info(r) for r in rows]
 
+    async def find_ending(self, ending: str) -> list[SessionInfo]:
+        """Sessions whose (UUID) id ends with `ending` (the short form lists show), taken literally."""
+        rows = await self._fetch(
+            self._q(
+                f"{SELECT_WITH_HOLDER} WHERE length(s.id) = 36 AND substr(s.id, 37 - length(?)) = ? "
+                "ORDER BY s.updated_at DESC LIMIT 5"
+            ),
+            (ending, ending),
+        )
+        return [_info(r) for r in rows]
+
     async def resolve(self, session_id: str | None) -> SessionInfo:
         """The session with this id or unique id prefix; None means the most recent one.
 
@@ -121,15 +208,20 @@ class SessionStore:
             raise SessionNotFound(
                 "the session id is empty (an unset variable?): pass one from `ml-intern sessions list`"
             )
-        info = await self.get(session_id)
+        info = await self.get(canonical(session_id))
         if info is not None:
             return info
+        rows = await self._fetch(self._q(f"{SELECT_WITH_HOLDER} WHERE s.legacy_id = ?"), (session_id,))
+        if rows:
+            return _info(rows[0])
         matches = await self.find(session_id)
+        if not matches and len(session_id) >= MIN_ENDING:
+            matches = await self.find_ending(session_id)
         if len(matches) == 1:
             return matches[0]
         if matches:
             raise SessionNotFound(
-                f"the session id '{session_id}' is ambiguous: it starts "
+                f"the session id '{session_id}' is ambiguous: it is part of "
                 f"{', '.join(m.id for m in matches)}{' and more' if len(matches) == 5 else ''} (give more characters)"
             )
         raise SessionNotFound(f"no session '{session_id}' (see `ml-intern sessions list`)")
@@ -193,9 +285,48 @@ class SessionStore:
         )
 
 
+def _session_folder(home: Path | None, session_id: str) -> Path:
+    from core.paths import ml_intern_home
+
+    return (home or ml_intern_home()) / "sessions" / session_id  # not core.paths.session_dir: that creates it
+
+
+def _move_folder(home: Path | None, old: str, new: str) -> bool:
+    """Move a migrated session's folder to its new id, leaving a link at the old name; True if moved."""
+    source, target = _session_folder(home, old), _session_folder(home, new)
+    if source.is_symlink() or not source.is_dir() or target.exists():
+        return False
+    source.rename(target)
+    with contextlib.suppress(OSError):
+        os.symlink(target.name, source)
+    return True
+
+
+def _move_folder_back(home: Path | None, old: str, new: str) -> None:
+    source, target = _session_folder(home, old), _session_folder(home, new)
+    with contextlib.suppress(OSError):
+        if source.is_symlink():
+            source.unlink()
+        target.rename(source)
+
+
 class SqliteSessionStore(SessionStore):
+    checkpoint_tables = ("checkpoints", "writes")
+
     def __init__(self, conn):  # aiosqlite.Connection shared with the checkpoint saver
         self.conn = conn
+
+    async def _transaction(self, steps: list[tuple[str, tuple]]) -> None:
+        try:
+            for sql, params in steps:
+                await self.conn.execute(sql, params)
+        except BaseException:
+            await self.conn.rollback()
+            raise
+        await self.conn.commit()
+
+    async def _tables(self) -> set[str]:
+        return {row[0] for row in await self._fetch("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     async def _execute(self, sql: str, params: tuple = ()) -> int:
         cursor = await self.conn.execute(sql, params)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -91,6 +93,13 @@ def postgres_database(isolated_home):
     """A fresh, uniquely named PostgreSQL database for one test (dropped afterwards): its URL.
 
     Made on the server named by ML_INTERN_TEST_DATABASE_URL (a role allowed to CREATE DATABASE)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new database on the test server (skips without ML_INTERN_TEST_DATABASE_URL), dropped at the end."""
     import uuid
     from urllib.parse import urlsplit, urlunsplit
 

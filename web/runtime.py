@@ -87,7 +87,7 @@ class WebRuntime:
 
         async with open_saver(home) as saver:
             store = store_for(saver)
-            await store.setup()
+            await store.setup(home)  # (old session ids are migrated, their folders under `home` too)
             runtime = cls(settings, model_id, home, saver, store, local_commands)
             await runtime.owners.setup()
             reaper = asyncio.create_task(runtime._reap_idle_forever(), name="idle-sessions")

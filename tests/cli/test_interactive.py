@@ -23,7 +23,8 @@ import pytest
 from helpers import BIN, TESTS, run_cli
 
 REPLAYS = TESTS / "replays"
-SESSION_RE = r"session (\d{8}-\d{6}-[0-9a-f]{6})"
+UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+SESSION_RE = rf"session(?:\s|\x1b\[[0-9;]*m)+({UUID_RE})"  # the status line may wrap (and restyle) before the id
 PROMPT = "› "
 UP, ESC_ENTER, TAB = "\x1b[A", "\x1b\r", "\t"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -152,7 +153,7 @@ def test_chat_streams_answer_compacts_and_recovers_from_errors(chats, workspace)
     chat.prompt()
     chat.child.sendcontrol("d")
     assert chat.exit_code() == 0
-    assert f"resume with: ml-intern --resume {session_id}" in chat.text()
+    assert f"resume with: ml-intern --resume {session_id[-12:]}" in chat.text()  # the short form
     assert "Traceback" not in chat.text()
 
     messages = show(session_id, workspace)["messages"]
@@ -497,7 +498,7 @@ def test_sessions_new_resume_picker_fork_export(chats, workspace):
     assert chat.end_of_turn() == first
 
     chat.send("/fork")
-    forked = chat.expect(rf"forked {first} → now in (\d{{8}}-\d{{6}}-[0-9a-f]{{6}})").group(1)
+    forked = chat.expect(rf"forked {first} → now in ({UUID_RE})").group(1)
     chat.prompt()
     chat.send("/export out/session.jsonl")
     chat.expect(r"exported 4 messages to")

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 
 from helpers import BIN, call, collect, open_agent
 
@@ -49,7 +50,7 @@ def shared_start(a: str, b: str) -> str:
 def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backend, cli, replay, workspace):
     from langgraph.types import Command
 
-    from persistence.session_store import SessionNotFound
+    from persistence.session_store import SessionInfo, SessionNotFound
 
     model = replay([{"tool_calls": [call("bash", {"command": "echo hi > out.txt"}, "b1")]}, {"content": "ran it"}])
 
@@ -57,7 +58,9 @@ def test_ids_are_literal_prefixes_and_decisions_must_name_pending_calls(db_backe
         async with open_agent(model, workspace, approval_mode="ask") as agent:
             session = await agent.new_session()
             await collect(session.run("run it"))  # waits for approval of b1
-            twin = await agent.new_session()  # the ids share a prefix (the date at least): ambiguous
+            # another session whose id starts like this one's: their common start is ambiguous
+            twin = SessionInfo(session.id[:9] + str(uuid.uuid4())[9:], time.time(), time.time())
+            await agent.store.register(twin)
             shared = shared_start(session.id, twin.id)
             refused = {}
             for wrong in ("", " ", "%", "_", session.id[:4] + "%", session.id[:4] + "_", shared):
