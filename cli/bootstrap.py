@@ -32,6 +32,7 @@ class RunOptions:
     config: str | None = None
     approve: list[str] = field(default_factory=list)
     reject: list[str] = field(default_factory=list)
+    tools: str | None = None  # a tool profile (tools/profiles.py); None: the config's tool_profile
 
 
 def check_resume_id(options: RunOptions) -> None:
@@ -97,12 +98,30 @@ def build_deps(options: RunOptions, interactive: bool, model_id: str | None = No
     return AgentDeps(
         settings=settings,
         model_id=model_id,
-        tools=builtin_tools(settings),
+        tools=profiled_tools(builtin_tools(settings), options.tools or settings.tool_profile, model_id),
         workspace=workspace,
         approval_mode=mode,
         interactive=interactive,
         stream=options.stream,
     )
+
+
+def profiled_tools(registry, spec: str, model_id: str):
+    """The tools of the profile `spec` (tools/profiles.py) for the model's window; a profile other than full
+    is named on stderr, so a user knows why a tool is missing."""
+    import sys
+
+    from models.factory import known_context_window
+    from tools.profiles import UnknownTools, apply, choose
+
+    window = known_context_window(model_id) if (spec or "auto").strip().lower() == "auto" else None
+    try:
+        profile = choose(spec, window, registry.names)
+    except UnknownTools as e:
+        raise UserError(str(e)) from None
+    if profile.name != "full":
+        print(f"ml-intern: {profile.describe(window)}", file=sys.stderr)
+    return apply(registry, profile)
 
 
 class NoProvider(UserError):

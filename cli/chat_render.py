@@ -61,6 +61,7 @@ ERROR_HINTS = {
     "doom_loop": "Tell the agent what to do differently, or /undo the turn.",
     "compaction": "Try /compact, or a model with a larger context window (/model).",
     "config": "Fix the setting named above, or switch with /model.",
+    "unverified": "Check the workspace yourself; ask it to do the step with its tools, or try a larger model.",
 }
 
 

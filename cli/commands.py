@@ -1,4 +1,4 @@
-"""Subcommands: sessions, sandboxes, mcp, studio, serve, graph, doctor."""
+"""Subcommands: sessions, sandboxes, mcp, studio, serve, graph, doctor, example, eval."""
 
 from __future__ import annotations
 
@@ -164,6 +164,37 @@ def example_cmd(
         return
     try:
         raise typer.Exit(run_example(name, workspace, model))
+    except UserError as e:
+        print(f"ml-intern: {e}", file=sys.stderr)
+        raise typer.Exit(e.code) from None
+
+
+@commands_app.command("eval", help="Run the ML-engineering task suite (eval/tasks) and check each outcome.")
+def eval_cmd(
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model id (default: the config's); replay:DIR plays DIR/<task>.jsonl."
+    ),
+    tasks: list[str] = typer.Option(None, "--tasks", help="Task names (comma-separated or repeated); default all."),
+    repeat: int = typer.Option(1, "--repeat", help="Runs of each task."),
+    json_: bool = typer.Option(False, "--json", help="Print the raw results as JSON instead of the table."),
+    tools: str = typer.Option(None, "--tools", help="Tool profile for the agent (see ml-intern --help)."),
+    config: str = typer.Option(None, help="Config file for the agent."),
+    keep: str = typer.Option(None, "--keep", help="Copy each run's workspace into this folder."),
+    timeout_s: float = typer.Option(None, "--timeout-s", help="Wall-time budget of each run (default: the task's)."),
+    list_: bool = typer.Option(False, "--list", help="List the tasks and exit."),
+) -> None:
+    import sys
+
+    from cli.bootstrap import UserError
+    from cli.eval_cmd import load_tasks, run_eval
+
+    if list_:
+        for name, task in load_tasks().items():
+            print(f"{name:<18} {task.title}: {task.prompt[:90]}")
+        return
+    extra = [*(["--tools", tools] if tools else []), *(["--config", config] if config else [])]
+    try:
+        raise typer.Exit(run_eval(model, tasks or [], repeat, json_, extra, keep, timeout_s))
     except UserError as e:
         print(f"ml-intern: {e}", file=sys.stderr)
         raise typer.Exit(e.code) from None

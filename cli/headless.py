@@ -217,7 +217,9 @@ async def _drive(session, options: RunOptions) -> int:
     if options.output_format == "json":
         from core.budget import spend_of
 
-        usage = (await session.state()).values.get("usage") or {}
+        values = (await session.state()).values
+        usage = values.get("usage") or {}
+        plan = values.get("plan") or []
         print(
             json.dumps(
                 {
@@ -229,6 +231,8 @@ async def _drive(session, options: RunOptions) -> int:
                     "usage": usage,
                     "unverified": unverified,  # metrics in the answer that nothing in the session backs
                     "spend": spend_of(usage).as_dict(session.manager.deps.settings.budget.max_usd),
+                    # None when the model kept no plan; false while any item is not completed
+                    "plan_finished": all(t.get("status") == "completed" for t in plan) if plan else None,
                 },
                 ensure_ascii=False,
             )

@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "graph": "print the agent graph as Mermaid",
     "doctor": "check the set-up",
     "example": "replay a recorded example session (no key needed)",
+    "eval": "run the ML task suite and check the outcomes (--model ID)",
 }
 _EPILOG = (
     "\b\nSubcommands (ml-intern COMMAND --help for their options):\n"
@@ -88,6 +89,13 @@ def run(
         list[str] | None, typer.Option(help="Approve pending call ID, or 'all' (with --resume).")
     ] = None,
     reject: Annotated[list[str] | None, typer.Option(help="Reject pending CALL_ID[=feedback] (with --resume).")] = None,
+    tools: Annotated[
+        str | None,
+        typer.Option(
+            "--tools",
+            help="Tools offered: auto (core under a 16k-token window), full, core, core,NAME,... or NAME,...",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
@@ -117,6 +125,7 @@ def run(
         config=config,
         approve=approve or [],
         reject=reject or [],
+        tools=tools,
     )
     if prompt is None and sys.stdin.isatty() and output_format == "text" and not (approve or reject):
         from cli.interactive import run_interactive

@@ -141,6 +141,8 @@ class McpServerConfig(BaseModel):
 class AgentConfig(_Strict):
     model_name: str = "anthropic/claude-sonnet-4-5"
     max_iterations: int = Field(default=300, gt=0)
+    # Tools offered: auto (core under a 16k window), full, core, core,NAME... (see tools/profiles.py)
+    tool_profile: str = "auto"
     approval: ApprovalConfig = ApprovalConfig()
     compaction: CompactionConfig = CompactionConfig()
     tool_output_cap: int = Field(default=25_000, gt=100)

@@ -21,7 +21,9 @@ from typing_extensions import TypedDict
 ErrorStop = Literal["error:auth", "error:billing", "error:config", "error:provider", "error:compaction", "error:agent"]
 # "budget": the next call would cross the session's dollar budget (core/budget.py); as a turn status, the
 # turn waits for a raised budget (a BudgetQuestion) or was stopped there.
-StopReason = Literal["max_iterations", "doom_loop", "interrupted", "budget"] | ErrorStop
+# "unverified": the final answer claims work (files, results) that no tool of the turn produced, even after
+# the model was asked to check.
+StopReason = Literal["max_iterations", "doom_loop", "interrupted", "budget", "unverified"] | ErrorStop
 # How a turn ended, as TurnResult and the turn_complete event report it.
 TurnStatus = Literal["done", "approval_pending"] | StopReason
 # Why a compaction is due regardless of size (state["compact"]): /compact, or the provider refused the prompt.
@@ -47,6 +49,8 @@ class Injected(StrEnum):
     CONTINUATION = "continuation"  # the plan still has open items: go on
     DOOM_LOOP = "doom_loop"  # the model repeats itself: a warning
     SUMMARY = "summary"  # compaction's summary of the older history
+    CALL_FORMAT = "call_format"  # a tool call written as text could not be read: how to write one
+    CLAIM_CHECK = "claim_check"  # the answer claims work no tool did: do it or say it is not done
 
 
 def injected(tag: Injected) -> dict[str, Any]:

@@ -16,11 +16,12 @@ class ErrorKind(StrEnum):
     AUTH = "auth"  # stop: name the variable to set
     BILLING = "billing"  # stop
     UNKNOWN_MODEL = "unknown_model"  # stop
+    EMPTY_ANSWER = "empty_answer"  # no text and no call, or a stream cut off: retry (near the window: overflow)
     SERVER_DOWN = "server_down"  # stop: a server on this machine refused the connection (nothing listens)
     OTHER = "other"  # stop
 
 
-RETRYABLE = {ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT}
+RETRYABLE = {ErrorKind.RATE_LIMIT, ErrorKind.TRANSIENT, ErrorKind.EMPTY_ANSWER}
 
 
 class ProviderError(Exception):
@@ -39,8 +40,20 @@ class MissingCredentials(ModelConfigError):
 
 
 _OVERFLOW_TEXT = re.compile(
-    r"context.{0,20}(length|window)|maximum context|too many tokens|prompt is too long|input is too long", re.I
+    r"context.{0,20}(length|window)|maximum context|too many tokens|prompt is too long|input is too long"
+    r"|exceeds? the available context|n_ctx",
+    re.I,
 )
+# "... exceed context window of 8192", "maximum context length is 8192 tokens", "n_ctx: 8192", "n_ctx_slot = 8192"
+_WINDOW_IN_TEXT = re.compile(
+    r"(?:context window of|context length is|context size(?: is)?|n_ctx(?:_slot)?\s*[:=]?)\s*(\d{3,7})", re.I
+)
+
+
+def window_from_message(text: str) -> int | None:
+    """The context window an overflow error names (llama.cpp, vLLM and OpenAI say it), else None."""
+    match = _WINDOW_IN_TEXT.search(text)
+    return int(match.group(1)) if match else None
 
 
 def _retry_after(exc: BaseException) -> float | None:

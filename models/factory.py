@@ -32,6 +32,10 @@ LOCAL_SERVERS = {  # provider -> (env var for base URL, default base URL)
     "llamacpp": ("LLAMACPP_BASE_URL", "http://localhost:8080/v1"),
     "lm_studio": ("LM_STUDIO_BASE_URL", "http://localhost:1234/v1"),
 }
+# A local server that does not say its window (llama-cpp-python's) is assumed to run this one: local servers
+# start small (llama-cpp-python 2048, Ollama 4096, most setups 8k), and assuming 200k would let the prompt
+# and a single tool result overflow a small window.
+LOCAL_FALLBACK_WINDOW = 8192
 _KNOWN = ", ".join([*(f"{p}/..." for p in [*KEYED_PROVIDERS, *LOCAL_SERVERS]), "replay:FILE"])
 
 
@@ -150,7 +154,12 @@ def make_model(model_id: str, streaming: bool = True) -> ModelHandle:
             api_key=credentials.get(f"{provider.upper()}_API_KEY") or "local",
             streaming=streaming,
         )
-        return ModelHandle(model_id, chat, key_hint=var)
+        from models.server_window import context_window
+
+        window = context_window(provider, chat.base_url, name)
+        handle = ModelHandle(model_id, chat, window or LOCAL_FALLBACK_WINDOW, key_hint=var)
+        handle.extra["window_assumed"] = window is None
+        return handle
 
     import_litellm()  # before langchain_litellm imports it: no price-map download
     from langchain_litellm import ChatLiteLLM
@@ -169,6 +178,19 @@ def make_model(model_id: str, streaming: bool = True) -> ModelHandle:
         litellm_model, key_hint = model_id, KEYED_PROVIDERS[provider]
     chat = ChatLiteLLM(model=litellm_model, **kwargs)
     return ModelHandle(model_id, chat, context_window_for(model_id), key_hint=key_hint, litellm_model=litellm_model)
+
+
+def known_context_window(model_id: str) -> int | None:
+    """The window of a local server's model, asked of the server (cached), without building a client
+    (LOCAL_FALLBACK_WINDOW when the server does not say); None for hosted providers (their windows are large)
+    and replay."""
+    provider, _, name = model_id.partition("/")
+    if model_id.startswith("replay:") or provider not in LOCAL_SERVERS:
+        return None
+    from models.server_window import context_window
+
+    var, default = LOCAL_SERVERS[provider]
+    return context_window(provider, os.environ.get(var, default), name) or LOCAL_FALLBACK_WINDOW
 
 
 def needs_litellm(model_id: str) -> bool:

@@ -7,7 +7,10 @@ one protocol, OpenAI's chat completions, so a call to it needs only an HTTP clie
 gives their prices and context windows.
 
 Streams text and tool calls as LangChain chunks (the raw argument text of each call is kept, so llm_call
-sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). An HTTP error
+sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). A stream that ends without a finish reason
+raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An empty stream (llama-cpp-python's
+server answers a context overflow during streaming with 200 and no body) is asked again without streaming,
+which brings the server's real error (400, "maximum context length is 8192 tokens") or the answer. An HTTP error
 raises ServerError with the status, the server's message and the response (retry-after), which
 models.errors.classify maps like litellm's exceptions. No retries here: llm_call retries.
 """
@@ -25,8 +28,13 @@ from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
 
+from models.errors import ErrorKind, ProviderError
+
 CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 600.0  # a local model on a CPU can think for minutes before its first token
+# A local model on a CPU can think for many minutes: a whole non-streamed answer of 300 tokens took 17 minutes
+# on a loaded 2-core machine (llama-cpp-python, 1.5B Q4). A read timeout shorter than that makes the client
+# give up and ask again while the server is still working on the first request.
+READ_TIMEOUT_S = 3600.0
 
 
 class ServerError(Exception):
@@ -124,11 +132,18 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, response.read())
+            finished, pieces = False, 0
             for line in response.iter_lines():
                 for chunk in _chunks(line):
+                    pieces += 1
+                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
+        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+            yield _as_chunk(self._generate(messages, stop))
+        elif not finished:
+            raise _cut_off(pieces)
 
     async def _astream(
         self,
@@ -145,11 +160,49 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, await response.aread())
+            finished, pieces = False, 0
             async for line in response.aiter_lines():
                 for chunk in _chunks(line):
+                    pieces += 1
+                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
                     if run_manager and chunk.text:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
+        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+            result = await self._agenerate(messages, stop)
+            yield _as_chunk(result)
+        elif not finished:
+            raise _cut_off(pieces)
+
+
+def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
+    """A whole answer as one stream chunk (the raw arguments of its calls kept, as a stream carries them)."""
+    message = result.generations[0].message
+    assert isinstance(message, AIMessage)
+    calls = [
+        tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i)
+        for i, c in enumerate(message.tool_calls)
+    ]
+    calls += [
+        tool_call_chunk(name=c.get("name"), args=c.get("args"), id=c.get("id"), index=len(calls) + i)
+        for i, c in enumerate(message.invalid_tool_calls)
+    ]
+    return ChatGenerationChunk(
+        message=AIMessageChunk(
+            content=message.content,
+            tool_call_chunks=calls,
+            usage_metadata=message.usage_metadata,
+            response_metadata=message.response_metadata,
+        )
+    )
+
+
+def _cut_off(pieces: int) -> ProviderError:
+    """A stream that ended without a finish reason was cut off (llama-cpp-python's server answers a context
+    overflow during streaming with 200 and an empty stream): an error, never a complete answer."""
+    if not pieces:
+        return ProviderError(ErrorKind.EMPTY_ANSWER, "the server's stream was empty: no answer, no finish reason")
+    return ProviderError(ErrorKind.EMPTY_ANSWER, "the server's stream ended without a finish reason (cut off)")
 
 
 def _raise_for_status(response: Any, body: bytes) -> None:

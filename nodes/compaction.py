@@ -2,13 +2,17 @@
 
 Kept: the system prompt (never in history), the first user message, the current plan (in the
 summary), the summary, and the most recent messages. An assistant message is never separated
-from its tool results. A message too large on its own is truncated in place. If the context
-cannot get under the threshold the turn fails with a clear error: it never loops. The history
-before compaction stays in the checkpoint history.
+from its tool results. A message too large on its own is truncated in place (a tool result's whole
+text is saved in the session folder, and the model is told where). Compaction can always make room:
+when summarising is not enough (one oversized tool result in an 8k window), the largest messages are
+cut further until the prompt fits; only a system prompt and tool schemas that alone overflow the
+window end the turn, with a clear error. It never loops. The history before compaction stays in the
+checkpoint history.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -16,12 +20,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Overwrite
 
 from core.events import Compacted, Error, ToolLog
+from core.paths import outputs_dir, safe_file_name
 from core.protocol import Injected, injected, injected_tag
 from core.state import AgentState
 from models.errors import classify
 from models.tokens import estimate_message, estimate_messages
 from nodes.budget_guard import usage_cost
-from nodes.context import END, AgentDeps, emitter
+from nodes.context import END, AgentDeps, emitter, run_session_dir
 from tools.plan import render_plan
 
 SUMMARY_PROMPT = """Summarise the conversation below for your own future use: you will continue the work \
@@ -50,14 +55,53 @@ def split_point(messages: list[BaseMessage], keep_tokens: int) -> int:
     return index
 
 
-def truncate_in_place(message: BaseMessage, max_tokens: int) -> BaseMessage:
+MIN_MESSAGE_TOKENS = 150  # fitting never cuts a message below this
+
+
+def truncate_in_place(message: BaseMessage, max_tokens: int, spill_dir: Path | None = None) -> BaseMessage:
+    """The message cut to about `max_tokens` (head and tail kept); a tool result's whole text is saved in
+    `spill_dir` first (unless execute_tools saved it already), and the cut says where."""
     text = message.content if isinstance(message.content, str) else str(message.content)
     max_chars = max_tokens * 4
     if len(text) <= max_chars:
         return message
-    head, tail = text[: max_chars * 2 // 3], text[-(max_chars // 3) :]
-    new_text = f"{head}\n[... {len(text) - len(head) - len(tail)} characters removed to fit the context ...]\n{tail}"
+    where = ""
+    if spill_dir is not None and isinstance(message, ToolMessage):
+        path = spill_dir / f"{safe_file_name(message.tool_call_id)}.txt"
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8", errors="replace")
+            where = f"; the whole result is saved at {path}: read it in parts (read with offset/limit, or grep)"
+        except OSError:
+            where = ""
+    note = f"\n[... {{}} characters removed to fit the context{where} ...]\n"
+    budget = max(0, max_chars - len(note))
+    head, tail = text[: budget * 2 // 3], text[len(text) - budget // 3 :] if budget // 3 else ""
+    new_text = head + note.format(len(text) - len(head) - len(tail)) + tail
     return message.model_copy(update={"content": new_text})
+
+
+def fit(messages: list[BaseMessage], budget_tokens: int, spill_dir: Path | None = None) -> list[BaseMessage]:
+    """The messages with the largest ones cut (halved, down to MIN_MESSAGE_TOKENS) until their estimate is
+    within `budget_tokens`, or nothing is left to cut. The first message (the user's request) is cut last."""
+    out = list(messages)
+    sizes = [estimate_message(m) for m in out]
+    for _ in range(64):  # each round halves one message: bounded
+        total = sum(sizes)
+        if total <= budget_tokens:
+            break
+        order = sorted(range(len(out)), key=lambda i: (i != 0, sizes[i]), reverse=True)
+        index = next((i for i in order if sizes[i] > MIN_MESSAGE_TOKENS), None)
+        if index is None:
+            break
+        target = max(MIN_MESSAGE_TOKENS, min(sizes[index] // 2, sizes[index] - (total - budget_tokens)))
+        out[index] = truncate_in_place(out[index], target, spill_dir)
+        new_size = estimate_message(out[index])
+        if new_size >= sizes[index]:
+            break
+        sizes[index] = new_size
+    return out
 
 
 def render_for_summary(messages: list[BaseMessage], max_chars: int) -> str:
@@ -103,21 +147,29 @@ async def compaction(state: AgentState, runtime: Runtime[AgentDeps]) -> Command[
     keep = deps.settings.compaction.keep_recent_tokens
     if reason is not None:  # asked for, or the provider refused: the recent part must shrink too
         keep = min(keep, max(1, (old_tokens - overhead) // 3))
+    spill_dir = outputs_dir(run_session_dir(runtime))
     try:
-        new_messages, usage = await compact_messages(deps, messages, state.get("plan") or [], keep)
+        new_messages, usage = await compact_messages(deps, messages, state.get("plan") or [], keep, spill_dir)
+        if reason == "overflow":  # the provider refused this prompt: the next one must be smaller still
+            target = min(threshold, max(0, old_tokens - overhead) * 2 // 3 + overhead)
+            new_messages = fit(new_messages, target - overhead, spill_dir)
         if reason == "overflow" and new_messages == messages:
             raise CompactionFailed(
                 "the provider says the context is too long, but there is no older history "
-                "to summarise; shorten the prompt or use a model with a larger window"
+                "to summarise and no message to shorten; shorten the prompt or use a model with a larger window"
             )
     except CompactionFailed as e:
         emit(Error(message=f"compaction failed: {e}", kind="compaction", agent=deps.agent_name))
         return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
     new_tokens = overhead + estimate_messages(new_messages)
     if new_tokens > threshold and reason != "manual":
+        new_messages = fit(new_messages, threshold - overhead, spill_dir)
+        new_tokens = overhead + estimate_messages(new_messages)
+    if new_tokens > threshold and reason != "manual":
         message = (
-            f"the context is still {new_tokens} tokens after compaction (threshold {threshold}); "
-            "use a model with a larger window or raise compaction.threshold_tokens in the config"
+            f"the context is still {new_tokens} tokens after compaction (threshold {threshold}; the system prompt "
+            f"and tool schemas alone take {overhead}); offer fewer tools (--tools core), use a model with a larger "
+            "window or raise compaction.threshold_tokens in the config"
         )
         emit(Error(message=message, kind="compaction", agent=deps.agent_name))
         return Command(update={"stop_reason": "error:compaction", "compact": None}, goto=END)
@@ -153,7 +205,7 @@ async def summarise(deps: AgentDeps, messages: list[BaseMessage], plan: list[dic
 
 
 async def compact_messages(
-    deps: AgentDeps, messages: list[BaseMessage], plan: list[dict], keep_tokens: int
+    deps: AgentDeps, messages: list[BaseMessage], plan: list[dict], keep_tokens: int, spill_dir: Path | None = None
 ) -> tuple[list[BaseMessage], dict]:
     """The history as compaction leaves it: the first user message, a summary of the middle, the recent
     tail (about `keep_tokens`), each message truncated to compaction.max_message_tokens; and the usage."""
@@ -178,6 +230,9 @@ async def compact_messages(
                 content=f"[Summary of the earlier conversation]\n{text}", additional_kwargs=injected(Injected.SUMMARY)
             )
         ]
-    head = [truncate_in_place(m, cfg.max_message_tokens) for m in head]
-    tail = [truncate_in_place(m, cfg.max_message_tokens) for m in tail]
+    # no single message may take more than a third of what the window leaves after the fixed prompt
+    room = max(MIN_MESSAGE_TOKENS, (deps.compaction_threshold() - deps.prompt_overhead_tokens()) // 3)
+    cap = min(cfg.max_message_tokens, room)
+    head = [truncate_in_place(m, cap, spill_dir) for m in head]
+    tail = [truncate_in_place(m, cap, spill_dir) for m in tail]
     return [*head, *summary, *tail], usage

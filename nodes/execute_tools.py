@@ -14,7 +14,6 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from langgraph.runtime import Runtime
-from pydantic import ValidationError
 
 from core import credentials
 from core.events import ToolCall, ToolOutput, ToolStateChange
@@ -29,6 +28,7 @@ from nodes.stored_args import FULL_ARGS_KEY, ArgumentsLost, full_args
 from tools.base import ToolContext, ToolError, ToolResult
 from tools.blocking import off_loop
 from tools.file_changes import FileChanges
+from tools.validation import validate
 
 
 def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
@@ -46,14 +46,6 @@ def cap_output(text: str, cap: int, spill_path) -> tuple[str, str | None]:
     omitted = len(text) - len(head) - len(tail)
     note = f"\n\n[... {omitted} characters omitted. The full output ({len(text)} characters) {where} ...]\n\n"
     return head + note + tail, saved
-
-
-def _format_validation(error: ValidationError) -> str:
-    lines = []
-    for err in error.errors()[:8]:
-        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
-        lines.append(f"- {where}: {err['msg']}")
-    return "Invalid arguments:\n" + "\n".join(lines)
 
 
 async def run_one(
@@ -93,10 +85,10 @@ async def run_one(
     )
     handler_args: Any = args
     if tool.args_model is not None:
-        try:
-            handler_args = tool.args_model.model_validate(args)
-        except ValidationError as e:
-            return ToolResult(_format_validation(e), is_error=True)
+        checked = validate(tool.name, tool.args_model, args)
+        if isinstance(checked, str):
+            return ToolResult(checked, is_error=True)
+        handler_args = checked
     timeout = tool.timeout_for(args, deps.settings.tool_timeout_s)
     try:
         with credentials.scoped(deps.credentials):  # the task wait_for starts copies the scope
@@ -113,6 +105,12 @@ async def run_one(
         result = ToolResult(result)
     result.content = scrub(result.content)  # a tool may return lone surrogates: keep the history encodable
     return result
+
+
+def output_cap(deps: AgentDeps) -> int:
+    """Characters of a tool result the model sees: tool_output_cap, and at most about a quarter of the context
+    window (a window's worth of characters), so one result cannot fill a small local model's window."""
+    return min(deps.settings.tool_output_cap, max(2_000, deps.context_window()))
 
 
 def malformed_results(message: AIMessage, counts: dict[str, int]) -> dict[str, ToolMessage]:
@@ -145,7 +143,7 @@ def answer(deps: AgentDeps, call: ApprovedCall, result: ToolResult, session_dir:
     arguments the user edited; its output and final state go to the front end."""
     cid, name = call_id(call), call["name"]
     content, spill = cap_output(
-        result.content, deps.settings.tool_output_cap, outputs_dir(session_dir) / f"{safe_file_name(cid)}.txt"
+        result.content, output_cap(deps), outputs_dir(session_dir) / f"{safe_file_name(cid)}.txt"
     )
     if call.get("edited"):  # the history shows the model's arguments: say what really ran
         content = f"[run with the arguments the user edited: {json.dumps(call['args'])[:1000]}]\n{content}"

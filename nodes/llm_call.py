@@ -19,11 +19,13 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Error, ToolLog, Usage
-from core.protocol import Injected, StopReason, injected
+from core.protocol import Injected, StopReason, injected, injected_tag
 from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
-from models.errors import RETRYABLE, ErrorKind, ProviderError, classify
+from models.errors import RETRYABLE, ErrorKind, ProviderError, classify, window_from_message
+from models.text_calls import recover
 from models.tokens import estimate_message, estimate_messages
+from nodes.answer_check import check_request, turn_messages, unsupported_claims
 from nodes.budget_guard import before_model_call, usage_cost
 from nodes.context import END, AgentDeps, Emit, emitter, run_session_dir
 from nodes.routing import after_model
@@ -31,6 +33,8 @@ from nodes.stored_args import needs_capping, store_capped
 from tools.blocking import off_loop
 
 MAX_NUDGES = 2
+MAX_EMPTY_RETRIES = 2  # an empty answer is retried at most this often (a local model is slow to ask again)
+NEAR_WINDOW = 0.85  # an empty answer with a prompt this close to the window is taken as a context overflow
 # Provider errors that end the turn at once, and the stop reason each gets (any other: error:provider)
 STOP_REASONS: dict[ErrorKind, StopReason] = {
     ErrorKind.AUTH: "error:auth",
@@ -110,7 +114,7 @@ async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
     chat = deps.bound_chat()
     prompt = [SystemMessage(deps.system_prompt), *messages]
     if not deps.stream:
-        return normalize_calls(await chat.ainvoke(prompt))
+        return _not_empty(normalize_calls(await chat.ainvoke(prompt)))
     full: AIMessageChunk | None = None
     async for chunk in chat.astream(prompt):
         if chunk.content and isinstance(chunk.content, str):
@@ -118,7 +122,7 @@ async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
         full = chunk if full is None else full + chunk
     emit(AssistantStreamEnd(agent=deps.agent_name))
     if full is None:
-        return AIMessage(content="")
+        raise ProviderError(ErrorKind.EMPTY_ANSWER, "the model's stream ended without a single piece")
     message = AIMessage(
         content=full.content,
         tool_calls=full.tool_calls,
@@ -128,7 +132,25 @@ async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
         additional_kwargs=full.additional_kwargs,
         id=full.id,
     )
-    return normalize_calls(message, full.tool_call_chunks)
+    return _not_empty(normalize_calls(message, full.tool_call_chunks))
+
+
+def _not_empty(message: AIMessage) -> AIMessage:
+    """An answer with neither text nor a call is a failed call (a local server answers a context overflow
+    during streaming with an empty stream), never a final answer."""
+    text = message.content if isinstance(message.content, str) else json.dumps(message.content)
+    if not message.tool_calls and not text.strip():
+        reason = message.response_metadata.get("finish_reason")
+        raise ProviderError(
+            ErrorKind.EMPTY_ANSWER,
+            f"the model answered with no text and no tool call (finish reason: {reason or 'none'})",
+        )
+    return message
+
+
+def _near_window(deps: AgentDeps, messages: list) -> bool:
+    prompt = deps.prompt_overhead_tokens() + estimate_messages(messages)
+    return prompt >= deps.context_window() * NEAR_WINDOW
 
 
 async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
@@ -143,7 +165,14 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
             raise
         except Exception as exc:  # classified below; unknown errors stop the turn
             error = classify(exc, deps.model_handle().key_hint)
-            if error.kind not in RETRYABLE or attempt >= retry.max_retries:
+            if error.kind == ErrorKind.EMPTY_ANSWER and _near_window(deps, messages):
+                raise ProviderError(
+                    ErrorKind.CONTEXT_OVERFLOW, f"{error}, with the prompt near the context window"
+                ) from exc
+            limit = (
+                min(retry.max_retries, MAX_EMPTY_RETRIES) if error.kind == ErrorKind.EMPTY_ANSWER else retry.max_retries
+            )
+            if error.kind not in RETRYABLE or attempt >= limit:
                 raise error from exc
             if error.retry_after is not None and error.retry_after > retry.max_delay_s:
                 raise ProviderError(
@@ -156,8 +185,7 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
             delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
             emit(
                 ToolLog(
-                    line=f"model call failed ({error.kind}: {error}); retry {attempt}/"
-                    f"{retry.max_retries} in {delay:.1f}s",
+                    line=f"model call failed ({error.kind}: {error}); retry {attempt}/{limit} in {delay:.1f}s",
                     agent=deps.agent_name,
                 )
             )
@@ -185,10 +213,12 @@ async def llm_call(
     try:
         response = await call_with_retries(deps, state.get("messages", []), emit)
     except ProviderError as error:
+        if error.kind == ErrorKind.CONTEXT_OVERFLOW:
+            learn_window(deps, str(error), emit)
         if error.kind == ErrorKind.CONTEXT_OVERFLOW and not state.get("overflow_retry"):
             emit(
                 ToolLog(
-                    line="the provider says the context is too long: compacting and retrying once",
+                    line=f"the context is too long ({str(error)[:160]}): compacting and retrying once",
                     agent=deps.agent_name,
                 )
             )
@@ -201,6 +231,16 @@ async def llm_call(
         return Command(update={"stop_reason": reason, "compact": None}, goto=END)
 
     response = scrubbed(response)
+    history = state.get("messages", [])
+    notice: HumanMessage | None = None
+    if not response.tool_calls:
+        response, notice = calls_from_text(response, deps, history)
+        if response.tool_calls:
+            emit(
+                ToolLog(
+                    line=f"read {len(response.tool_calls)} tool call(s) the model wrote as text", agent=deps.agent_name
+                )
+            )
     cap = deps.settings.tool_output_cap
     if needs_capping(response, cap):  # the call runs whole, the history keeps it capped
         response = await off_loop(store_capped, response, cap, run_session_dir(runtime))
@@ -240,9 +280,12 @@ async def llm_call(
     if response.tool_calls:
         goto, routed = after_model(state, response, deps)
         return Command(update={**update, **routed}, goto=goto)
+    nudges = state.get("nudges", 0)
+    if notice is not None:  # a call written as text that could not be read: say how, once per turn
+        update["messages"] = [response, notice]
+        return Command(update=update, goto="llm_call")
 
     open_items = open_plan_items(state.get("plan"))
-    nudges = state.get("nudges", 0)
     if open_items and nudges < MAX_NUDGES:
         listing = "\n".join(f"- [{t['status']}] {t['id']}. {t['content']}" for t in open_items)
         nudge = HumanMessage(
@@ -253,4 +296,58 @@ async def llm_call(
         update["messages"] = [response, nudge]
         update["nudges"] = nudges + 1
         return Command(update=update, goto="llm_call")
+
+    turn = turn_messages(history)
+    claims = await off_loop(unsupported_claims, str(response.content), [*turn, response], deps.workspace)
+    if claims:
+        if not any(injected_tag(m.additional_kwargs) == Injected.CLAIM_CHECK for m in turn):
+            check = HumanMessage(content=check_request(claims), additional_kwargs=injected(Injected.CLAIM_CHECK))
+            emit(ToolLog(line="the answer claims work no tool did: asking the model to check", agent=deps.agent_name))
+            update["messages"] = [response, check]
+            return Command(update=update, goto="llm_call")
+        message = "the answer claims work that no tool did (" + "; ".join(claims) + "): the turn is not done"
+        emit(Error(message=message, kind="unverified", agent=deps.agent_name))
+        update["stop_reason"] = "unverified"
     return Command(update=update, goto=END)
+
+
+def learn_window(deps: AgentDeps, message: str, emit: Emit) -> None:
+    """A server that names its window in an overflow error (llama-cpp-python's says "maximum context length is
+    8192 tokens") sets the window compaction works to, when it is smaller or was only assumed."""
+    window = window_from_message(message)
+    handle = deps.model_handle()
+    current = handle.context_window or deps.settings.compaction.fallback_context_window
+    if window and (window < current or handle.extra.get("window_assumed")):
+        handle.context_window = window
+        handle.extra["window_assumed"] = False
+        emit(
+            ToolLog(line=f"the server's context window is {window} tokens: compacting to fit it", agent=deps.agent_name)
+        )
+
+
+def calls_from_text(response: AIMessage, deps: AgentDeps, history: list) -> tuple[AIMessage, HumanMessage | None]:
+    """Tool calls the model wrote in its text (the server returned none) as real calls; or, when the text holds a
+    call that cannot be read, a notice telling the model how to write one (only once per turn)."""
+    text = response.content if isinstance(response.content, str) else ""
+    found = recover(text, set(deps.tools.names))
+    if found.calls:
+        calls = [
+            {"name": c["name"], "args": c["args"], "id": f"call_{uuid.uuid4().hex[:16]}", "type": "tool_call"}
+            for c in found.calls
+        ]
+        kwargs = {**response.additional_kwargs, "calls_from_text": True}
+        return response.model_copy(
+            update={"content": found.text, "tool_calls": calls, "additional_kwargs": kwargs}
+        ), None
+    if found.unreadable is None:
+        return response, None
+    if any(injected_tag(m.additional_kwargs) == Injected.CALL_FORMAT for m in turn_messages(history)):
+        return response, None
+    example = '<tool_call>{"name": "bash", "arguments": {"command": "ls"}}</tool_call>'
+    notice = HumanMessage(
+        content=f"Your reply contains a tool call that could not be read: {found.unreadable[:200]!r}. Nothing was "
+        f"run. Call the tool through the tool-calling interface, or write exactly one JSON object per call: "
+        f"{example}",
+        additional_kwargs=injected(Injected.CALL_FORMAT),
+    )
+    return response, notice

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from configs.schema import AgentConfig
 from core.events import PlanUpdate
@@ -12,13 +12,60 @@ from tools.base import Risk, Tool, ToolContext, ToolResult
 
 
 class Todo(BaseModel):
-    id: str = Field(description="Stable id of the item, e.g. '1'.")
-    content: str = Field(description="What to do, one short sentence.")
+    id: str = Field(description="Stable id of the item, e.g. '1'.", examples=["1"])
+    content: str = Field(description="What to do, one short sentence.", examples=["Write train.py"])
     status: Literal["pending", "in_progress", "completed"] = "pending"
+
+
+_STATUS = {
+    "todo": "pending",
+    "not_started": "pending",
+    "open": "pending",
+    "in progress": "in_progress",
+    "in-progress": "in_progress",
+    "doing": "in_progress",
+    "active": "in_progress",
+    "done": "completed",
+    "complete": "completed",
+    "finished": "completed",
+}
+_CONTENT_KEYS = ("content", "task", "description", "title", "text", "step", "name")
+
+
+def _todo(item: Any, position: int) -> Any:
+    """One todo as small models write it: a bare string, no id, the text under another key, "done"."""
+    if isinstance(item, str):
+        return {"id": str(position), "content": item}
+    if not isinstance(item, dict):
+        return item
+    todo = dict(item)
+    if "content" not in todo:
+        key = next((k for k in _CONTENT_KEYS if isinstance(todo.get(k), str)), None)
+        if key is not None:
+            todo["content"] = todo.pop(key)
+    if "id" not in todo:
+        todo["id"] = str(position)
+    elif isinstance(todo["id"], int):
+        todo["id"] = str(todo["id"])
+    status = todo.get("status")
+    if isinstance(status, str):
+        todo["status"] = _STATUS.get(status.strip().lower(), status.strip().lower())
+    elif isinstance(status, bool):
+        todo["status"] = "completed" if status else "pending"
+    return todo
 
 
 class PlanArgs(BaseModel):
     todos: list[Todo] = Field(description="The whole plan; replaces the previous one.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _near_misses(cls, data: Any) -> Any:
+        """Unambiguous repairs: todos as a list of strings (each becomes a pending item numbered from 1),
+        items without an id, the text under "task"/"description", "done" for completed."""
+        if isinstance(data, dict) and isinstance(data.get("todos"), list):
+            return {**data, "todos": [_todo(item, i) for i, item in enumerate(data["todos"], 1)]}
+        return data
 
 
 def render_plan(todos: list[dict]) -> str:

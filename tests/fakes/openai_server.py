@@ -5,6 +5,11 @@
 
 Each request to /v1/chat/completions takes the next scripted answer; requests are recorded
 (server.requests) with their JSON body, headers and arrival time (`at`, time.time()). /v1/models lists `models`.
+
+`recorded(name)` replays a raw response a real local server gave (tests/fakes/recorded/NAME: the status line's
+code, the content type and the body exactly as they came, streamed SSE included), byte for byte. `routes` answer
+other paths with JSON (a local server's own API: llama.cpp /props, Ollama /api/show, LM Studio /api/v0/...),
+keyed "GET /props" or "POST /api/show".
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+RECORDED = Path(__file__).resolve().parent / "recorded"
 
 
 def reply(
@@ -25,6 +33,13 @@ def reply(
     return {"content": content, "tool_calls": tool_calls or [], "usage": (prompt_tokens, completion_tokens)}
 
 
+def recorded(name: str) -> dict[str, Any]:
+    """A raw response recorded from a real server: tests/fakes/recorded/NAME.json holds the status, the content
+    type and what was recorded; NAME.body holds the body's bytes."""
+    meta = json.loads((RECORDED / f"{name}.json").read_text())
+    return {"raw": (RECORDED / f"{name}.body").read_bytes(), **meta}
+
+
 def error(
     status: int, message: str = "error", retry_after: float | None = None, code: str | None = None
 ) -> dict[str, Any]:
@@ -32,9 +47,17 @@ def error(
 
 
 class FakeOpenAI:
-    def __init__(self, script: list[dict[str, Any]], models: list[str] | None = None):
+    def __init__(
+        self,
+        script: list[dict[str, Any]],
+        models: list[str] | None = None,
+        routes: dict[str, Any] | None = None,
+        model_fields: dict[str, Any] | None = None,
+    ):
         self.script = list(script)
         self.models = models or ["test-model"]
+        self.routes = routes or {}
+        self.model_fields = model_fields or {}  # extra fields of each /v1/models entry (vLLM's max_model_len)
         self.requests: list[dict[str, Any]] = []
         outer = self
 
@@ -53,14 +76,25 @@ class FakeOpenAI:
                 self.wfile.write(data)
 
             def do_GET(self):
-                if self.path.rstrip("/").endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in outer.models]})
+                if f"GET {self.path}" in outer.routes:
+                    outer.requests.append({"path": self.path, "method": "GET", "at": time.time()})
+                    self._json(200, outer.routes[f"GET {self.path}"])
+                elif self.path.rstrip("/").endswith("/models"):
+                    entries = [{"id": m, "object": "model", **outer.model_fields} for m in outer.models]
+                    self._json(200, {"object": "list", "data": entries})
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if f"POST {self.path}" in outer.routes:
+                    outer.requests.append({"path": self.path, "method": "POST", "body": body, "at": time.time()})
+                    self._json(200, outer.routes[f"POST {self.path}"])
+                    return
+                if not self.path.rstrip("/").endswith("/chat/completions"):  # e.g. Ollama's /api/show: not here
+                    self._json(404, {"error": {"message": "not found"}})
+                    return
                 outer.requests.append(
                     {"path": self.path, "body": body, "headers": dict(self.headers), "at": time.time()}
                 )
@@ -68,6 +102,14 @@ class FakeOpenAI:
                     self._json(500, {"error": {"message": "fake server script exhausted"}})
                     return
                 step = outer.script.pop(0)
+                if "raw" in step:  # a real server's response, replayed byte for byte
+                    self.send_response(step.get("status", 200))
+                    self.send_header("Content-Type", step.get("content_type", "text/event-stream"))
+                    self.send_header("Content-Length", str(len(step["raw"])))
+                    self.end_headers()
+                    self.wfile.write(step["raw"])
+                    self.wfile.flush()
+                    return
                 if "status" in step:
                     headers = {"retry-after": str(step["retry_after"])} if step.get("retry_after") is not None else {}
                     self._json(

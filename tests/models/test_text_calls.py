@@ -1,0 +1,63 @@
+"""Tool calls written as text, in the shapes local models write them (models/text_calls.py)."""
+
+from __future__ import annotations
+
+from models.text_calls import recover
+
+TOOLS = {"plan_tool", "bash", "write", "read"}
+
+
+def test_hermes_qwen_tool_call_tags_are_read_with_the_prose_kept():
+    text = (
+        "I will write the file.\n<tool_call>\n"
+        '{"name": "write", "arguments": {"path": "hello.py", "content": "print(2 + 3)\\n"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "bash", "arguments": {"command": "python hello.py"}}\n</tool_call>'
+    )
+    found = recover(text, TOOLS)
+    assert [c["name"] for c in found.calls] == ["write", "bash"]
+    assert found.calls[0]["args"] == {"path": "hello.py", "content": "print(2 + 3)\n"}
+    assert found.text == "I will write the file." and found.unreadable is None
+
+
+def test_function_equals_and_parameter_tags():
+    llama = recover('<function=bash>{"command": "ls -la"}</function>', TOOLS)
+    assert llama.calls == [{"name": "bash", "args": {"command": "ls -la"}}]
+    qwen3 = recover(
+        "<tool_call>\n<function=write>\n<parameter=path>\na.py\n</parameter>\n<parameter=content>\nprint(1)\n"
+        "</parameter>\n</function>\n</tool_call>",
+        TOOLS,
+    )
+    assert qwen3.calls == [{"name": "write", "args": {"path": "a.py", "content": "print(1)"}}]
+
+
+def test_tools_function_name_block_as_seen_from_qwen_coder():
+    text = (
+        '<tools><function name="plan_tool">{"todos": [{"id": "1", "content": "Load data", "status": "pending"}]}'
+        "</function></tools>\nStep 1 completed: the data is loaded."
+    )
+    found = recover(text, TOOLS)
+    assert found.calls == [
+        {"name": "plan_tool", "args": {"todos": [{"id": "1", "content": "Load data", "status": "pending"}]}}
+    ]
+    assert found.text == "Step 1 completed: the data is loaded."
+
+
+def test_json_blocks_only_for_known_tools_and_only_when_they_are_the_answer():
+    fenced = recover('```json\n{"name": "bash", "arguments": {"command": "pwd"}}\n```', TOOLS)
+    assert fenced.calls == [{"name": "bash", "args": {"command": "pwd"}}]
+    bare = recover('{"name": "read", "parameters": {"path": "README.md"}}', TOOLS)
+    assert bare.calls == [{"name": "read", "args": {"path": "README.md"}}]
+    as_string = recover('{"name": "bash", "arguments": "{\\"command\\": \\"ls\\"}"}', TOOLS)
+    assert as_string.calls == [{"name": "bash", "args": {"command": "ls"}}]
+    # an example in prose, or a JSON object naming no tool of the session, is an answer, not a call
+    prose = 'The config looks like {"name": "bash", "arguments": {}} in the docs.'
+    assert recover(prose, TOOLS).calls == []
+    assert recover('{"name": "resnet50", "arguments": {"layers": 50}}', TOOLS).calls == []
+    assert recover("The sum is 5.", TOOLS).calls == [] and recover("The sum is 5.", TOOLS).unreadable is None
+
+
+def test_unreadable_markup_is_reported_not_run():
+    found = recover('<tool_call>\n{"name": "bash", "arguments": {"command": "ls"\n</tool_call>', TOOLS)
+    assert found.calls == [] and found.unreadable is not None and "bash" in found.unreadable
+    cut = recover("Let me run it.\n<function=bash>", TOOLS)
+    assert cut.calls == [{"name": "bash", "args": {}}]  # a call with no arguments: the tool's errors teach
