@@ -229,7 +229,7 @@ async def _drive(session, options: RunOptions) -> int:
                     "final_response": final["final_response"],
                     "error": final.get("error"),
                     "usage": usage,
-                    "unverified": unverified,  # metrics in the answer that nothing in the session backs
+                    "unverified_numbers": unverified,  # metrics in the answer that nothing in the session backs
                     "spend": spend_of(usage).as_dict(session.manager.deps.settings.budget.max_usd),
                     # None when the model kept no plan; false while any item is not completed
                     "plan_finished": all(t.get("status") == "completed" for t in plan) if plan else None,

@@ -65,4 +65,4 @@ def test_a_metric_the_agent_invents_is_flagged_and_one_a_tool_printed_is_not(cli
     sid = json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
     answer = [{"content": "Accuracy was 0.9124, precision 0.5."}]
     again = cli("--resume", sid, "-m", replay(answer), "again", "--output-format", "json")
-    assert json.loads(again.stdout)["unverified"] == [{"metric": "precision", "value": "0.5"}]
+    assert json.loads(again.stdout)["unverified_numbers"] == [{"metric": "precision", "value": "0.5"}]
