@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolCallChunk
+from langchain_core.prompt_values import ChatPromptValue
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -112,7 +113,9 @@ def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
     """One model call with the tools bound; streamed pieces go to the front end as they come."""
     chat = deps.bound_chat()
-    prompt = [SystemMessage(deps.system_prompt), *messages]
+    # Handed over as a prompt value: a plain list would be converted and validated message by message on
+    # every call (O(history) in langchain-core); the history's messages are already BaseMessages.
+    prompt = ChatPromptValue.model_construct(messages=[SystemMessage(deps.system_prompt), *messages])
     if not deps.stream:
         return _not_empty(normalize_calls(await chat.ainvoke(prompt)))
     full: AIMessageChunk | None = None
