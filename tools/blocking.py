@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -40,6 +41,16 @@ def _worker() -> None:
         job()
         with _lock:
             _idle += 1
+
+
+def _forget_workers() -> None:
+    """In a forked child: the parent's workers do not exist here (and the lock may have been held by one of
+    them at the fork), so counting them as idle would leave every job queued forever."""
+    global _jobs, _lock, _idle
+    _jobs, _lock, _idle = queue.SimpleQueue(), threading.Lock(), 0
+
+
+os.register_at_fork(after_in_child=_forget_workers)
 
 
 def _submit(job: Callable[[], None]) -> None:

@@ -36,3 +36,25 @@ async def test_a_hung_call_that_was_given_up_on_does_not_block_the_calls_after_i
         release.set()
     with pytest.raises(asyncio.CancelledError):
         await hung
+
+
+# sync: it forks and waits on the child (blocking), and runs its in-process parts with asyncio.run
+def test_a_forked_process_runs_blocking_work_although_the_parents_workers_are_not_there():
+    """The crash tests fork the agent: the parent's idle workers do not exist in the child, which must start
+    its own instead of queueing the work for them forever."""
+    import os
+
+    assert asyncio.run(off_loop(lambda: "parent")) == "parent"  # leaves an idle worker in this process
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the work ran
+        code = 1
+        try:
+
+            async def child() -> str:
+                return await asyncio.wait_for(off_loop(lambda: "child"), timeout=10)
+
+            code = 0 if asyncio.run(child()) == "child" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
