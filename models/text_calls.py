@@ -167,8 +167,8 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
                 spans.append((0, len(text)))
 
     remaining = _without(text, spans)
-    if not calls and not failed and _MARKERS.search(text):
-        failed.append(text[_MARKERS.search(text).start() :])  # type: ignore[union-attr]
+    if not calls and not failed and (marker := _MARKERS.search(text)):
+        failed.append(text[marker.start() :])
     if calls:
         remaining = _STRAY_TAGS.sub("", remaining)
     unreadable = failed[0][:300] if failed and not calls else None
@@ -199,8 +199,3 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str:
             last = end
     out.append(text[last:])
     return "".join(out)
-
-
-def looks_like_call(text: str) -> bool:
-    """Whether the text carries tool-call markup (a stop sequence may have cut the call itself off)."""
-    return bool(_MARKERS.search(text or ""))
