@@ -144,6 +144,21 @@ class TurnResult:
     pending: list[dict[str, Any]] = field(default_factory=list)
 
 
+def fresh_info(session_id: str, deps: AgentDeps, title: str, parent_id: str | None = None) -> SessionInfo:
+    """The row of a session that starts now, in the deps' workspace, with their model and approval mode."""
+    now = time.time()
+    return SessionInfo(
+        session_id,
+        now,
+        now,
+        model=deps.model_id,
+        workspace=str(deps.workspace),
+        title=title[:80],
+        parent_id=parent_id,
+        approval_mode=deps.approval_mode,
+    )
+
+
 class SessionManager:
     """Opens, creates and deletes sessions: holds the deps, the checkpoint saver, the session store, the compiled
     graph, the MCP servers and the session leases of this process."""
@@ -294,19 +309,7 @@ class SessionManager:
 
     async def new_session(self, title: str = "", parent_id: str | None = None) -> Session:
         """A new session in the deps' workspace, held by this process, with the undo point of its first turn."""
-        session_id = new_session_id()
-        now = time.time()
-        info = SessionInfo(
-            session_id,
-            now,
-            now,
-            self.deps.model_id,
-            str(self.deps.workspace),
-            title[:80],
-            "idle",
-            parent_id,
-            self.deps.approval_mode,
-        )
+        info = fresh_info(new_session_id(), self.deps, title, parent_id)
         await self.store.create(info)
         session = Session(self, info)
         await session.acquire()

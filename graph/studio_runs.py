@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import dataclasses
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
@@ -31,6 +30,7 @@ from langgraph.types import Command
 from core.protocol import TurnStatus
 from graph.builder import AgentGraph
 from graph.mcp_tools import McpTools
+from graph.session import fresh_info
 from nodes.approval import answer_problem
 from nodes.context import AgentDeps
 from persistence.served import served_store
@@ -162,18 +162,7 @@ class StudioGraph(AgentGraph):
                 await store.update(thread_id, title=title)
                 known.title = title
             return known
-        now = time.time()
-        info = SessionInfo(
-            thread_id,
-            now,
-            now,
-            self.deps.model_id,
-            str(self.deps.workspace),
-            _title(input),
-            "idle",
-            None,
-            self.deps.approval_mode,
-        )
+        info = fresh_info(thread_id, self.deps, _title(input))
         await store.register(info)
         return info
 
