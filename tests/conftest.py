@@ -4,6 +4,7 @@ backends. Everything is offline and deterministic; shared helper functions are i
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ LOCAL_SERVER_VARS = ("OLLAMA_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "L
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """Every test gets its own ML_INTERN_HOME and config dir, no provider keys, and no local model server
+    """Every test gets its own ML_INTERN_HOME and config dir (and the jobs it leaves running are stopped), no provider keys, and no local model server
     unless it names one: a server running on this machine's usual ports (Ollama 11434, llama.cpp 8080, ...)
     is never probed (models/autodetect.py), and the <NAME>_BASE_URL variables are unset."""
     home = tmp_path / "home"
@@ -37,7 +38,22 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("ML_INTERN_PROBE_DEFAULT_PORTS", "0")
     for var in LOCAL_SERVER_VARS:
         monkeypatch.delenv(var, raising=False)
-    return home
+    yield home
+    _stop_jobs(home / "jobs")
+
+
+def _stop_jobs(folder) -> None:
+    """Never leave a background job of a test running (tools/jobs starts each in its own process group)."""
+    if not folder.is_dir():
+        return
+    from tools.jobs import registry
+
+    for record in registry.all_records(folder):
+        if record.pid:
+            try:
+                os.killpg(record.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture

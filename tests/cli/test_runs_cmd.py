@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sys
 import time
 
-import pytest
-
-from tools.jobs import registry
 from tools.jobs import tool as jobs_tool
 from tools.runs import ledger
 
@@ -20,19 +15,6 @@ for epoch in range(4):
     print(f"{{'loss': {1.0 / (epoch + 1) + lr:.3f}, 'epoch': {epoch}}}", flush=True)
 print(f"eval_accuracy {0.8 + lr:.3f}", flush=True)
 """
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "ml-home"
-    monkeypatch.setenv("ML_INTERN_HOME", str(home))
-    yield home
-    for record in registry.all_records(home / "jobs"):
-        if record.pid:
-            try:
-                os.killpg(record.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 def two_finished_runs(tool_ctx, workspace) -> list[str]:

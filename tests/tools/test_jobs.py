@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,20 +23,7 @@ from tools.jobs import tool as jobs_tool
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "ml-home"
-    monkeypatch.setenv("ML_INTERN_HOME", str(home))
-    yield home
-    for record in registry.all_records(home / "jobs"):  # never leave a test's job running
-        if record.pid:
-            try:
-                os.killpg(record.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
-@pytest.fixture
-def ctx(tool_ctx, home) -> ToolContext:  # with `home`, whose teardown stops the jobs a test leaves running
+def ctx(tool_ctx) -> ToolContext:
     return tool_ctx()
 
 
@@ -76,7 +62,7 @@ def _gone(pid: int) -> bool:
     return stat[stat.rfind(")") + 2] in "ZX"
 
 
-async def test_script_job_returns_at_once_and_records_its_outcome(ctx, home):
+async def test_script_job_returns_at_once_and_records_its_outcome(ctx, isolated_home):
     (ctx.workspace / "train.py").write_text(
         "import os, pathlib, sys, time\n"
         "print('epoch 1 loss 0.5'); print('cwd', os.getcwd()); sys.stdout.flush()\n"
@@ -86,7 +72,7 @@ async def test_script_job_returns_at_once_and_records_its_outcome(ctx, home):
     out = await jobs(ctx, operation="run", script="train.py", env={"LR": "0.01"})
     job_id = _job_id(out)
     assert "status running" in out and "GPUs:" in out
-    assert str(home / "jobs" / job_id / "log.txt") in out
+    assert str(isolated_home / "jobs" / job_id / "log.txt") in out
 
     ps = await jobs(ctx, operation="ps")
     assert job_id in ps and "running" in ps and "train.py" in ps
@@ -111,7 +97,7 @@ async def test_failing_command_job_reports_its_exit_code(ctx):
     assert "failed (exit code 3)" in logs and "about to fail" in logs
 
 
-async def test_job_outlives_the_process_that_started_it(ctx, home):
+async def test_job_outlives_the_process_that_started_it(ctx, isolated_home):
     starter = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
@@ -127,7 +113,7 @@ async def test_job_outlives_the_process_that_started_it(ctx, home):
     )
     proc = subprocess.run(
         [sys.executable, "-c", starter, str(ctx.workspace)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "ML_INTERN_HOME": str(home)},
+        cwd=ROOT, capture_output=True, text=True, timeout=60, env={**os.environ, "ML_INTERN_HOME": str(isolated_home)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     job_id = _job_id(proc.stdout)
@@ -136,7 +122,7 @@ async def test_job_outlives_the_process_that_started_it(ctx, home):
     _, record = registry.find(job_id)
     assert registry.live_status(record) == "running"
     assert f"{job_id}" in await jobs(ctx, operation="ps")
-    await wait_file(home / "jobs" / job_id / "log.txt")
+    await wait_file(isolated_home / "jobs" / job_id / "log.txt")
 
     (ctx.workspace / "go").touch()
     record = await wait_status(job_id, registry.TERMINAL)
@@ -261,7 +247,7 @@ async def test_secrets_do_not_reach_jobs(ctx, monkeypatch):
     assert "sekrit" not in (registry.job_dir(record.id) / "job.json").read_text()
 
 
-async def test_a_job_whose_runner_died_is_reported_lost(ctx, home):
+async def test_a_job_whose_runner_died_is_reported_lost(ctx, isolated_home):
     dead = subprocess.Popen(["true"])
     dead.wait()
     directory = registry.job_dir("deadbeef")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,19 +29,6 @@ print("epoch 0 loss {}".format(float("nan")), flush=True)
 while not pathlib.Path("go").exists():
     time.sleep(0.05)
 """
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "ml-home"
-    monkeypatch.setenv("ML_INTERN_HOME", str(home))
-    yield home
-    for record in registry.all_records(home / "jobs"):  # never leave a test's job running
-        if record.pid:
-            try:
-                os.killpg(record.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 async def start(ctx, command: str) -> str:

@@ -3,27 +3,13 @@ and at the next start-up, with how to cancel it; a job a session waits for is no
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 
-import pytest
 from helpers import call, collect, open_agent
 
 from tools.jobs import registry
 
 SLEEPER = f"{sys.executable} -c 'import time; time.sleep(600)'"
-
-
-@pytest.fixture(autouse=True)
-def stop_jobs(isolated_home):
-    yield
-    for record in registry.all_records(isolated_home / "jobs"):
-        if record.pid:
-            try:
-                os.killpg(record.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 async def test_a_job_left_running_is_listed_at_the_end_and_at_the_next_start(replay, workspace):
