@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -47,6 +47,7 @@ class ServerError(Exception):
 
 
 class OpenAICompatChat(BaseChatModel):
+    calls_direct: ClassVar[bool] = True  # models.direct: plain BaseMessages in, chunks out
     model: str
     base_url: str
     api_key: str = "local"

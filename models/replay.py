@@ -18,7 +18,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -100,6 +100,7 @@ def _estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[dict]) -> 
 
 class ReplayChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
+    calls_direct: ClassVar[bool] = True  # models.direct: plain BaseMessages in, chunks out
 
     path: Path
     bound_tools: list[dict] = Field(default_factory=list)

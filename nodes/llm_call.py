@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage, ToolCallChunk
-from langchain_core.prompt_values import ChatPromptValue
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
@@ -23,6 +22,7 @@ from core.events import AssistantChunk, AssistantMessage, AssistantStreamEnd, Er
 from core.protocol import Injected, StopReason, injected, injected_tag
 from core.state import AgentState, add_usage, call_id
 from core.unicode_safe import scrub, scrub_value
+from models import direct
 from models.errors import RETRYABLE, ErrorKind, ProviderError, classify, window_from_message
 from models.text_calls import recover
 from models.tokens import estimate_message, estimate_messages
@@ -113,13 +113,11 @@ def open_plan_items(plan: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 async def call_model(deps: AgentDeps, messages: list, emit: Emit) -> AIMessage:
     """One model call with the tools bound; streamed pieces go to the front end as they come."""
     chat = deps.bound_chat()
-    # Handed over as a prompt value: a plain list would be converted and validated message by message on
-    # every call (O(history) in langchain-core); the history's messages are already BaseMessages.
-    prompt = ChatPromptValue.model_construct(messages=[SystemMessage(deps.system_prompt), *messages])
+    prompt = [SystemMessage(deps.system_prompt), *messages]
     if not deps.stream:
-        return _not_empty(normalize_calls(await chat.ainvoke(prompt)))
+        return _not_empty(normalize_calls(await direct.ainvoke(chat, prompt)))
     full: AIMessageChunk | None = None
-    async for chunk in chat.astream(prompt):
+    async for chunk in direct.astream(chat, prompt):
         if chunk.content and isinstance(chunk.content, str):
             emit(AssistantChunk(content=scrub(chunk.content), agent=deps.agent_name))
         full = chunk if full is None else full + chunk
