@@ -176,7 +176,10 @@ def test_one_driver_per_session_and_a_killed_drivers_lock_is_taken_over(db_backe
 
 def test_sighup_ends_a_headless_turn_as_interrupted_with_the_partial_answer(cli, replay, workspace):
     words = " ".join(f"word{i}" for i in range(100))
-    model = replay([{"content": words, "delay_s": 20}, {"content": "resumed fine"}])
+    model = replay([{"content": words, "delay_s": 20}])
+    # the resume gets its own script: the interrupted call was not saved as answered, so the same script would
+    # replay its slow line (20 s) again before the turn could end
+    resume_model = replay([{"content": "resumed fine"}])
     proc = subprocess.Popen(
         [str(BIN), "-m", model, "talk slowly"], cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -188,7 +191,8 @@ def test_sighup_ends_a_headless_turn_as_interrupted_with_the_partial_answer(cli,
     assert info["status"] == "interrupted"
     messages = stored_messages(model, workspace, info["id"])
     assert messages[-1].content.startswith("word0 ") and messages[-1].content.endswith("[interrupted]")
-    assert cli("--resume", info["id"], "-m", model, "go on").returncode == 0
+    resumed = cli("--resume", info["id"], "-m", resume_model, "go on")
+    assert resumed.returncode == 0 and "resumed fine" in resumed.stdout, resumed.stderr
 
 
 # sync: it waits on ml-intern processes (blocking) and runs its in-process part in asyncio.run
