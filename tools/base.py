@@ -8,6 +8,8 @@ is also turned into an error result by the engine, but ToolError keeps the messa
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -99,7 +101,7 @@ class Tool:
     def schema(self) -> dict[str, Any]:
         params = self.parameters
         if params is None and self.args_model is not None:
-            params = _clean_schema(self.args_model.model_json_schema())
+            params = copy.deepcopy(_args_schema(self.args_model))
         return {
             "type": "function",
             "function": {
@@ -118,6 +120,13 @@ class Tool:
         if self.timeout is None:
             return default
         return self.timeout(args) if callable(self.timeout) else self.timeout
+
+
+@functools.cache
+def _args_schema(args_model: type[BaseModel]) -> dict[str, Any]:
+    """An arguments model's schema, built once per process: pydantic builds it anew on every call, and every
+    agent (each CLI start, each session a server opens) asks for all its tools' schemas."""
+    return _clean_schema(args_model.model_json_schema())
 
 
 def _clean_schema(schema: Any, in_properties: bool = False) -> Any:
