@@ -8,6 +8,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,32 @@ SECRET_VARS = (
     "ML_INTERN_DATABASE_URL",
 )
 LOCAL_SERVER_VARS = ("OLLAMA_BASE_URL", "VLLM_BASE_URL", "LLAMACPP_BASE_URL", "LM_STUDIO_BASE_URL")
+PACKAGES = ("cli", "configs", "core", "graph", "models", "nodes", "persistence", "tools", "web", "bench")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_auto_num_workers(config) -> int | None:
+    """Workers for `-n auto` (pyproject's addopts): 2 to 4 (the CPUs) for the suite or a folder, none when the
+    arguments name files or tests. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    if any(not Path(arg.split("::")[0]).is_dir() for arg in config.args):
+        return 0
+    return max(2, min(len(os.sched_getaffinity(0)), 4))
+
+
+def pytest_configure(config):
+    """Compile the project's bytecode once, before any test starts `ml-intern`: with PYTHONDONTWRITEBYTECODE set
+    (as in CI's shell) nothing else writes it, and each of the suite's few hundred CLI starts would compile
+    the modules it imports again. Once per run: in the controller, not again in each xdist worker."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+
+    from helpers import ROOT
+
+    for package in PACKAGES:
+        compileall.compile_dir(ROOT / package, quiet=2)
 
 
 @pytest.fixture(autouse=True)

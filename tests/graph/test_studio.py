@@ -36,6 +36,8 @@ APPROVE = {"decisions": {"*": {"action": "approve"}}}
 REJECT = {"decisions": {"*": {"action": "reject", "feedback": "not again"}}}
 # Behaviour of the graph and the routes, not of the database: one backend is enough (a server run costs seconds).
 SQLITE_ONLY = pytest.mark.parametrize("studio", ["sqlite"], indirect=True)
+# One worker runs the whole module under pytest-xdist (--dist loadgroup), so its servers start once per backend.
+pytestmark = pytest.mark.xdist_group("studio")
 ENV_DROPPED = ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "GITHUB_TOKEN")
 
 
