@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 
-from bench import workload
+from bench import floor, workload
 from bench.stats import Check, Figure, Section, slope_per
 
 BUDGET_MS = 20.0  # median per-step wall time at 300 steps
@@ -69,6 +69,17 @@ def run(quick: bool) -> Section:
     section = Section("Per-step cost (real tools: read, write, edit, plan_tool; replay model at zero delay)")
     for backend, url, sizes, count in workload.backends(quick):
         backend_figures(section, backend, workload.runs(backend, sizes, count, url), gate=backend == "SQLite")
+        if backend == "SQLite" and not quick:
+            floors = [floor.per_step_ms(sizes) for _ in range(count)]
+            for size in sizes:
+                section.figures.append(
+                    Figure(
+                        f"LangGraph's own loop: per step at {size:,} steps (CPU)",
+                        [f[size] for f in floors],
+                        "ms",
+                        note="bench/floor.py: same state, saver and durability, nodes that do nothing",
+                    )
+                )
     section.notes.append(
         "Each step calls one real tool that updates the state: five `read`s of a different ~2 KB file, a `write` "
         "of a new ~2 KB file, an `edit` of a file read before and a `plan_tool` update in every eight steps."

@@ -179,7 +179,11 @@ def eval_cmd(
     json_: bool = typer.Option(False, "--json", help="Print the raw results as JSON instead of the table."),
     tools: str = typer.Option(None, "--tools", help="Tool profile for the agent (see ml-intern --help)."),
     config: str = typer.Option(None, help="Config file for the agent."),
-    keep: str = typer.Option(None, "--keep", help="Copy each run's workspace into this folder."),
+    keep: str = typer.Option(
+        None,
+        "--keep",
+        help="Copy each run's workspace (TASK-N) and its ml-intern home (TASK-N.home: the session) into this folder.",
+    ),
     timeout_s: float = typer.Option(None, "--timeout-s", help="Wall-time budget of each run (default: the task's)."),
     list_: bool = typer.Option(False, "--list", help="List the tasks and exit."),
 ) -> None:

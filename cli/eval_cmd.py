@@ -156,8 +156,10 @@ def run_task(
         if code not in (None, exit_codes.DONE) and not report:
             status = (stderr.strip().splitlines() or [status])[-1][:200]
         passed, line = check(task, workspace)
-        if keep is not None:
+        if keep is not None:  # the workspace, and the home beside it: its session shows what the agent did
             shutil.copytree(workspace, keep / f"{task.name}-{repeat}", dirs_exist_ok=True)
+            if (root / "home").is_dir():
+                shutil.copytree(root / "home", keep / f"{task.name}-{repeat}.home", dirs_exist_ok=True)
     return RunResult(
         task=task.name,
         repeat=repeat,

@@ -41,9 +41,18 @@ class Profile:
         return f"tool profile {self.name}{why}: {len(self.tools)} tools ({', '.join(self.tools)}){more}"
 
 
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.")
+
+
 def first_sentence(text: str) -> str:
-    match = re.match(r"(.+?[.!?])(?=\s+[A-Z(`\"']|$)", " ".join(text.split()))
-    return match.group(1) if match else text
+    """Up to the first full stop that ends a sentence: not an abbreviation's ("e.g. '1'"), not inside brackets."""
+    flat = " ".join(text.split())
+    for end in re.finditer(r"[.!?](?=\s+[A-Z(`\"']|$)", flat):
+        head = flat[: end.end()]
+        if head.endswith(_ABBREVIATIONS) or head.count("(") > head.count(")"):
+            continue
+        return head
+    return flat
 
 
 def _short_schema(schema: Any) -> Any:

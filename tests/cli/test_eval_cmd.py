@@ -25,7 +25,7 @@ def test_every_task_has_a_prompt_a_workspace_and_a_check_that_fails_on_the_untou
         assert not passed, f"{task.name}: the check passes with nothing done ({line})"
 
 
-def test_a_right_outcome_passes_and_a_claimed_or_wrong_one_fails(cli):
+def test_a_right_outcome_passes_and_a_claimed_or_wrong_one_fails(cli, tmp_path):
     # sync: the real binary runs the real binary for each task
     right = cli("eval", "--model", f"replay:{RIGHT}", "--tasks", "hello_world,fix_training", "--json")
     assert right.returncode == 0, right.stderr
@@ -34,7 +34,10 @@ def test_a_right_outcome_passes_and_a_claimed_or_wrong_one_fails(cli):
     assert results["hello_world"]["steps"] == 3 and results["hello_world"]["input_tokens"] == 2850
     assert results["fix_training"]["passed"] and results["fix_training"]["status"] == "done"
 
-    wrong = cli("eval", "--model", f"replay:{WRONG}", "--tasks", "hello_world", "--tasks", "fix_training")
+    kept = tmp_path / "kept"
+    wrong = cli(
+        "eval", "--model", f"replay:{WRONG}", "--tasks", "hello_world", "--tasks", "fix_training", "--keep", str(kept)
+    )
     assert wrong.returncode == 1
     rows = {line.split("|")[1].strip(): line for line in wrong.stdout.splitlines() if line.startswith("| ")}
     assert "FAIL" in rows["hello_world"] and "printed '6', not 5" in rows["hello_world"]
@@ -42,6 +45,10 @@ def test_a_right_outcome_passes_and_a_claimed_or_wrong_one_fails(cli):
     assert "FAIL" in rows["fix_training"] and "IndexError" in rows["fix_training"]
     assert "unverified" in rows["fix_training"]
     assert "**0/2**" in rows["**total**"]
+    # --keep: each run's workspace as the agent left it, and its session, to see what the agent did
+    assert "print(2 * 3)" in (kept / "hello_world-1" / "hello.py").read_text()
+    sessions = cli("sessions", "list", env={"ML_INTERN_HOME": str(kept / "fix_training-1.home")})
+    assert sessions.returncode == 0 and "train.py fails" in sessions.stdout
 
 
 def test_unknown_tasks_and_missing_scripts_are_one_line(cli, tmp_path):

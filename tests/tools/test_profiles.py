@@ -33,6 +33,26 @@ def test_core_takes_a_quarter_of_the_tokens_and_keeps_the_argument_names(registr
     assert bash["parameters"]["required"] == full_bash["parameters"]["required"]
 
 
+def test_short_descriptions_end_at_a_sentence_not_at_an_abbreviation(registry):
+    """A description cut at "e.g." told a small model that glob finds files "by name pattern (e.g."."""
+    core = {
+        s["function"]["name"]: s["function"] for s in apply(registry, choose("core", None, registry.names)).schemas()
+    }
+    texts = [
+        core["glob"]["description"],
+        core["plan_tool"]["parameters"]["$defs"]["Todo"]["properties"]["id"]["description"],
+    ]
+    texts += [
+        p["description"]
+        for f in core.values()
+        for p in f["parameters"].get("properties", {}).values()
+        if "description" in p
+    ]
+    for text in texts:
+        assert not text.endswith(("e.g.", "i.e.")) and text.count("(") == text.count(")"), text
+    assert core["glob"]["description"].startswith("Find files by name pattern (e.g.")
+
+
 def test_named_tools_join_the_core_and_unknown_names_are_one_line(registry):
     profile = choose("core,hf_papers", 8192, registry.names)
     offered = apply(registry, profile)
