@@ -218,6 +218,23 @@ class _Trimmed:
             yield Segment.line()
 
 
+class _Live(Live):
+    """rich's Live, which erases the previous frame by the rows it had when drawn: before each draw, the
+    renderer fits that to the terminal's width now, in case it changed since (a resize whose SIGWINCH is not
+    handled yet)."""
+
+    def __init__(self, renderer: ChatRenderer, **kwargs: Any):
+        super().__init__(renderer, **kwargs)
+        self.renderer = renderer
+
+    def process_renderables(self, renderables: list[Any]) -> list[Any]:
+        with self._lock:
+            width = self.console.width
+            if width != self.renderer.frame_drawn_at:
+                self.renderer.fit_erase_to(width)
+            return super().process_renderables(renderables)
+
+
 class ChatRenderer:
     """Turns Events into terminal output. One instance per chat; tool views are numbered across turns."""
 
@@ -235,6 +252,7 @@ class ChatRenderer:
         self.started = time.monotonic()  # when the live region (a turn, a compaction) began
         self.type_ahead: Any = None  # cli.type_ahead.TypeAhead: keys typed during the turn, echoed below
         self.frame_widths: list[int] = []  # the cells of each line of the live frame last drawn
+        self.frame_drawn_at = 0  # the terminal width it was drawn at
         self.turn_calls: set[str] = set()  # call ids seen in this user turn
         self.errors: list[str] = []
 
@@ -245,7 +263,7 @@ class ChatRenderer:
         if self.live is None:
             self.started = time.monotonic()
             self.frame_widths = []
-            self.live = Live(
+            self.live = _Live(
                 self,
                 console=self.console,
                 transient=True,
@@ -275,7 +293,7 @@ class ChatRenderer:
             widths.append(Segment.get_line_length(line))
             yield from line
             yield Segment.line()
-        self.frame_widths = widths
+        self.frame_widths, self.frame_drawn_at = widths, options.max_width
 
     def resized(self, width: int) -> None:
         """SIGWINCH while the live frame is up. A terminal that reflows (tmux, VTE, iTerm2, kitty...) re-wraps
@@ -284,12 +302,20 @@ class ChatRenderer:
         live = self.live
         if live is None or not self.frame_widths or width <= 0:
             return
-        if reflowing_terminal():
-            rows = sum(max(1, -(-w // width)) for w in self.frame_widths)
-            live_render = live._live_render  # rich keeps the height it will erase here (no public setter)
-            if live_render._shape is not None:
-                live_render._shape = (width, rows)
+        self.fit_erase_to(width)
         live.refresh()
+
+    def fit_erase_to(self, width: int) -> None:
+        """Make the next draw erase the rows the last frame takes at `width`. Also run before every draw
+        (_Live): output that reaches the terminal after it resized and before SIGWINCH is handled (a refresh
+        from rich's thread, a finished block printed) would otherwise erase too few rows."""
+        live = self.live
+        if live is None or not self.frame_widths or width <= 0 or not reflowing_terminal():
+            return
+        rows = sum(max(1, -(-w // width)) for w in self.frame_widths)
+        live_render = live._live_render  # rich keeps the height it will erase here (no public setter)
+        if live_render._shape is not None:
+            live_render._shape = (width, rows)
 
     def _frame_parts(self, console: Console) -> list[Any]:
         parts: list[Any] = []

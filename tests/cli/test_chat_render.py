@@ -12,7 +12,7 @@ from core.events import AssistantChunk, AssistantMessage
 SENTENCE = "The streamed paragraph keeps growing while the window is made narrower. "
 
 
-def _draw_a_resize(monkeypatch, terminal_env: dict[str, str]) -> str:
+def _draw_a_resize(monkeypatch, terminal_env: dict[str, str], draw_before_sigwinch: bool = False) -> str:
     for var in ("TMUX", "XTERM_VERSION"):
         monkeypatch.delenv(var, raising=False)
     for var, value in terminal_env.items():
@@ -26,6 +26,9 @@ def _draw_a_resize(monkeypatch, terminal_env: dict[str, str]) -> str:
     renderer.live.refresh()
     term.resize(60)  # the user drags the window narrower: the terminal re-wraps, then SIGWINCH
     console.size = (60, 24)
+    if draw_before_sigwinch:  # rich's refresh thread draws before the chat's loop gets to the signal
+        renderer.handle(AssistantChunk(content="More words. "))
+        renderer.live.refresh()
     renderer.resized(60)
     renderer.handle(AssistantChunk(content="The end."))
     renderer.live.refresh()
@@ -40,6 +43,14 @@ def test_a_resize_during_a_stream_leaves_no_copy_of_the_live_block(monkeypatch):
     assert screen.count("The streamed paragraph keeps") == 3  # the three sentences, once each
     assert "thinking…" not in screen and "working…" not in screen and "Ctrl-C to stop" not in screen
     assert screen.rstrip().endswith("The end.")
+
+
+def test_a_draw_between_the_resize_and_its_sigwinch_leaves_no_copy_either(monkeypatch):
+    screen = _draw_a_resize(monkeypatch, {"TMUX": "/tmp/tmux-0/default,1,0"}, draw_before_sigwinch=True)
+    assert screen.count("Intro line.") == 1
+    assert screen.count("The streamed paragraph keeps") == 3
+    assert "thinking…" not in screen and "working…" not in screen and "Ctrl-C to stop" not in screen
+    assert " ".join(screen.split()).endswith("made narrower. More words. The end.")
 
 
 @pytest.mark.parametrize("rows", [24])
