@@ -264,9 +264,11 @@ def test_a_cli_session_is_read_streamed_and_resumed_through_the_api(studio):
 
 
 def test_a_session_the_cli_drives_is_read_only_in_the_api_and_followed_live(studio, tmp_path):
+    release = studio.workspace / f"release-{tmp_path.name}"  # the CLI holds the session until the test lets go
     script = [
         {"tool_calls": [call("plan_tool", {"todos": [{"id": "1", "content": "think", "status": "completed"}]}, "p1")]},
-        {"content": "done thinking", "delay_s": 6},  # the CLI holds the session while the test looks at it
+        {"tool_calls": [call("bash", {"command": f"while [ ! -f {release.name} ]; do sleep 0.05; done"}, "hold")]},
+        {"content": "done thinking"},
     ]
     driver = subprocess.Popen(
         [
@@ -306,7 +308,10 @@ def test_a_session_the_cli_drives_is_read_only_in_the_api_and_followed_live(stud
                     await attempt
                 except HTTPStatusError as exc:
                     refused.append((exc.response.status_code, exc.response.json()["detail"]))
-            followed = [part async for part in await api.threads.join_stream(session_id, stream_mode="values")]
+            followed = []
+            async for part in await api.threads.join_stream(session_id, stream_mode="values"):
+                followed.append(part)
+                release.touch()  # joined (its first event is the state now): let the turn finish
             return state, refused, followed
 
         state, refused, followed = run(go())
