@@ -8,8 +8,8 @@ in the text: Hermes/Qwen `<tool_call>{"name": ..., "arguments": {...}}</tool_cal
 The server then returns no calls and the turn would end on prose.
 
 `recover(text, tool_names)` reads such calls back. A tagged call is taken whatever its name (an unknown name
-gets the usual "unknown tool" result, which teaches); a bare JSON object only when it names a known tool, so
-an example in prose is not run. When the text shows a call's markup, or a JSON block naming one of the tools,
+gets the usual "unknown tool" result, which teaches); a bare or fenced JSON object when it names a known tool,
+or when it is the whole answer and spelled as a call (name and arguments), so an example in prose is not run. When the text shows a call's markup, or a JSON block naming one of the tools,
 but nothing could be read from it, `unreadable` says what was seen, so the model can be told once how to write it.
 """
 
@@ -157,9 +157,13 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
             if not found:
                 failed.append(match.group(0))
             spans.append(match.span())
-    if not spans:  # bare or fenced JSON: only for a tool this session has
+    if not spans:  # bare or fenced JSON: only for a tool this session has, or when the call is the whole answer
+        alone = _only_json(_repaired(_FENCE.sub(lambda m: m.group(1), text)))
         for match in _FENCE.finditer(text):
-            found = [c for c in map(_as_call, _objects(_repaired(match.group(1)))) if c and c["name"] in tool_names]
+            objects = _objects(_repaired(match.group(1)))
+            found = [c for c in map(_as_call, objects) if c and c["name"] in tool_names]
+            if not found and alone:  # {"name": "inspect", "arguments": {...}} and nothing else: "unknown tool" teaches
+                found = [c for o in objects if _spelled_as_call(o) and (c := _as_call(o))]
             if found:
                 calls += found
                 spans.append(match.span())
@@ -186,6 +190,11 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
 def _repaired(text: str) -> str:
     """`text` with Python triple-quoted strings made JSON strings (`"content": ` then three quotes); else as is."""
     return _TRIPLE_QUOTED.sub(lambda m: json.dumps(m.group(1)), text) if '"""' in text else text
+
+
+def _spelled_as_call(obj: dict[str, Any]) -> bool:
+    """{"name": str, "arguments" | "parameters": ...}: a call's shape, whatever the name."""
+    return isinstance(obj.get("name"), str) and ("arguments" in obj or "parameters" in obj)
 
 
 def _names_a_tool(text: str, tool_names: set[str] | frozenset[str]) -> bool:

@@ -95,3 +95,23 @@ def test_a_json_block_naming_a_tool_that_cannot_be_read_is_reported():
     assert recover(broken.strip("`json\n"), TOOLS).unreadable is not None
     # JSON that names no tool of the session stays an answer
     assert recover('```json\n{"lr": 0.1, "name": "resnet"}\n```', TOOLS).unreadable is None
+
+
+def test_a_call_to_a_tool_that_does_not_exist_is_read_when_it_is_the_whole_answer():
+    """Qwen2.5-Coder-1.5B's first answer in the dataset_schema task: a call to a tool it made up. Read as a call,
+    it gets the "unknown tool" result listing the real ones; left as text, the turn ended on it."""
+    answer = (
+        '```json\n{\n  "name": "inspect",\n  "arguments": {\n    "question": "Inspect the dataset in '
+        'data/reviews.jsonl and write schema.json describing it",\n    "max_iterations": 30\n  }\n}\n```'
+    )
+    assert recover(answer, TOOLS).calls == [
+        {
+            "name": "inspect",
+            "args": {
+                "question": "Inspect the dataset in data/reviews.jsonl and write schema.json describing it",
+                "max_iterations": 30,
+            },
+        }
+    ]
+    # the same JSON inside prose is an example, not a call
+    assert recover("For instance:\n" + answer + "\nwould inspect it.", TOOLS).calls == []
