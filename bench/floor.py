@@ -51,7 +51,7 @@ def graph(saver: Any, limit: int) -> Any:
     return builder.compile(checkpointer=saver)
 
 
-async def _run(sizes: list[int]) -> list[float]:
+async def _run(sizes: list[int], saved: bool) -> list[float]:
     from langchain_core.messages import HumanMessage
 
     from persistence.checkpointer import open_saver
@@ -59,18 +59,19 @@ async def _run(sizes: list[int]) -> list[float]:
     longest = sizes[-1]
     with Sandbox() as sandbox:
         async with open_saver(sandbox.home) as saver:
-            loop = graph(saver, longest)
+            loop = graph(saver if saved else None, longest)
             config = {"configurable": {"thread_id": "floor"}, "recursion_limit": 4 * longest + 10}
             stamps: list[float] = []
             async for _ in loop.astream(
-                {"messages": [HumanMessage("go")]}, config, stream_mode="custom", durability="sync"
+                {"messages": [HumanMessage("go")]}, config, stream_mode="custom", durability="sync" if saved else None
             ):
                 stamps.append(time.process_time())
     firsts = stamps[::EVENTS_PER_STEP]  # the first event of each step
     return [b - a for a, b in itertools.pairwise(firsts)]
 
 
-def per_step_ms(sizes: list[int]) -> dict[int, float]:
-    """Median CPU per step at each size (the last tenth before it, as the steps figures)."""
-    steps = asyncio.run(_run(sizes))
+def per_step_ms(sizes: list[int], saved: bool = True) -> dict[int, float]:
+    """Median CPU per step at each size (the last tenth before it, as the steps figures); `saved`: with the
+    SQLite saver, else with no checkpointer at all (the loop alone)."""
+    steps = asyncio.run(_run(sizes, saved))
     return {size: statistics.median(window(steps, size)) * 1000 for size in sizes}

@@ -65,21 +65,27 @@ def backend_figures(section: Section, backend: str, runs: list[workload.Run], ga
         )
 
 
+def floor_figures(section: Section, sizes: list[int], count: int) -> None:
+    """LangGraph's own loop under a plain step (bench/floor.py), with the SQLite saver and with none."""
+    for saved, what in ((True, "SQLite saver"), (False, "no checkpointer")):
+        floors = [floor.per_step_ms(sizes, saved) for _ in range(count)]
+        for size in sizes:
+            section.figures.append(
+                Figure(
+                    f"LangGraph's own loop, {what}: per step at {size:,} steps (CPU)",
+                    [f[size] for f in floors],
+                    "ms",
+                    note="bench/floor.py: the same state and stream, two nodes that only append a message",
+                )
+            )
+
+
 def run(quick: bool) -> Section:
     section = Section("Per-step cost (real tools: read, write, edit, plan_tool; replay model at zero delay)")
     for backend, url, sizes, count in workload.backends(quick):
         backend_figures(section, backend, workload.runs(backend, sizes, count, url), gate=backend == "SQLite")
         if backend == "SQLite" and not quick:
-            floors = [floor.per_step_ms(sizes) for _ in range(count)]
-            for size in sizes:
-                section.figures.append(
-                    Figure(
-                        f"LangGraph's own loop: per step at {size:,} steps (CPU)",
-                        [f[size] for f in floors],
-                        "ms",
-                        note="bench/floor.py: same state, saver and durability, nodes that do nothing",
-                    )
-                )
+            floor_figures(section, sizes, count)
     section.notes.append(
         "Each step calls one real tool that updates the state: five `read`s of a different ~2 KB file, a `write` "
         "of a new ~2 KB file, an `edit` of a file read before and a `plan_tool` update in every eight steps."

@@ -56,6 +56,7 @@ class RunResult:
     wall_s: float
     plan_finished: bool | None = None
     final_response: str = ""  # the agent's last answer (shown in --json, never judged)
+    error: str | None = None  # the agent's error line when its turn failed (error:provider: which failure)
 
 
 def load_tasks(folder: Path = TASKS) -> dict[str, Task]:
@@ -174,6 +175,7 @@ def run_task(
         wall_s=round(wall, 1),
         plan_finished=report.get("plan_finished"),
         final_response=str(report.get("final_response") or "")[:2000],
+        error=str(report["error"])[:500] if report.get("error") else None,
     )
 
 
@@ -193,7 +195,7 @@ def table(results: list[RunResult]) -> str:
     rows = ["| task | result | agent status | steps | tokens in/out | cost | wall time | check |", "|---" * 8 + "|"]
     for r in results:
         rows.append(
-            f"| {r.task}{f' #{r.repeat}' if r.repeat > 1 else ''} | {'pass' if r.passed else 'FAIL'} | {r.status} | "
+            f"| {r.task}{f' #{r.repeat}' if r.repeat > 1 else ''} | {'pass' if r.passed else 'FAIL'} | {_status(r)} | "
             f"{r.steps} | {r.input_tokens:,}/{r.output_tokens:,} | ${r.cost_usd:.4f} | {_duration(r.wall_s)} | "
             f"{r.check.replace('|', '/')} |"
         )
@@ -204,6 +206,14 @@ def table(results: list[RunResult]) -> str:
         f"${sum(r.cost_usd for r in results):.4f} | {_duration(sum(r.wall_s for r in results))} | |"
     )
     return "\n".join(rows)
+
+
+def _status(result: RunResult) -> str:
+    """The agent's status, with its error line when it failed (cut to fit a table cell)."""
+    if not result.error:
+        return result.status
+    error = result.error.replace("|", "/").replace("\n", " ")
+    return f"{result.status} ({error[:80]}{'...' if len(error) > 80 else ''})"
 
 
 def _duration(seconds: float) -> str:

@@ -7,8 +7,9 @@ one protocol, OpenAI's chat completions, so a call to it needs only an HTTP clie
 gives their prices and context windows.
 
 Streams text and tool calls as LangChain chunks (the raw argument text of each call is kept, so llm_call
-sees malformed JSON); usage comes from the final chunk (stream_options.include_usage). A stream that ends without a finish reason
-raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An empty stream (llama-cpp-python's
+sees malformed JSON); usage comes from the final chunk (stream_options.include_usage), or is estimated when
+the server sends none (llama-cpp-python does not), flagged `usage_estimated` in the response metadata. A
+stream that ends without a finish reason raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An empty stream (llama-cpp-python's
 server answers a context overflow during streaming with 200 and no body) is asked again without streaming,
 which brings the server's real error (400, "maximum context length is 8192 tokens") or the answer. An HTTP error
 raises ServerError with the status, the server's message and the response (retry-after), which
@@ -29,6 +30,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import Field
 
 from models.errors import ErrorKind, ProviderError
+from models.tokens import estimate_messages, estimate_schemas
 
 CONNECT_TIMEOUT_S = 10.0
 # A local model on a CPU can think for many minutes: a whole non-streamed answer of 300 tokens took 17 minutes
@@ -76,6 +78,10 @@ class OpenAICompatChat(BaseChatModel):
             body.update(stream=True, stream_options={"include_usage": True})
         return body
 
+    def _prompt_tokens(self, messages: list[BaseMessage]) -> int:
+        """An estimate of the prompt, for a server that reports no usage (llama-cpp-python's stream)."""
+        return estimate_messages(messages) + (estimate_schemas(self.bound_tools) if self.bound_tools else 0)
+
     @property
     def _url(self) -> str:
         return self.base_url.rstrip("/") + "/chat/completions"
@@ -102,7 +108,7 @@ class OpenAICompatChat(BaseChatModel):
         with httpx.Client(**self._client_args()) as client:
             response = client.post(self._url, json=self._request(messages, False, stop))
             _raise_for_status(response, response.content)
-            return _result(response.json())
+            return _result(response.json(), self._prompt_tokens(messages))
 
     async def _agenerate(
         self,
@@ -116,7 +122,7 @@ class OpenAICompatChat(BaseChatModel):
         async with httpx.AsyncClient(**self._client_args()) as client:
             response = await client.post(self._url, json=self._request(messages, False, stop))
             _raise_for_status(response, response.content)
-            return _result(response.json())
+            return _result(response.json(), self._prompt_tokens(messages))
 
     def _stream(
         self,
@@ -133,18 +139,17 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, response.read())
-            finished, pieces = False, 0
+            tally = _Tally()
             for line in response.iter_lines():
                 for chunk in _chunks(line):
-                    pieces += 1
-                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
+                    tally.see(chunk)
                     if run_manager and chunk.text:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+        if not tally.pieces:  # an empty stream hides the server's error: ask once more without streaming
             yield _as_chunk(self._generate(messages, stop))
-        elif not finished:
-            raise _cut_off(pieces)
+        elif last := tally.last(self._prompt_tokens(messages)):
+            yield last
 
     async def _astream(
         self,
@@ -161,19 +166,18 @@ class OpenAICompatChat(BaseChatModel):
         ):
             if response.status_code >= 400:
                 _raise_for_status(response, await response.aread())
-            finished, pieces = False, 0
+            tally = _Tally()
             async for line in response.aiter_lines():
                 for chunk in _chunks(line):
-                    pieces += 1
-                    finished = finished or bool(chunk.message.response_metadata.get("finish_reason"))
+                    tally.see(chunk)
                     if run_manager and chunk.text:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        if not pieces:  # an empty stream hides the server's error: ask once more without streaming
+        if not tally.pieces:  # an empty stream hides the server's error: ask once more without streaming
             result = await self._agenerate(messages, stop)
             yield _as_chunk(result)
-        elif not finished:
-            raise _cut_off(pieces)
+        elif last := tally.last(self._prompt_tokens(messages)):
+            yield last
 
 
 def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
@@ -196,6 +200,39 @@ def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
             response_metadata=message.response_metadata,
         )
     )
+
+
+class _Tally:
+    """What a stream brought so far; at its end, `last` raises if it was cut off, or gives the usage chunk an
+    estimate makes when the server sent none (a token count of 0 would read as a call that cost nothing)."""
+
+    def __init__(self) -> None:
+        self.pieces, self.finished, self.usage, self.chars = 0, False, False, 0
+
+    def see(self, chunk: ChatGenerationChunk) -> None:
+        message = chunk.message
+        assert isinstance(message, AIMessageChunk)
+        self.pieces += 1
+        self.finished = self.finished or bool(message.response_metadata.get("finish_reason"))
+        self.usage = self.usage or message.usage_metadata is not None
+        self.chars += len(chunk.text) + sum(len(c.get("args") or "") for c in message.tool_call_chunks)
+
+    def last(self, prompt_tokens: int) -> ChatGenerationChunk | None:
+        if not self.finished:
+            raise _cut_off(self.pieces)
+        if self.usage:
+            return None
+        usage = _estimated(prompt_tokens, self.chars // 4 + 1)
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", usage_metadata=usage, response_metadata=ESTIMATED)
+        )
+
+
+ESTIMATED = {"usage_estimated": True}  # response_metadata of an answer whose token counts are estimates
+
+
+def _estimated(prompt: int, completion: int) -> UsageMetadata:
+    return UsageMetadata(input_tokens=prompt, output_tokens=completion, total_tokens=prompt + completion)
 
 
 def _cut_off(pieces: int) -> ProviderError:
@@ -262,7 +299,7 @@ def _chunks(line: str) -> list[ChatGenerationChunk]:
     return out
 
 
-def _result(body: dict[str, Any]) -> ChatResult:
+def _result(body: dict[str, Any], prompt_tokens: int) -> ChatResult:
     choice = (body.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     calls, invalid = [], []
@@ -284,11 +321,16 @@ def _result(body: dict[str, Any]) -> ChatResult:
                     "type": "invalid_tool_call",
                 }
             )
+    metadata = {"finish_reason": choice.get("finish_reason"), "model_name": body.get("model")}
+    usage = _usage(body.get("usage"))
+    if usage is None:
+        text = (message.get("content") or "") + json.dumps(message.get("tool_calls") or [])
+        usage, metadata = _estimated(prompt_tokens, len(text) // 4 + 1), {**metadata, **ESTIMATED}
     answer = AIMessage(
         content=message.get("content") or "",
         tool_calls=calls,
         invalid_tool_calls=invalid,
-        usage_metadata=_usage(body.get("usage")),
-        response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": body.get("model")},
+        usage_metadata=usage,
+        response_metadata=metadata,
     )
     return ChatResult(generations=[ChatGeneration(message=answer)])

@@ -4,12 +4,13 @@ Small local models (and servers whose chat template does not parse their output)
 in the text: Hermes/Qwen `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, Llama's
 `<function=NAME>{...}</function>`, Qwen3-Coder's `<function=NAME><parameter=K>V</parameter></function>`, a
 `<tools><function name="NAME">{...}</function></tools>` block, or a bare / fenced JSON object
-`{"name": ..., "arguments": {...}}`. The server then returns no calls and the turn would end on prose.
+`{"name": ..., "arguments": {...}}` (file content often as a Python triple-quoted string, read as a JSON string).
+The server then returns no calls and the turn would end on prose.
 
 `recover(text, tool_names)` reads such calls back. A tagged call is taken whatever its name (an unknown name
-gets the usual "unknown tool" result, which teaches); a bare JSON object only when it names a known tool, so
-an example in prose is not run. When the text shows a call's markup but nothing could be read from it,
-`unreadable` says what was seen, so the model can be told once how to write it.
+gets the usual "unknown tool" result, which teaches); a bare or fenced JSON object when it names a known tool,
+or when it is the whole answer and spelled as a call (name and arguments), so an example in prose is not run. When the text shows a call's markup, or a JSON block naming one of the tools,
+but nothing could be read from it, `unreadable` says what was seen, so the model can be told once how to write it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ _PARAMETER = re.compile(r"<parameter=([\w.\-]+)>\s*(.*?)\s*(?:</parameter>|(?=<p
 _TOOLS_BLOCK = re.compile(r"<tools>\s*(.*?)\s*(?:</tools>|\Z)", re.S | re.I)
 _FENCE = re.compile(r"```(?:json|tool_call|tool)?\s*\n(.*?)```", re.S | re.I)
 _STRAY_TAGS = re.compile(r"</?(tool_call|tools|function)[^>]*>", re.I)
+_TRIPLE_QUOTED = re.compile(r'"""(.*?)"""', re.S)  # a Python string in JSON: what small models write for file content
+_NAMED = re.compile(r'"(?:name|tool|function)"\s*:\s*"([\w.\-]+)"')
 
 
 @dataclass
@@ -154,17 +157,26 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
             if not found:
                 failed.append(match.group(0))
             spans.append(match.span())
-    if not spans:  # bare or fenced JSON: only for a tool this session has
+    if not spans:  # bare or fenced JSON: only for a tool this session has, or when the call is the whole answer
+        alone = _only_json(_repaired(_FENCE.sub(lambda m: m.group(1), text)))
         for match in _FENCE.finditer(text):
-            found = [c for c in map(_as_call, _objects(match.group(1))) if c and c["name"] in tool_names]
+            objects = _objects(_repaired(match.group(1)))
+            found = [c for c in map(_as_call, objects) if c and c["name"] in tool_names]
+            if not found and alone:  # {"name": "inspect", "arguments": {...}} and nothing else: "unknown tool" teaches
+                found = [c for o in objects if _spelled_as_call(o) and (c := _as_call(o))]
             if found:
                 calls += found
                 spans.append(match.span())
+            elif _names_a_tool(match.group(1), tool_names):
+                failed.append(match.group(0))
         if not spans:
-            found = [c for c in map(_as_call, _objects(text)) if c and c["name"] in tool_names]
-            if found and _only_json(text):
+            bare = _repaired(text)
+            found = [c for c in map(_as_call, _objects(bare)) if c and c["name"] in tool_names]
+            if found and _only_json(bare):
                 calls += found
                 spans.append((0, len(text)))
+            elif not failed and text.lstrip().startswith("{") and _names_a_tool(text, tool_names):
+                failed.append(text)
 
     remaining = _without(text, spans)
     if not calls and not failed and (marker := _MARKERS.search(text)):
@@ -173,6 +185,21 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
         remaining = _STRAY_TAGS.sub("", remaining)
     unreadable = failed[0][:300] if failed and not calls else None
     return Recovered(calls=calls, text=remaining.strip(), unreadable=unreadable)
+
+
+def _repaired(text: str) -> str:
+    """`text` with Python triple-quoted strings made JSON strings (`"content": ` then three quotes); else as is."""
+    return _TRIPLE_QUOTED.sub(lambda m: json.dumps(m.group(1)), text) if '"""' in text else text
+
+
+def _spelled_as_call(obj: dict[str, Any]) -> bool:
+    """{"name": str, "arguments" | "parameters": ...}: a call's shape, whatever the name."""
+    return isinstance(obj.get("name"), str) and ("arguments" in obj or "parameters" in obj)
+
+
+def _names_a_tool(text: str, tool_names: set[str] | frozenset[str]) -> bool:
+    """Whether JSON-looking text names one of the session's tools as a call's name (it was meant as a call)."""
+    return any(name in tool_names for name in _NAMED.findall(text))
 
 
 def _only_json(text: str) -> bool:

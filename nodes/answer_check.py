@@ -6,7 +6,8 @@ plain contradictions with what the turn did:
 
 - a file the answer says was created, written or saved that does not exist in the workspace and that no
   tool call of the turn touched;
-- an answer that reports work done (created, ran, trained, "step 1 completed") in a turn that called no tool.
+- an answer that reports work done (created, ran, trained, "step 1 completed") in a turn that called no tool;
+- an answer that writes tool results itself (`<tool_response>...`, the chat template's markup for them).
 
 The model is then asked once to do the work with its tools or to say that it is not done; a turn that keeps
 the claim ends with stop_reason "unverified" (exit 1), not "done".
@@ -36,6 +37,8 @@ _DONE = re.compile(
     r"|\bstep \d+[^.\n]{0,40}\bcompleted?\b",
     re.I,
 )
+# a tool result written by the model itself: the chat template's result markup, in the answer's own text
+_FAKE_RESULT = re.compile(r"<(tool_response|tool_result|tool_output)>", re.I)
 _EARLIER = re.compile(r"\b(earlier|before|previously|already|last turn|previous turn|last time)\b", re.I)
 _NEGATION = re.compile(r"\b(not|n't|cannot|unable|failed|could not|didn't|won't|no longer|instead of)\b", re.I)
 
@@ -69,6 +72,8 @@ def unsupported_claims(answer: str, turn: Sequence[BaseMessage], workspace: Path
     calls = sum(len(m.tool_calls) for m in turn if isinstance(m, AIMessage))
     tool_text = _tool_text(turn)
     found: list[str] = []
+    if fake := _FAKE_RESULT.search(answer):
+        found.append(f"the answer contains a <{fake.group(1)}> block: tool results come from tool calls, not your text")
     for sentence in _sentences(answer):
         if _NEGATION.search(sentence):
             continue

@@ -35,6 +35,9 @@ from tools.blocking import off_loop
 
 MAX_NUDGES = 2
 MAX_EMPTY_RETRIES = 2  # an empty answer is retried at most this often (a local model is slow to ask again)
+# Sent after the prompt (not saved) when an answer was empty: a local server with its prompt cached answers
+# the very same prompt with the very same empty answer (seen with llama-cpp-python and Qwen2.5-Coder).
+EMPTY_NUDGE = "(Your last answer was empty. Go on with the task: call one of the tools, or answer in text.)"
 NEAR_WINDOW = 0.85  # an empty answer with a prompt this close to the window is taken as a context overflow
 # Provider errors that end the turn at once, and the stop reason each gets (any other: error:provider)
 STOP_REASONS: dict[ErrorKind, StopReason] = {
@@ -158,10 +161,10 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
     """call_model, retried with exponential backoff and jitter (or the provider's retry-after) on rate
     limits and transient failures; any other failure, or one past retries.max_retries, raises ProviderError."""
     retry = deps.settings.retries
-    attempt = 0
+    attempt, prompt = 0, messages
     while True:
         try:
-            return await call_model(deps, messages, emit)
+            return await call_model(deps, prompt, emit)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # classified below; unknown errors stop the turn
@@ -182,6 +185,7 @@ async def call_with_retries(deps: AgentDeps, messages: list, emit: Emit) -> AIMe
                     f"more than retries.max_delay_s={retry.max_delay_s:g}s: try again later)",
                 ) from exc
             attempt += 1
+            prompt = [*messages, HumanMessage(EMPTY_NUDGE)] if error.kind == ErrorKind.EMPTY_ANSWER else messages
             delay = min(retry.max_delay_s, retry.base_delay_s * 2 ** (attempt - 1))
             delay = error.retry_after if error.retry_after is not None else delay * (0.5 + random.random() / 2)
             emit(

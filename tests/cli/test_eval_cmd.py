@@ -58,6 +58,11 @@ def test_unknown_tasks_and_missing_scripts_are_one_line(cli, tmp_path):
     result = cli("eval", "--tasks", "model_card", "--model", f"replay:{tmp_path}")
     assert result.returncode == 2 and "no replay script for task model_card" in result.stderr
     assert "Traceback" not in result.stderr
+    # a failed turn's error line comes with the result: which failure, not only "error:..."
+    (tmp_path / "model_card.jsonl").write_text('{"error": "auth"}\n')
+    failed = cli("eval", "--tasks", "model_card", "--model", f"replay:{tmp_path}", "--json")
+    result = json.loads(failed.stdout)["results"][0]
+    assert failed.returncode == 1 and result["status"].startswith("error") and "invalid API key" in result["error"]
     listed = cli("eval", "--list")
     assert listed.returncode == 0 and "tiny_classifier" in listed.stdout
     assert TASKS.is_dir() and sys.executable

@@ -61,3 +61,57 @@ def test_unreadable_markup_is_reported_not_run():
     assert found.calls == [] and found.unreadable is not None and "bash" in found.unreadable
     cut = recover("Let me run it.\n<function=bash>", TOOLS)
     assert cut.calls == [{"name": "bash", "args": {}}]  # a call with no arguments: the tool's errors teach
+
+
+# The final answer of Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, llama-cpp-python 0.3.36) in the dataset_schema eval
+# task: a write call as a fenced JSON block, the file's content as a Python triple-quoted string.
+QWEN_WRITE_TRIPLE_QUOTED = (
+    '```json\n{\n  "name": "write",\n  "arguments": {\n    "path": "data/schema.json",\n    "content": """\n'
+    "# Schema for reviews dataset\n\n## Columns\n- id (string, unique identifier)\n- rating (integer)\n"
+    '"""\n  }\n}\n```'
+)
+
+
+def test_a_triple_quoted_string_in_a_json_call_is_read_as_its_text():
+    found = recover(QWEN_WRITE_TRIPLE_QUOTED, TOOLS)
+    assert found.calls == [
+        {
+            "name": "write",
+            "args": {
+                "path": "data/schema.json",
+                "content": "\n# Schema for reviews dataset\n\n## Columns\n- id (string, unique identifier)\n"
+                "- rating (integer)\n",
+            },
+        }
+    ]
+    assert recover(QWEN_WRITE_TRIPLE_QUOTED.replace("```json\n", "").replace("\n```", ""), TOOLS).calls
+
+
+def test_a_json_block_naming_a_tool_that_cannot_be_read_is_reported():
+    """It was meant as a call: the model is told how to write one instead of the turn ending on it."""
+    broken = '```json\n{"name": "write", "arguments": {"path": "a.txt", "content": hello}}\n```'
+    found = recover(broken, TOOLS)
+    assert found.calls == [] and found.unreadable is not None and '"write"' in found.unreadable
+    assert recover(broken.strip("`json\n"), TOOLS).unreadable is not None
+    # JSON that names no tool of the session stays an answer
+    assert recover('```json\n{"lr": 0.1, "name": "resnet"}\n```', TOOLS).unreadable is None
+
+
+def test_a_call_to_a_tool_that_does_not_exist_is_read_when_it_is_the_whole_answer():
+    """Qwen2.5-Coder-1.5B's first answer in the dataset_schema task: a call to a tool it made up. Read as a call,
+    it gets the "unknown tool" result listing the real ones; left as text, the turn ended on it."""
+    answer = (
+        '```json\n{\n  "name": "inspect",\n  "arguments": {\n    "question": "Inspect the dataset in '
+        'data/reviews.jsonl and write schema.json describing it",\n    "max_iterations": 30\n  }\n}\n```'
+    )
+    assert recover(answer, TOOLS).calls == [
+        {
+            "name": "inspect",
+            "args": {
+                "question": "Inspect the dataset in data/reviews.jsonl and write schema.json describing it",
+                "max_iterations": 30,
+            },
+        }
+    ]
+    # the same JSON inside prose is an example, not a call
+    assert recover("For instance:\n" + answer + "\nwould inspect it.", TOOLS).calls == []

@@ -22,6 +22,18 @@ def test_a_made_up_account_with_no_tool_call_is_caught(tmp_path):
     assert unsupported_claims("I have trained the model; accuracy is 0.93.", [], tmp_path)
 
 
+def test_tool_results_written_by_the_model_are_caught(tmp_path):
+    # Qwen2.5-Coder-1.5B's final answer in the fix_training eval task, after six real calls: it wrote the
+    # results of calls it never made, in the chat template's own markup
+    answer = (
+        "To read the file `train.py` again and fix the issues, you can use the following command:\n\n"
+        "```bash\n<tool_response>\nOutput:\n1\ntrain.py\n\n[exit code 0]\n</tool_response>\n```"
+    )
+    turn = _turn(("read", {"path": "train.py"}, "1 xs = ..."))
+    claims = unsupported_claims(answer, turn, tmp_path)
+    assert claims and "<tool_response>" in claims[0]
+
+
 def test_work_the_tools_did_or_plain_answers_pass(tmp_path):
     turn = _turn(("write", {"path": "hello.py", "content": "print(5)"}, "wrote hello.py"), ("bash", {}, "5"))
     assert unsupported_claims("I created hello.py and ran it: it prints 5.", turn, tmp_path) == []

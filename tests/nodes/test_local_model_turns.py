@@ -79,6 +79,11 @@ async def test_empty_answers_are_retried_and_never_done(local, workspace):
     server = local([reply(""), reply("5")])  # finish reason "stop", no text, no call: no answer
     events, messages, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
     assert messages[-1].content.strip() == "5" and "no text and no tool call" in of_type(events, "tool_log")[0].line
+    # the retry is not the same prompt again (a server with it cached gives the same empty answer): it says
+    # the answer was empty; the history keeps no trace of that
+    first, retry = sent_messages(server, 0), sent_messages(server, 1)
+    assert retry[:-1] == first and "last answer was empty" in retry[-1]["content"]
+    assert not any("last answer was empty" in str(m.content) for m in messages)
 
     server = local([reply("")] * 3)
     events, _, _ = await run_turn("llamacpp/qwen", workspace, settings=FAST)
@@ -107,6 +112,17 @@ async def test_a_stream_cut_off_before_its_finish_reason_is_not_an_answer(local,
     assert messages[-1].content == "Done, nothing to write." and len(chats(server)) == 2
     assert not any("write the fi" in str(m.content) for m in messages)
     assert "without a finish reason" in " ".join(e.line for e in of_type(events, "tool_log"))
+
+
+async def test_a_server_that_reports_no_usage_gets_an_estimate_not_zero(local, workspace):
+    """llama-cpp-python's stream carries no usage: the session's token counts (the eval table, /status, the
+    budget's estimate) would say the calls cost nothing."""
+    local([sse_body(chunk("The sum is 5."), chunk(finish="stop"))])  # its framing, no usage event
+    prompt = "Add 2 and 3. " * 100
+    events, messages, _ = await run_turn("llamacpp/qwen", workspace, prompt=prompt, settings=FAST)
+    usage = of_type(events, "usage")[-1]
+    assert usage.input_tokens > len(prompt) // 4 and 0 < usage.output_tokens < 20
+    assert messages[-1].response_metadata.get("usage_estimated") is True
 
 
 async def test_an_empty_stream_near_the_window_is_taken_as_an_overflow(local, workspace):
