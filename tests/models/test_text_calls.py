@@ -160,3 +160,13 @@ def test_json_calls_after_a_code_block_are_read():
         {"name": "read", "args": {"path": "train.log", "offset": 1, "limit": 20}},
     ]
     assert "```python" in found.text and '"function"' not in found.text
+
+
+def test_a_json_call_in_a_python_block_is_read():
+    # its answer to the claims check in the hello_world task
+    answer = (
+        "I will now proceed to write the file.\n\n```python\n"
+        '{"name": "write", "arguments": {"path": "hello.py", "content": "print(2 + 3)"}}\n```\n\n'
+        "Run the written file with the `bash` function:\n```bash\nbash -- -c 'cat hello.py && python hello.py'\n```"
+    )
+    assert recover(answer, TOOLS).calls == [{"name": "write", "args": {"path": "hello.py", "content": "print(2 + 3)"}}]
