@@ -31,7 +31,9 @@ _FUNCTION_ATTR = re.compile(
 )
 _PARAMETER = re.compile(r"<parameter=([\w.\-]+)>\s*(.*?)\s*(?:</parameter>|(?=<parameter=)|\Z)", re.S | re.I)
 _TOOLS_BLOCK = re.compile(r"<tools>\s*(.*?)\s*(?:</tools>|\Z)", re.S | re.I)
-_FENCE = re.compile(r"```(?:json|tool_call|tool)?\s*\n(.*?)```", re.S | re.I)
+# every fenced block, whatever its language (a block's closing fence is never read as the next one's opening;
+# small models put a JSON call in a ```python block too)
+_ANY_FENCE = re.compile(r"```([\w+-]*)[ \t]*\n(.*?)```", re.S)
 _STRAY_TAGS = re.compile(r"</?(tool_call|tools|function)[^>]*>", re.I)
 _TRIPLE_QUOTED = re.compile(r'"""(.*?)"""', re.S)  # a Python string in JSON: what small models write for file content
 _NAMED = re.compile(r'"(?:name|tool|function)"\s*:\s*"([\w.\-]+)"')
@@ -158,16 +160,16 @@ def recover(text: str, tool_names: set[str] | frozenset[str]) -> Recovered:
                 failed.append(match.group(0))
             spans.append(match.span())
     if not spans:  # bare or fenced JSON: only for a tool this session has, or when the call is the whole answer
-        alone = _only_json(_repaired(_FENCE.sub(lambda m: m.group(1), text)))
-        for match in _FENCE.finditer(text):
-            objects = _objects(_repaired(match.group(1)))
+        alone = _only_json(_repaired(_ANY_FENCE.sub(lambda m: m.group(2), text)))
+        for match in _ANY_FENCE.finditer(text):
+            objects = _objects(_repaired(match.group(2)))
             found = [c for c in map(_as_call, objects) if c and c["name"] in tool_names]
             if not found and alone:  # {"name": "inspect", "arguments": {...}} and nothing else: "unknown tool" teaches
                 found = [c for o in objects if _spelled_as_call(o) and (c := _as_call(o))]
             if found:
                 calls += found
                 spans.append(match.span())
-            elif _names_a_tool(match.group(1), tool_names):
+            elif _names_a_tool(match.group(2), tool_names):
                 failed.append(match.group(0))
         if not spans:
             bare = _repaired(text)

@@ -34,7 +34,9 @@ _DONE = re.compile(
     r"\b(I(?:'ve| have)?|we(?:'ve| have)?)\s+(successfully\s+)?(created|wrote|written|ran|run|executed|trained|"
     r"saved|completed|implemented|installed|generated|fixed|tested)\b"
     r"|\b(has|have) been (successfully\s+)?(created|written|executed|run|trained|saved|completed|generated)\b"
-    r"|\bstep \d+[^.\n]{0,40}\bcompleted?\b",
+    r"|\bstep \d+[^.\n]{0,40}\bcompleted?\b"
+    # a report as bullets or headings with no subject: "- **Fixed the bug**: ...", "Executed `python train.py`"
+    r"|^[\s*#>-]*(created|wrote|ran|executed|trained|saved|fixed|changed|implemented|installed|generated|tested)\b",
     re.I,
 )
 # a tool result written by the model itself: the chat template's result markup, in the answer's own text

@@ -115,3 +115,58 @@ def test_a_call_to_a_tool_that_does_not_exist_is_read_when_it_is_the_whole_answe
     ]
     # the same JSON inside prose is an example, not a call
     assert recover("For instance:\n" + answer + "\nwould inspect it.", TOOLS).calls == []
+
+
+# Qwen2.5-Coder-1.5B's whole answer in the fix_training task (shortened): code in a python block, then its calls
+# as JSON blocks keyed "function". The python block's closing fence was read as a JSON block's opening, so
+# nothing was recovered and the turn ended on the prose.
+QWEN_CALLS_AFTER_CODE = """### Step 2: Fix the bug
+```python
+# train.py
+for epoch in range(5):
+    total_loss = 0.
+```
+
+### Step 3: Run the script until it finishes
+```json
+{
+    "function": "bash",
+    "arguments": {
+        "command": "python train.py",
+        "run": true,
+        "timeout": null
+    }
+}
+```
+### Step 4: Print the final loss
+```json
+{
+    "function": "read",
+    "arguments": {
+        "path": "train.log",
+        "offset": 1,
+        "limit": 20
+    }
+}
+```
+### Summary
+- **Fixed the bug**: Changed the loop to run for 5 epochs."""
+
+
+def test_json_calls_after_a_code_block_are_read():
+    found = recover(QWEN_CALLS_AFTER_CODE, TOOLS)
+    assert found.calls == [
+        {"name": "bash", "args": {"command": "python train.py", "run": True, "timeout": None}},
+        {"name": "read", "args": {"path": "train.log", "offset": 1, "limit": 20}},
+    ]
+    assert "```python" in found.text and '"function"' not in found.text
+
+
+def test_a_json_call_in_a_python_block_is_read():
+    # its answer to the claims check in the hello_world task
+    answer = (
+        "I will now proceed to write the file.\n\n```python\n"
+        '{"name": "write", "arguments": {"path": "hello.py", "content": "print(2 + 3)"}}\n```\n\n'
+        "Run the written file with the `bash` function:\n```bash\nbash -- -c 'cat hello.py && python hello.py'\n```"
+    )
+    assert recover(answer, TOOLS).calls == [{"name": "write", "args": {"path": "hello.py", "content": "print(2 + 3)"}}]

@@ -20,6 +20,10 @@ def test_a_made_up_account_with_no_tool_call_is_caught(tmp_path):
     claims = unsupported_claims(story, [], tmp_path)
     assert "no tool was called" in claims[0] and "model.pkl does not exist" in claims[1]
     assert unsupported_claims("I have trained the model; accuracy is 0.93.", [], tmp_path)
+    # Qwen2.5-Coder-1.5B's summary in the fix_training task, in a turn that called no tool
+    bullets = "### Summary\n- **Fixed the bug**: Changed the loop.\n- **Run it**: Executed `python train.py`."
+    claims = unsupported_claims(bullets, [], tmp_path)
+    assert len(claims) == 1 and "Fixed the bug" in claims[0]
 
 
 def test_tool_results_written_by_the_model_are_caught(tmp_path):
