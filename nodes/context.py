@@ -77,11 +77,12 @@ class AgentDeps:
     def bound_chat(self) -> Any:
         """The chat model with the current tools bound (rebound only when model or tools change)."""
         chat = self.model_handle().chat
-        key = (id(chat), tuple(self.tools.names))
-        if self._bound is None or key != self._bound_key:
+        names = tuple(self.tools.names)
+        # the chat itself, compared by identity: a new model (/model) can get a freed one's id()
+        if self._bound is None or self._bound_key[0] is not chat or self._bound_key[1] != names:
             schemas = self.tools.schemas()
             self._bound = chat.bind_tools(schemas) if schemas else chat
-            self._bound_key = key
+            self._bound_key = (chat, names)
         return self._bound
 
     def prompt_overhead_tokens(self) -> int:

@@ -4,6 +4,7 @@ llm_call's retries and backoff, execute_tools' timeouts, compaction, approval as
 from __future__ import annotations
 
 import asyncio
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,14 @@ async def test_compaction_that_cannot_get_under_the_threshold_stops_the_turn(rep
 
     assert command.goto == "__end__" and command.update["stop_reason"] == "error:compaction"
     assert [e.kind for e in events if e.type == "error"] == ["compaction"]
+
+
+def test_a_switched_model_is_the_one_bound_even_when_it_reuses_the_old_ones_memory(replay, workspace):
+    """/model drops the old model and the next call builds the new one, which CPython may put where the old one was
+    (the same id()): the tools must be bound to the new model, never to the old one kept from before the switch."""
+    first, second = replay([{"content": "first"}]), replay([{"content": "second"}])
+    deps = deps_for(workspace, first, tools=[sleeper("wait", 0)])
+    for i in range(200):
+        deps.model_id, deps.model = (first, second)[i % 2], None
+        gc.collect()
+        assert f"replay:{deps.bound_chat().path}" == deps.model_id, f"switch {i}: bound to the model before it"
