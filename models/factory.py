@@ -54,8 +54,7 @@ class ModelHandle:
         if not self.litellm_model:
             return 0.0
         try:
-            import litellm
-
+            litellm = import_litellm()  # never the bare import: litellm would fetch its price map from GitHub
             prompt_cost, completion_cost = litellm.cost_per_token(
                 model=self.litellm_model, prompt_tokens=input_tokens, completion_tokens=output_tokens
             )

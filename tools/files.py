@@ -18,9 +18,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from configs.schema import AgentConfig
 from core.paths import outputs_dir
@@ -265,6 +265,14 @@ def _read_tool(settings: AgentConfig) -> Tool:
 class WriteArgs(BaseModel):
     path: str = Field(description="File path, relative to the workspace. Parent folders are created.")
     content: str = Field(description="The complete new content of the file.")
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _lines(cls, value: Any) -> Any:
+        """The file as a list of its lines (a small model's near-miss, seen with Qwen2.5-Coder-1.5B): joined."""
+        if isinstance(value, list) and value and all(isinstance(line, str) for line in value):
+            return "\n".join(line.removesuffix("\n") for line in value) + "\n"
+        return value
 
 
 def _write_file(path: Path, shown: str, content: str, changes: ChangeRecorder | None) -> tuple[str | None, bool, float]:

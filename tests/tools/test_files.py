@@ -198,6 +198,13 @@ async def test_write_creates_parents_then_overwrites_with_a_diff(ctx):
     assert [p.name for p in target.parent.iterdir()] == ["cfg.yaml"]  # no temp files left
 
 
+async def test_write_takes_the_content_as_a_list_of_lines(ctx):
+    # Qwen2.5-Coder-1.5B's write in the model_card eval task sent the file as a list of its lines: refused,
+    # it never wrote the file; there is one reading of it
+    await call(ctx, "write", path="README.md", content=["# Model Card", "", "Base model: distilbert\n"])
+    assert (ctx.workspace / "README.md").read_text() == "# Model Card\n\nBase model: distilbert\n"
+
+
 async def test_write_keeps_file_mode_and_is_undoable(ctx, tmp_path):
     script = ctx.workspace / "run.sh"
     script.write_text("echo old\n")
