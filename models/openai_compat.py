@@ -9,11 +9,11 @@ gives their prices and context windows.
 Streams text and tool calls as LangChain chunks (the raw argument text of each call is kept, so llm_call
 sees malformed JSON); usage comes from the final chunk (stream_options.include_usage), or is estimated when
 the server sends none (llama-cpp-python does not), flagged `usage_estimated` in the response metadata. A
-stream that ends without a finish reason raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held. An empty stream (llama-cpp-python's
-server answers a context overflow during streaming with 200 and no body) is asked again without streaming,
-which brings the server's real error (400, "maximum context length is 8192 tokens") or the answer. An HTTP error
-raises ServerError with the status, the server's message and the response (retry-after), which
-models.errors.classify maps like litellm's exceptions. No retries here: llm_call retries.
+stream that ends without a finish reason raises ProviderError(EMPTY_ANSWER): it was cut off, whatever it held.
+An empty stream (llama-cpp-python's server answers a context overflow during streaming with 200 and no body)
+is asked again without streaming, which brings the server's real error (400, "maximum context length is 8192
+tokens") or the answer. An HTTP error raises ServerError with the status, the server's message and the response
+(retry-after), which models.errors.classify maps like litellm's exceptions. No retries here: llm_call retries.
 """
 
 from __future__ import annotations

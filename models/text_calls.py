@@ -9,8 +9,9 @@ The server then returns no calls and the turn would end on prose.
 
 `recover(text, tool_names)` reads such calls back. A tagged call is taken whatever its name (an unknown name
 gets the usual "unknown tool" result, which teaches); a bare or fenced JSON object when it names a known tool,
-or when it is the whole answer and spelled as a call (name and arguments), so an example in prose is not run. When the text shows a call's markup, or a JSON block naming one of the tools,
-but nothing could be read from it, `unreadable` says what was seen, so the model can be told once how to write it.
+or when it is the whole answer and spelled as a call (name and arguments), so an example in prose is not run.
+When the text shows a call's markup, or a JSON block naming one of the tools, but nothing could be read from
+it, `unreadable` says what was seen, so the model can be told once how to write it.
 """
 
 from __future__ import annotations
