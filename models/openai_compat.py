@@ -19,7 +19,7 @@ tokens") or the answer. An HTTP error raises ServerError with the status, the se
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -79,7 +79,8 @@ class OpenAICompatChat(BaseChatModel):
         return body
 
     def _prompt_tokens(self, messages: list[BaseMessage]) -> int:
-        """An estimate of the prompt, for a server that reports no usage (llama-cpp-python's stream)."""
+        """An estimate of the prompt, for a server that reports no usage (llama-cpp-python's stream); it walks the
+        whole history, so it is asked for only then."""
         return estimate_messages(messages) + (estimate_schemas(self.bound_tools) if self.bound_tools else 0)
 
     @property
@@ -108,7 +109,7 @@ class OpenAICompatChat(BaseChatModel):
         with httpx.Client(**self._client_args()) as client:
             response = client.post(self._url, json=self._request(messages, False, stop))
             _raise_for_status(response, response.content)
-            return _result(response.json(), self._prompt_tokens(messages))
+            return _result(response.json(), lambda: self._prompt_tokens(messages))
 
     async def _agenerate(
         self,
@@ -122,7 +123,7 @@ class OpenAICompatChat(BaseChatModel):
         async with httpx.AsyncClient(**self._client_args()) as client:
             response = await client.post(self._url, json=self._request(messages, False, stop))
             _raise_for_status(response, response.content)
-            return _result(response.json(), self._prompt_tokens(messages))
+            return _result(response.json(), lambda: self._prompt_tokens(messages))
 
     def _stream(
         self,
@@ -148,7 +149,7 @@ class OpenAICompatChat(BaseChatModel):
                     yield chunk
         if not tally.pieces:  # an empty stream hides the server's error: ask once more without streaming
             yield _as_chunk(self._generate(messages, stop))
-        elif last := tally.last(self._prompt_tokens(messages)):
+        elif last := tally.last(lambda: self._prompt_tokens(messages)):
             yield last
 
     async def _astream(
@@ -176,7 +177,7 @@ class OpenAICompatChat(BaseChatModel):
         if not tally.pieces:  # an empty stream hides the server's error: ask once more without streaming
             result = await self._agenerate(messages, stop)
             yield _as_chunk(result)
-        elif last := tally.last(self._prompt_tokens(messages)):
+        elif last := tally.last(lambda: self._prompt_tokens(messages)):
             yield last
 
 
@@ -217,12 +218,12 @@ class _Tally:
         self.usage = self.usage or message.usage_metadata is not None
         self.chars += len(chunk.text) + sum(len(c.get("args") or "") for c in message.tool_call_chunks)
 
-    def last(self, prompt_tokens: int) -> ChatGenerationChunk | None:
+    def last(self, prompt_tokens: Callable[[], int]) -> ChatGenerationChunk | None:
         if not self.finished:
             raise _cut_off(self.pieces)
         if self.usage:
             return None
-        usage = _estimated(prompt_tokens, self.chars // 4 + 1)
+        usage = _estimated(prompt_tokens(), self.chars // 4 + 1)
         return ChatGenerationChunk(
             message=AIMessageChunk(content="", usage_metadata=usage, response_metadata=ESTIMATED)
         )
@@ -299,7 +300,7 @@ def _chunks(line: str) -> list[ChatGenerationChunk]:
     return out
 
 
-def _result(body: dict[str, Any], prompt_tokens: int) -> ChatResult:
+def _result(body: dict[str, Any], prompt_tokens: Callable[[], int]) -> ChatResult:
     choice = (body.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     calls, invalid = [], []
@@ -325,7 +326,7 @@ def _result(body: dict[str, Any], prompt_tokens: int) -> ChatResult:
     usage = _usage(body.get("usage"))
     if usage is None:
         text = (message.get("content") or "") + json.dumps(message.get("tool_calls") or [])
-        usage, metadata = _estimated(prompt_tokens, len(text) // 4 + 1), {**metadata, **ESTIMATED}
+        usage, metadata = _estimated(prompt_tokens(), len(text) // 4 + 1), {**metadata, **ESTIMATED}
     answer = AIMessage(
         content=message.get("content") or "",
         tool_calls=calls,
